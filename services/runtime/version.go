@@ -1,0 +1,21 @@
+package runtime
+
+// version and commit are set at link time by the Makefile
+// (-X .../runtime.version=... -X .../runtime.commit=...). They are the only
+// package-level variables, and never change after start.
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+// Build describes the running binary for /__version__ and logs.
+type Build struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+	Source  string `json:"source"`
+}
+
+// BuildInfo returns the binary's version and commit.
+func BuildInfo() Build {
+	return Build{Version: version, Commit: commit, Source: "https://github.com/crashstream/crashstream"}
+}
