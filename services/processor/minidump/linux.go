@@ -1,0 +1,114 @@
+package minidump
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// LinuxStreams holds Breakpad's Linux streams as raw text (sub-slices of
+// the input; nil when absent).
+type LinuxStreams struct {
+	CPUInfo    []byte // /proc/cpuinfo
+	ProcStatus []byte // /proc/<pid>/status
+	LSBRelease []byte // /etc/lsb-release (or os-release)
+	CmdLine    []byte // /proc/<pid>/cmdline, NUL separated
+	Environ    []byte // /proc/<pid>/environ, NUL separated
+	Auxv       []byte // /proc/<pid>/auxv, binary
+	Maps       []byte // /proc/<pid>/maps
+	// DSODebug is the dynamic linker's r_debug/link_map, nil when absent.
+	DSODebug *DSODebug
+}
+
+// ProcStatusField returns a "Key:\tvalue" line's trimmed value.
+func (l *LinuxStreams) ProcStatusField(key string) (string, bool) {
+	return listField(l.ProcStatus, ':', key)
+}
+
+// LSBField returns a KEY=value line's value (quotes stripped).
+func (l *LinuxStreams) LSBField(key string) (string, bool) {
+	return listField(l.LSBRelease, '=', key)
+}
+
+// CPUInfoField returns the first "key : value" of /proc/cpuinfo.
+func (l *LinuxStreams) CPUInfoField(key string) (string, bool) {
+	return listField(l.CPUInfo, ':', key)
+}
+
+// listField scans "label<sep>value" lines, trimming whitespace and
+// surrounding quotes, as rust-minidump's linux_list_iter does.
+func listField(b []byte, sep byte, key string) (string, bool) {
+	for line := range bytes.Lines(b) {
+		i := bytes.IndexByte(line, sep)
+		if i < 0 {
+			continue
+		}
+		if unquote(string(line[:i])) == key {
+			return unquote(string(line[i+1:])), true
+		}
+	}
+	return "", false
+}
+
+func unquote(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// DSODebug is MDRawDebug with its link map.
+type DSODebug struct {
+	Version uint32
+	Brk     uint64
+	LDBase  uint64
+	Dynamic uint64
+	Maps    []LinkMap
+}
+
+// LinkMap is one loaded object of the dynamic linker's list.
+type LinkMap struct {
+	Addr uint64
+	Name string
+	LD   uint64
+}
+
+const (
+	dsoDebugSize = 40
+	linkMapSize  = 24
+)
+
+func (d *Dump) readDSODebug(p []byte) error {
+	c := d.cur(p)
+	dd := &DSODebug{Version: c.u32()}
+	mapRVA, count := c.u32(), c.u32()
+	c.skip(4) // alignment
+	dd.Brk, dd.LDBase, dd.Dynamic = c.u64(), c.u64(), c.u64()
+	if c.bad {
+		return errors.New("truncated")
+	}
+	d.Linux.DSODebug = dd
+	maps, ok := d.slice(mapRVA, uint64(count)*linkMapSize)
+	if !ok {
+		return fmt.Errorf("%d link maps at %#x out of bounds", count, mapRVA)
+	}
+	mc := d.cur(maps)
+	var errs []error
+	for range count {
+		lm := LinkMap{Addr: mc.u64()}
+		nameRVA := mc.u32()
+		mc.skip(4)
+		lm.LD = mc.u64()
+		if nameRVA != 0 {
+			name, err := d.stringAt(nameRVA)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			lm.Name = name
+		}
+		dd.Maps = append(dd.Maps, lm)
+	}
+	return errors.Join(errs...)
+}
