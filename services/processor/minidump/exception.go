@@ -53,11 +53,11 @@ func (d *Dump) CrashReason() string {
 	if d.Exception == nil {
 		return ""
 	}
-	os := ""
+	os, cpu := "", ""
 	if d.SystemInfo != nil {
-		os = d.SystemInfo.OS()
+		os, cpu = d.SystemInfo.OS(), d.SystemInfo.CPUArch()
 	}
-	return CrashReason(os, d.Exception.Code, d.Exception.Flags, d.Exception.Params)
+	return CrashReason(os, cpu, d.Exception.Code, d.Exception.Flags, d.Exception.Params)
 }
 
 // CrashAddress is minidump-stackwalk's crash_info.address: for Windows
