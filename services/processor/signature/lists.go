@@ -1,0 +1,256 @@
+package signature
+
+import (
+	"embed"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// The default signature lists are Socorro's, as shipped with siggen
+// 2.2.20241029 (MPL-2.0; see siglists/NOTICE). They are embedded so that the
+// binary works alone, and the same file names are read from a directory when
+// an operator wants to tune them without a rebuild.
+//
+//go:embed siglists/*.txt
+var defaultListFS embed.FS
+
+// List file names, the same as Socorro's and siggen's, so that a directory
+// prepared for `signify --signature-list-dir` works here too.
+const (
+	IrrelevantFile  = "irrelevant_signature_re.txt"
+	PrefixFile      = "prefix_signature_re.txt"
+	LineNumbersFile = "signatures_with_line_numbers_re.txt"
+	SentinelsFile   = "signature_sentinels.txt"
+)
+
+// maxListFileSize bounds a list file read from an operator's directory.
+const maxListFileSize = 4 << 20
+
+// Lists are the tunable parts of C/C++/Rust signature generation.
+//
+// The regex lists are Python regular expressions joined with "|" and matched
+// at the start of a normalized frame only (Python's re.match). They are
+// translated to RE2 once, at load, so that a list Go cannot honour fails at
+// start-up with the file and line rather than at the first crash.
+type Lists struct {
+	// Irrelevant frames are skipped while building the signature.
+	Irrelevant *regexp.Regexp
+	// Prefix frames are kept and the walk goes on to the next frame.
+	Prefix *regexp.Regexp
+	// LineNumbers are functions that get ":<line>" appended.
+	LineNumbers *regexp.Regexp
+	// Sentinels are exact frame strings; the signature starts at the
+	// earliest one found in the stack.
+	Sentinels []string
+	// Source says where the lists came from, for notes and logs.
+	Source string
+}
+
+// Config selects the signature lists.
+type Config struct {
+	// ListDir is a directory holding the four list files; empty means the
+	// embedded defaults.
+	ListDir string
+}
+
+// RegisterFlags registers signature.list-dir.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.ListDir, "signature.list-dir", "",
+		"directory with the signature list files (irrelevant_signature_re.txt, prefix_signature_re.txt, "+
+			"signature_sentinels.txt, signatures_with_line_numbers_re.txt); empty uses the built-in lists")
+}
+
+// Validate checks that the list directory, if set, exists.
+func (c Config) Validate() error {
+	if c.ListDir == "" {
+		return nil
+	}
+	st, err := os.Stat(c.ListDir)
+	if err != nil {
+		return fmt.Errorf("-signature.list-dir: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("-signature.list-dir: %s is not a directory", c.ListDir)
+	}
+	return nil
+}
+
+// Load returns the lists the config selects.
+func (c Config) Load() (*Lists, error) {
+	if c.ListDir == "" {
+		return DefaultLists()
+	}
+	return LoadLists(c.ListDir)
+}
+
+// DefaultLists returns the embedded lists.
+func DefaultLists() (*Lists, error) {
+	sub, err := fs.Sub(defaultListFS, "siglists")
+	if err != nil {
+		return nil, err
+	}
+	return loadLists(sub, "included signature lists")
+}
+
+// LoadLists reads the four list files from dir.
+func LoadLists(dir string) (*Lists, error) {
+	return loadLists(os.DirFS(dir), "signature lists from "+dir)
+}
+
+func loadLists(fsys fs.FS, source string) (*Lists, error) {
+	l := &Lists{Source: source}
+	var err error
+	if l.Irrelevant, err = loadRegexList(fsys, IrrelevantFile); err != nil {
+		return nil, err
+	}
+	if l.Prefix, err = loadRegexList(fsys, PrefixFile); err != nil {
+		return nil, err
+	}
+	if l.LineNumbers, err = loadRegexList(fsys, LineNumbersFile); err != nil {
+		return nil, err
+	}
+	// Sentinels are compared as plain strings, but Socorro still rejects a
+	// line that is not a valid regex; keep that check so a list accepted
+	// here is accepted there.
+	if l.Sentinels, err = readListLines(fsys, SentinelsFile); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// readListLines returns the non-empty, non-comment lines, each trimmed and
+// checked to be a regular expression Go can run.
+func readListLines(fsys fs.FS, name string) ([]string, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("signature list %s: %w", name, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxListFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("signature list %s: %w", name, err)
+	}
+	if len(data) > maxListFileSize {
+		return nil, fmt.Errorf("signature list %s: larger than %d bytes", name, maxListFileSize)
+	}
+	var lines []string
+	for i, line := range strings.Split(string(data), "\n") {
+		line = pyStrip(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if _, err := regexp.Compile(translatePythonRegex(line)); err != nil {
+			return nil, fmt.Errorf("signature list %s line %d: %q: %w", name, i+1, line, err)
+		}
+		lines = append(lines, line)
+	}
+	return lines, nil
+}
+
+func loadRegexList(fsys fs.FS, name string) (*regexp.Regexp, error) {
+	lines, err := readListLines(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = translatePythonRegex(l)
+	}
+	// Python joins the raw lines with "|" and anchors only the start
+	// (re.match); an empty list matches everything there, and does here.
+	re, err := regexp.Compile(`^(?:` + strings.Join(parts, "|") + `)`)
+	if err != nil {
+		return nil, fmt.Errorf("signature list %s: %w", name, err)
+	}
+	return re, nil
+}
+
+// translatePythonRegex rewrites the Python regex constructs whose meaning
+// differs in RE2 so that a match gives the same answer:
+//   - `$` also matches before a final newline in Python: `(?:\n?\z)` (a match
+//     here is only a yes/no, so consuming the newline is harmless);
+//   - `\Z` is RE2's `\z`;
+//   - `\d`, `\w`, `\s` (and their negations) are Unicode-aware in Python 3.
+//
+// Everything else is passed through; constructs RE2 lacks (lookaround,
+// backreferences) then fail to compile and are reported with their line.
+func translatePythonRegex(p string) string {
+	const (
+		pyWord  = `\p{L}\p{N}_`
+		pySpace = `\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}`
+	)
+	var b strings.Builder
+	inClass := false
+	classStart := 0 // position in p right after "[" or "[^"
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '\\' && i+1 < len(p) {
+			e := p[i+1]
+			i++
+			switch e {
+			case 'd':
+				b.WriteString(`\p{Nd}`)
+			case 'D':
+				b.WriteString(`\P{Nd}`)
+			case 'w':
+				if inClass {
+					b.WriteString(pyWord)
+				} else {
+					b.WriteString(`[` + pyWord + `]`)
+				}
+			case 'W':
+				if inClass {
+					// A negated class inside a class cannot be spelled in
+					// RE2; fall back to the ASCII meaning.
+					b.WriteString(`\W`)
+				} else {
+					b.WriteString(`[^` + pyWord + `]`)
+				}
+			case 's':
+				if inClass {
+					b.WriteString(pySpace)
+				} else {
+					b.WriteString(`[` + pySpace + `]`)
+				}
+			case 'S':
+				if inClass {
+					b.WriteString(`\S`)
+				} else {
+					b.WriteString(`[^` + pySpace + `]`)
+				}
+			case 'Z':
+				b.WriteString(`\z`)
+			default:
+				b.WriteByte('\\')
+				b.WriteByte(e)
+			}
+			continue
+		}
+		switch {
+		case inClass:
+			if c == ']' && i > classStart {
+				inClass = false
+			}
+			b.WriteByte(c)
+		case c == '[':
+			inClass = true
+			b.WriteByte(c)
+			classStart = i + 1
+			if i+1 < len(p) && p[i+1] == '^' {
+				b.WriteByte('^')
+				i++
+				classStart = i + 1
+			}
+		case c == '$':
+			b.WriteString(`(?:\n?\z)`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
