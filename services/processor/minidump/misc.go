@@ -3,6 +3,7 @@ package minidump
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // MiscInfo flags1 bits.
@@ -90,24 +91,28 @@ func (d *Dump) PID() (uint32, bool) {
 	if d.MiscInfo != nil && d.MiscInfo.ProcessID != nil {
 		return *d.MiscInfo.ProcessID, true
 	}
-	if v, ok := d.Linux.ProcStatusField("Pid"); ok {
-		var pid uint32
-		if _, err := fmt.Sscanf(v, "%d", &pid); err == nil {
-			return pid, true
-		}
+	if d.Linux.ProcStatus == nil {
+		return 0, false
 	}
-	return 0, false
+	// minidump-stackwalk reports 0 for a missing or malformed Pid line.
+	v, _ := d.Linux.ProcStatusField("Pid")
+	pid, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return 0, true
+	}
+	return uint32(pid), true
 }
 
 // ProcessUptime is the dump time minus the process creation time, in
-// seconds, when the dump records process times.
+// seconds, when the dump records process times (0 if the clock went
+// backwards, as minidump-stackwalk saturates).
 func (d *Dump) ProcessUptime() (uint64, bool) {
 	if d.MiscInfo == nil || d.MiscInfo.ProcessCreateTime == nil {
 		return 0, false
 	}
 	now, created := d.Header.TimeDateStamp, *d.MiscInfo.ProcessCreateTime
 	if now < created {
-		return 0, false
+		return 0, true
 	}
 	return uint64(now - created), true
 }

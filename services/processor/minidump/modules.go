@@ -31,7 +31,7 @@ const (
 
 // CodeView is a module's debug record. Which fields are set depends on
 // Signature: RSDS has GUID, Age and PDBFile; NB10 has PDB20Signature, Age
-// and PDBFile; ELF has BuildID.
+// and PDBFile; ELF has BuildID; any other signature keeps only Raw.
 type CodeView struct {
 	Signature      uint32
 	GUID           GUID
@@ -39,6 +39,8 @@ type CodeView struct {
 	Age            uint32
 	PDBFile        string
 	BuildID        []byte
+	// Raw is the whole record.
+	Raw []byte
 }
 
 // FixedFileInfo is VS_FIXEDFILEINFO.
@@ -156,14 +158,15 @@ func (d *Dump) readModuleList(p []byte) error {
 	return errors.Join(errs...)
 }
 
-// parseCodeView decodes a CodeView record; unknown or truncated records
-// give nil (the module then has no debug id, as in rust-minidump).
+// parseCodeView decodes a CodeView record. Truncated PDB records give nil
+// (as if there were none, like rust-minidump); unknown signatures give a
+// record with only Signature and Raw.
 func parseCodeView(b []byte, o binary.ByteOrder) *CodeView {
 	if len(b) < 4 {
 		return nil
 	}
 	c := &cursor{b: b, o: o}
-	cv := &CodeView{Signature: c.u32()}
+	cv := &CodeView{Signature: c.u32(), Raw: b}
 	switch cv.Signature {
 	case CVSignatureRSDS:
 		cv.GUID = c.guid()
@@ -182,8 +185,6 @@ func parseCodeView(b []byte, o binary.ByteOrder) *CodeView {
 		cv.PDBFile = cString(b[c.off:])
 	case CVSignatureELF:
 		cv.BuildID = b[4:]
-	default:
-		return nil
 	}
 	return cv
 }
@@ -198,7 +199,9 @@ func (d *Dump) deriveModuleIDs(m *Module) {
 	if cv := m.CodeView; cv != nil {
 		switch cv.Signature {
 		case CVSignatureRSDS:
-			m.DebugID = fmt.Sprintf("%s%x", cv.GUID, cv.Age)
+			if cv.GUID != (GUID{}) {
+				m.DebugID = fmt.Sprintf("%s%x", cv.GUID, cv.Age)
+			}
 			m.DebugFile = cv.PDBFile
 			if osName == "Mac OS X" || osName == "iOS" {
 				m.CodeID = cv.GUID.String()

@@ -250,46 +250,43 @@ var (
 // plus the CSD string; on Linux dumps with a 0.0.0 version the kernel
 // version is taken from the `uname -srvmo` CSD string.
 func (s *SystemInfo) OSVersion() string {
-	ver, build := s.OSParts()
-	if build == "" {
+	ver, build, ok := s.OSParts()
+	if !ok {
 		return ver
 	}
 	return ver + " " + build
 }
 
-// OSParts splits the OS version into (version, build) as rust-minidump's
-// os_parts does.
-func (s *SystemInfo) OSParts() (string, string) {
+// OSParts splits the OS version into a version and an optional build (ok
+// reports whether there is one) as rust-minidump's os_parts does. For Linux
+// dumps without a version the kernel release is parsed out of the
+// `uname -srvmo` string: "Linux <release> <build...> <arch> [Linux/GNU]".
+func (s *SystemInfo) OSParts() (version, build string, ok bool) {
 	ver := fmt.Sprintf("%d.%d.%d", s.MajorVersion, s.MinorVersion, s.BuildNumber)
-	build := ""
+	csd := ""
 	if s.CSDVersion != nil {
-		build = strings.TrimSpace(*s.CSDVersion)
+		csd = *s.CSDVersion
 	}
+	trimmed := strings.TrimSpace(csd)
 	if s.PlatformID != PlatformLinux || ver != "0.0.0" {
-		return ver, build
+		return ver, trimmed, trimmed != ""
 	}
-	raw := ""
-	if s.CSDVersion != nil {
-		raw = *s.CSDVersion
-	}
-	parts := strings.Split(raw, " ")
+	parts := strings.Split(csd, " ")
 	kver := "0.0.0"
 	if len(parts) > 1 {
 		kver = parts[1]
 	}
-	rest := []string{}
+	var rest []string
 	if len(parts) > 2 {
 		rest = parts[2:]
-	}
-	if n := len(rest); n > 0 {
-		last := rest[n-1]
-		rest = rest[:n-1]
+		last := rest[len(rest)-1]
+		rest = rest[:len(rest)-1]
 		if last == "Linux/GNU" && len(rest) > 0 {
 			rest = rest[:len(rest)-1]
 		}
 	}
 	if kver == "0.0.0" {
-		return ver, build
+		return ver, trimmed, trimmed != ""
 	}
-	return kver, strings.Join(rest, " ")
+	return kver, strings.Join(rest, " "), true
 }
