@@ -61,7 +61,7 @@ func EvalCFI(rules []string, m Machine) (CFIResult, error) {
 	}
 	ntok := 0
 	for _, text := range rules {
-		reg := ""
+		reg, haveReg := "", false
 		start, end := -1, -1
 		i := 0
 		for i < len(text) {
@@ -80,19 +80,16 @@ func EvalCFI(rules []string, m Machine) (CFIResult, error) {
 				return CFIResult{}, ErrCFI
 			}
 			if strings.HasSuffix(tok, ":") {
-				if reg != "" {
+				if haveReg {
 					if start < 0 {
 						return CFIResult{}, ErrCFI
 					}
 					set(reg, text[start:end])
 				}
-				reg = strings.TrimPrefix(tok[:len(tok)-1], "$")
-				if reg == "" {
-					return CFIResult{}, ErrCFI
-				}
+				reg, haveReg = strings.TrimPrefix(tok[:len(tok)-1], "$"), true
 				start, end = -1, -1
 			} else {
-				if reg == "" {
+				if !haveReg {
 					return CFIResult{}, ErrCFI
 				}
 				if start < 0 {
@@ -102,7 +99,7 @@ func EvalCFI(rules []string, m Machine) (CFIResult, error) {
 			}
 			i = j
 		}
-		if reg == "" || start < 0 {
+		if !haveReg || start < 0 {
 			return CFIResult{}, ErrCFI
 		}
 		set(reg, text[start:end])
@@ -240,6 +237,11 @@ type WinInput struct {
 	// GrandCalleeParamSize is the parameter size of the frame below the
 	// callee (0 for the innermost frames): it is part of the callee's frame.
 	GrandCalleeParamSize uint32
+	// HasGrandCallee is false when the callee is the context frame; EIP is
+	// the callee's instruction pointer. FPO uses both to skip a leftover
+	// return address of a frame-pointer-optimized system call.
+	HasGrandCallee bool
+	EIP            uint32
 }
 
 // WinResult is the caller's state recovered by a STACK WIN record: the
@@ -279,6 +281,12 @@ func EvalWin(w WinInfo, in WinInput, m Machine) (WinResult, error) {
 	if !ok {
 		return WinResult{}, ErrWin
 	}
+	if !in.HasGrandCallee && uint32(eip) == in.EIP {
+		eipAddr += 4
+		if eip, ok = m.ReadWord(eipAddr); !ok {
+			return WinResult{}, ErrWin
+		}
+	}
 	out.EIP = uint32(eip)
 	out.ESP = uint32(eipAddr + 4)
 	out.Set = WinEIP | WinESP | WinEBP
@@ -314,12 +322,22 @@ type winVal struct {
 }
 
 func evalWinProgram(w WinInfo, in WinInput, frameSize uint32, m Machine) (WinResult, error) {
-	search := in.ESP + frameSize
+	// An aligned frame ('@' in the program) cannot trust esp: the return
+	// address sits right above the saved ebp instead.
+	var search uint64
+	if strings.IndexByte(w.Program, '@') >= 0 {
+		search = uint64(in.EBP) + 4
+	} else {
+		search = uint64(in.ESP) + uint64(frameSize)
+	}
+	if search > 0xffffffff {
+		return WinResult{}, ErrWin
+	}
 	vars := []winVar{
 		{"$esp", in.ESP}, {"$ebp", in.EBP},
 		{".cbParams", w.ParamSize}, {".cbCalleeParams", in.GrandCalleeParamSize},
 		{".cbSavedRegs", w.SavedRegsSize}, {".cbLocals", w.LocalsSize},
-		{".raSearch", search}, {".raSearchStart", search},
+		{".raSearch", uint32(search)}, {".raSearchStart", uint32(search)},
 	}
 	if in.HasEBX {
 		vars = append(vars, winVar{"$ebx", in.EBX})
@@ -359,55 +377,52 @@ func evalWinProgram(w WinInfo, in WinInput, frameSize uint32, m Machine) (WinRes
 	var stackBuf [16]winVal
 	stack := stackBuf[:0]
 	ntok := 0
-	for _, tok := range strings.Fields(w.Program) {
-		if ntok++; ntok > maxRuleTokens {
-			return WinResult{}, ErrWin
-		}
+	step := func(tok string) error {
 		switch tok {
 		case "+", "-", "*", "/", "%", "@":
 			if len(stack) < 2 {
-				return WinResult{}, ErrWin
+				return ErrWin
 			}
 			rhs, ok1 := toInt(stack[len(stack)-1])
 			lhs, ok2 := toInt(stack[len(stack)-2])
 			stack = stack[:len(stack)-2]
 			if !ok1 || !ok2 {
-				return WinResult{}, ErrWin
+				return ErrWin
 			}
 			v, ok := arith32(tok[0], lhs, rhs)
 			if !ok {
-				return WinResult{}, ErrWin
+				return ErrWin
 			}
 			stack = append(stack, winVal{val: v})
 		case "=":
 			if len(stack) < 2 {
-				return WinResult{}, ErrWin
+				return ErrWin
 			}
 			rhs, lhs := stack[len(stack)-1], stack[len(stack)-2]
 			stack = stack[:len(stack)-2]
 			if !lhs.isVar {
-				return WinResult{}, ErrWin
+				return ErrWin
 			}
 			if rhs.undef {
 				setVar(lhs.name, 0, true)
-				continue
+				return nil
 			}
 			v, ok := toInt(rhs)
 			if !ok {
-				return WinResult{}, ErrWin
+				return ErrWin
 			}
 			setVar(lhs.name, v, false)
 		case "^":
 			if len(stack) < 1 {
-				return WinResult{}, ErrWin
+				return ErrWin
 			}
 			p, ok := toInt(stack[len(stack)-1])
 			if !ok {
-				return WinResult{}, ErrWin
+				return ErrWin
 			}
 			v, ok := m.ReadWord(uint64(p))
 			if !ok {
-				return WinResult{}, ErrWin
+				return ErrWin
 			}
 			stack[len(stack)-1] = winVal{val: uint32(v)}
 		case ".undef":
@@ -418,7 +433,27 @@ func evalWinProgram(w WinInfo, in WinInput, frameSize uint32, m Machine) (WinRes
 			} else if n, err := strconv.ParseInt(tok, 10, 32); err == nil {
 				stack = append(stack, winVal{val: uint32(int32(n))})
 			} else {
+				return ErrWin
+			}
+		}
+
+		return nil
+	}
+	for _, field := range strings.Fields(w.Program) {
+		// Some Windows toolchains glue "=" to the next token ("=$eip").
+		toks := [2]string{field}
+		if len(field) > 1 && field[0] == '=' {
+			toks = [2]string{"=", field[1:]}
+		}
+		for _, tok := range toks {
+			if tok == "" {
+				continue
+			}
+			if ntok++; ntok > maxRuleTokens {
 				return WinResult{}, ErrWin
+			}
+			if err := step(tok); err != nil {
+				return WinResult{}, err
 			}
 		}
 	}

@@ -66,7 +66,7 @@ func TestEvalCFI(t *testing.T) {
 		{"undef register", []string{".cfa: $rsp 8 + .ra: .cfa -8 + ^ $rbx: .undef"}, false, 0x1008, 0xaaaa,
 			[]RegValue{{"rbx", 0, false}}},
 		{"align", []string{".cfa: $rsp 15 + 8 @ .ra: .cfa -8 + ^"}, false, 0x1008, 0xaaaa, nil},
-		{"all operators", []string{".cfa: $rsp 2 * 2 / 7 % 4096 + .ra: 3 4 - 5 +"}, false, 0x1000 * 2 / 2 % 7 + 4096, 4, nil},
+		{"all operators", []string{".cfa: $rsp 2 * 2 / 7 % 4096 + .ra: 3 4 - 5 +"}, false, 0x1000*2/2%7 + 4096, 4, nil},
 		{"missing ra", []string{".cfa: $rsp 8 +"}, true, 0, 0, nil},
 		{"cfa uses cfa", []string{".cfa: .cfa 8 + .ra: 1"}, true, 0, 0, nil},
 		{"unknown register", []string{".cfa: $r99 8 + .ra: 1"}, true, 0, 0, nil},
