@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the pinned chart and image tools into <repo>/.stack/bin (git-ignored).
+# Idempotent: a tool already at its pinned version is left alone, so a second
+# run costs a few milliseconds. Builds run at low parallelism because the
+# machine is small and shared; the first run of helm takes several minutes.
+#
+# Kubernetes JSON schemas for kubeconform come from the kubernetes-validate
+# Python package (it ships them inside its wheel); only the one Kubernetes
+# version we validate against is kept under .stack/kubernetes-json-schema.
+set -euo pipefail
+
+HELM_VERSION=v3.22.0
+KUBECONFORM_VERSION=v0.8.0
+KUBERNETES_VALIDATE_VERSION=1.37.0
+# The Kubernetes minor the manifests are validated against (must exist in the
+# kubernetes-validate wheel as v<K8S_SCHEMA_VERSION>-standalone-strict).
+K8S_SCHEMA_VERSION=${K8S_SCHEMA_VERSION:-1.33.0}
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+bin="$root/.stack/bin"
+mkdir -p "$bin"
+export GOBIN="$bin"
+export GOFLAGS="${GOFLAGS:-} -p=1"
+export GOMAXPROCS=${GOMAXPROCS:-1}
+export CGO_ENABLED=0
+
+# have NAME VERSION CMD...: true when $bin/NAME exists and CMD's output mentions VERSION.
+have() {
+  local name=$1 version=$2
+  shift 2
+  [[ -x "$bin/$name" ]] && "$bin/$name" "$@" 2>/dev/null | grep -qF -- "${version#v}"
+}
+
+if have kubeconform "$KUBECONFORM_VERSION" -v; then
+  echo "kubeconform $KUBECONFORM_VERSION: cached"
+else
+  echo "kubeconform $KUBECONFORM_VERSION: building"
+  go install -ldflags "-X main.version=$KUBECONFORM_VERSION" "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+fi
+
+if have helm "$HELM_VERSION" version --template '{{.Version}}'; then
+  echo "helm $HELM_VERSION: cached"
+else
+  echo "helm $HELM_VERSION: building (slow)"
+  go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+fi
