@@ -26,7 +26,7 @@ func CrashReason(os, cpu string, code, flags uint32, params []uint64) string {
 			return s
 		}
 	}
-	return fmt.Sprintf("unknown %#010x / %#010x", code, flags)
+	return fmt.Sprintf("unknown 0x%08x / 0x%08x", code, flags)
 }
 
 func param(params []uint64, i int) uint64 {
@@ -40,7 +40,7 @@ func ntStatusName(v uint64) string {
 	if s, ok := tNtStatusWindows[int64(v)]; ok {
 		return s
 	}
-	return fmt.Sprintf("%#010x", v)
+	return fmt.Sprintf("0x%08x", v)
 }
 
 // WindowsErrorName names a Windows error code the way minidump-stackwalk
@@ -60,7 +60,7 @@ func WindowsErrorName(code uint32) string {
 			}
 		}
 	}
-	return fmt.Sprintf("unknown %#010x", code)
+	return fmt.Sprintf("unknown 0x%08x", code)
 }
 
 func windowsReason(code uint32, params []uint64) string {
@@ -82,7 +82,7 @@ func windowsReason(code uint32, params []uint64) string {
 			ff := params[0] & 0xffffffff
 			name, ok := tFastFailCode[int64(ff)]
 			if !ok {
-				name = fmt.Sprintf("%#010x", ff)
+				name = fmt.Sprintf("0x%08x", ff)
 			}
 			return "EXCEPTION_STACK_BUFFER_OVERRUN / " + name
 		}
@@ -131,7 +131,7 @@ func linuxReason(code, flags uint32) (string, bool) {
 		}
 		return sig + " / " + si, true
 	}
-	return fmt.Sprintf("%s / %#010x", sig, flags), true
+	return fmt.Sprintf("%s / 0x%08x", sig, flags), true
 }
 
 func macReason(cpu string, code, flags uint32, params []uint64) (string, bool) {
@@ -182,13 +182,13 @@ func macReason(cpu string, code, flags uint32, params []uint64) (string, bool) {
 	if found {
 		return exc + " / " + sub, true
 	}
-	return fmt.Sprintf("%s / %#010x", exc, flags), true
+	return fmt.Sprintf("%s / 0x%08x", exc, flags), true
 }
 
 func macResource(t string, code, subcode uint64) string {
 	flavor := int64(code>>58) & 7
 	s := "EXC_RESOURCE / " + t + " / "
-	raw := fmt.Sprintf("%#018x / %#018x", code, subcode)
+	raw := fmt.Sprintf("0x%016x / 0x%016x", code, subcode)
 	switch t {
 	case "RESOURCE_TYPE_CPU":
 		if fl, ok := tExceptionCodeMacResourceCpuFlavor[flavor]; ok {
@@ -220,7 +220,7 @@ func macResource(t string, code, subcode uint64) string {
 func macGuard(t string, code, subcode uint64) string {
 	flavor := int64(code>>32) & 0x1fffffff
 	s := "EXC_GUARD / " + t
-	raw := fmt.Sprintf(" / %#018x / %#018x", code, subcode)
+	raw := fmt.Sprintf(" / 0x%016x / 0x%016x", code, subcode)
 	switch t {
 	case "GUARD_TYPE_NONE":
 		return s
