@@ -118,9 +118,9 @@ func guid(s string) minidump.GUID {
 func TestModuleIdentifiers(t *testing.T) {
 	buildID := []byte{0xf1, 0xc3, 0xbc, 0xc0, 0x27, 0x98, 0x65, 0xfe, 0x30, 0x58, 0x40, 0x4b, 0x28, 0x31, 0xd9, 0xe6, 0x41, 0x35, 0x38, 0x6c}
 	tests := []struct {
-		name                           string
-		os                             synth.OS
-		mod                            synth.Module
+		name                            string
+		os                              synth.OS
+		mod                             synth.Module
 		debugID, debugFile, codeID, ver string
 	}{
 		{"windows rsds", synth.Windows, synth.Module{Name: `C:\app\test_app.exe`, Base: 0x400000, Size: 0x2d000, TimeDateStamp: 0x45D35F6C,
