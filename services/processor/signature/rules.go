@@ -3,7 +3,7 @@ package signature
 import (
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"maps"
 	"math/big"
 	"sort"
@@ -323,21 +323,41 @@ func shutdownParts(parsed any, s *state) ([]string, error) {
 }
 
 // decodePythonJSON decodes one JSON document like Python's json.loads:
-// numbers keep their literal form, trailing data is an error.
+// numbers keep their literal form, trailing data is an error, and the
+// common errors (no value, extra data) are worded as Python words them,
+// since they end up in notes.
 func decodePythonJSON(text string) (any, error) {
+	start := len(text) - len(strings.TrimLeft(text, jsonSpace))
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		if strings.TrimSpace(text) == "" {
-			return nil, errors.New("Expecting value: line 1 column 1 (char 0)")
+		if start == len(text) || !strings.ContainsRune("{[\"", rune(text[start])) {
+			return nil, pyJSONError("Expecting value", text, start)
 		}
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("Extra data")
+	end := int(dec.InputOffset())
+	if rest := strings.TrimLeft(text[end:], jsonSpace); rest != "" {
+		return nil, pyJSONError("Extra data", text, len(text)-len(rest))
 	}
 	return v, nil
+}
+
+// jsonSpace is JSON's whitespace, which is all Python's decoder skips.
+const jsonSpace = " \t\n\r"
+
+// pyJSONError formats "<msg>: line L column C (char N)" for a byte offset,
+// counting characters as Python does.
+func pyJSONError(msg, doc string, offset int) error {
+	before := doc[:offset]
+	pos := utf8.RuneCountInString(before)
+	line := strings.Count(before, "\n") + 1
+	col := pos + 1
+	if nl := strings.LastIndexByte(before, '\n'); nl >= 0 {
+		col = pos - utf8.RuneCountInString(doc[:nl])
+	}
+	return fmt.Errorf("%s: line %d column %d (char %d)", msg, line, col, pos)
 }
 
 // runWatchdog regenerates a shutdown hang's signature from thread 0: the
