@@ -395,3 +395,10 @@ func (s *SymbolFile) findPublicNearest(addr uint64) (*publicRec, bool) {
 	}
 	return &s.publics[i], true
 }
+
+// CFIStartsAt reports whether a STACK CFI INIT record starts exactly at a
+// module-relative address (arm64 walkers trust a heuristic lr only there).
+func (s *SymbolFile) CFIStartsAt(addr uint64) bool {
+	i := sort.Search(len(s.cfi), func(i int) bool { return s.cfi[i].addr >= addr })
+	return i < len(s.cfi) && s.cfi[i].addr == addr
+}
