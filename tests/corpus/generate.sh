@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# generate.sh — rebuilds the crash corpus from source on this machine:
+#   1. builds the ptrace minidump dumper (dumper/, Rust, minidump-writer crate)
+#   2. builds the crashers in src/ (C, C++ with a shared library, Rust) in
+#      several flag variants into $CORPUS_BUILD (default /tmp/crashstream-corpus,
+#      a fixed path so module paths in the dumps do not depend on the checkout)
+#   3. runs each crash case under the dumper      -> dumps/<case>.dmp
+#   4. dump_syms every module the dumps load       -> symbols/<file>/<ID>/<file>.sym
+#   5. minidump-stackwalk --json on every dump     -> golden/<case>.json
+#
+# Usage: tests/corpus/generate.sh [CASE...]   (no CASE: every case below)
+# Needs gcc, g++, cargo/rustc, and the pinned oracles (./install-oracles.sh,
+# run automatically). Not run by `make test`: dumps, symbols and goldens are
+# committed. Idempotent: it rebuilds and overwrites; with ASLR disabled in
+# the crashers the dumps are stable apart from pids, times and stack garbage.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+build="${CORPUS_BUILD:-/tmp/crashstream-corpus}"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+log() { echo "generate: $*" >&2; }
+
+# Cases: name | variant | binary | stack limit in KiB (ulimit -s; "-" keeps the
+# default) | arguments. Variants (flags) are in build_variant. The overflow
+# cases run with a 256 KiB stack: minidump-writer copies the crashing
+# thread's whole stack mapping, 8 MiB by default.
+cases() {
+	cat <<'EOF'
+c-null-O0-fp         c-O0-fp      crash-c    -    null
+c-null-O2-nofp       c-O2-nofp    crash-c    -    null
+c-abort-O0-fp        c-O0-fp      crash-c    -    abort
+c-abort-O2-nofp      c-O2-nofp    crash-c    -    abort
+c-overflow-O0-fp     c-O0-fp      crash-c    256  overflow
+c-overflow-O2-nofp   c-O2-nofp    crash-c    256  overflow
+c-recurse-O0-fp      c-O0-fp      crash-c    -    recurse
+c-recurse-O2-nofp    c-O2-nofp    crash-c    -    recurse
+c-lib-O0-fp          c-O0-fp      crash-c    -    lib
+c-lib-O2-nofp        c-O2-nofp    crash-c    -    lib
+c-libcb-O0-fp        c-O0-fp      crash-c    -    libcb
+c-libcb-O2-nofp      c-O2-nofp    crash-c    -    libcb
+c-thread-O0-fp       c-O0-fp      crash-c    -    thread
+c-thread-O2-nofp     c-O2-nofp    crash-c    -    thread
+c-fpe-O2-nofp        c-O2-nofp    crash-c    -    fpe
+c-ill-O0-fp          c-O0-fp      crash-c    -    ill
+cpp-template-O0-fp   cpp-O0-fp    crash-cpp  -    template
+cpp-template-O2-nofp cpp-O2-nofp  crash-cpp  -    template
+cpp-lambda-O0-fp     cpp-O0-fp    crash-cpp  -    lambda
+cpp-lambda-O2-nofp   cpp-O2-nofp  crash-cpp  -    lambda
+cpp-anon-O2-nofp     cpp-O2-nofp  crash-cpp  -    anon
+cpp-throw-O0-fp      cpp-O0-fp    crash-cpp  -    throw
+rust-panic-O0-fp     rust-O0-fp   crash-rust -    panic
+rust-panic-O2-nofp   rust-O2-nofp crash-rust -    panic
+rust-segv-O0-fp      rust-O0-fp   crash-rust -    segv
+rust-segv-O2-nofp    rust-O2-nofp crash-rust -    segv
+rust-overflow-O0-fp  rust-O0-fp   crash-rust 256  overflow
+rust-thread-O2-nofp  rust-O2-nofp crash-rust -    thread
+EOF
+}
+
+# Source paths in debug info are remapped to this fixed prefix.
+src_prefix="/crashstream/tests/corpus/src"
+
+build_variant() {
+	local v="$1" out="$build/$1"
+	mkdir -p "$out"
+	local cflags=(-g -ffile-prefix-map="$here/src=$src_prefix" -Wall)
+	case "$v" in
+	*-O0-fp) cflags+=(-O0 -fno-omit-frame-pointer) ;;
+	*-O2-nofp) cflags+=(-O2 -fomit-frame-pointer) ;;
+	*) log "unknown variant $v"; return 1 ;;
+	esac
+	case "$v" in
+	c-*)
+		gcc "${cflags[@]}" -fPIC -shared -o "$out/libcrashlib.so" src/crashlib.c
+		gcc "${cflags[@]}" -pthread -o "$out/crash-c" src/crash.c \
+			-L"$out" -lcrashlib -Wl,-rpath,'$ORIGIN'
+		;;
+	cpp-*)
+		g++ "${cflags[@]}" -std=c++17 -o "$out/crash-cpp" src/crash.cpp
+		;;
+	rust-*)
+		local rflags=(-g -C panic=abort --edition 2021
+			--remap-path-prefix "$here/src=$src_prefix")
+		case "$v" in
+		*-O0-fp) rflags+=(-C opt-level=0 -C force-frame-pointers=yes) ;;
+		*-O2-nofp) rflags+=(-C opt-level=2 -C force-frame-pointers=no) ;;
+		esac
+		rustc "${rflags[@]}" -o "$out/crash-rust" src/crash.rs
+		;;
+	esac
+}
+
+main() {
+	"$here/install-oracles.sh"
+	log "building dumper"
+	(cd dumper && cargo build --release --locked --quiet)
+	local dumper="$here/dumper/target/release/dumper"
+
+	local want=("$@")
+	mkdir -p dumps golden symbols "$build"
+	local built=" "
+	local name variant bin stack args
+	while read -r name variant bin stack args; do
+		if ((${#want[@]})) && [[ " ${want[*]} " != *" $name "* ]]; then
+			continue
+		fi
+		if [[ "$built" != *" $variant "* ]]; then
+			log "building $variant"
+			build_variant "$variant"
+			built+="$variant "
+		fi
+		log "crashing $name ($bin $args)"
+		# shellcheck disable=SC2086 # args is a word list
+		(
+			[[ "$stack" == - ]] || ulimit -s "$stack"
+			"$dumper" "dumps/$name.dmp" -- "$build/$variant/$bin" $args
+		) 2>"$build/$name.stderr" || { cat "$build/$name.stderr" >&2; return 1; }
+	done < <(cases)
+
+	log "writing symbols"
+	local mods
+	mods="$(for v in $built; do ls "$build/$v"/crash-* "$build/$v"/*.so 2>/dev/null; done)"
+	# System libraries the crashers load: no debug info on this machine, but
+	# their .sym files still carry PUBLIC symbols and CFI for unwinding.
+	mods+=$'\n'"$(ldd "$build"/*/crash-* | awk '$3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' |
+		xargs -r readlink -f | sort -u)"
+	local m sym dir
+	while read -r m; do
+		[[ -n "$m" ]] || continue
+		sym="$(mktemp)"
+		dump_syms --inlines "$m" >"$sym"
+		# MODULE Linux x86_64 <ID> <file>
+		read -r _ _ _ id file <"$sym"
+		dir="symbols/$file/$id"
+		mkdir -p "$dir"
+		mv "$sym" "$dir/$file.sym"
+		chmod 644 "$dir/$file.sym"
+		log "  $dir/$file.sym ($(du -h "$dir/$file.sym" | cut -f1))"
+	done <<<"$mods"
+
+	log "writing goldens"
+	for d in dumps/*.dmp; do
+		name="$(basename "$d" .dmp)"
+		if ((${#want[@]})) && [[ " ${want[*]} " != *" $name "* ]]; then
+			continue
+		fi
+		minidump-stackwalk --json --pretty --symbols-path symbols "$d" >"golden/$name.json" \
+			2>"$build/$name.stackwalk.log"
+	done
+	log "done: $(ls dumps | wc -l) dumps, $(du -sh . --exclude=dumper/target | cut -f1) total"
+}
+
+main "$@"
