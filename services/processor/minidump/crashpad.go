@@ -100,7 +100,13 @@ func (d *Dump) readCrashpadInfo(p []byte) error {
 // utf8At reads a MinidumpUTF8String (u32 length, bytes, NUL).
 func (d *Dump) utf8At(rva uint32) (string, error) {
 	b, err := d.byteArrayAt(rva)
-	return string(b), err
+	if err != nil {
+		return "", err
+	}
+	if err := d.charge(len(b)); err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
 // byteArrayAt reads a u32-length-prefixed byte array.

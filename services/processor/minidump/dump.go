@@ -92,6 +92,10 @@ type Dump struct {
 
 	data        []byte
 	threadNames map[uint32]string
+	// budget is how many more bytes of strings may be decoded. Lists can
+	// point many entries at one string; the budget keeps the memory a dump
+	// costs proportional to its size.
+	budget int64
 }
 
 // Open reads a whole minidump from r and parses it. It holds the input in
@@ -113,7 +117,7 @@ func Open(r io.ReaderAt, size int64) (*Dump, error) {
 // Parse parses a minidump held in data. The Dump refers to data, which must
 // not be modified afterwards.
 func Parse(data []byte) (*Dump, error) {
-	d := &Dump{data: data}
+	d := &Dump{data: data, budget: 2*int64(len(data)) + 1<<20}
 	if err := d.readHeader(); err != nil {
 		return nil, err
 	}
@@ -192,6 +196,9 @@ func (d *Dump) stringAt(rva uint32) (string, error) {
 	if !ok || rva > ^uint32(0)-4 {
 		return "", fmt.Errorf("string at %#x of %d bytes out of bounds", rva, n)
 	}
+	if err := d.charge(len(p)); err != nil {
+		return "", err
+	}
 	return decodeUTF16(p, d.ByteOrder), nil
 }
 
@@ -207,6 +214,19 @@ func (d *Dump) Stream(t StreamType) ([]byte, bool) {
 
 // Data is the whole input.
 func (d *Dump) Data() []byte { return d.data }
+
+// errBudget is returned once the dump's string budget is spent.
+var errBudget = errors.New("string budget exhausted: too many references to the same data")
+
+// charge takes n bytes from the decoding budget.
+func (d *Dump) charge(n int) error {
+	if int64(n) > d.budget {
+		d.budget = 0
+		return errBudget
+	}
+	d.budget -= int64(n)
+	return nil
+}
 
 func (d *Dump) softError(t StreamType, err error) {
 	d.SoftErrors = append(d.SoftErrors, SoftError{Stream: t, Err: err})

@@ -141,10 +141,12 @@ func (d *Dump) readModuleList(p []byte) error {
 		if cv.size > 0 {
 			if cv.size > maxCodeView {
 				errs = append(errs, fmt.Errorf("module %q: codeview record of %d bytes", name, cv.size))
-			} else if b, ok := d.locData(cv); ok {
-				m.CodeView = parseCodeView(b, d.ByteOrder)
-			} else {
+			} else if b, ok := d.locData(cv); !ok {
 				errs = append(errs, fmt.Errorf("module %q: codeview record out of bounds", name))
+			} else if err := d.charge(3 * len(b)); err != nil {
+				errs = append(errs, fmt.Errorf("module %q: %w", name, err))
+			} else {
+				m.CodeView = parseCodeView(b, d.ByteOrder)
 			}
 		}
 		if misc.size > 0 {

@@ -196,3 +196,34 @@ func TestByteSwappedHeader(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, binary.BigEndian, d.ByteOrder)
 }
+
+func TestRepeatedStringsAreBounded(t *testing.T) {
+	// 5000 thread names all pointing at one 60 KB string would decode to
+	// 300 MB; the string budget stops it at a few times the input size.
+	name := make([]byte, 4+60000)
+	binary.LittleEndian.PutUint32(name, 60000)
+	list := binary.LittleEndian.AppendUint32(nil, 5000)
+	for i := range 5000 {
+		list = binary.LittleEndian.AppendUint32(list, uint32(i))
+		list = binary.LittleEndian.AppendUint64(list, uint64(nameRVA))
+	}
+	raw := synth.New(minidump.ArchAMD64, synth.Linux).AddStream(minidump.ThreadNamesStream, list).Bytes()
+	raw = append(raw, name...)
+	e := streamEntry(t, raw, minidump.ThreadNamesStream)
+	rva := binary.LittleEndian.Uint32(raw[e+8:])
+	for i := range 5000 {
+		binary.LittleEndian.PutUint64(raw[int(rva)+4+12*i+4:], uint64(len(raw)-len(name)))
+	}
+	d, err := minidump.Parse(raw)
+	require.NoError(t, err)
+	require.NotEmpty(t, d.SoftErrors)
+	assert.ErrorContains(t, d.SoftErrors[0], "budget")
+	named := 0
+	for i := range 5000 {
+		if _, ok := d.ThreadName(uint32(i)); ok {
+			named++
+		}
+	}
+	assert.Greater(t, named, 0)
+	assert.Less(t, named, 100)
+}
