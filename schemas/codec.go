@@ -308,9 +308,23 @@ type Codec struct {
 	typ  reflect.Type
 }
 
+// MaxArrayItems bounds the item count of one Avro array block a decoder
+// accepts. goavro preallocates a slice of the announced count before
+// reading any item, so its default (2^31) lets a 10-byte record request
+// tens of GB: a crafted Kafka record could kill every consumer. No
+// crashstream array comes near this bound (a few thousand modules at most);
+// the worst a hostile record can make a decoder allocate is 1 MiB per array.
+const MaxArrayItems = 1 << 16
+
+// goavroLimits applies MaxArrayItems to goavro's package-level knob, the
+// only way goavro offers. It runs once, before the first codec exists, so
+// no decoder ever reads the knob concurrently with this write.
+var goavroLimits sync.Once
+
 // NewCodec parses schema text and binds it to the record type of v (a
 // pointer to one of this package's event structs).
 func NewCodec(schema string, v Record) (*Codec, error) {
+	goavroLimits.Do(func() { goavro.MaxBlockCount = MaxArrayItems })
 	c, err := goavro.NewCodec(schema)
 	if err != nil {
 		return nil, fmt.Errorf("schemas: parse schema: %w", err)

@@ -180,3 +180,15 @@ func FuzzDecodeProcessedCrash(f *testing.F) {
 		assert.Equal(t, pc, again)
 	})
 }
+
+// TestHugeArrayCountIsRejectedCheaply feeds a crash_received record whose
+// dumps array claims 2^30 items: it must fail without allocating for them.
+func TestHugeArrayCountIsRejectedCheaply(t *testing.T) {
+	good, err := (&schemas.CrashReceived{CrashID: "x", SubmittedTimestamp: time.UnixMicro(0)}).Encode()
+	require.NoError(t, err)
+	// crash_id "x", ts 0, 5 empty strings, then the dumps block count.
+	require.Equal(t, []byte{2, 'x', 0, 0, 0, 0, 0, 0, 0, 0}, good)
+	bad := append([]byte{2, 'x', 0, 0, 0, 0, 0, 0}, 0x80, 0x80, 0x80, 0x80, 0x08) // zigzag 2^30
+	var cr schemas.CrashReceived
+	assert.ErrorContains(t, cr.Decode(bad), "MaxBlockCount")
+}

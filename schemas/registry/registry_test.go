@@ -1,0 +1,390 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/schematest"
+	"github.com/crashstream/crashstream/schemas/wire"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestPinnedCoversEverySchemaOnce(t *testing.T) {
+	files := map[string]int{}
+	ids := map[uint32]bool{}
+	for _, p := range pinned() {
+		files[p.file]++
+		assert.False(t, ids[p.id], "id %d reused", p.id)
+		ids[p.id] = true
+		assert.NotEmpty(t, p.subjects)
+	}
+	for _, f := range append(schemas.Current(), schemas.History()...) {
+		assert.Equal(t, 1, files[f], "%s must be pinned exactly once", f)
+	}
+	assert.Len(t, files, len(schemas.Current())+len(schemas.History()))
+}
+
+func TestStatic(t *testing.T) {
+	s, err := NewStatic()
+	require.NoError(t, err)
+	ctx := context.Background()
+	text, err := schemas.Source(schemas.FileProcessedCrash)
+	require.NoError(t, err)
+
+	id, err := s.Register(ctx, SubjectProcessed, text)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(3), id)
+	// The same schema, reformatted, is the same schema.
+	var v any
+	require.NoError(t, json.Unmarshal([]byte(text), &v))
+	compact, err := json.Marshal(v)
+	require.NoError(t, err)
+	id2, err := s.Register(ctx, SubjectProcessed, string(compact))
+	require.NoError(t, err)
+	assert.Equal(t, id, id2)
+
+	_, err = s.Register(ctx, SubjectReceived, text)
+	assert.ErrorIs(t, err, ErrReadOnly)
+	_, err = s.Register(ctx, SubjectProcessed, `{"type":"record","name":"X","fields":[]}`)
+	assert.ErrorIs(t, err, ErrReadOnly)
+	_, err = s.Register(ctx, SubjectProcessed, `{`)
+	assert.Error(t, err)
+
+	got, err := s.Schema(ctx, 3)
+	require.NoError(t, err)
+	assert.Equal(t, text, got)
+	_, err = s.Schema(ctx, 999)
+	assert.ErrorIs(t, err, ErrSchemaNotFound)
+
+	assert.Equal(t, []string{SubjectPriority, SubjectProcessed, SubjectReceived, SubjectReprocess, SubjectTelemetry}, s.SubjectNames())
+	pr, err := s.Version(SubjectPriority, -1)
+	require.NoError(t, err)
+	rp, err := s.Version(SubjectReprocess, 1)
+	require.NoError(t, err)
+	assert.Equal(t, pr.ID, rp.ID, "one schema, one id, two subjects")
+	_, err = s.Version(SubjectPriority, 2)
+	assert.ErrorIs(t, err, ErrVersionNotFound)
+	_, err = s.Versions("nope-value")
+	assert.ErrorIs(t, err, ErrSubjectNotFound)
+}
+
+func TestHandler(t *testing.T) {
+	s, err := NewStatic()
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.StripPrefix("/registry", NewHandler(s)))
+	defer srv.Close()
+	pcText, err := schemas.Source(schemas.FileProcessedCrash)
+	require.NoError(t, err)
+	schemaJSON, err := json.Marshal(map[string]string{"schema": pcText})
+	require.NoError(t, err)
+	versionJSON, err := json.Marshal(map[string]any{"subject": SubjectProcessed, "version": 1, "id": 3, "schema": pcText})
+	require.NoError(t, err)
+
+	tests := []struct {
+		name, method, path string
+		status             int
+		body               string // JSON to compare, or raw text when raw
+		raw                bool
+	}{
+		{"schema by id", "GET", "/schemas/ids/3", 200, string(schemaJSON), false},
+		{"schema by id raw", "GET", "/schemas/ids/3/schema", 200, pcText, true},
+		{"schema id unknown", "GET", "/schemas/ids/77", 404, `{"error_code":40403,"message":"Schema not found"}`, false},
+		{"schema id not a number", "GET", "/schemas/ids/x", 404, `{"error_code":40403,"message":"Schema \"x\" not found"}`, false},
+		{"subjects", "GET", "/subjects", 200, `["crash.priority.v1-value","crash.processed.v1-value","crash.received.v1-value","crash.reprocess.v1-value","crash.telemetry.v1-value"]`, false},
+		{"versions", "GET", "/subjects/crash.processed.v1-value/versions", 200, `[1]`, false},
+		{"versions unknown subject", "GET", "/subjects/nope/versions", 404, `{"error_code":40401,"message":"Subject not found."}`, false},
+		{"version 1", "GET", "/subjects/crash.processed.v1-value/versions/1", 200, string(versionJSON), false},
+		{"version latest", "GET", "/subjects/crash.processed.v1-value/versions/latest", 200, string(versionJSON), false},
+		{"version -1", "GET", "/subjects/crash.processed.v1-value/versions/-1", 200, string(versionJSON), false},
+		{"version raw schema", "GET", "/subjects/crash.processed.v1-value/versions/latest/schema", 200, pcText, true},
+		{"version missing", "GET", "/subjects/crash.processed.v1-value/versions/2", 404, `{"error_code":40402,"message":"Version not found."}`, false},
+		{"version of unknown subject", "GET", "/subjects/nope/versions/1", 404, `{"error_code":40401,"message":"Subject not found."}`, false},
+		{"version invalid", "GET", "/subjects/crash.processed.v1-value/versions/zero", 422, "", false},
+		{"version 0 invalid", "GET", "/subjects/crash.processed.v1-value/versions/0", 422, "", false},
+		{"config", "GET", "/config", 200, `{"compatibilityLevel":"BACKWARD"}`, false},
+		{"read only", "POST", "/subjects/crash.processed.v1-value/versions", 405, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, srv.URL+"/registry"+tt.path, strings.NewReader("{}"))
+			require.NoError(t, err)
+			resp, err := srv.Client().Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			assert.Equal(t, tt.status, resp.StatusCode, string(b))
+			if tt.status == 422 {
+				assert.Contains(t, string(b), `"error_code":42202`)
+				return
+			}
+			if tt.status == 405 {
+				return
+			}
+			assert.Equal(t, contentType, resp.Header.Get("Content-Type"))
+			if tt.raw {
+				assert.Equal(t, tt.body, string(b))
+			} else {
+				assert.JSONEq(t, tt.body, string(b))
+			}
+		})
+	}
+}
+
+// fakeConfluent is a minimal in-memory Confluent registry: register (with
+// ids shared by identical schemas) and lookup, with basic auth and a
+// request counter.
+type fakeConfluent struct {
+	mu       sync.Mutex
+	byText   map[string]uint32
+	byID     map[uint32]string
+	requests atomic.Int64
+	down     atomic.Bool
+}
+
+func newFakeConfluent() *fakeConfluent {
+	return &fakeConfluent{byText: map[string]uint32{}, byID: map[uint32]string{}}
+}
+
+func (f *fakeConfluent) add(text string) uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if id, ok := f.byText[text]; ok {
+		return id
+	}
+	id := uint32(100 + len(f.byText))
+	f.byText[text], f.byID[id] = id, text
+	return id
+}
+
+func (f *fakeConfluent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.requests.Add(1)
+	if f.down.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	if u, p, ok := r.BasicAuth(); !ok || u != "user" || p != "pass" {
+		writeJSON(w, http.StatusUnauthorized, errorJSON{40101, "Unauthorized"})
+		return
+	}
+	switch {
+	case r.Method == "POST" && strings.HasPrefix(r.URL.Path, "/base/subjects/") && strings.HasSuffix(r.URL.Path, "/versions"):
+		var body struct{ Schema string }
+		if json.NewDecoder(r.Body).Decode(&body) != nil || body.Schema == "" {
+			writeJSON(w, 422, errorJSON{42201, "Invalid schema"})
+			return
+		}
+		writeJSON(w, 200, map[string]uint32{"id": f.add(body.Schema)})
+	case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/base/schemas/ids/"):
+		var id uint32
+		_, _ = fmt.Sscan(strings.TrimPrefix(r.URL.Path, "/base/schemas/ids/"), &id)
+		f.mu.Lock()
+		text, ok := f.byID[id]
+		f.mu.Unlock()
+		if !ok {
+			writeJSON(w, 404, errorJSON{40403, "Schema not found"})
+			return
+		}
+		writeJSON(w, 200, map[string]string{"schema": text})
+	default:
+		writeJSON(w, 404, errorJSON{404, "HTTP 404 Not Found"})
+	}
+}
+
+func TestClient(t *testing.T) {
+	fake := newFakeConfluent()
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := NewClient(strings.Replace(srv.URL, "http://", "http://user:pass@", 1)+"/base", srv.Client())
+	require.NoError(t, err)
+
+	id, err := c.Register(ctx, "s-value", `"string"`)
+	require.NoError(t, err)
+	id2, err := c.Register(ctx, "s-value", `"string"`)
+	require.NoError(t, err)
+	assert.Equal(t, id, id2)
+	assert.Equal(t, int64(1), fake.requests.Load(), "second register is cached")
+
+	text, err := c.Schema(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, `"string"`, text)
+	assert.Equal(t, int64(1), fake.requests.Load(), "schema known from register")
+
+	other := fake.add(`"long"`)
+	text, err = c.Schema(ctx, other)
+	require.NoError(t, err)
+	assert.Equal(t, `"long"`, text)
+	_, err = c.Schema(ctx, other)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), fake.requests.Load())
+
+	_, err = c.Schema(ctx, 5)
+	assert.ErrorIs(t, err, ErrSchemaNotFound)
+	var se *StatusError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 404, se.Status)
+
+	noAuth, err := NewClient(srv.URL+"/base", srv.Client())
+	require.NoError(t, err)
+	_, err = noAuth.Register(ctx, "s-value", `"int"`)
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 401, se.Status)
+
+	for _, bad := range []string{"", "ftp://x", "http://", "://"} {
+		_, err := NewClient(bad, nil)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestClientBoundsResponses(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"schema":"`))
+		_, _ = w.Write([]byte(strings.Repeat("a", maxResponse)))
+		_, _ = w.Write([]byte(`"}`))
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.URL, srv.Client())
+	require.NoError(t, err)
+	_, err = c.Schema(context.Background(), 1)
+	assert.ErrorContains(t, err, "too large")
+}
+
+// TestClientReadsHandler checks the two halves agree: our client can read
+// ids from our read-only handler.
+func TestClientReadsHandler(t *testing.T) {
+	s, err := NewStatic()
+	require.NoError(t, err)
+	srv := httptest.NewServer(NewHandler(s))
+	defer srv.Close()
+	c, err := NewClient(srv.URL, srv.Client())
+	require.NoError(t, err)
+	for _, p := range pinned() {
+		want, err := schemas.Source(p.file)
+		require.NoError(t, err)
+		got, err := c.Schema(context.Background(), p.id)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+}
+
+func TestSerdeStatic(t *testing.T) {
+	s, err := NewStatic()
+	require.NoError(t, err)
+	ctx := context.Background()
+	sd, err := NewSerde(ctx, s)
+	require.NoError(t, err)
+	pc := schematest.ProcessedCrash(5, schematest.Small())
+	b, err := sd.Marshal(pc)
+	require.NoError(t, err)
+	id, _, err := wire.Split(b)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(3), id)
+	assert.Equal(t, uint32(3), sd.ID(pc))
+
+	var got schemas.ProcessedCrash
+	require.NoError(t, sd.Unmarshal(ctx, b, &got))
+	assert.Equal(t, pc, &got)
+
+	tests := []struct {
+		name string
+		in   []byte
+		into schemas.Record
+	}{
+		{"not framed", []byte("{}"), &schemas.ProcessedCrash{}},
+		{"unknown id", wire.Append(nil, 999, []byte{0}), &schemas.ProcessedCrash{}},
+		{"other record type", b, &schemas.CrashReceived{}},
+		{"garbage payload", wire.Append(nil, 3, []byte{1, 2, 3}), &schemas.ProcessedCrash{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.ErrorIs(t, sd.Unmarshal(ctx, tt.in, tt.into), ErrMalformed)
+		})
+	}
+}
+
+// TestSerdeOlderRevision decodes a record written with an older revision of
+// the processed-crash schema (fewer fields, an int where a long is now).
+func TestSerdeOlderRevision(t *testing.T) {
+	fake := newFakeConfluent()
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := NewClient(strings.Replace(srv.URL, "http://", "http://user:pass@", 1)+"/base", srv.Client())
+	require.NoError(t, err)
+	sd, err := NewSerde(ctx, c)
+	require.NoError(t, err)
+
+	old := `{"type":"record","name":"ProcessedCrash","namespace":"org.crashstream.v0","fields":[
+		{"name":"crash_id","type":"string"},
+		{"name":"date_processed","type":{"type":"long","logicalType":"timestamp-micros"}},
+		{"name":"uptime","type":["null","int"]},
+		{"name":"dropped_later","type":"string"}]}`
+	oldID := fake.add(old)
+	// Bytes written with the old schema, by hand: crash_id "x", date 0,
+	// uptime union branch 1 = int 42, dropped_later "z".
+	raw := []byte{0x02, 'x', 0x00, 0x02, 84, 0x02, 'z'}
+	var got schemas.ProcessedCrash
+	require.NoError(t, sd.Unmarshal(ctx, wire.Append(nil, oldID, raw), &got))
+	assert.Equal(t, "x", got.CrashID)
+	assert.Equal(t, time.UnixMicro(0).UTC(), got.DateProcessed)
+	require.NotNil(t, got.Uptime)
+	assert.Equal(t, int64(42), *got.Uptime)
+	assert.Empty(t, got.Product)
+
+	// A registry outage is not a malformed record: it is worth a retry.
+	fake.down.Store(true)
+	err = sd.Unmarshal(ctx, wire.Append(nil, 4242, raw), &got)
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, ErrMalformed), "%v", err)
+}
+
+func TestConfig(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{nil, ""},
+		{[]string{"-schema-registry.url", "http://127.0.0.1:8081"}, ""},
+		{[]string{"-schema-registry.url", "127.0.0.1:8081"}, "schema-registry.url"},
+		{[]string{"-schema-registry.timeout", "0s"}, "schema-registry.timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var c Config
+			fs := flag.NewFlagSet("x", flag.ContinueOnError)
+			c.RegisterFlags(fs)
+			require.NoError(t, fs.Parse(tt.args))
+			err := c.Validate()
+			if tt.wantErr != "" {
+				assert.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			r, err := New(c)
+			require.NoError(t, err)
+			if c.URL == "" {
+				assert.IsType(t, &Static{}, r)
+			} else {
+				assert.IsType(t, &Client{}, r)
+			}
+		})
+	}
+}
