@@ -148,6 +148,8 @@ type Image struct {
 	Config   Config
 	// Files maps each regular file of the layers to its header.
 	Files map[string]*tar.Header
+	// Data maps each regular file to its content.
+	Data map[string][]byte
 }
 
 // Write writes a layout holding one image into dir (created if missing;
@@ -294,7 +296,7 @@ func Read(dir string) (*Image, error) {
 	if marker.Version != "1.0.0" {
 		return nil, fmt.Errorf("ociimage: oci-layout version %q, want 1.0.0", marker.Version)
 	}
-	img := &Image{Files: map[string]*tar.Header{}}
+	img := &Image{Files: map[string]*tar.Header{}, Data: map[string][]byte{}}
 	if err := readJSON(filepath.Join(dir, "index.json"), &img.Index); err != nil {
 		return nil, err
 	}
@@ -333,16 +335,16 @@ func Read(dir string) (*Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := readLayer(b, img.Config.RootFS.DiffIDs[i], img.Files); err != nil {
+		if err := readLayer(b, img.Config.RootFS.DiffIDs[i], img); err != nil {
 			return nil, fmt.Errorf("ociimage: layer %d: %w", i, err)
 		}
 	}
 	return img, nil
 }
 
-// readLayer lists a gzip tar layer's regular files into files and checks
-// the uncompressed digest against diffID.
-func readLayer(b []byte, diffID string, files map[string]*tar.Header) error {
+// readLayer adds a gzip tar layer's regular files to img and checks the
+// uncompressed digest against diffID.
+func readLayer(b []byte, diffID string, img *Image) error {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return err
@@ -359,7 +361,13 @@ func readLayer(b []byte, diffID string, files map[string]*tar.Header) error {
 			return err
 		}
 		if hdr.Typeflag == tar.TypeReg {
-			files["/"+path.Clean(hdr.Name)] = hdr
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				return err
+			}
+			name := "/" + path.Clean(hdr.Name)
+			img.Files[name] = hdr
+			img.Data[name] = data
 		}
 	}
 	// Drain the tar's end padding so the digest covers the whole stream.

@@ -53,6 +53,7 @@ func TestWriteRead(t *testing.T) {
 	assert.Equal(t, int64(0o555), img.Files["/crashstream"].Mode)
 	assert.Equal(t, int64(len("\x7fELF not really")), img.Files["/crashstream"].Size)
 	assert.Contains(t, img.Files, "/etc/passwd")
+	assert.Equal(t, "\x7fELF not really", string(img.Data["/crashstream"]))
 }
 
 func TestWriteIsDeterministic(t *testing.T) {
@@ -206,8 +207,8 @@ func FuzzReadLayer(f *testing.F) {
 	f.Add(layer, diffID)
 	f.Add([]byte{0x1f, 0x8b}, "sha256:00")
 	f.Fuzz(func(t *testing.T, b []byte, id string) {
-		files := map[string]*tar.Header{}
-		if readLayer(b, id, files) == nil {
+		img := &Image{Files: map[string]*tar.Header{}, Data: map[string][]byte{}}
+		if readLayer(b, id, img) == nil {
 			assert.Equal(t, diffID, id)
 		}
 	})

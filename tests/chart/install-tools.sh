@@ -6,15 +6,16 @@
 #
 # Kubernetes JSON schemas for kubeconform come from the kubernetes-validate
 # Python package (it ships them inside its wheel); only the one Kubernetes
-# version we validate against is kept under .stack/kubernetes-json-schema.
+# versions we validate against are kept, under .stack/kubernetes-json-schema.
 set -euo pipefail
 
 HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.8.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
-# The Kubernetes minor the manifests are validated against (must exist in the
-# kubernetes-validate wheel as v<K8S_SCHEMA_VERSION>-standalone-strict).
-K8S_SCHEMA_VERSION=${K8S_SCHEMA_VERSION:-1.33.0}
+# The Kubernetes releases the rendered manifests are validated against: the
+# oldest we support and the newest the wheel has (keep in sync with
+# tests/chart and the chart README).
+K8S_SCHEMA_VERSIONS="1.30.0 1.37.0"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin="$root/.stack/bin"
@@ -43,4 +44,21 @@ if have helm "$HELM_VERSION" version --template '{{.Version}}'; then
 else
   echo "helm $HELM_VERSION: building (slow)"
   go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+fi
+
+schemas="$root/.stack/kubernetes-json-schema"
+stamp="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION $K8S_SCHEMA_VERSIONS"
+if [[ -f "$schemas/.source" && "$(cat "$schemas/.source")" == "$stamp" ]]; then
+  echo "kubernetes schemas ($stamp): cached"
+else
+  echo "kubernetes schemas ($stamp): extracting"
+  wheels="$root/.stack/cache/wheels"
+  mkdir -p "$wheels"
+  python3 -m pip download --quiet --no-deps --dest "$wheels" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  wheel="$wheels/kubernetes_validate-$KUBERNETES_VALIDATE_VERSION-py3-none-any.whl"
+  rm -rf "$schemas"
+  for v in $K8S_SCHEMA_VERSIONS; do
+    (cd "$root/tests" && go run ./chart/cmd/k8s-schemas -wheel "$wheel" -version "$v" -out "$schemas")
+  done
+  echo "$stamp" > "$schemas/.source"
 fi
