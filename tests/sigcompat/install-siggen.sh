@@ -1,0 +1,14 @@
+#!/bin/sh
+# Installs the signature oracle, siggen (pinned), into a git-ignored venv at
+# <repo>/.stack/venv-siggen. Idempotent: a no-op when that version is there.
+set -eu
+VERSION=2.2.20241029
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VENV="$ROOT/.stack/venv-siggen"
+if [ -x "$VENV/bin/signify" ] && ls -d "$VENV"/lib/python3*/site-packages/siggen-"$VERSION".dist-info >/dev/null 2>&1; then
+	exit 0
+fi
+mkdir -p "$ROOT/.stack"
+python3 -m venv "$VENV"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check "siggen==$VERSION"
+echo "siggen $VERSION installed in $VENV"
