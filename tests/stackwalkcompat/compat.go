@@ -1,0 +1,237 @@
+package stackwalkcompat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crashstream/crashstream/services/processor/minidump"
+	"github.com/crashstream/crashstream/services/processor/stackwalk"
+	"github.com/crashstream/crashstream/services/processor/symbols"
+)
+
+// Case is one dump with the symbol directories to walk it with.
+type Case struct {
+	Name    string
+	Dump    string
+	Symbols []string
+	// Golden is minidump-stackwalk's stored output ("" when none).
+	Golden string
+}
+
+// Cases lists the dumps with symbols: Breakpad's Linux dumps under
+// shared/testdata/breakpad and every dump under tests/corpus/dumps.
+func Cases(sharedTestdata, corpusDir string) []Case {
+	var out []Case
+	bp := filepath.Join(sharedTestdata, "breakpad")
+	for _, n := range []string{"linux_null_read_av", "linux_overflow", "linux_stacksmash", "linux_raise_sigabrt", "minidump2"} {
+		p := filepath.Join(bp, n+".dmp")
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, Case{Name: "breakpad/" + n, Dump: p, Symbols: []string{filepath.Join(bp, "symbols")},
+				Golden: existing(filepath.Join("testdata", "golden", n+".json"))})
+		}
+	}
+	dumps, _ := filepath.Glob(filepath.Join(corpusDir, "dumps", "*.dmp"))
+	sort.Strings(dumps)
+	for _, p := range dumps {
+		n := strings.TrimSuffix(filepath.Base(p), ".dmp")
+		out = append(out, Case{Name: "corpus/" + n, Dump: p, Symbols: []string{filepath.Join(corpusDir, "symbols")},
+			Golden: existing(filepath.Join(corpusDir, "golden", n+".json"))})
+	}
+	return out
+}
+
+func existing(p string) string {
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return ""
+}
+
+// Oracle finds minidump-stackwalk on PATH or in ~/.cargo/bin.
+func Oracle() (string, error) {
+	if p, err := exec.LookPath("minidump-stackwalk"); err == nil {
+		return p, nil
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		p := filepath.Join(home, ".cargo", "bin", "minidump-stackwalk")
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p, nil
+		}
+	}
+	return "", errors.New("minidump-stackwalk is not installed (tests/corpus/install-oracles.sh installs it)")
+}
+
+// RunOracle runs `minidump-stackwalk --json <dump> <symbols>...`.
+func RunOracle(ctx context.Context, tool string, c Case) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	args := append([]string{"--json", c.Dump}, c.Symbols...)
+	cmd := exec.CommandContext(ctx, tool, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w: %s", tool, strings.Join(args, " "), err, stderr.String())
+	}
+	return out, nil
+}
+
+// TheirJSON is the oracle output for a case: the live tool when given, else
+// the stored golden.
+func TheirJSON(ctx context.Context, tool string, c Case) ([]byte, error) {
+	if tool != "" {
+		return RunOracle(ctx, tool, c)
+	}
+	if c.Golden == "" {
+		return nil, errors.New("no minidump-stackwalk and no golden output")
+	}
+	return os.ReadFile(c.Golden)
+}
+
+// Ours walks a case with crashstream's walker and returns its JSON.
+func Ours(ctx context.Context, c Case) ([]byte, error) {
+	b, err := os.ReadFile(c.Dump)
+	if err != nil {
+		return nil, err
+	}
+	d, err := minidump.Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	sup, err := symbols.NewSupplier(symbols.Config{Paths: c.Symbols}, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := stackwalk.Walk(ctx, d, sup, stackwalk.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := res.WriteJSON(&buf, false); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Frame holds the compared fields of one frame.
+type Frame struct {
+	Module         *string          `json:"module"`
+	ModuleOffset   *string          `json:"module_offset"`
+	Offset         string           `json:"offset"`
+	Function       *string          `json:"function"`
+	FunctionOffset *string          `json:"function_offset"`
+	File           *string          `json:"file"`
+	Line           *uint32          `json:"line"`
+	Trust          string           `json:"trust"`
+	MissingSymbols bool             `json:"missing_symbols"`
+	Inlines        []map[string]any `json:"inlines"`
+}
+
+// Doc is the part of the JSON document the comparison reads.
+type Doc struct {
+	CrashInfo struct {
+		CrashingThread *int `json:"crashing_thread"`
+	} `json:"crash_info"`
+	Threads []struct {
+		Frames []Frame `json:"frames"`
+	} `json:"threads"`
+}
+
+// Result counts agreement for one case.
+type Result struct {
+	Case string
+	// CrashFrames is max(len(ours), len(theirs)) over the crashing thread;
+	// CrashSame how many of those frames agree on every field.
+	CrashFrames, CrashSame int
+	// AllFrames/AllSame count every thread.
+	AllFrames, AllSame int
+	// Diffs describes each disagreeing crashing-thread frame.
+	Diffs []string
+}
+
+// Compare parses both documents and compares frames field by field.
+func Compare(name string, ours, theirs []byte) (Result, error) {
+	var a, b Doc
+	if err := json.Unmarshal(ours, &a); err != nil {
+		return Result{}, fmt.Errorf("ours: %w", err)
+	}
+	if err := json.Unmarshal(theirs, &b); err != nil {
+		return Result{}, fmt.Errorf("theirs: %w", err)
+	}
+	r := Result{Case: name}
+	if len(a.Threads) != len(b.Threads) {
+		r.Diffs = append(r.Diffs, fmt.Sprintf("thread count: ours %d, theirs %d", len(a.Threads), len(b.Threads)))
+	}
+	crash := -1
+	if b.CrashInfo.CrashingThread != nil {
+		crash = *b.CrashInfo.CrashingThread
+	}
+	if !sameIntPtr(a.CrashInfo.CrashingThread, b.CrashInfo.CrashingThread) {
+		r.Diffs = append(r.Diffs, "crash_info.crashing_thread differs")
+	}
+	for ti := 0; ti < max(len(a.Threads), len(b.Threads)); ti++ {
+		var fa, fb []Frame
+		if ti < len(a.Threads) {
+			fa = a.Threads[ti].Frames
+		}
+		if ti < len(b.Threads) {
+			fb = b.Threads[ti].Frames
+		}
+		n := max(len(fa), len(fb))
+		same := 0
+		for fi := 0; fi < n; fi++ {
+			var x, y *Frame
+			if fi < len(fa) {
+				x = &fa[fi]
+			}
+			if fi < len(fb) {
+				y = &fb[fi]
+			}
+			d := frameDiff(x, y)
+			if d == "" {
+				same++
+			} else if ti == crash {
+				r.Diffs = append(r.Diffs, fmt.Sprintf("frame %d: %s", fi, d))
+			}
+		}
+		r.AllFrames += n
+		r.AllSame += same
+		if ti == crash {
+			r.CrashFrames, r.CrashSame = n, same
+		}
+	}
+	return r, nil
+}
+
+func sameIntPtr(a, b *int) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+func frameDiff(a, b *Frame) string {
+	switch {
+	case a == nil:
+		return "missing in ours: " + show(b)
+	case b == nil:
+		return "extra in ours: " + show(a)
+	}
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	if bytes.Equal(x, y) {
+		return ""
+	}
+	return fmt.Sprintf("ours %s, theirs %s", x, y)
+}
+
+func show(f *Frame) string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}

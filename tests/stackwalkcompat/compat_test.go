@@ -1,0 +1,85 @@
+package stackwalkcompat
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// repoRoot walks up to the directory holding go.work.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.work not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// TestCrashingThreadFramesAgree walks every dump with symbols with both
+// walkers and requires ≥99% of crashing-thread frames to agree on module,
+// offsets, function, file, line, trust, missing_symbols and inlines.
+func TestCrashingThreadFramesAgree(t *testing.T) {
+	root := repoRoot(t)
+	cases := Cases(filepath.Join(root, "..", "shared", "testdata"), filepath.Join(root, "tests", "corpus"))
+	tool, toolErr := Oracle()
+	if toolErr != nil {
+		tool = ""
+	}
+	var frames, same, all, allSame, compared int
+	for _, c := range cases {
+		theirs, err := TheirJSON(context.Background(), tool, c)
+		if err != nil {
+			t.Logf("%s: skipped: %v", c.Name, err)
+			continue
+		}
+		ours, err := Ours(context.Background(), c)
+		require.NoError(t, err, c.Name)
+		r, err := Compare(c.Name, ours, theirs)
+		require.NoError(t, err, c.Name)
+		compared++
+		frames += r.CrashFrames
+		same += r.CrashSame
+		all += r.AllFrames
+		allSame += r.AllSame
+		t.Logf("%-32s crashing thread %3d/%3d frames agree, all threads %4d/%4d", c.Name, r.CrashSame, r.CrashFrames, r.AllSame, r.AllFrames)
+		for _, d := range r.Diffs {
+			t.Logf("    %s", d)
+		}
+	}
+	if compared == 0 {
+		t.Skipf("nothing to compare: %v and no golden outputs", toolErr)
+	}
+	t.Logf("TOTAL %d dumps: crashing-thread frames %d/%d agree (%.2f%%), all threads %d/%d (%.2f%%)",
+		compared, same, frames, 100*float64(same)/float64(max(frames, 1)), allSame, all, 100*float64(allSame)/float64(max(all, 1)))
+	assert.GreaterOrEqual(t, float64(same), 0.99*float64(frames), "crashing-thread frame agreement below 99%")
+}
+
+func TestCompareCountsDifferences(t *testing.T) {
+	theirs := []byte(`{"crash_info":{"crashing_thread":0},"threads":[{"frames":[
+		{"module":"a","offset":"0x1","trust":"context","missing_symbols":true},
+		{"module":"a","offset":"0x2","trust":"cfi","missing_symbols":true}]}]}`)
+	ours := []byte(`{"crash_info":{"crashing_thread":0},"threads":[{"frames":[
+		{"module":"a","offset":"0x1","trust":"context","missing_symbols":true},
+		{"module":"a","offset":"0x2","trust":"scan","missing_symbols":true},
+		{"module":"a","offset":"0x3","trust":"scan","missing_symbols":true}]}]}`)
+	r, err := Compare("x", ours, theirs)
+	require.NoError(t, err)
+	assert.Equal(t, 3, r.CrashFrames)
+	assert.Equal(t, 1, r.CrashSame)
+	assert.Len(t, r.Diffs, 2)
+}
