@@ -1,0 +1,83 @@
+# crashstream — the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+MODULES   := schemas streams storage services tests
+STACK     := tests/stack/stack.sh
+BIN       := bin/crashstream
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X github.com/crashstream/crashstream/services/runtime.version=$(VERSION) \
+             -X github.com/crashstream/crashstream/services/runtime.commit=$(COMMIT)
+GOTEST    := go test -race -shuffle=on -timeout 20m
+export GOFLAGS := -buildvcs=false
+
+.PHONY: help up down status clean build run test test-unit test-integration check fmt vet tidy bench bench-quick fuzz compat oracles chart-test
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+up: ## install (once) and start Kafka, MinIO and ClickHouse on loopback; wait until ready
+	@$(STACK) up
+
+down: ## stop the processes `make up` started
+	@$(STACK) down
+
+status: ## show the local stack's processes
+	@$(STACK) status
+
+clean: ## stop the stack and wipe its data and logs
+	@$(STACK) clean
+	rm -rf bin
+
+build: ## build bin/crashstream
+	@mkdir -p bin
+	cd services && CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o ../$(BIN) ./cmd/crashstream
+	@echo "built $(BIN)"
+
+run: up build ## start the stack and every service, with sample traffic; prints the URLs
+	@tests/stack/run.sh
+
+oracles: ## install the reference tools used as test oracles (siggen, confluent-kafka, helm, kubeconform)
+	@for s in tests/sigcompat/install-siggen.sh tests/dataengineer/install.sh tests/chart/install-tools.sh; do \
+		if [ -x $$s ]; then $$s || exit 1; fi; done
+
+test: ## the whole suite: unit tests with -race, then integration tests against the real stack
+	@$(MAKE) --no-print-directory up
+	@$(MAKE) --no-print-directory oracles
+	@$(MAKE) --no-print-directory test-unit CRASHSTREAM_STACK=1
+	@$(MAKE) --no-print-directory test-integration
+	@echo "make test: all passed"
+
+test-unit: ## go test -race over every module (integration tests skip unless CRASHSTREAM_STACK=1)
+	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && CRASHSTREAM_STACK=$(CRASHSTREAM_STACK) $(GOTEST) ./...); done
+
+test-integration: ## non-Go integration tests (the data engineer's Python consumer, the Helm chart)
+	@set -e; for s in tests/dataengineer/run.sh tests/chart/run.sh; do \
+		if [ -x $$s ]; then echo "== $$s"; $$s; fi; done
+
+check: fmt vet tidy ## gofmt, go vet, go mod tidy must be clean
+
+fmt:
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+
+vet:
+	@set -e; for m in $(MODULES); do (cd $$m && go vet ./...); done
+
+tidy:
+	@set -e; for m in $(MODULES); do (cd $$m && cp go.mod /tmp/go.mod.$$m && cp go.sum /tmp/go.sum.$$m 2>/dev/null; \
+		go mod tidy && if ! diff -q go.mod /tmp/go.mod.$$m >/dev/null; then echo "$$m: go mod tidy changes go.mod"; \
+		cp /tmp/go.mod.$$m go.mod; cp /tmp/go.sum.$$m go.sum; exit 1; fi); done
+
+bench: up ## the full benchmark run; writes BENCHMARKS.md
+	@tests/bench/run.sh full
+
+bench-quick: up ## a short benchmark run (under 5 minutes)
+	@tests/bench/run.sh quick
+
+fuzz: ## run every fuzz target (FUZZTIME per target, default 30m)
+	@tests/fuzz/run.sh $(or $(FUZZTIME),30m)
+
+compat: ## compare with minidump-stackwalk and siggen over the corpus (installs them once)
+	@tests/corpus/install-oracles.sh
+	@cd tests && CRASHSTREAM_COMPAT=1 go test -count=1 ./minidumpcompat/... ./stackwalkcompat/... ./sigcompat/...
