@@ -1,0 +1,95 @@
+package minidumpcompat
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// knownDifferences maps "<dump base name> <field path>" to the reason the
+// difference is accepted. Every entry names the other tool's bug or the
+// deliberate choice.
+var knownDifferences = map[string]string{}
+
+// repoRoot walks up to the directory holding go.work.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.work not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+func corpus(t testing.TB) []string {
+	root := repoRoot(t)
+	return Dumps(filepath.Join(root, "..", "shared", "testdata"), filepath.Join(root, "tests", "corpus", "dumps"))
+}
+
+// golden returns the stored minidump-stackwalk output for a corpus dump
+// (tests/corpus/golden/<case>.json), if any.
+func golden(dump string) ([]byte, bool) {
+	dir := filepath.Dir(dump)
+	if filepath.Base(dir) != "dumps" {
+		return nil, false
+	}
+	p := filepath.Join(filepath.Dir(dir), "golden", strings.TrimSuffix(filepath.Base(dump), ".dmp")+".json")
+	b, err := os.ReadFile(p)
+	return b, err == nil
+}
+
+func TestAgreesWithMinidumpStackwalk(t *testing.T) {
+	tool, toolErr := Oracle()
+	dumps := corpus(t)
+	if len(dumps) == 0 {
+		t.Skip("no dumps found in ../shared/testdata or tests/corpus/dumps")
+	}
+	compared := 0
+	for _, dump := range dumps {
+		name := filepath.Base(dump)
+		t.Run(name, func(t *testing.T) {
+			var out []byte
+			switch {
+			case toolErr == nil:
+				var err error
+				out, err = RunOracle(context.Background(), tool, dump)
+				require.NoError(t, err)
+			default:
+				g, ok := golden(dump)
+				if !ok {
+					t.Skipf("%v, and no golden JSON for %s", toolErr, name)
+				}
+				out = g
+			}
+			var theirs View
+			require.NoError(t, json.Unmarshal(out, &theirs))
+			ours, err := Ours(dump)
+			require.NoError(t, err)
+			for _, d := range Diff(ours, theirs) {
+				field, _, _ := strings.Cut(d, ":")
+				if why, ok := knownDifferences[name+" "+field]; ok {
+					t.Logf("known difference %s (%s)", d, why)
+					continue
+				}
+				t.Errorf("%s (ours != minidump-stackwalk)", d)
+			}
+			compared++
+		})
+	}
+	t.Logf("compared %d of %d dumps", compared, len(dumps))
+}
