@@ -24,7 +24,10 @@ type MacCrashInfoRecord struct {
 	Message2        string
 }
 
-const maxMacCrashRecords = 20
+const (
+	maxMacCrashRecords = 20
+	macCrashStringMax  = 8192
+)
 
 func (d *Dump) readMacCrashInfo(p []byte) error {
 	c := d.cur(p)
@@ -50,7 +53,7 @@ func (d *Dump) readMacCrashInfo(p []byte) error {
 			continue
 		}
 		rc := d.cur(rp)
-		rc.skip(4) // stream_type
+		rc.skip(8) // stream_type (u64 here)
 		r := MacCrashInfoRecord{Version: rc.u64(), Thread: rc.u64(), DialogMode: rc.u64()}
 		if r.Version >= 5 {
 			r.AbortCause = rc.u64()
@@ -59,12 +62,21 @@ func (d *Dump) readMacCrashInfo(p []byte) error {
 			errs = append(errs, fmt.Errorf("record %d truncated", i))
 			continue
 		}
-		// The strings follow the fixed part as consecutive NUL-terminated
-		// UTF-8.
+		// The strings follow the fixed part (record_start_size bytes) as
+		// consecutive NUL-terminated UTF-8, each at most 8 KiB.
 		rest := rp[start:]
+		if r.Version < 4 {
+			rest = nil
+		}
 		strs := []*string{&r.ModulePath, &r.Message, &r.SignatureString, &r.Backtrace, &r.Message2}
 		for _, s := range strs {
 			*s = cString(rest)
+			if len(*s) > macCrashStringMax {
+				errs = append(errs, fmt.Errorf("record %d: string longer than %d bytes", i, macCrashStringMax))
+				*s = ""
+				rest = nil
+				continue
+			}
 			if len(*s) >= len(rest) {
 				rest = nil
 			} else {
@@ -79,14 +91,17 @@ func (d *Dump) readMacCrashInfo(p []byte) error {
 func (d *Dump) readMacBootargs(p []byte) error {
 	c := d.cur(p)
 	c.skip(4) // stream_type
-	rva := c.u32()
+	rva := c.u64() // RVA64, packed right after the u32
 	if c.bad {
 		return errors.New("truncated")
 	}
 	if rva == 0 {
 		return nil
 	}
-	s, err := d.stringAt(rva)
+	if rva > uint64(^uint32(0)) {
+		return fmt.Errorf("boot args rva %#x out of bounds", rva)
+	}
+	s, err := d.stringAt(uint32(rva))
 	if err != nil {
 		return err
 	}

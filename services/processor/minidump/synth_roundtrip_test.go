@@ -303,3 +303,37 @@ func TestPIDFromLinuxProcStatus(t *testing.T) {
 	assert.Equal(t, "Ubuntu 22.04 LTS", r.LSBRelease.Description)
 	assert.Nil(t, r.ProcessUptime)
 }
+
+func TestMacStreams(t *testing.T) {
+	le := func(p []byte, vs ...uint64) []byte {
+		for _, v := range vs {
+			p = append(p, byte(v), byte(v>>8), byte(v>>16), byte(v>>24), byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56))
+		}
+		return p
+	}
+	// One version-5 record: 5 u64 fixed fields, then five C strings.
+	record := le(nil, 0x4d7a0001, 5, 0x1234, 0, 7)
+	record = append(record, "/usr/lib/libA.dylib\x00abort() called\x00\x00\x00\x00"...)
+	raw := synth.New(minidump.ArchARM64, synth.MacOS).AddStream(minidump.MozMacosCrashInfoStream, nil).Bytes()
+	recRVA := uint32(len(raw))
+	raw = append(raw, record...)
+	header := make([]byte, 12+8*20)
+	copy(header, []byte{1, 0, 0x7a, 0x4d, 1, 0, 0, 0, 40, 0, 0, 0})
+	header[12], header[13] = byte(len(record)), byte(len(record)>>8)
+	header[16], header[17], header[18], header[19] = byte(recRVA), byte(recRVA>>8), byte(recRVA>>16), byte(recRVA>>24)
+	hdrRVA := uint32(len(raw))
+	raw = append(raw, header...)
+	e := streamEntry(t, raw, minidump.MozMacosCrashInfoStream)
+	raw[e+4], raw[e+5] = byte(len(header)), byte(len(header)>>8)
+	raw[e+8], raw[e+9], raw[e+10], raw[e+11] = byte(hdrRVA), byte(hdrRVA>>8), byte(hdrRVA>>16), byte(hdrRVA>>24)
+	d, err := minidump.Parse(raw)
+	require.NoError(t, err)
+	require.Empty(t, d.SoftErrors)
+	require.NotNil(t, d.MacCrashInfo)
+	require.Len(t, d.MacCrashInfo.Records, 1)
+	r := d.MacCrashInfo.Records[0]
+	assert.Equal(t, uint64(0x1234), r.Thread)
+	assert.Equal(t, uint64(7), r.AbortCause)
+	assert.Equal(t, "/usr/lib/libA.dylib", r.ModulePath)
+	assert.Equal(t, "abort() called", r.Message)
+}
