@@ -90,7 +90,7 @@ func (d *Dump) readMacCrashInfo(p []byte) error {
 
 func (d *Dump) readMacBootargs(p []byte) error {
 	c := d.cur(p)
-	c.skip(4) // stream_type
+	c.skip(4)      // stream_type
 	rva := c.u64() // RVA64, packed right after the u32
 	if c.bad {
 		return errors.New("truncated")
