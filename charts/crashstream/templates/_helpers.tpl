@@ -120,7 +120,7 @@ that an existing Secret with its own key names works.
 {{- define "crashstream.volumes" -}}
 - name: tmp
   emptyDir:
-    sizeLimit: {{ .root.Values.tmpVolume.sizeLimit }}
+    sizeLimit: {{ (.svc.tmpVolume | default dict).sizeLimit | default .root.Values.tmpVolume.sizeLimit }}
 - name: cache
   emptyDir:
     sizeLimit: {{ (.svc.cacheVolume | default dict).sizeLimit | default "64Mi" }}
