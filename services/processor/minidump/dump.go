@@ -92,6 +92,8 @@ type Dump struct {
 
 	data        []byte
 	threadNames map[uint32]string
+	// moduleIndex orders Modules by address for ModuleAt.
+	moduleIndex []int
 	// budget is how many more bytes of strings may be decoded. Lists can
 	// point many entries at one string; the budget keeps the memory a dump
 	// costs proportional to its size.

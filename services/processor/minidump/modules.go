@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -157,6 +158,7 @@ func (d *Dump) readModuleList(p []byte) error {
 		d.deriveModuleIDs(&m)
 		d.Modules = append(d.Modules, m)
 	}
+	d.indexModules()
 	return errors.Join(errs...)
 }
 
@@ -259,14 +261,33 @@ func allZero(b []byte) bool {
 	return true
 }
 
-// ModuleAt returns the loaded module containing addr.
+// ModuleAt returns the loaded module containing addr (a binary search; the
+// stack walker calls it for every candidate return address).
 func (d *Dump) ModuleAt(addr uint64) (*Module, bool) {
-	for i := range d.Modules {
-		if d.Modules[i].Contains(addr) {
-			return &d.Modules[i], true
-		}
+	idx := d.moduleIndex
+	i := sort.Search(len(idx), func(i int) bool { return d.Modules[idx[i]].End() > addr })
+	if i < len(idx) && d.Modules[idx[i]].Contains(addr) {
+		return &d.Modules[idx[i]], true
 	}
 	return nil, false
+}
+
+// indexModules sorts module indices by address for ModuleAt, dropping
+// modules that overlap an earlier one as rust-minidump's range map does.
+func (d *Dump) indexModules() {
+	idx := make([]int, len(d.Modules))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return d.Modules[idx[a]].Base < d.Modules[idx[b]].Base })
+	out := idx[:0]
+	for _, i := range idx {
+		if n := len(out); n > 0 && d.Modules[out[n-1]].End() > d.Modules[i].Base {
+			continue
+		}
+		out = append(out, i)
+	}
+	d.moduleIndex = out
 }
 
 // UnloadedModule is one entry of the UnloadedModuleList.

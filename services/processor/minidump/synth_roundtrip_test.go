@@ -337,3 +337,22 @@ func TestMacStreams(t *testing.T) {
 	assert.Equal(t, "/usr/lib/libA.dylib", r.ModulePath)
 	assert.Equal(t, "abort() called", r.Message)
 }
+
+func TestModuleAt(t *testing.T) {
+	b := synth.New(minidump.ArchAMD64, synth.Linux)
+	b.AddModule(synth.Module{Name: "/c", Base: 0x3000, Size: 0x1000})
+	b.AddModule(synth.Module{Name: "/a", Base: 0x1000, Size: 0x1000})
+	b.AddModule(synth.Module{Name: "/b", Base: 0x2000, Size: 0x800})
+	d, err := minidump.Parse(b.Bytes())
+	require.NoError(t, err)
+	for addr, want := range map[uint64]string{0x1000: "/a", 0x1fff: "/a", 0x2000: "/b", 0x27ff: "/b", 0x3800: "/c"} {
+		m, ok := d.ModuleAt(addr)
+		require.True(t, ok, "%#x", addr)
+		assert.Equal(t, want, m.Name)
+	}
+	for _, addr := range []uint64{0, 0xfff, 0x2800, 0x4000} {
+		_, ok := d.ModuleAt(addr)
+		assert.False(t, ok, "%#x", addr)
+	}
+	assert.Equal(t, "/c", d.Modules[0].Name, "Modules keeps the dump's order")
+}
