@@ -24,16 +24,18 @@ const (
 
 // Platform ids of MINIDUMP_SYSTEM_INFO.
 const (
-	PlatformWin32Windows = 1
-	PlatformWin32NT      = 2
-	PlatformWin32NTAlt   = 3 // rust-minidump's off-by-one Windows NT id
-	PlatformMacOS        = 0x8101
-	PlatformIOS          = 0x8102
-	PlatformLinux        = 0x8201
-	PlatformSolaris      = 0x8202
-	PlatformAndroid      = 0x8203
-	PlatformPS3          = 0x8204
-	PlatformNaCl         = 0x8205
+	// PlatformWin32NT is what Windows writers put in platform_id
+	// (MD_OS_WIN32_NT); rust-minidump's table is off by one and also
+	// reads 3 as Windows NT, so both are accepted.
+	PlatformWin32NT    = 2
+	PlatformWin32NTAlt = 3
+	PlatformMacOS      = 0x8101
+	PlatformIOS        = 0x8102
+	PlatformLinux      = 0x8201
+	PlatformSolaris    = 0x8202
+	PlatformAndroid    = 0x8203
+	PlatformPS3        = 0x8204
+	PlatformNaCl       = 0x8205
 )
 
 // SystemInfo is MINIDUMP_SYSTEM_INFO with its CSD version string.
@@ -81,7 +83,7 @@ func (d *Dump) readSystemInfo(p []byte) error {
 // OS is minidump-stackwalk's system_info.os name.
 func (s *SystemInfo) OS() string {
 	switch s.PlatformID {
-	case PlatformWin32Windows, PlatformWin32NT, PlatformWin32NTAlt:
+	case PlatformWin32NT, PlatformWin32NTAlt:
 		return "Windows NT"
 	case PlatformMacOS:
 		return "Mac OS X"
