@@ -23,15 +23,15 @@ const lookupFailure = "'Result' object has no attribute 'note'"
 // emitted without their module path, to their full names so that the
 // sentinel list still finds them. Keyed by source file, then function.
 var rust134Panics = map[[2]string]string{
-	{"src/liballoc/raw_vec.rs", "capacity_overflow"}:        "alloc::raw_vec::capacity_overflow",
-	{"src/libcore/option.rs", "expect_failed"}:              "core::option::expect_failed",
-	{"src/libcore/panicking.rs", "panic_bounds_check"}:      "core::panicking::panic_bounds_check",
-	{"src/libcore/panicking.rs", "panic_fmt"}:               "core::panicking::panic_fmt",
-	{"src/libcore/panicking.rs", "panic"}:                   "core::panicking::panic",
-	{"src/libcore/slice/mod.rs", "slice_index_order_fail"}:  "core::slice::slice_index_order_fail",
-	{"src/libstd/panicking.rs", "begin_panic_fmt"}:          "std::panicking::begin_panic_fmt",
-	{"src/libstd/panicking.rs", "continue_panic_fmt"}:       "std::panicking::continue_panic_fmt",
-	{"src/libstd/panicking.rs", "rust_panic_with_hook"}:     "std::panicking::rust_panic_with_hook",
+	{"src/liballoc/raw_vec.rs", "capacity_overflow"}:       "alloc::raw_vec::capacity_overflow",
+	{"src/libcore/option.rs", "expect_failed"}:             "core::option::expect_failed",
+	{"src/libcore/panicking.rs", "panic_bounds_check"}:     "core::panicking::panic_bounds_check",
+	{"src/libcore/panicking.rs", "panic_fmt"}:              "core::panicking::panic_fmt",
+	{"src/libcore/panicking.rs", "panic"}:                  "core::panicking::panic",
+	{"src/libcore/slice/mod.rs", "slice_index_order_fail"}: "core::slice::slice_index_order_fail",
+	{"src/libstd/panicking.rs", "begin_panic_fmt"}:         "std::panicking::begin_panic_fmt",
+	{"src/libstd/panicking.rs", "continue_panic_fmt"}:      "std::panicking::continue_panic_fmt",
+	{"src/libstd/panicking.rs", "rust_panic_with_hook"}:    "std::panicking::rust_panic_with_hook",
 }
 
 // sourceFileName extracts the path from a frame's file, which may be a VCS
