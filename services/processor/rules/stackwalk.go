@@ -1,0 +1,161 @@
+package rules
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/services/processor/stackwalk"
+)
+
+// Walker walks one minidump; *stackwalk.Stackwalker is the in-process one.
+// Implementations bound their own time and memory per dump.
+type Walker interface {
+	Process(ctx context.Context, dump []byte) (*stackwalk.Result, error)
+}
+
+// StackwalkerVersion names the walker in processed crashes.
+const StackwalkerVersion = "crashstream-stackwalk 1"
+
+// Stackwalk walks every upload_file_minidump* dump. The main dump's output
+// becomes json_dump; the others are listed in additional_minidumps. Like
+// Socorro's MinidumpStackwalkRule it never fails the crash: an empty,
+// corrupt or hostile dump gives a status string and a note, and the crash
+// is still processed with what the annotations say.
+func Stackwalk(w Walker) Rule {
+	return Func("MinidumpStackwalk", func(ctx context.Context, c *Crash) error {
+		pc := c.Processed
+		var names []string
+		for name := range c.Dumps {
+			if isMinidumpName(name) {
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+		pc.AdditionalMinidumps = nil
+		for _, name := range names {
+			if name != "upload_file_minidump" {
+				pc.AdditionalMinidumps = append(pc.AdditionalMinidumps, name)
+			}
+		}
+		pc.Success = ptr(false)
+		dump, ok := c.Dumps["upload_file_minidump"]
+		if !ok {
+			pc.MDSWStatusString = "NoMinidump"
+			c.Note("MinidumpStackwalk: " + errNoDump.Error())
+			return nil
+		}
+		if len(dump) == 0 {
+			pc.MDSWStatusString = "EmptyMinidump"
+			c.Note("MinidumpStackwalk: the minidump is empty (0 bytes)")
+			return nil
+		}
+		res, err := walkSafely(ctx, w, dump)
+		if err != nil {
+			pc.MDSWStatusString = statusOf(err)
+			pc.MDSWReturnCode = ptr(int64(1))
+			pc.MDSWStderr = err.Error()
+			c.Note("MinidumpStackwalk: " + err.Error())
+			return nil
+		}
+		doc, err := json.Marshal(res.JSON())
+		if err != nil {
+			return fmt.Errorf("encoding stackwalk output: %w", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(doc))
+		dec.UseNumber()
+		var generic map[string]any
+		if err := dec.Decode(&generic); err != nil {
+			return fmt.Errorf("decoding stackwalk output: %w", err)
+		}
+		// Numbers stay json.Number, exactly as siggen sees them in JSON.
+		c.JSONDump = generic
+		pc.MDSWReturnCode = ptr(int64(0))
+		pc.StackwalkVersion = StackwalkerVersion
+		pc.MDSWStatusString = strOf(c.JSONDump["status"])
+		if pc.MDSWStatusString == "" {
+			pc.MDSWStatusString = "OK"
+		}
+		pc.Success = ptr(pc.MDSWStatusString == "OK")
+		if res.Incomplete != nil {
+			c.Note("MinidumpStackwalk: walk incomplete: " + res.Incomplete.Error())
+		}
+		return nil
+	})
+}
+
+// walkSafely contains a walker panic: a hostile dump must not take the
+// processor down.
+func walkSafely(ctx context.Context, w Walker, dump []byte) (res *stackwalk.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("stackwalker panicked: %v", p)
+		}
+	}()
+	return w.Process(ctx, dump)
+}
+
+func statusOf(err error) string {
+	switch {
+	case errors.Is(err, stackwalk.ErrDumpTooLarge):
+		return "ERROR_DUMP_TOO_LARGE"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "ERROR_TIMEOUT"
+	}
+	return "ERROR_MINIDUMP_READ"
+}
+
+// TypedStack copies the crashing thread's frames and the modules into the
+// processed crash's typed records (the full output stays in json_dump), and
+// stores json_dump itself.
+func TypedStack() Rule {
+	return Func("TypedStack", func(_ context.Context, c *Crash) error {
+		pc := c.Processed
+		if c.JSONDump == nil {
+			return nil
+		}
+		pc.CrashingThreadFrames = pc.CrashingThreadFrames[:0]
+		for _, f := range c.crashingFrames() {
+			if _, truncated := f["truncated"]; truncated {
+				continue
+			}
+			fr := schemas.Frame{
+				Module: strOf(f["module"]), Function: strOf(f["function"]), File: strOf(f["file"]),
+				Offset: strOf(f["offset"]), ModuleOffset: strOf(f["module_offset"]),
+				FunctionOffset: strOf(f["function_offset"]), Trust: strOf(f["trust"]),
+			}
+			if n, ok := asInt(f["frame"]); ok {
+				fr.Frame = n
+			}
+			if n, ok := asInt(f["line"]); ok {
+				fr.Line = ptr(n)
+			}
+			fr.MissingSymbols, _ = f["missing_symbols"].(bool)
+			pc.CrashingThreadFrames = append(pc.CrashingThreadFrames, fr)
+		}
+		mods, _ := c.dumpPath("modules").([]any)
+		pc.Modules = pc.Modules[:0]
+		for _, m := range mods {
+			mm, _ := m.(map[string]any)
+			mod := schemas.Module{
+				Filename: strOf(mm["filename"]), DebugFile: strOf(mm["debug_file"]), DebugID: strOf(mm["debug_id"]),
+				CodeID: strOf(mm["code_id"]), Version: strOf(mm["version"]), BaseAddr: strOf(mm["base_addr"]),
+				EndAddr: strOf(mm["end_addr"]), SymbolURL: strOf(mm["symbol_url"]),
+			}
+			mod.LoadedSymbols, _ = mm["loaded_symbols"].(bool)
+			mod.MissingSymbols, _ = mm["missing_symbols"].(bool)
+			mod.CorruptSymbols, _ = mm["corrupt_symbols"].(bool)
+			pc.Modules = append(pc.Modules, mod)
+		}
+		b, err := json.Marshal(c.JSONDump)
+		if err != nil {
+			return err
+		}
+		pc.JSONDump = string(b)
+		return nil
+	})
+}
