@@ -50,8 +50,15 @@ type View struct {
 		ThreadID   uint32  `json:"thread_id"`
 		ThreadName *string `json:"thread_name"`
 	} `json:"threads"`
-	PID           *uint32 `json:"pid"`
-	ProcessUptime *uint64 `json:"process_uptime"`
+	PID                 *uint32 `json:"pid"`
+	ProcessUptime       *uint64 `json:"process_uptime"`
+	LinuxMemoryMapCount *int    `json:"linux_memory_map_count"`
+	LSBRelease          *struct {
+		ID          string `json:"id"`
+		Release     string `json:"release"`
+		Codename    string `json:"codename"`
+		Description string `json:"description"`
+	} `json:"lsb_release"`
 }
 
 // Oracle finds minidump-stackwalk on PATH or in ~/.cargo/bin.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -111,4 +112,81 @@ func (d *Dump) readDSODebug(p []byte) error {
 		dd.Maps = append(dd.Maps, lm)
 	}
 	return errors.Join(errs...)
+}
+
+// LinuxMap is one /proc/<pid>/maps line.
+type LinuxMap struct {
+	Start, End uint64
+	Perms      string // e.g. "r-xp"
+	Offset     uint64
+	Dev        string // "major:minor"
+	Inode      uint64
+	Path       string // may be empty, "[stack]", "/lib/x.so (deleted)", ...
+}
+
+// maxMaps caps the parsed maps lines (real processes have < 100 000).
+const maxMaps = 1 << 20
+
+// ParseMaps parses the LinuxMaps stream. Like minidump-stackwalk (which
+// uses procfs's strict parser), any malformed line fails the whole stream.
+func (l *LinuxStreams) ParseMaps() ([]LinuxMap, error) {
+	if l.Maps == nil {
+		return nil, nil
+	}
+	var out []LinuxMap
+	n := 0
+	for line := range bytes.Lines(l.Maps) {
+		s := strings.TrimRight(string(line), "\n")
+		if s == "" {
+			continue
+		}
+		if n++; n > maxMaps {
+			return nil, fmt.Errorf("more than %d maps lines", maxMaps)
+		}
+		m, err := parseMapsLine(s)
+		if err != nil {
+			return nil, fmt.Errorf("maps line %d: %w", n, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func parseMapsLine(s string) (LinuxMap, error) {
+	var m LinuxMap
+	fields := strings.Fields(s)
+	if len(fields) < 5 {
+		return m, fmt.Errorf("%q has %d fields", s, len(fields))
+	}
+	lo, hi, ok := strings.Cut(fields[0], "-")
+	if !ok {
+		return m, fmt.Errorf("bad range %q", fields[0])
+	}
+	var err error
+	if m.Start, err = strconv.ParseUint(lo, 16, 64); err != nil {
+		return m, err
+	}
+	if m.End, err = strconv.ParseUint(hi, 16, 64); err != nil {
+		return m, err
+	}
+	if len(fields[1]) != 4 {
+		return m, fmt.Errorf("bad permissions %q", fields[1])
+	}
+	m.Perms = fields[1]
+	if m.Offset, err = strconv.ParseUint(fields[2], 16, 64); err != nil {
+		return m, err
+	}
+	if _, _, ok := strings.Cut(fields[3], ":"); !ok {
+		return m, fmt.Errorf("bad device %q", fields[3])
+	}
+	m.Dev = fields[3]
+	if m.Inode, err = strconv.ParseUint(fields[4], 10, 64); err != nil {
+		return m, err
+	}
+	// The path is the rest of the line after the inode, spaces included.
+	if len(fields) > 5 {
+		i := strings.Index(s, fields[4]) + len(fields[4])
+		m.Path = strings.TrimSpace(s[i:])
+	}
+	return m, nil
 }

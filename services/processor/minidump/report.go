@@ -13,19 +13,20 @@ import (
 // formats and key order (alphabetical) follow minidump-stackwalk, so the
 // processor can fill the rest (frames, symbols) in the same schema.
 type Report struct {
-	CrashInfo       ReportCrashInfo        `json:"crash_info"`
-	LSBRelease      *ReportLSBRelease      `json:"lsb_release"`
-	MacBootArgs     *string                `json:"mac_boot_args"`
-	MainModule      *int                   `json:"main_module"`
-	Modules         []ReportModule         `json:"modules"`
-	PID             *uint32                `json:"pid"`
-	ProcessUptime   *uint64                `json:"process_uptime"`
-	SoftErrors      json.RawMessage        `json:"soft_errors"`
-	Status          string                 `json:"status"`
-	SystemInfo      ReportSystemInfo       `json:"system_info"`
-	ThreadCount     int                    `json:"thread_count"`
-	Threads         []ReportThread         `json:"threads"`
-	UnloadedModules []ReportUnloadedModule `json:"unloaded_modules"`
+	CrashInfo           ReportCrashInfo        `json:"crash_info"`
+	LinuxMemoryMapCount *int                   `json:"linux_memory_map_count"`
+	LSBRelease          *ReportLSBRelease      `json:"lsb_release"`
+	MacBootArgs         *string                `json:"mac_boot_args"`
+	MainModule          *int                   `json:"main_module"`
+	Modules             []ReportModule         `json:"modules"`
+	PID                 *uint32                `json:"pid"`
+	ProcessUptime       *uint64                `json:"process_uptime"`
+	SoftErrors          json.RawMessage        `json:"soft_errors"`
+	Status              string                 `json:"status"`
+	SystemInfo          ReportSystemInfo       `json:"system_info"`
+	ThreadCount         int                    `json:"thread_count"`
+	Threads             []ReportThread         `json:"threads"`
+	UnloadedModules     []ReportUnloadedModule `json:"unloaded_modules"`
 }
 
 // ReportCrashInfo is crash_info. CrashingThread is an index into Threads.
@@ -180,6 +181,10 @@ func (d *Dump) Report() Report {
 	}
 	if up, ok := d.ProcessUptime(); ok {
 		r.ProcessUptime = &up
+	}
+	if maps, err := d.Linux.ParseMaps(); err == nil && d.Linux.Maps != nil {
+		n := len(maps)
+		r.LinuxMemoryMapCount = &n
 	}
 	if d.Linux.LSBRelease != nil {
 		r.LSBRelease = d.lsbRelease()
