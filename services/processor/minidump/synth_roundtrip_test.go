@@ -356,3 +356,23 @@ func TestModuleAt(t *testing.T) {
 	}
 	assert.Equal(t, "/c", d.Modules[0].Name, "Modules keeps the dump's order")
 }
+
+func TestParseMaps(t *testing.T) {
+	maps := "00400000-00401000 r-xp 00000000 08:01 1234 /usr/bin/app\n" +
+		"7ffd0000-7ffd1000 rw-p 00000000 00:00 0                          [stack]\n" +
+		"7f0000000000-7f0000001000 r--p 00001000 08:01 99 /tmp/a file (deleted)\n" +
+		"7f0000002000-7f0000003000 ---p 00000000 00:00 0\n"
+	l := minidump.LinuxStreams{Maps: []byte(maps)}
+	got, err := l.ParseMaps()
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	assert.Equal(t, minidump.LinuxMap{Start: 0x400000, End: 0x401000, Perms: "r-xp", Dev: "08:01", Inode: 1234, Path: "/usr/bin/app"}, got[0])
+	assert.Equal(t, "[stack]", got[1].Path)
+	assert.Equal(t, "/tmp/a file (deleted)", got[2].Path)
+	assert.Equal(t, uint64(0x1000), got[2].Offset)
+	assert.Equal(t, "", got[3].Path)
+
+	l.Maps = []byte("garbage\n")
+	_, err = l.ParseMaps()
+	assert.Error(t, err)
+}
