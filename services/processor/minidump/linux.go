@@ -184,9 +184,19 @@ func parseMapsLine(s string) (LinuxMap, error) {
 		return m, err
 	}
 	// The path is the rest of the line after the inode, spaces included.
-	if len(fields) > 5 {
-		i := strings.Index(s, fields[4]) + len(fields[4])
-		m.Path = strings.TrimSpace(s[i:])
-	}
+	m.Path = strings.TrimSpace(skipFields(s, 5))
 	return m, nil
+}
+
+// skipFields returns s after its first n space-separated fields.
+func skipFields(s string, n int) string {
+	for range n {
+		s = strings.TrimLeft(s, " \t")
+		i := strings.IndexAny(s, " \t")
+		if i < 0 {
+			return ""
+		}
+		s = s[i:]
+	}
+	return s
 }
