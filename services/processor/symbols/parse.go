@@ -43,8 +43,11 @@ const (
 )
 
 type parser struct {
-	sf      *SymbolFile
-	arena   []byte
+	sf    *SymbolFile
+	arena []byte
+	// rules interns CFI rule texts: compilers emit the same few rules
+	// (".cfa: $rsp 16 +") for most functions.
+	rules   map[string]strRef
 	lineNo  int64
 	cur     itemKind
 	curFunc funcRec
@@ -56,7 +59,7 @@ type parser struct {
 // Parse reads a .sym file as a stream: memory grows with the records kept,
 // never with the file size.
 func Parse(r io.Reader) (*SymbolFile, error) {
-	p := &parser{sf: &SymbolFile{}}
+	p := &parser{sf: &SymbolFile{}, rules: map[string]strRef{}}
 	br := bufio.NewReaderSize(r, 256<<10)
 	var long []byte // accumulates a line longer than the buffer
 	consumed := false
@@ -118,6 +121,21 @@ func trimEOL(b []byte) []byte {
 
 func (p *parser) errf(format string, args ...any) error {
 	return &ParseError{Line: p.lineNo + 1, Msg: fmt.Sprintf(format, args...)}
+}
+
+// maxInternedRules bounds the CFI rule dedup map.
+const maxInternedRules = 1 << 20
+
+// internRule stores a CFI rule text once.
+func (p *parser) internRule(b []byte) (strRef, error) {
+	if r, ok := p.rules[string(b)]; ok {
+		return r, nil
+	}
+	r, err := p.intern(b)
+	if err == nil && len(p.rules) < maxInternedRules {
+		p.rules[string(b)] = r
+	}
+	return r, err
 }
 
 func (p *parser) intern(b []byte) (strRef, error) {
@@ -209,13 +227,14 @@ func parseDec(f []byte) (uint32, bool) {
 	return uint32(v), true
 }
 
-// hexFields parses n hex fields of the given widths.
-func (c *cursor) hexes(widths ...int) ([]uint64, bool) {
-	out := make([]uint64, len(widths))
+// hexes parses len(widths) hex fields of the given bit widths, without
+// allocating (this is the hot path of parsing).
+func (c *cursor) hexes(widths ...int) ([8]uint64, bool) {
+	var out [8]uint64
 	for i, w := range widths {
 		v, ok := parseHex(c.field(), w)
 		if !ok {
-			return nil, false
+			return out, false
 		}
 		out[i] = v
 	}
@@ -240,7 +259,7 @@ func (p *parser) line(b []byte) error {
 			if !ok || len(c.b) == 0 {
 				return p.errf("bad STACK CFI record")
 			}
-			r, err := p.intern(c.rest())
+			r, err := p.internRule(c.rest())
 			if err != nil {
 				return err
 			}
@@ -327,7 +346,7 @@ func (p *parser) line(b []byte) error {
 			if !ok || len(c.b) == 0 {
 				return p.errf("bad STACK CFI INIT record")
 			}
-			r, err := p.intern(c.rest())
+			r, err := p.internRule(c.rest())
 			if err != nil {
 				return err
 			}
@@ -361,6 +380,9 @@ func (p *parser) inlineOrigin(c *cursor) error {
 func (p *parser) funcSubline(b []byte) (ok bool, err error) {
 	c := cursor{b}
 	f := &p.curFunc
+	if len(b) > 0 && b[0] != 'I' {
+		return p.lineRecord(&c), nil
+	}
 	switch {
 	case c.tag("INLINE_ORIGIN"):
 		return true, p.inlineOrigin(&c)
@@ -392,23 +414,30 @@ func (p *parser) funcSubline(b []byte) (ok bool, err error) {
 		f.inlHi = uint32(len(p.sf.inlines))
 		return true, nil
 	}
+	return p.lineRecord(&c), nil
+}
+
+// lineRecord parses "<addr> <size> <line> <file>"; false means the line is
+// not a line record.
+func (p *parser) lineRecord(c *cursor) bool {
+	f := &p.curFunc
 	v, ok1 := c.hexes(64, 32)
 	if !ok1 {
-		return false, nil
+		return false
 	}
 	line, ok2 := parseDec(c.field())
 	file, ok3 := parseDec(c.field())
 	if !ok2 || !ok3 || len(c.b) != 0 {
-		return false, nil
+		return false
 	}
 	// Zero-size lines (common in PDB output) and lines outside the function
 	// can never answer a lookup.
 	if v[1] == 0 || v[0] < f.addr || v[0]-f.addr > math.MaxUint32 {
-		return true, nil
+		return true
 	}
 	p.sf.lines = append(p.sf.lines, lineRec{off: uint32(v[0] - f.addr), size: uint32(v[1]), line: line, file: file})
 	f.linesHi = uint32(len(p.sf.lines))
-	return true, nil
+	return true
 }
 
 func (p *parser) finishFunc() {
