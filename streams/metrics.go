@@ -1,0 +1,82 @@
+package streams
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// register registers c, or returns the collector already registered under
+// the same description, so that several consumers or producers of one
+// process ("crashstream all") share metric families instead of failing.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if reg == nil {
+		return c
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
+
+type consumerMetrics struct {
+	records  *prometheus.CounterVec   // group, topic, outcome
+	bytes    *prometheus.CounterVec   // group, topic
+	retries  *prometheus.CounterVec   // group, topic
+	lag      *prometheus.GaugeVec     // group, topic, partition
+	duration *prometheus.HistogramVec // group, topic
+	errors   *prometheus.CounterVec   // group, kind
+}
+
+func newConsumerMetrics(reg prometheus.Registerer) *consumerMetrics {
+	return &consumerMetrics{
+		records: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crashstream_kafka_consumer_records_total",
+			Help: "Records finished by consumers, by outcome (ok, dead_letter).",
+		}, []string{"group", "topic", "outcome"})),
+		bytes: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crashstream_kafka_consumer_bytes_total",
+			Help: "Record value bytes finished by consumers.",
+		}, []string{"group", "topic"})),
+		retries: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crashstream_kafka_consumer_retries_total",
+			Help: "Handler attempts that failed transiently and were retried.",
+		}, []string{"group", "topic"})),
+		lag: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "crashstream_kafka_consumer_lag",
+			Help: "Records between the last one handled and the partition's high watermark.",
+		}, []string{"group", "topic", "partition"})),
+		duration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "crashstream_kafka_consumer_handle_seconds",
+			Help:    "Time to handle one batch of records of one partition, retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"group", "topic"})),
+		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crashstream_kafka_consumer_errors_total",
+			Help: "Consumer errors by kind (fetch, commit, dead_letter_produce).",
+		}, []string{"group", "kind"})),
+	}
+}
+
+type producerMetrics struct {
+	records *prometheus.CounterVec // topic, outcome
+	bytes   *prometheus.CounterVec // topic
+}
+
+func newProducerMetrics(reg prometheus.Registerer) *producerMetrics {
+	return &producerMetrics{
+		records: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crashstream_kafka_producer_records_total",
+			Help: "Records produced, by outcome (ok, error).",
+		}, []string{"topic", "outcome"})),
+		bytes: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crashstream_kafka_producer_bytes_total",
+			Help: "Record value bytes acknowledged by the brokers.",
+		}, []string{"topic"})),
+	}
+}
