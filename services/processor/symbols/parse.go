@@ -329,7 +329,7 @@ func (p *parser) line(b []byte) error {
 		if err != nil {
 			return err
 		}
-		n := uint32(len(p.sf.lines))
+		n := p.sf.lines.len()
 		m := uint32(len(p.sf.inlines))
 		p.curFunc = funcRec{addr: v[0], size: uint32(v[1]), paramSize: uint32(v[2]), name: r,
 			linesLo: n, linesHi: n, inlLo: m, inlHi: m}
@@ -435,8 +435,8 @@ func (p *parser) lineRecord(c *cursor) bool {
 	if v[1] == 0 || v[0] < f.addr || v[0]-f.addr > math.MaxUint32 {
 		return true
 	}
-	p.sf.lines = append(p.sf.lines, lineRec{off: uint32(v[0] - f.addr), size: uint32(v[1]), line: line, file: file})
-	f.linesHi = uint32(len(p.sf.lines))
+	p.sf.lines.append(lineRec{off: uint32(v[0] - f.addr), size: uint32(v[1]), line: line, file: file})
+	f.linesHi = p.sf.lines.len()
 	return true
 }
 
@@ -446,27 +446,26 @@ func (p *parser) finishFunc() {
 	if f.size == 0 || f.addr+uint64(f.size) < f.addr {
 		return
 	}
-	lines := p.sf.lines[f.linesLo:f.linesHi]
-	sort.SliceStable(lines, func(i, j int) bool {
-		if lines[i].off != lines[j].off {
-			return lines[i].off < lines[j].off
-		}
-		return lines[i].size < lines[j].size
-	})
+	lines := lineRange{s: &p.sf.lines, lo: f.linesLo, hi: f.linesHi}
+	if !sort.IsSorted(lines) { // compilers almost always emit them sorted
+		sort.Stable(lines)
+	}
 	// Drop lines overlapping an earlier one, like rust-minidump's
 	// into_rangemap_safe.
-	kept := lines[:0]
-	for _, l := range lines {
-		if len(kept) > 0 {
-			last := kept[len(kept)-1]
+	kept := f.linesLo
+	for i := f.linesLo; i < f.linesHi; i++ {
+		l := *p.sf.lines.at(i)
+		if kept > f.linesLo {
+			last := p.sf.lines.at(kept - 1)
 			if uint64(l.off) <= uint64(last.off)+uint64(last.size)-1 {
 				continue
 			}
 		}
-		kept = append(kept, l)
+		*p.sf.lines.at(kept) = l
+		kept++
 	}
-	f.linesHi = f.linesLo + uint32(len(kept))
-	p.sf.lines = p.sf.lines[:f.linesHi]
+	f.linesHi = kept
+	p.sf.lines.truncate(kept)
 	inl := p.sf.inlines[f.inlLo:f.inlHi]
 	sort.Slice(inl, func(i, j int) bool {
 		a, b := inl[i], inl[j]

@@ -117,7 +117,7 @@ type SymbolFile struct {
 	files     []idName // sorted by id
 	origins   []idName // sorted by id
 	funcs     []funcRec
-	lines     []lineRec
+	lines     lineStore
 	inlines   []inlineRec
 	publics   []publicRec
 	cfi       []cfiRec
@@ -147,7 +147,7 @@ type Stats struct {
 // Stats reports how many records the file holds (after overlap filtering).
 func (s *SymbolFile) Stats() Stats {
 	return Stats{
-		Files: len(s.files), InlineOrigins: len(s.origins), Funcs: len(s.funcs), Lines: len(s.lines),
+		Files: len(s.files), InlineOrigins: len(s.origins), Funcs: len(s.funcs), Lines: int(s.lines.len()),
 		Inlines: len(s.inlines), Publics: len(s.publics), CFI: len(s.cfi), CFIDeltas: len(s.cfiDeltas),
 		WinFrameData: len(s.winData), WinFPO: len(s.winFPO), ArenaBytes: len(s.arena),
 	}
@@ -158,7 +158,7 @@ func (s *SymbolFile) SizeBytes() int64 {
 	n := int64(len(s.arena))
 	n += int64(len(s.files)+len(s.origins)) * 12
 	n += int64(len(s.funcs)) * 40
-	n += int64(len(s.lines)) * 16
+	n += int64(s.lines.len()) * 16
 	n += int64(len(s.inlines)) * 24
 	n += int64(len(s.publics)) * 24
 	n += int64(len(s.cfi)) * 32
@@ -252,11 +252,11 @@ func (s *SymbolFile) Lookup(addr uint64) (loc Location, ok bool) {
 		loc.ParamSize = w.ParamSize
 	}
 	off := addr - f.addr // < f.size, fits in uint32
-	lines := s.lines[f.linesLo:f.linesHi]
+	lines := lineRange{s: &s.lines, lo: f.linesLo, hi: f.linesHi}
 	inl := s.inlines[f.inlLo:f.inlHi]
 
 	innerFile, innerLine, innerOK := uint32(0), uint32(0), false
-	if l, ok := findLine(lines, uint32(off)); ok {
+	if l, ok := lines.find(uint32(off)); ok {
 		innerFile, innerLine, innerOK = l.file, l.line, true
 	}
 	d0, hasInline := findInline(inl, 0, uint32(off))
@@ -310,18 +310,6 @@ func (s *SymbolFile) Lookup(addr uint64) (loc Location, ok bool) {
 	}
 	loc.Inlines = frames
 	return loc, true
-}
-
-func findLine(lines []lineRec, off uint32) (*lineRec, bool) {
-	i := sort.Search(len(lines), func(i int) bool { return lines[i].off > off }) - 1
-	if i < 0 {
-		return nil, false
-	}
-	l := &lines[i]
-	if off-l.off >= l.size {
-		return nil, false
-	}
-	return l, true
 }
 
 // findInline finds the inline range at depth covering off. Like Breakpad,
