@@ -3,7 +3,6 @@ package stackwalk
 import (
 	"encoding/json"
 	"io"
-	"strings"
 
 	"github.com/crashstream/crashstream/services/processor/minidump"
 )
@@ -184,15 +183,7 @@ func (r *Result) JSON() *JSONOutput {
 	if l := rep.LSBRelease; l != nil {
 		out.LSBRelease = &JSONLSBRelease{Codename: l.Codename, Description: l.Description, ID: l.ID, Release: l.Release}
 	}
-	if d.Linux.Maps != nil {
-		n := 0
-		for _, line := range strings.Split(string(d.Linux.Maps), "\n") {
-			if strings.TrimSpace(line) != "" {
-				n++
-			}
-		}
-		out.LinuxMemoryMapCount = &n
-	}
+	out.LinuxMemoryMapCount = rep.LinuxMemoryMapCount
 	if mi := d.MacCrashInfo; mi != nil {
 		mc := &JSONMacCrashInfo{NumRecords: len(mi.Records), Records: []JSONMacCrashRecord{}}
 		for _, rec := range mi.Records {

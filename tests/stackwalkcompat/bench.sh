@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# bench.sh — crashstream stackwalk beside minidump-stackwalk on the same dumps
+# and symbols, in the same run, both pinned to one core (taskset):
+#   1. per-dump CLI runs (process start, dump read, symbol parse, walk, JSON):
+#      dumps/s per core from summed user+sys CPU time and from wall time, and
+#      the peak RSS over all runs. Runs alternate between the tools so both
+#      see the same machine load.
+#   2. load of a generated ~300 MB .sym file (cmd/genbigsym): time and peak RSS.
+# The symbol cache is warm: symbols are local files, read once before timing.
+#
+# Usage: tests/stackwalkcompat/bench.sh [ITERATIONS]   (default 3)
+# Env: BENCH_CORE (default 1), BIGSYM_SIZE (default 300000000, 0 skips).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+iters="${1:-3}"
+core="${BENCH_CORE:-1}"
+shared="$root/../shared/testdata"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+tool="$(command -v minidump-stackwalk || echo "$HOME/.cargo/bin/minidump-stackwalk")"
+[[ -x "$tool" ]] || { echo "bench: minidump-stackwalk not installed (tests/corpus/install-oracles.sh)" >&2; exit 1; }
+(cd "$root" && go build -o "$work/crashstream" ./services/cmd/crashstream)
+ours="$work/crashstream"
+
+# Cases: "<dump> <symbols dir>".
+cases=()
+for n in linux_null_read_av linux_overflow linux_stacksmash linux_raise_sigabrt minidump2; do
+	cases+=("$shared/breakpad/$n.dmp $shared/breakpad/symbols")
+done
+for d in "$root"/tests/corpus/dumps/*.dmp; do
+	[[ -e "$d" ]] && cases+=("$d $root/tests/corpus/symbols")
+done
+
+# run LABEL CMD... : one pinned run; appends "user sys wall maxrss_kb" to $work/LABEL.
+run() {
+	local label="$1"
+	shift
+	/usr/bin/time -f "%U %S %e %M" -o "$work/t" taskset -c "$core" "$@" >/dev/null 2>"$work/err" ||
+		{ cat "$work/err" >&2; return 1; }
+	cat "$work/t" >>"$work/$label"
+}
+
+# Warm the page cache (symbols and dumps) once for each tool.
+for c in "${cases[@]}"; do
+	read -r dump syms <<<"$c"
+	"$tool" --json "$dump" "$syms" >/dev/null 2>&1 || true
+	"$ours" stackwalk "$dump" "$syms" >/dev/null 2>&1 || true
+done
+
+for ((i = 0; i < iters; i++)); do
+	for c in "${cases[@]}"; do
+		read -r dump syms <<<"$c"
+		run mdsw "$tool" --json "$dump" "$syms"
+		run ours "$ours" stackwalk "$dump" "$syms"
+	done
+done
+
+summary() {
+	awk -v label="$1" '{u+=$1; s+=$2; w+=$3; if ($4>m) m=$4; n++}
+		END {printf "%-20s runs %4d  cpu %7.3f s  wall %7.3f s  dumps/s/core (cpu) %8.1f  (wall) %8.1f  peak RSS %6.1f MB\n",
+			label, n, u+s, w, n/(u+s), n/w, m/1024}' "$work/$2"
+}
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "cases: ${#cases[@]} dumps x $iters iterations, pinned to core $core"
+summary "minidump-stackwalk" mdsw
+summary "crashstream" ours
+awk 'NR==FNR {c+=$1+$2; n++; next} {o+=$1+$2; m++} END {printf "throughput ratio (cpu): %.2fx\n", (m/o)/(n/c)}' "$work/mdsw" "$work/ours"
+
+size="${BIGSYM_SIZE:-300000000}"
+if [[ "$size" != 0 ]]; then
+	(cd "$root" && go run ./tests/stackwalkcompat/cmd/genbigsym -out "$work/big" -size "$size")
+	cat "$work/big/symbols/bigmodule.so/"*/bigmodule.so.sym >/dev/null # page cache
+	echo "big .sym: $(stat -c %s "$work/big/symbols/bigmodule.so/"*/bigmodule.so.sym) bytes"
+	for label in big-mdsw big-ours; do
+		case "$label" in
+		big-mdsw) run "$label" "$tool" --json "$work/big/big.dmp" "$work/big/symbols" ;;
+		big-ours) run "$label" "$ours" stackwalk "$work/big/big.dmp" "$work/big/symbols" ;;
+		esac
+		awk -v l="$label" '{printf "%-10s load+walk: cpu %.2f s (user %.2f sys %.2f)  wall %.2f s  peak RSS %.1f MB\n", l, $1+$2, $1, $2, $3, $4/1024}' "$work/$label"
+	done
+fi
