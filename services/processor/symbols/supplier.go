@@ -155,19 +155,25 @@ func (s *Supplier) Load(ctx context.Context, k Key) Result {
 	if r, ok := s.cached(k); ok {
 		return r
 	}
-	v, _, _ := s.group.Do(k.DebugFile+"\x00"+k.DebugID+"\x00"+k.CodeFile+"\x00"+k.CodeID, func() (any, error) {
+	ch := s.group.DoChan(k.DebugFile+"\x00"+k.DebugID+"\x00"+k.CodeFile+"\x00"+k.CodeID, func() (any, error) {
 		if r, ok := s.cached(k); ok {
 			return r, nil
 		}
 		// The fetch is shared by every waiter, so it must not die with the
-		// first caller's context; it is bounded by FetchTimeout instead.
+		// first caller's context; it is bounded by FetchTimeout instead,
+		// and a caller whose deadline passes stops waiting for it.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.FetchTimeout)
 		defer cancel()
 		r := s.fetch(fctx, k)
 		s.remember(k, r)
 		return r, nil
 	})
-	return v.(Result)
+	select {
+	case v := <-ch:
+		return v.Val.(Result)
+	case <-ctx.Done():
+		return Result{Err: ctx.Err()}
+	}
 }
 
 func (s *Supplier) cached(k Key) (Result, bool) {

@@ -282,3 +282,27 @@ func TestConfigValidate(t *testing.T) {
 	bad = Config{}
 	assert.ErrorContains(t, bad.Validate(), "symbols.fetch-timeout")
 }
+
+func TestLoadHonoursCallerDeadline(t *testing.T) {
+	srv := &symServer{gate: make(chan struct{})}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	s, err := NewSupplier(Config{URLs: []string{ts.URL}, FetchTimeout: time.Minute}, ts.Client())
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan Result)
+	go func() { done <- s.Load(ctx, Key{DebugFile: "app", DebugID: "AB0"}) }()
+	for srv.hits.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	r := <-done
+	assert.ErrorIs(t, r.Err, context.Canceled)
+	// The shared fetch still completes and fills the cache.
+	close(srv.gate)
+	require.Eventually(t, func() bool {
+		_, ok := s.cached(Key{DebugFile: "app", DebugID: "AB0"})
+		return ok
+	}, 10*time.Second, time.Millisecond)
+	assert.NoError(t, s.Load(context.Background(), Key{DebugFile: "app", DebugID: "AB0"}).Err)
+}
