@@ -1,0 +1,108 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Config is how crashstream reaches ClickHouse.
+type Config struct {
+	// Addr is the native-protocol host:port (not HTTP).
+	Addr string
+	// Database holds every crashstream table; migrations create it.
+	Database string
+	// Username and Password authenticate; the local stack uses default/"".
+	Username string
+	Password string
+	// DialTimeout bounds connecting; QueryTimeout bounds each read query
+	// (ReadTimeout of the driver), so a slow query cannot hold a request.
+	DialTimeout  time.Duration
+	QueryTimeout time.Duration
+	// MaxOpenConns bounds the connection pool.
+	MaxOpenConns int
+}
+
+// RegisterFlags adds the clickhouse.* flags with the shared defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) { c.RegisterFlagsWithPrefix("clickhouse.", fs) }
+
+// RegisterFlagsWithPrefix adds the flags under prefix (normally "clickhouse.").
+func (c *Config) RegisterFlagsWithPrefix(prefix string, fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, prefix+"addr", "127.0.0.1:19000", "ClickHouse native protocol address")
+	fs.StringVar(&c.Database, prefix+"database", "crashstream", "ClickHouse database of the crashstream tables")
+	fs.StringVar(&c.Username, prefix+"username", "default", "ClickHouse user")
+	fs.StringVar(&c.Password, prefix+"password", "", "ClickHouse password")
+	fs.DurationVar(&c.DialTimeout, prefix+"dial-timeout", 5*time.Second, "bound on connecting to ClickHouse")
+	fs.DurationVar(&c.QueryTimeout, prefix+"query-timeout", 30*time.Second, "bound on each ClickHouse query")
+	fs.IntVar(&c.MaxOpenConns, prefix+"max-open-conns", 8, "ClickHouse connection pool size")
+}
+
+// identRE is what a database name may be: it is spliced into DDL and queries
+// as an identifier, so it is restricted rather than escaped.
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// Validate checks every setting and names the bad flag.
+func (c Config) Validate() error {
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil || host == "" {
+		return fmt.Errorf("-clickhouse.addr: want host:port, got %q", c.Addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("-clickhouse.addr: bad port in %q", c.Addr)
+	}
+	if !identRE.MatchString(c.Database) {
+		return fmt.Errorf("-clickhouse.database: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Database)
+	}
+	if c.Username == "" {
+		return errors.New("-clickhouse.username: must not be empty")
+	}
+	if c.DialTimeout <= 0 {
+		return fmt.Errorf("-clickhouse.dial-timeout: must be positive, got %s", c.DialTimeout)
+	}
+	if c.QueryTimeout <= 0 {
+		return fmt.Errorf("-clickhouse.query-timeout: must be positive, got %s", c.QueryTimeout)
+	}
+	if c.MaxOpenConns < 1 || c.MaxOpenConns > 256 {
+		return fmt.Errorf("-clickhouse.max-open-conns: want 1..256, got %d", c.MaxOpenConns)
+	}
+	return nil
+}
+
+// Open connects and pings. The connection does not select a database (every
+// statement names it), so it works before migrations created the database.
+// LowCardinality columns need allow_experimental_low_cardinality_type on
+// 18.16; current releases accept and ignore it.
+func Open(ctx context.Context, c Config) (driver.Conn, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	conn, err := ch.Open(&ch.Options{
+		Addr:         []string{c.Addr},
+		Auth:         ch.Auth{Username: c.Username, Password: c.Password},
+		DialTimeout:  c.DialTimeout,
+		ReadTimeout:  c.QueryTimeout,
+		MaxOpenConns: c.MaxOpenConns,
+		MaxIdleConns: c.MaxOpenConns,
+		Settings: ch.Settings{
+			"allow_experimental_low_cardinality_type": 1,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse open %s: %w", c.Addr, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
+	defer cancel()
+	if err := conn.Ping(pctx); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("clickhouse ping %s: %w", c.Addr, err)
+	}
+	return conn, nil
+}
