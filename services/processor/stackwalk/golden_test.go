@@ -130,3 +130,31 @@ func TestMinidump2WithKernel32(t *testing.T) {
 	assert.Equal(t, uint64(0x7c816fd7), th.Frames[3].Context.IP())
 	assert.Equal(t, SymbolsLoaded, res.Modules[2].Status, "kernel32")
 }
+
+// TestModuleSymbolStatus checks the module flags minidump-stackwalk prints
+// for each symbol outcome (a corrupt file counts as loaded, not missing).
+func TestModuleSymbolStatus(t *testing.T) {
+	td := sharedTestdata(t)
+	symDir := t.TempDir()
+	bad := filepath.Join(symDir, "test_app.pdb", "5A9832E5287241C1838ED98914E9B7FF1")
+	require.NoError(t, os.MkdirAll(bad, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(bad, "test_app.sym"), []byte("MODULE windows x86 5A9832E5287241C1838ED98914E9B7FF1 test_app.pdb\nNONSENSE\n"), 0o644))
+	res := walkFile(t, filepath.Join(td, "breakpad/minidump2.dmp"), symDir)
+	out := res.JSON()
+	tests := []struct {
+		module                  int
+		loaded, missing, corrup bool
+	}{
+		{0, true, false, true},   // test_app: corrupt
+		{1, false, false, false}, // ntdll: never needed
+		{2, false, true, false},  // kernel32: looked up, not found
+	}
+	for _, tc := range tests {
+		m := out.Modules[tc.module]
+		assert.Equal(t, tc.loaded, m.LoadedSymbols, m.Filename)
+		assert.Equal(t, tc.missing, m.MissingSymbols, m.Filename)
+		assert.Equal(t, tc.corrup, m.CorruptSymbols, m.Filename)
+	}
+	// Without usable symbols frame 0 has no function.
+	assert.True(t, out.Threads[0].Frames[0].MissingSymbols)
+}

@@ -217,8 +217,10 @@ func (r *Result) JSON() *JSONOutput {
 		_ = m
 		if i < len(r.Modules) {
 			ms := r.Modules[i]
-			jm.LoadedSymbols = ms.Status == SymbolsLoaded
-			jm.MissingSymbols = ms.Status != SymbolsNotNeeded && ms.Status != SymbolsLoaded
+			// As minidump-stackwalk reports them: a corrupt file counts as
+			// loaded (it was found), so it is not "missing".
+			jm.LoadedSymbols = ms.Status == SymbolsLoaded || ms.Status == SymbolsCorrupt
+			jm.MissingSymbols = ms.Status == SymbolsMissing || ms.Status == SymbolsError
 			jm.CorruptSymbols = ms.Status == SymbolsCorrupt
 			jm.SymbolURL = optStr(ms.URL)
 		}
