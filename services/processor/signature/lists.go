@@ -39,11 +39,11 @@ const maxListFileSize = 4 << 20
 // start-up with the file and line rather than at the first crash.
 type Lists struct {
 	// Irrelevant frames are skipped while building the signature.
-	Irrelevant *regexp.Regexp
+	Irrelevant *RegexList
 	// Prefix frames are kept and the walk goes on to the next frame.
-	Prefix *regexp.Regexp
+	Prefix *RegexList
 	// LineNumbers are functions that get ":<line>" appended.
-	LineNumbers *regexp.Regexp
+	LineNumbers *RegexList
 	// Sentinels are exact frame strings; the signature starts at the
 	// earliest one found in the stack.
 	Sentinels []string
@@ -152,22 +152,71 @@ func readListLines(fsys fs.FS, name string) ([]string, error) {
 	return lines, nil
 }
 
-func loadRegexList(fsys fs.FS, name string) (*regexp.Regexp, error) {
+func loadRegexList(fsys fs.FS, name string) (*RegexList, error) {
 	lines, err := readListLines(fsys, name)
 	if err != nil {
 		return nil, err
 	}
-	parts := make([]string, len(lines))
-	for i, l := range lines {
-		parts[i] = translatePythonRegex(l)
-	}
-	// Python joins the raw lines with "|" and anchors only the start
-	// (re.match); an empty list matches everything there, and does here.
-	re, err := regexp.Compile(`^(?:` + strings.Join(parts, "|") + `)`)
+	l, err := NewRegexList(lines)
 	if err != nil {
 		return nil, fmt.Errorf("signature list %s: %w", name, err)
 	}
-	return re, nil
+	return l, nil
+}
+
+// RegexList answers whether a frame matches any of a list's Python
+// regexes at its start, as Socorro's re.match over the "|"-joined list does.
+//
+// One big RE2 alternation of ~300 entries is slow (the NFA carries every
+// alternative through every byte), so each entry is kept apart with its
+// literal prefix: entries that are plain literals are a prefix test, the
+// others run only when their literal prefix is there. For a yes/no answer
+// this is the same as the alternation.
+type RegexList struct {
+	entries []listRegex
+	// all is set for an empty list, which matches everything: the joined
+	// pattern of no lines is "", as in Socorro.
+	all bool
+}
+
+type listRegex struct {
+	prefix string         // literal start every match has
+	re     *regexp.Regexp // nil when prefix is the whole pattern
+}
+
+// NewRegexList compiles Python regexes (translated to RE2).
+func NewRegexList(patterns []string) (*RegexList, error) {
+	l := &RegexList{all: len(patterns) == 0}
+	for _, p := range patterns {
+		re, err := regexp.Compile(`^(?:` + translatePythonRegex(p) + `)`)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", p, err)
+		}
+		prefix, complete := re.LiteralPrefix()
+		e := listRegex{prefix: prefix}
+		if !complete {
+			e.re = re
+		}
+		l.entries = append(l.entries, e)
+	}
+	return l, nil
+}
+
+// MatchString reports whether s starts with a match of any entry.
+func (l *RegexList) MatchString(s string) bool {
+	if l.all {
+		return true
+	}
+	for i := range l.entries {
+		e := &l.entries[i]
+		if !strings.HasPrefix(s, e.prefix) {
+			continue
+		}
+		if e.re == nil || e.re.MatchString(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // translatePythonRegex rewrites the Python regex constructs whose meaning

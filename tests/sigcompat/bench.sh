@@ -1,0 +1,31 @@
+#!/bin/sh
+# Signatures per second: `crashstream signature --batch` beside siggen (its
+# library, through siggen_batch.py, one process) on the same inputs, in the
+# same run. Usage: tests/sigcompat/bench.sh [repeat]   (default 10 copies of
+# testdata/inputs.jsonl). Prints wall and CPU (user+sys) time of each tool.
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+REPEAT=${1:-10}
+"$HERE/install-siggen.sh"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+(cd "$ROOT/services" && go build -o "$TMP/crashstream" ./cmd/crashstream)
+i=0
+while [ "$i" -lt "$REPEAT" ]; do cat "$HERE/testdata/inputs.jsonl"; i=$((i + 1)); done > "$TMP/in.jsonl"
+N=$(wc -l < "$TMP/in.jsonl")
+measure() { # name, command...
+	name=$1; shift
+	/usr/bin/time -f "%e %U %S" -o "$TMP/time" "$@" < "$TMP/in.jsonl" > "$TMP/out.$name" 2> "$TMP/err.$name"
+	read -r wall user sys < "$TMP/time"
+	awk -v n="$N" -v name="$name" -v w="$wall" -v u="$user" -v s="$sys" 'BEGIN {
+		cpu = u + s; if (cpu == 0) cpu = 0.01; if (w == 0) w = 0.01
+		printf "%-12s %7d inputs  wall %7.2fs  %9.0f sig/s   cpu %7.2fs  %9.0f sig/s(cpu)\n", name, n, w, n / w, cpu, n / cpu }'
+}
+for round in 1 2 3; do
+	echo "round $round"
+	measure crashstream "$TMP/crashstream" signature --batch
+	measure siggen "$ROOT/.stack/venv-siggen/bin/python" "$HERE/siggen_batch.py"
+	grep -o 'siggen_seconds=[0-9.]*' "$TMP/err.siggen" | sed 's/^/  siggen generation only: /'
+done
+cmp -s "$TMP/out.crashstream" "$TMP/out.siggen" && echo "outputs identical" || echo "outputs differ (see README: known differences)"
