@@ -1,13 +1,53 @@
 package main
 
-import "context"
+import (
+	"context"
+	"flag"
+
+	"github.com/crashstream/crashstream/services/processor"
+)
+
+// processorService runs the processor consumers.
+type processorService struct{ cfg processor.Config }
 
 func processorCommand() command {
-	return command{
-		name:    "processor",
-		summary: "turn received crashes into processed crashes (Kafka consumer)",
-		run: func(ctx context.Context, args []string, env cmdEnv) error {
-			return errNotBuilt("processor")
-		},
+	return serviceCommand(&processorService{}, "turn received crashes into processed crashes (Kafka consumer)")
+}
+
+func (s *processorService) name() string                   { return "processor" }
+func (s *processorService) defaultAdminAddr() string       { return "127.0.0.1:9101" }
+func (s *processorService) registerFlags(fs *flag.FlagSet) { s.cfg.RegisterFlags(fs) }
+func (s *processorService) validate() error                { return s.cfg.Validate() }
+
+func (s *processorService) start(ctx context.Context, sh *shared) error {
+	store, err := sh.objectStore()
+	if err != nil {
+		return err
 	}
+	producer, err := sh.kafkaProducer()
+	if err != nil {
+		return err
+	}
+	serde, err := sh.eventSerde(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sh.ensureTopics(ctx); err != nil {
+		return err
+	}
+	p, err := processor.New(s.cfg, processor.Deps{
+		Store:     store.Bucket(sh.s3.Bucket),
+		Symbols:   store.Bucket(sh.s3.SymbolsBucket),
+		Publisher: producer,
+		Serde:     serde,
+		Topics:    sh.kafka.Topics(),
+		Logger:    sh.process.Logger.With().Str("service", "processor").Logger(),
+		Registry:  sh.process.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	kafka := sh.kafka
+	sh.process.Go("processor", func(ctx context.Context) error { return p.Run(ctx, kafka) })
+	return nil
 }

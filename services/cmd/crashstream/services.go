@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/runtime"
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/streams"
+)
+
+// service is one long-running crashstream service as the binary wires it.
+// Each service file (cmd_<name>.go) implements it; runServices runs one
+// service alone, or all of them in one process (crashstream all).
+//
+// A service registers only its own flags (prefixed with its name, or its
+// libraries' prefixes such as stackwalk.*); the flags every service shares
+// (log, admin, kafka, s3, schema-registry) belong to shared, registered
+// once, so that `all` has no duplicates.
+type service interface {
+	// name is the subcommand name.
+	name() string
+	// defaultAdminAddr is the admin server's address when run alone.
+	defaultAdminAddr() string
+	// registerFlags adds the service's own flags.
+	registerFlags(fs *flag.FlagSet)
+	// validate checks them, naming the flag at fault.
+	validate() error
+	// start builds the service from the shared clients and registers its
+	// loops, closers and health checks on sh.process. It must not block.
+	start(ctx context.Context, sh *shared) error
+}
+
+// shared is the configuration common to every service and the clients
+// built from it — once per process, so `crashstream all` opens one Kafka
+// producer and one object-store client for every service.
+type shared struct {
+	log            runtime.LogConfig
+	admin          runtime.AdminConfig
+	kafka          streams.Config
+	s3             objectstore.Config
+	schemaRegistry registry.Config
+
+	process  *runtime.Process
+	store    *objectstore.Client
+	producer *streams.Producer
+	serde    *registry.Serde
+	topics   bool
+}
+
+func (sh *shared) registerFlags(fs *flag.FlagSet, adminAddr string) {
+	sh.log.RegisterFlags(fs)
+	sh.admin.RegisterFlags(fs, adminAddr)
+	sh.kafka.RegisterFlags(fs)
+	sh.s3.RegisterFlags(fs)
+	sh.schemaRegistry.RegisterFlags(fs)
+}
+
+func (sh *shared) validate() error {
+	return errors.Join(sh.log.Validate(), sh.admin.Validate(), sh.kafka.Validate(), sh.s3.Validate(), sh.schemaRegistry.Validate())
+}
+
+// objectStore returns the process's object store client.
+func (sh *shared) objectStore() (*objectstore.Client, error) {
+	if sh.store != nil {
+		return sh.store, nil
+	}
+	c, err := objectstore.New(sh.s3)
+	if err != nil {
+		return nil, fmt.Errorf("object store: %w", err)
+	}
+	sh.store = c
+	sh.process.OnClose("object store", func(context.Context) error { c.Close(); return nil })
+	bucket := c.Bucket(sh.s3.Bucket)
+	sh.process.Check("object store", bucket.Check)
+	return c, nil
+}
+
+// kafkaProducer returns the process's Kafka producer (idempotent, acks=all).
+func (sh *shared) kafkaProducer() (*streams.Producer, error) {
+	if sh.producer != nil {
+		return sh.producer, nil
+	}
+	p, err := streams.NewProducer(sh.kafka, streams.Options{Logger: sh.process.Logger, Registerer: sh.process.Registry})
+	if err != nil {
+		return nil, fmt.Errorf("kafka producer: %w", err)
+	}
+	sh.producer = p
+	sh.process.OnClose("kafka producer", p.Close)
+	sh.process.Check("kafka", p.Ping)
+	return p, nil
+}
+
+// eventSerde returns the process's Avro serde (static registry unless
+// -schema-registry.url is set, in which case the schemas are registered).
+func (sh *shared) eventSerde(ctx context.Context) (*registry.Serde, error) {
+	if sh.serde != nil {
+		return sh.serde, nil
+	}
+	reg, err := registry.New(sh.schemaRegistry)
+	if err != nil {
+		return nil, fmt.Errorf("schema registry: %w", err)
+	}
+	s, err := registry.NewSerde(ctx, reg)
+	if err != nil {
+		return nil, fmt.Errorf("schema registry: %w", err)
+	}
+	sh.serde = s
+	return s, nil
+}
+
+// ensureTopics creates the pipeline's topics once per process.
+func (sh *shared) ensureTopics(ctx context.Context) error {
+	if sh.topics {
+		return nil
+	}
+	if err := streams.EnsureTopics(ctx, sh.kafka, sh.kafka.Topics().All()...); err != nil {
+		return fmt.Errorf("kafka topics: %w", err)
+	}
+	sh.topics = true
+	return nil
+}
+
+// runServices parses the flags of the given services, validates them, builds
+// the shared clients and runs every service in one Process until ctx ends.
+func runServices(ctx context.Context, cmdName string, args []string, env cmdEnv, adminAddr string, svcs ...service) error {
+	fs := flag.NewFlagSet("crashstream "+cmdName, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	sh := &shared{}
+	sh.registerFlags(fs, adminAddr)
+	for _, s := range svcs {
+		s.registerFlags(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(env.stderr, "Usage: crashstream %s [flags]\n\nEvery flag can also be set by environment (-kafka.brokers -> %s).\n\nFlags:\n",
+			cmdName, runtime.EnvName("kafka.brokers"))
+		fs.PrintDefaults()
+	}
+	if err := runtime.ParseFlags(fs, args, env.getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		fmt.Fprintln(env.stderr, err)
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.stderr, "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return errUsage
+	}
+	errs := []error{sh.validate()}
+	for _, s := range svcs {
+		errs = append(errs, s.validate())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid configuration: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	logger := runtime.NewLogger(sh.log, env.stderr).With().Str("cmd", cmdName).Logger()
+	sh.process = runtime.NewProcess(sh.admin, logger)
+	build := runtime.BuildInfo()
+	logger.Info().Str("version", build.Version).Str("commit", build.Commit).Msg("starting")
+	for _, s := range svcs {
+		if err := s.start(ctx, sh); err != nil {
+			// Close what was opened before the failure.
+			cctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_ = sh.process.Run(cctx)
+			return fmt.Errorf("%s: %w", s.name(), err)
+		}
+	}
+	return sh.process.Run(ctx)
+}
+
+// serviceCommand makes the subcommand that runs one service alone.
+func serviceCommand(s service, summary string) command {
+	return command{
+		name:    s.name(),
+		summary: summary,
+		run: func(ctx context.Context, args []string, env cmdEnv) error {
+			return runServices(ctx, s.name(), args, env, s.defaultAdminAddr(), s)
+		},
+	}
+}

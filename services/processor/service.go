@@ -1,0 +1,322 @@
+package processor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/processor/rules"
+	"github.com/crashstream/crashstream/services/processor/signature"
+	"github.com/crashstream/crashstream/services/processor/stackwalk"
+	"github.com/crashstream/crashstream/services/processor/symbols"
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/streams"
+)
+
+// Store is what the processor reads from the object store's crash bucket;
+// *objectstore.Bucket implements it.
+type Store interface {
+	GetBytes(ctx context.Context, key string, maxSize int64) ([]byte, error)
+}
+
+// Publisher sends processed crashes; *streams.Producer implements it.
+type Publisher interface {
+	Send(ctx context.Context, topic string, key, value []byte, headers ...streams.Header) error
+}
+
+// Deps are the processor's clients, built and closed by main.
+type Deps struct {
+	Store     Store
+	Symbols   *objectstore.Bucket // nil: no symbols bucket
+	Publisher Publisher
+	Serde     *registry.Serde
+	Topics    streams.Topics
+	Logger    zerolog.Logger
+	Registry  prometheus.Registerer
+}
+
+// Processor turns crash ids into processed crashes.
+type Processor struct {
+	cfg      Config
+	deps     Deps
+	rulesets map[string]rules.Ruleset
+	metrics  *metrics
+}
+
+// New builds the processor: the symbol supplier, the stackwalker, the
+// signature generator and the rulesets.
+func New(cfg Config, deps Deps) (*Processor, error) {
+	var extra []symbols.Source
+	if deps.Symbols != nil {
+		extra = append(extra, symbols.BucketSource{Fetcher: bucketFetcher{deps.Symbols}, Prefix: cfg.SymbolsBucketPrefix,
+			Name: "s3://" + deps.Symbols.Name()})
+	}
+	sup, err := symbols.NewSupplier(cfg.Symbols, &http.Client{Timeout: cfg.Symbols.FetchTimeout}, extra...)
+	if err != nil {
+		return nil, fmt.Errorf("symbols: %w", err)
+	}
+	lists, err := cfg.Signature.Load()
+	if err != nil {
+		return nil, fmt.Errorf("signature lists: %w", err)
+	}
+	gen := signature.New(lists, signature.RulesetSocorro)
+	walker := hangGuard{w: stackwalk.New(cfg.Stackwalk, sup), limit: cfg.Stackwalk.Timeout + cfg.HangGrace}
+	p := &Processor{cfg: cfg, deps: deps, metrics: newMetrics(deps.Registry)}
+	p.rulesets = map[string]rules.Ruleset{
+		rules.RulesetDefault:             rules.Default(fields.New(), walker, gen),
+		rules.RulesetRegenerateSignature: rules.RegenerateSignature(gen),
+	}
+	return p, nil
+}
+
+// bucketFetcher adapts an object store bucket to the symbol supplier.
+type bucketFetcher struct{ b *objectstore.Bucket }
+
+func (f bucketFetcher) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	rc, _, err := f.b.Get(ctx, key)
+	if errors.Is(err, objectstore.ErrNotFound) {
+		return nil, fs.ErrNotExist
+	}
+	return rc, err
+}
+
+// hangGuard gives up on a walk that outlives its deadline by the grace:
+// the walker honours its context, so this only fires on a walker bug, and
+// then the goroutine is abandoned rather than the partition stalled.
+type hangGuard struct {
+	w     rules.Walker
+	limit time.Duration
+}
+
+func (g hangGuard) Process(ctx context.Context, dump []byte) (*stackwalk.Result, error) {
+	type out struct {
+		res *stackwalk.Result
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- out{nil, fmt.Errorf("stackwalker panicked: %v", p)}
+			}
+		}()
+		r, err := g.w.Process(ctx, dump)
+		done <- out{r, err}
+	}()
+	t := time.NewTimer(g.limit)
+	defer t.Stop()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-t.C:
+		return nil, fmt.Errorf("stackwalker did not finish within %s: %w", g.limit, context.DeadlineExceeded)
+	}
+}
+
+// errMissingRawCrash marks a crash whose raw crash is not in the store.
+var errMissingRawCrash = errors.New("raw crash not found in the object store")
+
+// Process runs ruleset over one crash and returns the processed crash. A
+// missing raw crash or an invalid id is permanent (streams.Permanent); a
+// store failure is transient.
+func (p *Processor) Process(ctx context.Context, crashID, ruleset string) (*schemas.ProcessedCrash, error) {
+	if ruleset == "" {
+		ruleset = rules.RulesetDefault
+	}
+	rs, ok := p.rulesets[ruleset]
+	if !ok {
+		return nil, streams.Permanent(fmt.Errorf("unknown ruleset %q", ruleset))
+	}
+	if err := objectstore.CheckCrashID(crashID, false); err != nil {
+		return nil, streams.Permanent(err)
+	}
+	c := &rules.Crash{ID: crashID, Now: time.Now().UTC(), Processed: &schemas.ProcessedCrash{}}
+	if ruleset == rules.RulesetRegenerateSignature {
+		ok, err := p.loadProcessed(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			// Nothing to regenerate from: process it whole instead.
+			rs = p.rulesets[rules.RulesetDefault]
+			c.Note("regenerate_signature: no processed crash stored; ran the default ruleset")
+		}
+	}
+	if rs.Name == rules.RulesetDefault {
+		if err := p.loadRaw(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	c.Processed.DateProcessed = c.Now
+	start := time.Now()
+	rs.Run(ctx, c, p.metrics.observeRule)
+	p.metrics.crashes.WithLabelValues(rs.Name).Inc()
+	p.metrics.duration.Observe(time.Since(start).Seconds())
+	return c.Processed, nil
+}
+
+func (p *Processor) loadRaw(ctx context.Context, c *rules.Crash) error {
+	key, err := objectstore.RawCrashKey(c.ID)
+	if err != nil {
+		return streams.Permanent(err)
+	}
+	b, err := p.deps.Store.GetBytes(ctx, key, p.cfg.MaxRawCrashBytes)
+	switch {
+	case errors.Is(err, objectstore.ErrNotFound):
+		return streams.Permanent(fmt.Errorf("%s: %w", key, errMissingRawCrash))
+	case errors.Is(err, objectstore.ErrTooLarge):
+		return streams.Permanent(err)
+	case err != nil:
+		return err
+	}
+	if err := json.Unmarshal(b, &c.Raw); err != nil {
+		return streams.Permanent(fmt.Errorf("raw crash %s is not a JSON object: %w", key, err))
+	}
+	namesKey, _ := objectstore.DumpNamesKey(c.ID)
+	var names []string
+	nb, err := p.deps.Store.GetBytes(ctx, namesKey, 1<<20)
+	switch {
+	case errors.Is(err, objectstore.ErrNotFound):
+		c.Note("dump_names missing: no dumps read")
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(nb, &names); err != nil {
+			c.Note("dump_names is not a JSON list: no dumps read")
+		}
+	}
+	c.Dumps = make(map[string][]byte, len(names))
+	for _, name := range names {
+		dk, err := objectstore.DumpKey(name, c.ID)
+		if err != nil {
+			c.Note(fmt.Sprintf("dump %q: %v", name, err))
+			continue
+		}
+		d, err := p.deps.Store.GetBytes(ctx, dk, p.cfg.Stackwalk.MaxDumpBytes)
+		switch {
+		case errors.Is(err, objectstore.ErrNotFound):
+			c.Note(fmt.Sprintf("dump %s listed but not stored", name))
+			continue
+		case errors.Is(err, objectstore.ErrTooLarge):
+			c.Note(fmt.Sprintf("dump %s larger than stackwalk.max-dump-bytes; not read", name))
+			continue
+		case err != nil:
+			return err
+		}
+		if name == objectstore.MainDumpName {
+			name = objectstore.MainDumpField
+		}
+		c.Dumps[name] = d
+	}
+	return nil
+}
+
+// loadProcessed reads the stored processed crash for a signature-only
+// reprocessing.
+func (p *Processor) loadProcessed(ctx context.Context, c *rules.Crash) (bool, error) {
+	key, err := objectstore.ProcessedCrashKey(c.ID)
+	if err != nil {
+		return false, streams.Permanent(err)
+	}
+	b, err := p.deps.Store.GetBytes(ctx, key, 256<<20)
+	if errors.Is(err, objectstore.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, c.Processed); err != nil {
+		return false, streams.Permanent(fmt.Errorf("stored processed crash %s: %w", key, err))
+	}
+	if c.Processed.JSONDump != "" {
+		dec := json.NewDecoder(strings.NewReader(c.Processed.JSONDump))
+		dec.UseNumber()
+		if err := dec.Decode(&c.JSONDump); err != nil {
+			return false, streams.Permanent(fmt.Errorf("stored json_dump of %s: %w", key, err))
+		}
+	}
+	return true, nil
+}
+
+// Handle is the consumer handler: decode, process, publish. It is
+// idempotent: processing a crash twice publishes two equivalent events
+// keyed by the same crash id.
+func (p *Processor) Handle(ctx context.Context, m *streams.Message) error {
+	crashID, ruleset, err := p.decode(ctx, m)
+	if err != nil {
+		p.metrics.failures.WithLabelValues("decode").Inc()
+		return streams.Permanent(err)
+	}
+	pc, err := p.Process(ctx, crashID, ruleset)
+	if err != nil {
+		if streams.IsPermanent(err) {
+			p.metrics.failures.WithLabelValues("permanent").Inc()
+		}
+		return err
+	}
+	value, err := p.deps.Serde.Marshal(pc)
+	if err != nil {
+		return streams.Permanent(fmt.Errorf("encoding processed crash: %w", err))
+	}
+	if err := p.deps.Publisher.Send(ctx, p.deps.Topics.Processed, []byte(crashID), value); err != nil {
+		p.metrics.failures.WithLabelValues("publish").Inc()
+		return fmt.Errorf("publishing processed crash: %w", err)
+	}
+	return nil
+}
+
+func (p *Processor) decode(ctx context.Context, m *streams.Message) (crashID, ruleset string, err error) {
+	switch m.Topic {
+	case p.deps.Topics.Received:
+		var ev schemas.CrashReceived
+		if err := p.deps.Serde.Unmarshal(ctx, m.Value, &ev); err != nil {
+			return "", "", fmt.Errorf("decoding CrashReceived: %w", err)
+		}
+		return ev.CrashID, rules.RulesetDefault, nil
+	case p.deps.Topics.Priority, p.deps.Topics.Reprocess:
+		var req schemas.ProcessRequest
+		if err := p.deps.Serde.Unmarshal(ctx, m.Value, &req); err != nil {
+			return "", "", fmt.Errorf("decoding ProcessRequest: %w", err)
+		}
+		return req.CrashID, req.Ruleset, nil
+	}
+	return "", "", fmt.Errorf("unexpected topic %q", m.Topic)
+}
+
+// Run consumes the standard and reprocessing topics, and the priority topic
+// in its own group, until ctx ends; both drain before it returns.
+func (p *Processor) Run(ctx context.Context, cfg streams.Config) error {
+	opts := streams.Options{Logger: p.deps.Logger, Registerer: p.deps.Registry}
+	main, err := streams.NewConsumer(cfg, streams.ConsumerOptions{Options: opts, Group: p.cfg.Group,
+		Topics: []string{p.deps.Topics.Received, p.deps.Topics.Reprocess}}, streams.HandlerFunc(p.Handle))
+	if err != nil {
+		return err
+	}
+	prio, err := streams.NewConsumer(cfg, streams.ConsumerOptions{Options: opts, Group: p.cfg.PriorityGroup,
+		Topics: []string{p.deps.Topics.Priority}}, streams.HandlerFunc(p.Handle))
+	if err != nil {
+		main.Close()
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, c := range []*streams.Consumer{main, prio} {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = c.Run(ctx) }()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
