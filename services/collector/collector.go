@@ -1,0 +1,288 @@
+package collector
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// Collector is the ingest service: POST /submit plus the background
+// republisher. Build it with New, serve Handler, and run Run.
+type Collector struct {
+	cfg       Config
+	store     Store
+	mover     *crashMover
+	throttler *Throttler
+	m         *metrics
+	log       zerolog.Logger
+	sem       chan struct{}
+	engine    *gin.Engine
+	token     [32]byte // sha256 of the submitter token, compared in constant time
+	now       func() time.Time
+}
+
+// New builds a collector from a validated Config. store receives the
+// objects (use objectstore's Bucket), pub announces crashes, reg receives
+// the metrics. It does no I/O: the caller checks the bucket is writable
+// before serving (CheckWritable).
+func New(cfg Config, store Store, pub Publisher, reg prometheus.Registerer, log zerolog.Logger) (*Collector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	rules := AcceptAll()
+	if cfg.RulesFile != "" {
+		var err error
+		if rules, err = LoadRules(cfg.RulesFile); err != nil {
+			return nil, fmt.Errorf("-collector.throttle-rules: %w", err)
+		}
+	}
+	th, err := NewThrottler(rules, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	c := &Collector{cfg: cfg, store: store, throttler: th, log: log,
+		sem: make(chan struct{}, cfg.MaxInFlight), now: time.Now}
+	if cfg.SubmitterToken != "" {
+		c.token = sha256.Sum256([]byte(cfg.SubmitterToken))
+	}
+	c.mover = newCrashMover(cfg, store, pub, nil, log)
+	c.m = newMetrics(reg, func() float64 { return float64(len(c.mover.retry)) })
+	c.mover.m = c.m
+
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.POST("/submit", c.submit)
+	c.engine = e
+	return c, nil
+}
+
+// Handler serves POST /submit.
+func (c *Collector) Handler() http.Handler { return c.engine }
+
+// Run retries failed publishes in the background until ctx is done.
+func (c *Collector) Run(ctx context.Context) error { return c.mover.runRepublisher(ctx) }
+
+// answer is what one submission gets back.
+type answer struct {
+	status  int
+	body    string
+	outcome string // metrics label
+}
+
+func (c *Collector) submit(g *gin.Context) {
+	start := c.now()
+	a := c.handle(g)
+	w := g.Writer
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if a.status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(int(c.cfg.RetryAfter.Seconds())))
+	}
+	w.WriteHeader(a.status)
+	_, _ = io.WriteString(w, a.body)
+	c.m.requests.WithLabelValues(a.outcome).Inc()
+	class := a.outcome
+	if strings.HasPrefix(class, "malformed_") {
+		class = "malformed"
+	}
+	c.m.duration.WithLabelValues(class).Observe(c.now().Sub(start).Seconds())
+}
+
+func discard(status int, reason string) answer {
+	return answer{status: status, body: "Discarded=" + reason, outcome: reason}
+}
+
+func (c *Collector) handle(g *gin.Context) answer {
+	// Overload first: it is the cheapest answer and protects everything
+	// after it. Non-blocking, so queued clients never pile up in memory.
+	select {
+	case c.sem <- struct{}{}:
+		defer func() { <-c.sem }()
+	default:
+		return discard(http.StatusServiceUnavailable, "overloaded")
+	}
+	c.m.inFlight.Inc()
+	defer c.m.inFlight.Dec()
+
+	r := g.Request
+	if r.ContentLength > c.cfg.MaxBodySize {
+		return discard(http.StatusRequestEntityTooLarge, "too_large")
+	}
+	boundary, err := checkContentType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return refusal(err)
+	}
+	if r.ContentLength == 0 {
+		return discard(http.StatusBadRequest, "malformed_"+reasonNoContentLength)
+	}
+	body := &deadlineReader{r: r.Body, rc: http.NewResponseController(g.Writer), timeout: c.cfg.ReadTimeout}
+	capped := &cappedReader{r: body, max: c.cfg.MaxBodySize, what: "body"}
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	rep, err := parseBody(capped, boundary, enc == "gzip" || enc == "x-gzip", limits{
+		maxPayload: c.cfg.MaxPayloadSize, maxAnnotations: c.cfg.MaxAnnotationsSize,
+		maxParts: c.cfg.MaxParts, maxDumps: c.cfg.MaxDumps,
+		spoolMemory: c.cfg.SpoolMemory, spoolDir: c.cfg.SpoolDir,
+	})
+	if err != nil {
+		return refusal(err)
+	}
+	defer rep.close()
+
+	// A client-chosen crash id needs the submitter token.
+	var id string
+	if uuid, ok := rep.ann["uuid"]; ok {
+		if !c.authorized(r.Header.Get("Authorization")) {
+			return discard(http.StatusUnauthorized, "unauthorized_uuid")
+		}
+		if objectstore.CheckCrashID(uuid, true) != nil {
+			return discard(http.StatusBadRequest, "malformed_"+reasonInvalidUUID)
+		}
+		id = uuid
+	}
+
+	d := c.throttler.Throttle(rep.ann)
+	c.m.throttled.WithLabelValues(d.Rule, d.Result.String()).Inc()
+	now := c.now().UTC()
+	if d.Result == Reject {
+		return answer{status: http.StatusOK, body: "Discarded=rule_" + d.Rule, outcome: "rejected"}
+	}
+	if id == "" {
+		if id, err = newCrashID(now, d.Result); err != nil {
+			return discard(http.StatusServiceUnavailable, "internal_error")
+		}
+	}
+	if d.Result == FakeAccept {
+		return answer{status: http.StatusOK, body: "CrashID=bp-" + id + "\n", outcome: "fakeaccepted"}
+	}
+
+	cr, err := buildCrash(id, now, d, rep, r.UserAgent())
+	if err != nil {
+		return discard(http.StatusBadRequest, "malformed_"+reasonInvalidUUID)
+	}
+	if err := c.mover.save(r.Context(), cr); err != nil {
+		c.log.Warn().Err(err).Str("crash_id", id).Msg("storing crash failed; answered 503")
+		return discard(http.StatusServiceUnavailable, "storage_unavailable")
+	}
+	c.mover.publish(r.Context(), cr.received)
+	c.m.bytes.WithLabelValues("payload").Add(float64(rep.size))
+	for _, dmp := range rep.dumps {
+		c.m.bytes.WithLabelValues("dumps").Add(float64(dmp.size))
+	}
+	return answer{status: http.StatusOK, body: "CrashID=bp-" + id + "\n", outcome: "accepted"}
+}
+
+// refusal turns a parse error into its answer.
+func refusal(err error) answer {
+	var m *malformedError
+	var tl *tooLargeError
+	switch {
+	case errors.As(err, &m):
+		return discard(http.StatusBadRequest, m.Error())
+	case errors.As(err, &tl):
+		return discard(http.StatusRequestEntityTooLarge, "too_large")
+	case errors.Is(err, errReadTimeout):
+		return discard(http.StatusRequestTimeout, "timeout")
+	}
+	// Spool I/O failures (disk full): our fault, retryable.
+	return discard(http.StatusServiceUnavailable, "spool_unavailable")
+}
+
+func (c *Collector) authorized(header string) bool {
+	if c.cfg.SubmitterToken == "" {
+		return false
+	}
+	tok, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok {
+		return false
+	}
+	// Hashing first makes the comparison constant-time in the token's
+	// length too.
+	h := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	return subtle.ConstantTimeCompare(h[:], c.token[:]) == 1
+}
+
+// buildCrash assembles the raw crash JSON and the crash.received event.
+func buildCrash(id string, now time.Time, d Decision, rep *report, userAgent string) (*crash, error) {
+	rawKey, err := objectstore.RawCrashKey(id)
+	if err != nil {
+		return nil, err
+	}
+	checksums := map[string]string{}
+	dumps := make([]schemas.Dump, 0, len(rep.dumps))
+	for _, dmp := range rep.dumps {
+		sum := dmp.checksum()
+		checksums[dmp.name] = sum
+		dumps = append(dumps, schemas.Dump{Name: dmp.name, Size: dmp.size, SHA256: sum})
+	}
+	notes := rep.notes
+	if notes == nil {
+		notes = []string{}
+	}
+	raw := make(map[string]any, len(rep.ann)+4)
+	for k, v := range rep.ann {
+		raw[k] = v
+	}
+	compressed := "0"
+	if rep.compressed {
+		compressed = "1"
+	}
+	raw["metadata"] = map[string]any{
+		"collector_notes":    notes,
+		"dump_checksums":     checksums,
+		"payload":            rep.payload,
+		"payload_compressed": compressed,
+		"payload_size":       rep.size,
+		"throttle_rule":      d.Rule,
+		"user_agent":         userAgent,
+	}
+	raw["submitted_timestamp"] = now.Format("2006-01-02T15:04:05.000000+00:00")
+	raw["uuid"] = id
+	raw["version"] = 2
+	data, err := json.Marshal(raw) // map keys come out sorted, as Antenna writes them
+	if err != nil {
+		return nil, err
+	}
+	return &crash{id: id, raw: data, rawKey: rawKey, rep: rep, received: schemas.CrashReceived{
+		CrashID:            id,
+		SubmittedTimestamp: now,
+		Product:            rep.ann["ProductName"],
+		Version:            rep.ann["Version"],
+		ReleaseChannel:     rep.ann["ReleaseChannel"],
+		ProcessType:        rep.ann["ProcessType"],
+		ThrottleRule:       d.Rule,
+		Dumps:              dumps,
+		RawCrashKey:        rawKey,
+	}}, nil
+}
+
+// deadlineReader extends the connection's read deadline before each read,
+// so a stalled client is cut off after ReadTimeout of silence however long
+// its (legitimate, slow) upload takes overall.
+type deadlineReader struct {
+	r       io.Reader
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	_ = d.rc.SetReadDeadline(time.Now().Add(d.timeout)) // unsupported writers (tests) just keep no deadline
+	n, err := d.r.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, errReadTimeout
+	}
+	return n, err
+}

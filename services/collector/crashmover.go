@@ -1,0 +1,210 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/rs/zerolog"
+)
+
+// Store is where crashes are written: a bucket of the object store
+// (*objectstore.Bucket satisfies it). Put must store exactly size bytes
+// from r or fail; r is an io.ReadSeeker so the store may rewind to retry.
+type Store interface {
+	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
+	Delete(ctx context.Context, key string) error
+}
+
+// Publisher announces a stored crash on crash.received.v1. Publish returns
+// only once the record is acknowledged by every in-sync replica (acks=all),
+// or an error; it must honour ctx.
+type Publisher interface {
+	Publish(ctx context.Context, ev schemas.CrashReceived) error
+}
+
+// crash is an accepted report ready to be stored.
+type crash struct {
+	id       string
+	raw      []byte // raw crash JSON
+	rawKey   string
+	rep      *report
+	received schemas.CrashReceived
+}
+
+// crashMover stores a crash and announces it, in Antenna's order since 2024
+// (bug 1809500): dumps, dump names, raw crash, then publish, then answer.
+// The raw crash goes last because it is what downstream treats as "the
+// crash exists" (verify-processed lists it), so a failure part-way leaves
+// nothing visible. A failed publish does not fail the request: the crash is
+// stored, so it is retried in the background and, failing that, found by
+// verify-processed (raw crash without processed crash).
+type crashMover struct {
+	store   Store
+	pub     Publisher
+	cfg     Config
+	m       *metrics
+	log     zerolog.Logger
+	retry   chan schemas.CrashReceived
+	sleep   func(ctx context.Context, d time.Duration) bool
+	backoff func(attempt int) time.Duration
+}
+
+func newCrashMover(cfg Config, store Store, pub Publisher, m *metrics, log zerolog.Logger) *crashMover {
+	mv := &crashMover{store: store, pub: pub, cfg: cfg, m: m, log: log,
+		retry: make(chan schemas.CrashReceived, cfg.RepublishQueue), sleep: sleepCtx}
+	mv.backoff = func(attempt int) time.Duration { return cfg.StoreBackoff << (attempt - 1) }
+	return mv
+}
+
+// save writes every object of c. On failure it removes what it wrote, best
+// effort, and returns the error (the caller answers 503).
+func (mv *crashMover) save(ctx context.Context, c *crash) error {
+	var written []string
+	put := func(key string, open func() (io.Reader, int64), ct string) error {
+		if err := mv.putRetry(ctx, key, open, ct); err != nil {
+			return err
+		}
+		written = append(written, key)
+		return nil
+	}
+	err := func() error {
+		names := make([]string, 0, len(c.rep.dumps))
+		for _, d := range c.rep.dumps {
+			key, err := objectstore.DumpKey(d.name, c.id)
+			if err != nil {
+				return err
+			}
+			d := d
+			if err := put(key, func() (io.Reader, int64) { return d.reader(), d.size }, "application/octet-stream"); err != nil {
+				return err
+			}
+			names = append(names, d.name)
+		}
+		namesJSON, _ := json.Marshal(names)
+		key, err := objectstore.DumpNamesKey(c.id)
+		if err != nil {
+			return err
+		}
+		if err := put(key, bytesOpener(namesJSON), "application/json"); err != nil {
+			return err
+		}
+		return put(c.rawKey, bytesOpener(c.raw), "application/json")
+	}()
+	if err != nil && len(written) > 0 {
+		// Orphan dumps are invisible without the raw crash, but are
+		// garbage: try to remove them, briefly, without failing on it.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mv.cfg.StoreTimeout)
+		defer cancel()
+		for _, k := range written {
+			_ = mv.store.Delete(cctx, k)
+		}
+	}
+	return err
+}
+
+func bytesOpener(b []byte) func() (io.Reader, int64) {
+	return func() (io.Reader, int64) { return bytes.NewReader(b), int64(len(b)) }
+}
+
+// putRetry writes one object with bounded attempts, each bounded in time.
+func (mv *crashMover) putRetry(ctx context.Context, key string, open func() (io.Reader, int64), ct string) error {
+	var err error
+	for attempt := 1; attempt <= mv.cfg.StoreAttempts; attempt++ {
+		if attempt > 1 {
+			mv.m.storeRetries.Inc()
+			if !mv.sleep(ctx, mv.backoff(attempt-1)) {
+				return errors.Join(err, ctx.Err())
+			}
+		}
+		actx, cancel := context.WithTimeout(ctx, mv.cfg.StoreTimeout)
+		r, size := open()
+		err = mv.store.Put(actx, key, r, size, ct)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("store %s: %d attempts: %w", key, mv.cfg.StoreAttempts, err)
+}
+
+// publish announces the crash within PublishTimeout; on failure the event
+// is queued for the background republisher. It never fails the request.
+func (mv *crashMover) publish(ctx context.Context, ev schemas.CrashReceived) {
+	if len(mv.retry) > 0 {
+		// The broker is already failing: don't make this client wait the
+		// publish timeout too; queue behind the others.
+		mv.m.publishFailures.Inc()
+		mv.enqueue(ev)
+		return
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mv.cfg.PublishTimeout)
+	err := mv.pub.Publish(pctx, ev)
+	cancel()
+	if err == nil {
+		return
+	}
+	mv.m.publishFailures.Inc()
+	mv.enqueue(ev)
+}
+
+func (mv *crashMover) enqueue(ev schemas.CrashReceived) {
+	select {
+	case mv.retry <- ev:
+	default:
+		mv.m.republishDropped.Inc()
+		mv.log.Warn().Str("crash_id", ev.CrashID).Msg("republish queue full; crash stored but not announced (verify-processed will find it)")
+	}
+}
+
+// runRepublisher retries queued publishes with capped exponential backoff
+// until ctx is done. Events still queued at shutdown are counted as
+// dropped: they are stored, and verify-processed re-queues them.
+func (mv *crashMover) runRepublisher(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			if n := len(mv.retry); n > 0 {
+				mv.m.republishDropped.Add(float64(n))
+				mv.log.Warn().Int("crashes", n).Msg("shutdown with unannounced crashes; verify-processed will find them")
+			}
+			return nil
+		case ev := <-mv.retry:
+			wait := mv.cfg.StoreBackoff
+			for {
+				pctx, cancel := context.WithTimeout(ctx, mv.cfg.PublishTimeout)
+				err := mv.pub.Publish(pctx, ev)
+				cancel()
+				if err == nil {
+					mv.m.republished.Inc()
+					break
+				}
+				if !mv.sleep(ctx, wait) {
+					mv.m.republishDropped.Inc()
+					break
+				}
+				wait = min(2*wait+time.Millisecond, 30*time.Second)
+			}
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
