@@ -159,7 +159,7 @@ func TestAcceptedRows(t *testing.T) {
 				{name: "memory-report.json.gz!", filename: "m", contentType: "text/plain", data: []byte("x")},
 				dump("upload_file_minidump_browser_with_a_very_long_name", minidump),
 				{header: textproto.MIMEHeader{"Content-Disposition": {"form-data"}}, data: []byte("junk")}},
-			wantAnn: map[string]string{"ProductName": "Firefox"},
+			wantAnn:   map[string]string{"ProductName": "Firefox"},
 			wantNotes: []string{"Dropped a part without a name.", `Dump memoryreportjsongz has content type "text/plain".`},
 			wantDumps: []string{"memoryreportjsongz", "upload_file_minidump_browser_w"},
 		},

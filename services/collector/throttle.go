@@ -71,13 +71,13 @@ type Condition struct {
 	Exists *bool `yaml:"exists" json:"exists"`
 	// Equals / In / NotIn compare the value as a string; a missing value
 	// compares as "" (Antenna's safe_get).
-	Equals *string   `yaml:"equals" json:"equals"`
-	In     []string  `yaml:"in" json:"in"`
-	NotIn  []string  `yaml:"not_in" json:"not_in"`
-	Prefix []string  `yaml:"prefix" json:"prefix"`
-	Regex  string    `yaml:"regex" json:"regex"`
-	Less   *string   `yaml:"less_than" json:"less_than"`
-	MaxNum *float64  `yaml:"max_number" json:"max_number"`
+	Equals *string  `yaml:"equals" json:"equals"`
+	In     []string `yaml:"in" json:"in"`
+	NotIn  []string `yaml:"not_in" json:"not_in"`
+	Prefix []string `yaml:"prefix" json:"prefix"`
+	Regex  string   `yaml:"regex" json:"regex"`
+	Less   *string  `yaml:"less_than" json:"less_than"`
+	MaxNum *float64 `yaml:"max_number" json:"max_number"`
 	// BuildIDOlderThanDays matches a BuildID (20YYMMDDhhmmss) whose date is
 	// more than this many days before now.
 	BuildIDOlderThanDays int         `yaml:"buildid_older_than_days" json:"buildid_older_than_days"`
