@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -282,6 +283,41 @@ func FuzzGenerate(f *testing.F) {
 		r := g.Generate(d)
 		if runeLen(r.Signature) > MaxLength {
 			t.Fatalf("signature of %d characters", runeLen(r.Signature))
+		}
+	})
+}
+
+// FuzzRegexList checks the per-entry matcher against the single
+// alternation Socorro compiles, on the default lists.
+func FuzzRegexList(f *testing.F) {
+	type pair struct {
+		fast *RegexList
+		slow *regexp.Regexp
+	}
+	var pairs []pair
+	for _, name := range []string{IrrelevantFile, PrefixFile, LineNumbersFile} {
+		data, err := defaultListFS.ReadFile("siglists/" + name)
+		require.NoError(f, err)
+		var lines, parts []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				lines = append(lines, line)
+				parts = append(parts, translatePythonRegex(line))
+				f.Add(strings.NewReplacer(`\`, "", ".*", "x", "$", "", "(", "", ")", "").Replace(line))
+			}
+		}
+		fast, err := NewRegexList(lines)
+		require.NoError(f, err)
+		pairs = append(pairs, pair{fast, regexp.MustCompile(`^(?:` + strings.Join(parts, "|") + `)`)})
+	}
+	f.Add("js_Interpret")
+	f.Add("libc.so.6")
+	f.Add("handle_error\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, p := range pairs {
+			if p.fast.MatchString(s) != p.slow.MatchString(s) {
+				t.Fatalf("%q: per-entry %v, alternation %v", s, p.fast.MatchString(s), p.slow.MatchString(s))
+			}
 		}
 	})
 }
