@@ -321,3 +321,25 @@ func FuzzRegexList(f *testing.F) {
 		}
 	})
 }
+
+// Socorro's watchdog rule regenerates from thread 0 with the built-in lists
+// even when others were configured (siggen 2.2.20241029 does the same);
+// crashstream uses the configured lists throughout. See
+// tests/sigcompat/README.md.
+func TestRunWatchdogUsesConfiguredLists(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{IrrelevantFile, PrefixFile, LineNumbersFile, SentinelsFile} {
+		data, err := defaultListFS.ReadFile("siglists/" + name)
+		require.NoError(t, err)
+		if name == IrrelevantFile {
+			data = append(data, "\nMainLoop\n"...)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
+	}
+	lists, err := LoadLists(dir)
+	require.NoError(t, err)
+	d, err := ParseCrashData([]byte(`{"crashing_thread": 1, "threads": [{"frames": [{"function": "MainLoop"}, {"function": "Inner"}]},
+		{"frames": [{"function": "RunWatchdog"}]}]}`))
+	require.NoError(t, err)
+	assert.Equal(t, "shutdownhang | Inner", New(lists, RulesetSiggen).Generate(d).Signature)
+}
