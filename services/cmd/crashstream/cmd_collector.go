@@ -1,13 +1,81 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/crashstream/crashstream/services/collector"
+	"github.com/crashstream/crashstream/services/runtime"
+	"github.com/gin-gonic/gin"
+)
+
+// collectorService runs POST /submit and the crash.received republisher.
+type collectorService struct{ cfg collector.Config }
 
 func collectorCommand() command {
-	return command{
-		name:    "collector",
-		summary: "accept crash reports over HTTP (POST /submit)",
-		run: func(ctx context.Context, args []string, env cmdEnv) error {
-			return errNotBuilt("collector")
-		},
+	return serviceCommand(&collectorService{}, "accept crash reports over HTTP (POST /submit)")
+}
+
+func (s *collectorService) name() string                   { return "collector" }
+func (s *collectorService) defaultAdminAddr() string       { return "127.0.0.1:9100" }
+func (s *collectorService) registerFlags(fs *flag.FlagSet) { s.cfg.RegisterFlags(fs) }
+func (s *collectorService) validate() error                { return s.cfg.Validate() }
+
+func (s *collectorService) start(ctx context.Context, sh *shared) error {
+	gin.SetMode(gin.ReleaseMode)
+	log := sh.process.Logger.With().Str("service", "collector").Logger()
+	store, err := sh.objectStore()
+	if err != nil {
+		return err
 	}
+	bucket := store.Bucket(sh.s3.Bucket)
+	// Antenna's rule: never accept a crash we could not store. A bucket
+	// that is missing is created; one we cannot write stops start-up.
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := bucket.Ensure(cctx); err != nil {
+		return err
+	}
+	if err := bucket.CheckWritable(cctx); err != nil {
+		return err
+	}
+	producer, err := sh.kafkaProducer()
+	if err != nil {
+		return err
+	}
+	serde, err := sh.eventSerde(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sh.ensureTopics(ctx); err != nil {
+		return err
+	}
+	c, err := collector.New(s.cfg, bucket, collector.NewKafkaPublisher(producer, serde, sh.kafka.Topics().Received), sh.process.Registry, log)
+	if err != nil {
+		return err
+	}
+	// The submit port also answers the health routes, as Antenna's does.
+	mux := http.NewServeMux()
+	mux.Handle("/submit", c.Handler())
+	mux.Handle("/", sh.process.AdminHandler())
+	serve, addr, err := runtime.ServeHTTP(s.cfg.Addr, mux, sh.admin.ShutdownTimeout, log)
+	if err != nil {
+		return fmt.Errorf("-collector.addr: %w", err)
+	}
+	log.Info().Str("addr", addr.String()).Msg("collector ready for POST /submit")
+	sh.process.Go("collector", func(ctx context.Context) error {
+		// The republisher outlives the HTTP drain, so crashes accepted by
+		// in-flight requests still get their retries.
+		rctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(rctx) }()
+		err := serve(ctx)
+		stop()
+		return errors.Join(err, <-done)
+	})
+	return nil
 }
