@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,7 +113,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("kafka.brokers: at least one broker is required"))
 	}
 	for _, b := range c.Brokers {
-		if i := strings.LastIndexByte(b, ':'); i <= 0 || i == len(b)-1 {
+		host, port, err := net.SplitHostPort(b)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n <= 0 || n > 65535 {
 			errs = append(errs, fmt.Errorf("kafka.brokers: %q is not host:port", b))
 		}
 	}

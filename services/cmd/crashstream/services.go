@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/crashstream/crashstream/schemas/registry"
@@ -129,22 +130,27 @@ func (sh *shared) ensureTopics(ctx context.Context) error {
 // the shared clients and runs every service in one Process until ctx ends.
 func runServices(ctx context.Context, cmdName string, args []string, env cmdEnv, adminAddr string, svcs ...service) error {
 	fs := flag.NewFlagSet("crashstream "+cmdName, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
 	sh := &shared{}
 	sh.registerFlags(fs, adminAddr)
 	for _, s := range svcs {
 		s.registerFlags(fs)
 	}
-	fs.Usage = func() {
+	usage := func() {
 		fmt.Fprintf(env.stderr, "Usage: crashstream %s [flags]\n\nEvery flag can also be set by environment (-kafka.brokers -> %s).\n\nFlags:\n",
 			cmdName, runtime.EnvName("kafka.brokers"))
+		fs.SetOutput(env.stderr)
 		fs.PrintDefaults()
 	}
+	// The flag package would print the whole usage on any parse error;
+	// print one line naming the problem instead, and the usage on -help.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	if err := runtime.ParseFlags(fs, args, env.getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage()
 			return err
 		}
-		fmt.Fprintln(env.stderr, err)
+		fmt.Fprintf(env.stderr, "crashstream %s: %v (run 'crashstream %s -help' for the flags)\n", cmdName, err, cmdName)
 		return errUsage
 	}
 	if fs.NArg() > 0 {

@@ -1,0 +1,131 @@
+package smoke
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// buildBinary builds bin/crashstream into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "crashstream")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/crashstream")
+	cmd.Dir = filepath.Join("..", "..", "services")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+// serviceTargets are the long-running subcommands with the admin port each
+// uses when run alone.
+var serviceTargets = []struct{ name, admin string }{
+	{"collector", "127.0.0.1:9100"},
+	{"processor", "127.0.0.1:9101"},
+	{"sink-clickhouse", "127.0.0.1:9102"},
+	{"sink-objectstore", "127.0.0.1:9103"},
+	{"sink-telemetry", "127.0.0.1:9104"},
+	{"webapp", "127.0.0.1:9105"},
+	{"cron", "127.0.0.1:9106"},
+	{"all", "127.0.0.1:9100"},
+}
+
+// TestServiceLifecycle starts each service target against the real stack
+// on private ports, waits for /__lbheartbeat__, sends SIGTERM and expects a
+// clean exit 0 within the shutdown timeout.
+func TestServiceLifecycle(t *testing.T) {
+	requireStack(t)
+	bin := buildBinary(t)
+	for i, tt := range serviceTargets {
+		t.Run(tt.name, func(t *testing.T) {
+			admin := fmt.Sprintf("127.0.0.1:%d", 19500+i)
+			var stderr bytes.Buffer
+			cmd := exec.Command(bin, tt.name)
+			cmd.Env = append(os.Environ(),
+				"CRASHSTREAM_ADMIN_ADDR="+admin,
+				"CRASHSTREAM_COLLECTOR_ADDR="+fmt.Sprintf("127.0.0.1:%d", 19600+i),
+				"CRASHSTREAM_WEBAPP_ADDR="+fmt.Sprintf("127.0.0.1:%d", 19700+i),
+				"CRASHSTREAM_SHUTDOWN_TIMEOUT=20s",
+				"CRASHSTREAM_KAFKA_TOPIC_PREFIX=lifecycle.",
+				"CRASHSTREAM_LOG_FORMAT=json",
+			)
+			cmd.Stderr = &stderr
+			require.NoError(t, cmd.Start())
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+
+			deadline := time.Now().Add(60 * time.Second)
+			ready := false
+			for time.Now().Before(deadline) && !ready {
+				select {
+				case err := <-exited:
+					if strings.Contains(stderr.String(), "not built yet") {
+						t.Skipf("%s is not built yet in this version", tt.name)
+					}
+					t.Fatalf("%s exited before it was ready: %v\n%s", tt.name, err, stderr.String())
+				case <-time.After(200 * time.Millisecond):
+				}
+				resp, err := http.Get("http://" + admin + "/__lbheartbeat__")
+				if err == nil {
+					resp.Body.Close()
+					ready = resp.StatusCode == http.StatusOK
+				}
+			}
+			require.True(t, ready, "%s never answered /__lbheartbeat__\n%s", tt.name, stderr.String())
+
+			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+			select {
+			case err := <-exited:
+				require.NoError(t, err, "%s must exit 0 on SIGTERM\n%s", tt.name, stderr.String())
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatalf("%s did not exit within its shutdown timeout\n%s", tt.name, stderr.String())
+			}
+			assert.Contains(t, stderr.String(), `"stopped"`)
+		})
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
+
+// TestBadSettingFailsFast checks that a wrong setting stops start-up with
+// one line naming it.
+func TestBadSettingFailsFast(t *testing.T) {
+	bin := buildBinary(t)
+	tests := []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"processor", "-kafka.brokers", "localhost"}, "", "kafka.brokers"},
+		{[]string{"processor"}, "CRASHSTREAM_KAFKA_BROKERS=::nope", "kafka.brokers"},
+		{[]string{"processor", "-admin.addr", "nowhere"}, "", "admin.addr"},
+		{[]string{"processor", "-shutdown.timeout", "soon"}, "", "shutdown.timeout"},
+		{[]string{"processor", "-s3.endpoint", "minio"}, "", "s3.endpoint"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " ")+" "+tt.env, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, tt.args...)
+			if tt.env != "" {
+				cmd.Env = append(os.Environ(), tt.env)
+			}
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err, "must fail: %s", out)
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			assert.Contains(t, lines[0], tt.want)
+			assert.LessOrEqual(t, len(lines), 3, "a short error, not a stack trace: %s", out)
+		})
+	}
+}
