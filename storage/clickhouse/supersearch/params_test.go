@@ -1,0 +1,237 @@
+package supersearch
+
+import (
+	"errors"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func reg() Fields { return FromRegistry(fields.New()) }
+
+func TestFromRegistry(t *testing.T) {
+	f := reg()
+	require.Equal(t, Field{Name: "signature", Column: "signature", Type: String}, f["signature"])
+	assert.Equal(t, Number, f["uptime"].Type)
+	assert.Equal(t, Bool, f["startup_crash"].Type)
+	assert.Equal(t, List, f["addons"].Type)
+	assert.Equal(t, Date, f["submitted_timestamp"].Type)
+	assert.True(t, f["user_comments"].Protected)
+	_, ok := f["json_dump"]
+	assert.False(t, ok, "non-searchable fields are absent")
+}
+
+func TestParseDefaults(t *testing.T) {
+	q, err := Parse(url.Values{}, reg(), false, now)
+	require.NoError(t, err)
+	assert.Equal(t, DefaultResults, q.Number)
+	assert.Equal(t, 0, q.Offset)
+	assert.Equal(t, DefaultFacetSize, q.FacetsSize)
+	assert.Equal(t, 7*24*time.Hour, q.To.Sub(q.From))
+	require.Len(t, q.Facets, 1)
+	assert.Equal(t, "signature", q.Facets[0].Name)
+	names := []string{}
+	for _, c := range q.Columns {
+		names = append(names, c.Name)
+	}
+	assert.Equal(t, []string{"crash_id", DateField, "signature", "product", "version"}, names)
+	require.Len(t, q.Sort, 1)
+	assert.True(t, q.Sort[0].Desc)
+}
+
+func TestParseOperators(t *testing.T) {
+	tests := []struct {
+		field, value string
+		want         Term
+	}{
+		{"signature", "foo", Term{Op: OpMatch, Value: "foo"}},
+		{"signature", "~foo", Term{Op: OpContains, Value: "foo"}},
+		{"signature", "=foo", Term{Op: OpExact, Value: "foo"}},
+		{"signature", "^foo", Term{Op: OpStartsWith, Value: "foo"}},
+		{"signature", "$foo", Term{Op: OpEndsWith, Value: "foo"}},
+		{"signature", "@fo+", Term{Op: OpRegex, Value: "fo+"}},
+		{"signature", "!~foo", Term{Op: OpContains, Not: true, Value: "foo"}},
+		{"signature", "__null__", Term{Op: OpNull}},
+		{"signature", "!__null__", Term{Op: OpNull, Not: true}},
+		{"uptime", ">=60", Term{Op: OpGTE, Num: 60}},
+		{"uptime", "<5", Term{Op: OpLT, Num: 5}},
+		{"uptime", "42", Term{Op: OpMatch, Num: 42}},
+		{"startup_crash", "__true__", Term{Op: OpTrue, Num: 1}},
+		{"startup_crash", "false", Term{Op: OpMatch, Num: 0}},
+		{"addons", "~ublock", Term{Op: OpContains, Value: "ublock"}},
+		{"date_processed", ">2026-11-01", Term{Op: OpGT, Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.field+"="+tc.value, func(t *testing.T) {
+			q, err := Parse(url.Values{tc.field: {tc.value}}, reg(), false, now)
+			require.NoError(t, err)
+			require.Len(t, q.Filters, 1)
+			require.Len(t, q.Filters[0].Terms, 1)
+			assert.Equal(t, tc.want, q.Filters[0].Terms[0])
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		params url.Values
+	}{
+		{"unknown field", url.Values{"nope": {"x"}}},
+		{"protected filter without pii", url.Values{"user_comments": {"~x"}}},
+		{"protected facet without pii", url.Values{"_facets": {"url"}}},
+		{"protected column without pii", url.Values{"_columns": {"url"}}},
+		{"protected sort without pii", url.Values{"_sort": {"-user_comments"}}},
+		{"protected cardinality without pii", url.Values{"_cardinality.url": {""}}},
+		{"protected agg without pii", url.Values{"_aggs.signature": {"url"}}},
+		{"too many results", url.Values{"_results_number": {"1001"}}},
+		{"window too deep", url.Values{"_results_number": {"1000"}, "_results_offset": {"9001"}}},
+		{"negative offset", url.Values{"_results_offset": {"-1"}}},
+		{"facet size", url.Values{"_facets_size": {"10001"}}},
+		{"range on string", url.Values{"signature": {">a"}}},
+		{"contains on number", url.Values{"uptime": {"~1"}}},
+		{"not a number", url.Values{"uptime": {"abc"}}},
+		{"true on string", url.Values{"signature": {"__true__"}}},
+		{"bad regex", url.Values{"signature": {"@(("}}},
+		{"range too long", url.Values{"date": {">=2025-01-01", "<2026-11-01"}}},
+		{"empty range", url.Values{"date": {">=2026-11-10", "<2026-11-01"}}},
+		{"bad date", url.Values{"date": {">=yesterday"}}},
+		{"unknown meta", url.Values{"_bogus": {"1"}}},
+		{"histogram on string", url.Values{"_histogram.signature": {"product"}}},
+		{"bad interval", url.Values{"_histogram.date": {"product"}, "_histogram_interval.date": {"3d"}}},
+		{"sort on list", url.Values{"_sort": {"addons"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.params, reg(), false, now)
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, ErrBadRequest), err.Error())
+		})
+	}
+}
+
+func TestParseProtectedWithPII(t *testing.T) {
+	q, err := Parse(url.Values{"user_comments": {"~x"}, "_facets": {"url"}, "_columns": {"url"}}, reg(), true, now)
+	require.NoError(t, err)
+	assert.Equal(t, "user_comments", q.Filters[0].Field.Name)
+	assert.Equal(t, "url", q.Facets[0].Name)
+}
+
+func TestParseMeta(t *testing.T) {
+	q, err := Parse(url.Values{
+		"_columns":                 {"signature,uuid", "product"},
+		"_sort":                    {"-uptime", "signature"},
+		"_results_number":          {"1000"},
+		"_results_offset":          {"9000"},
+		"_facets":                  {"product", "os_name"},
+		"_aggs.product.version":    {"signature"},
+		"_histogram.date":          {"product"},
+		"_histogram_interval.date": {"1h"},
+		"_cardinality.signature":   {""},
+		"date":                     {"2026-11-20"},
+	}, reg(), false, now)
+	require.NoError(t, err)
+	assert.Len(t, q.Columns, 3)
+	assert.Equal(t, "uuid", q.Columns[1].Name)
+	assert.Equal(t, []SortKey{{Field: reg()["uptime"], Desc: true}, {Field: reg()["signature"]}}, q.Sort)
+	require.Len(t, q.Aggs, 1)
+	assert.Equal(t, "version", q.Aggs[0].By2.Name)
+	require.Len(t, q.Histograms, 1)
+	assert.Equal(t, "1h", q.Histograms[0].Interval)
+	assert.Equal(t, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), q.From)
+	assert.Equal(t, time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC), q.To)
+	require.Len(t, q.Cardinality, 1)
+}
+
+func TestDateRangeBounds(t *testing.T) {
+	q, err := Parse(url.Values{"date": {">=2026-11-01", "<2026-11-05T06:00:00Z"}}, reg(), false, now)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), q.From)
+	assert.Equal(t, time.Date(2026, 11, 5, 6, 0, 0, 0, time.UTC), q.To)
+	q, err = Parse(url.Values{"date": {"<2026-11-05"}}, reg(), false, now)
+	require.NoError(t, err)
+	assert.Equal(t, 7*24*time.Hour, q.To.Sub(q.From), "missing lower bound: 7 days before the upper")
+}
+
+func TestParseBounds(t *testing.T) {
+	many := url.Values{}
+	for i := range MaxParams + 1 {
+		many.Set("p"+string(rune('a'+i%26))+string(rune('a'+i/26)), "x")
+	}
+	_, err := Parse(many, reg(), false, now)
+	require.ErrorIs(t, err, ErrBadRequest)
+	long := make([]byte, MaxValueLen+1)
+	_, err = Parse(url.Values{"signature": {string(long)}}, reg(), false, now)
+	require.ErrorIs(t, err, ErrBadRequest)
+}
+
+// FuzzParse checks Parse never panics, and that whatever it accepts obeys
+// the limits and never exposes a protected field without view_pii.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"signature=~foo&_facets=product&_results_number=10",
+		"date=>=2026-11-01&date=<2026-11-08&uptime=<60&startup_crash=__true__",
+		"_aggs.product.version=signature&_histogram.date=product&_histogram_interval.date=1w",
+		"signature=!@^a.*b$&addons=__null__&_sort=-uptime&_results_offset=9900&_results_number=100",
+		"user_comments=~x&_columns=url",
+		"_cardinality.install_time=&_histogram.uptime=os_name&_histogram_interval.uptime=60",
+	} {
+		f.Add(s)
+	}
+	fs := reg()
+	f.Fuzz(func(t *testing.T, raw string) {
+		params, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := Parse(params, fs, false, now)
+		if err != nil {
+			if !errors.Is(err, ErrBadRequest) {
+				t.Fatalf("error not wrapping ErrBadRequest: %v", err)
+			}
+			return
+		}
+		if q.Number > MaxResults || q.Offset+q.Number > MaxWindow || q.FacetsSize > MaxFacetSize {
+			t.Fatalf("limits exceeded: %+v", q)
+		}
+		if !q.From.Before(q.To) || q.To.Sub(q.From) > MaxRange {
+			t.Fatalf("bad range %s..%s", q.From, q.To)
+		}
+		check := func(f Field) {
+			if f.Protected {
+				t.Fatalf("protected field %s accepted without view_pii", f.Name)
+			}
+		}
+		for _, x := range q.Filters {
+			check(x.Field)
+		}
+		for _, x := range append(append(append([]Field{}, q.Columns...), q.Facets...), q.Cardinality...) {
+			check(x)
+		}
+		for _, s := range q.Sort {
+			check(s.Field)
+		}
+		for _, a := range q.Aggs {
+			check(*a.By)
+			check(a.Target)
+			if a.By2 != nil {
+				check(*a.By2)
+			}
+		}
+		for _, h := range q.Histograms {
+			check(h.Field)
+			for _, x := range h.Terms {
+				check(x)
+			}
+		}
+	})
+}
