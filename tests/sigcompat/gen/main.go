@@ -282,29 +282,34 @@ func (g *gen) realStacks() error {
 		}
 		examples = append(examples, d)
 	}
-	corpus := filepath.Join(g.root, "tests/corpus")
-	_ = filepath.WalkDir(corpus, func(path string, de fs.DirEntry, err error) error {
-		if err != nil || de.IsDir() || !strings.HasSuffix(path, ".json") {
-			if de != nil && de.IsDir() && (de.Name() == "target" || de.Name() == "src") {
-				return filepath.SkipDir
+	// Stackwalker output for the Breakpad test dumps, and whatever the
+	// corpus holds.
+	walk := func(dir string) {
+		_ = filepath.WalkDir(dir, func(path string, de fs.DirEntry, err error) error {
+			if err != nil || de.IsDir() || !strings.HasSuffix(path, ".json") {
+				if de != nil && de.IsDir() && (de.Name() == "target" || de.Name() == "src") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err != nil || len(b) > 64<<20 {
+				return nil
+			}
+			var d obj
+			if json.Unmarshal(b, &d) != nil {
+				return nil
+			}
+			if jd, ok := d["json_dump"].(obj); ok {
+				dumps = append(dumps, jd)
+			} else if _, ok := d["threads"]; ok {
+				dumps = append(dumps, d)
 			}
 			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil || len(b) > 64<<20 {
-			return nil
-		}
-		var d obj
-		if json.Unmarshal(b, &d) != nil {
-			return nil
-		}
-		if jd, ok := d["json_dump"].(obj); ok {
-			dumps = append(dumps, jd)
-		} else if _, ok := d["threads"]; ok {
-			dumps = append(dumps, d)
-		}
-		return nil
-	})
+		})
+	}
+	walk(filepath.Join(g.root, "tests/sigcompat/testdata/stackwalk"))
+	walk(filepath.Join(g.root, "tests/corpus"))
 	for _, d := range examples {
 		g.add("real-siggen-example", clone(d))
 		for i := 0; i < 10; i++ {
@@ -353,7 +358,8 @@ func (g *gen) fromStackwalk(d obj) {
 			for j := 0; j < g.rng.IntN(4); j++ {
 				fs = append(fs, g.frame())
 			}
-			fs = append(fs, clone(frames)...)
+			// Frames past the 40th cannot matter; keep the file small.
+			fs = append(fs, clone(frames[:min(len(frames), 45)])...)
 			g.add("real-mixed", obj{"os": osName, "crashing_thread": 0, "threads": []any{obj{"frames": fs}}})
 		}
 	}
