@@ -130,6 +130,31 @@ func (p *plan) toNative(v reflect.Value) map[string]any {
 	return m
 }
 
+// sizeHint estimates the encoded size of struct value v (strings dominate:
+// json_dump is most of a processed crash), so the encoder can allocate its
+// output once instead of regrowing it through every doubling.
+func (p *plan) sizeHint(v reflect.Value) int {
+	n := 0
+	for _, f := range p.fields {
+		fv := v.Field(f.index)
+		switch f.kind {
+		case kString:
+			n += fv.Len() + 5
+		case kStrings:
+			for i := range fv.Len() {
+				n += fv.Index(i).Len() + 5
+			}
+		case kRecords:
+			for i := range fv.Len() {
+				n += f.elem.sizeHint(fv.Index(i))
+			}
+		default:
+			n += 10
+		}
+	}
+	return n
+}
+
 func optional(fv reflect.Value, branch string) any {
 	if fv.IsNil() {
 		return nil
@@ -342,6 +367,9 @@ func (c *Codec) Encode(dst []byte, v Record) ([]byte, error) {
 	rv := reflect.ValueOf(v)
 	if rv.Type().Elem() != c.typ || rv.IsNil() {
 		return nil, fmt.Errorf("schemas: codec for %s cannot encode %T", c.typ, v)
+	}
+	if hint := c.plan.sizeHint(rv.Elem()); cap(dst)-len(dst) < hint {
+		dst = append(make([]byte, 0, len(dst)+hint), dst...)
 	}
 	out, err := c.avro.BinaryFromNative(dst, c.plan.toNative(rv.Elem()))
 	if err != nil {
