@@ -8,6 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/crashstream/crashstream/services/processor/signature"
 	"github.com/crashstream/crashstream/services/runtime"
@@ -36,6 +39,7 @@ func runSignature(ctx context.Context, args []string, env cmdEnv) error {
 	fs.StringVar(&cfg.ListDir, "signature-list-dir", "",
 		"directory of signature list files to use instead of the built-in ones")
 	batch := fs.Bool("batch", false, "read JSON lines, write one JSON result line per input line")
+	workers := fs.Int("workers", goruntime.GOMAXPROCS(0), "batch mode: lines signed in parallel")
 	ruleset := fs.String("ruleset", "siggen",
 		"siggen: siggen 2.2.20241029's rules (as signify); socorro: add Socorro's SigPrintableCharsOnly")
 	fs.Usage = func() {
@@ -57,6 +61,10 @@ func runSignature(ctx context.Context, args []string, env cmdEnv) error {
 		fmt.Fprintf(env.stderr, "-ruleset: want siggen or socorro, got %q\n", *ruleset)
 		return errUsage
 	}
+	if *workers < 1 || *workers > 256 {
+		fmt.Fprintf(env.stderr, "-workers: want 1 to 256, got %d\n", *workers)
+		return errUsage
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.stderr, "unexpected arguments: %v\n", fs.Args())
 		return errUsage
@@ -71,7 +79,7 @@ func runSignature(ctx context.Context, args []string, env cmdEnv) error {
 	}
 	gen := signature.New(lists, rs)
 	if *batch {
-		return signBatch(ctx, gen, env.stdin, env.stdout)
+		return signBatch(ctx, gen, *workers, env.stdin, env.stdout)
 	}
 	return signOne(gen, env.stdin, env.stdout)
 }
@@ -100,40 +108,79 @@ type batchError struct {
 	Error string `json:"error"`
 }
 
-func signBatch(ctx context.Context, gen *signature.Generator, in io.Reader, out io.Writer) error {
+// batchChunk is how many lines are read before they are signed in
+// parallel and written, in order; it bounds memory and latency.
+const batchChunk = 256
+
+func signBatch(ctx context.Context, gen *signature.Generator, workers int, in io.Reader, out io.Writer) error {
 	r := bufio.NewReaderSize(in, 1<<20)
 	w := bufio.NewWriterSize(out, 1<<16)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	for lineNo := 1; ; lineNo++ {
+	lines := make([][]byte, 0, batchChunk)
+	results := make([]any, batchChunk)
+	lineNo, done := 0, false
+	for !done {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		line, err := readLine(r, maxSignatureInput)
-		if errors.Is(err, io.EOF) && line == nil {
-			break
-		}
-		var v any
-		switch {
-		case errors.Is(err, errLineTooLong):
-			v = batchError{Error: fmt.Sprintf("line %d: longer than %d bytes", lineNo, maxSignatureInput)}
-		case err != nil && !errors.Is(err, io.EOF):
-			return err
-		default:
-			if crash, perr := signature.ParseCrashData(line); perr != nil {
-				v = batchError{Error: fmt.Sprintf("line %d: %v", lineNo, perr)}
-			} else {
-				v = gen.Generate(crash)
+		lines = lines[:0]
+		first := lineNo + 1
+		for len(lines) < batchChunk {
+			line, err := readLine(r, maxSignatureInput)
+			if errors.Is(err, io.EOF) && line == nil {
+				done = true
+				break
+			}
+			lineNo++
+			switch {
+			case errors.Is(err, errLineTooLong):
+				line = nil // reported below
+			case err != nil && !errors.Is(err, io.EOF):
+				return err
+			}
+			lines = append(lines, line)
+			if errors.Is(err, io.EOF) {
+				done = true
+				break
 			}
 		}
-		if werr := enc.Encode(v); werr != nil {
-			return werr
-		}
-		if errors.Is(err, io.EOF) {
-			break
+		signChunk(gen, workers, first, lines, results)
+		for i := range lines {
+			if err := enc.Encode(results[i]); err != nil {
+				return err
+			}
 		}
 	}
 	return w.Flush()
+}
+
+// signChunk signs lines[i] into results[i] with up to workers goroutines.
+// A nil line stands for one that was too long.
+func signChunk(gen *signature.Generator, workers, first int, lines [][]byte, results []any) {
+	sign := func(i int) {
+		line := lines[i]
+		if line == nil {
+			results[i] = batchError{Error: fmt.Sprintf("line %d: longer than %d bytes", first+i, maxSignatureInput)}
+			return
+		}
+		crash, err := signature.ParseCrashData(line)
+		if err != nil {
+			results[i] = batchError{Error: fmt.Sprintf("line %d: %v", first+i, err)}
+			return
+		}
+		results[i] = gen.Generate(crash)
+	}
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range min(workers, len(lines)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(lines); i = int(next.Add(1) - 1) {
+				sign(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 var errLineTooLong = errors.New("line too long")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,23 @@ func TestSignatureCommandBatch(t *testing.T) {
 	assert.Contains(t, lines[1], `"error":"line 2: crash data: invalid character`)
 	assert.Contains(t, lines[2], `"error":"line 3: crash data: EOF"`)
 	assert.JSONEq(t, `{"signature": "m.dll | <T>", "proto_signature": "m.dll | <T>", "notes": []}`, lines[3])
+}
+
+func TestSignatureCommandBatchKeepsOrder(t *testing.T) {
+	var in strings.Builder
+	const n = 3*batchChunk + 7
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&in, `{"threads": [{"frames": [{"function": "f%d"}]}]}`+"\n", i)
+	}
+	for _, workers := range []string{"1", "3"} {
+		out, _, err := runSignatureCmd(t, in.String(), nil, "--batch", "--workers", workers)
+		require.NoError(t, err)
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		require.Len(t, lines, n)
+		for i, l := range lines {
+			require.Contains(t, l, fmt.Sprintf(`"signature":"f%d"`, i))
+		}
+	}
 }
 
 func TestSignatureCommandListDir(t *testing.T) {
