@@ -203,6 +203,8 @@ stop_one() {
 }
 
 down() {
+	stop_one crashgen
+	stop_one crashstream
 	stop_one kafka
 	stop_one minio
 	stop_one clickhouse
@@ -211,7 +213,7 @@ down() {
 
 status() {
 	local p
-	for p in kafka minio clickhouse; do
+	for p in kafka minio clickhouse crashstream crashgen; do
 		if pid_alive $p; then echo "$p: running (pid $(cat "$STACK/run/$p.pid"))"; else echo "$p: stopped"; fi
 	done
 }
