@@ -37,9 +37,17 @@ type Row struct {
 type Table struct {
 	columns []Column
 	names   []string
-	// submittedIdx and dateIdx are positions in columns of the two times
-	// the row needs defaults for.
+	// submittedIdx and processedIdx are positions in columns of the two
+	// times the row needs defaults for.
 	submittedIdx, processedIdx int
+	// agg holds the positions of the columns top_crashers_daily is keyed
+	// and summed on, for the writer's corrections.
+	agg aggIndex
+}
+
+// aggIndex locates the top_crashers_daily inputs in a row.
+type aggIndex struct {
+	product, processType, version, osName, signature, startup, uptime, gc int
 }
 
 // NewTable builds the mapping from reg. It fails when a ClickHouse field of
@@ -53,7 +61,7 @@ func NewTable(reg *fields.Registry) (*Table, error) {
 			byTag[tag] = st.Field(i)
 		}
 	}
-	t := &Table{submittedIdx: -1, processedIdx: -1}
+	t := &Table{}
 	for _, f := range reg.ClickHouse() {
 		sf, ok := byTag[f.Name]
 		if !ok {
@@ -68,17 +76,23 @@ func NewTable(reg *fields.Registry) (*Table, error) {
 		if !identRE.MatchString(f.ClickHouseColumn) {
 			return nil, fmt.Errorf("field %s: column %q is not a plain identifier", f.Name, f.ClickHouseColumn)
 		}
-		switch f.ClickHouseColumn {
-		case "submitted_timestamp":
-			t.submittedIdx = len(t.columns)
-		case "date_processed":
-			t.processedIdx = len(t.columns)
+		if p, ok := map[string]*int{
+			"submitted_timestamp": &t.submittedIdx, "date_processed": &t.processedIdx,
+			"product": &t.agg.product, "process_type": &t.agg.processType, "version": &t.agg.version,
+			"os_name": &t.agg.osName, "signature": &t.agg.signature, "startup_crash": &t.agg.startup,
+			"uptime": &t.agg.uptime, "is_garbage_collecting": &t.agg.gc,
+		}[f.ClickHouseColumn]; ok {
+			*p = len(t.columns) + 1 // +1 so that zero means missing
 		}
 		t.columns = append(t.columns, Column{Name: f.ClickHouseColumn, Field: f, index: sf.Index})
 		t.names = append(t.names, f.ClickHouseColumn)
 	}
-	if t.submittedIdx < 0 || t.processedIdx < 0 {
-		return nil, fmt.Errorf("registry lacks submitted_timestamp or date_processed columns")
+	for _, p := range []*int{&t.submittedIdx, &t.processedIdx, &t.agg.product, &t.agg.processType, &t.agg.version,
+		&t.agg.osName, &t.agg.signature, &t.agg.startup, &t.agg.uptime, &t.agg.gc} {
+		if *p == 0 {
+			return nil, fmt.Errorf("registry lacks a column the crashes table is keyed or aggregated on")
+		}
+		*p-- // back to a 0-based position
 	}
 	return t, nil
 }
@@ -122,6 +136,31 @@ func (t *Table) Row(c *schemas.ProcessedCrash) (Row, error) {
 		}
 	}
 	return Row{CrashID: c.CrashID, Version: uint64(processed.UnixMicro()), Values: vals}, nil
+}
+
+// aggKey is a row's top_crashers_daily key and summed flags.
+type aggKey struct {
+	product, processType, version, osName, signature string
+	day                                              time.Time
+	startup, shortUptime, gc                         int64
+}
+
+func (t *Table) aggKey(r Row) aggKey {
+	str := func(i int) string { s, _ := r.Values[i].(string); return s }
+	flag := func(i int) int64 {
+		if u, ok := r.Values[i].(*uint8); ok && u != nil && *u != 0 {
+			return 1
+		}
+		return 0
+	}
+	k := aggKey{product: str(t.agg.product), processType: str(t.agg.processType), version: str(t.agg.version),
+		osName: str(t.agg.osName), signature: str(t.agg.signature), startup: flag(t.agg.startup), gc: flag(t.agg.gc)}
+	if up, ok := r.Values[t.agg.uptime].(*int64); ok && up != nil && *up < 60 {
+		k.shortUptime = 1
+	}
+	sub, _ := r.Values[t.submittedIdx].(time.Time)
+	k.day = time.Date(sub.Year(), sub.Month(), sub.Day(), 0, 0, 0, 0, time.UTC)
+	return k
 }
 
 // chValue converts a ProcessedCrash field to what clickhouse-go appends to

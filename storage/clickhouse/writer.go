@@ -78,21 +78,48 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // its record to the dead-letter topic instead of retrying).
 var ErrInvalidCrash = errors.New("invalid crash row")
 
-// Write inserts rows in one INSERT naming its columns, retrying transient
-// failures with backoff. Only the newest processing of a crash id within the
-// batch is sent. An insert retried after a lost acknowledgement may store a
-// row twice; readers deduplicate and the aggregates count distinct ids, so
-// that is harmless. Write returns nil only once ClickHouse acknowledged the
-// insert: then, and only then, may the caller commit the batch's offsets.
+// Write stores rows and returns nil only once ClickHouse acknowledged them:
+// then, and only then, may the caller commit the batch's offsets.
+//
+// It keeps the crashes table and the top-crashers sums exact under
+// at-least-once delivery. Only the newest processing of a crash id in the
+// batch is kept; rows whose crash is already stored with the same or a newer
+// version are skipped (a batch replayed after a crash, or an old processing
+// arriving late), so the materialized view does not count them again; and
+// when a row replaces an older processing, a -1 correction for the old
+// row's key goes into top_crashers_daily after the insert. Before a retry
+// the lookup runs again, so an insert that succeeded but whose
+// acknowledgement was lost is not counted twice either.
+//
+// What is not covered: a process killed between the crashes insert and its
+// corrections (the old signature keeps one count), and two sink instances
+// writing the same crash at once during a rebalance. RebuildDay repairs both.
 func (w *Writer) Write(ctx context.Context, rows []Row) error {
 	rows = newestPerCrash(rows)
 	if len(rows) == 0 {
 		return nil
 	}
+	for i := range rows {
+		if len(rows[i].Values) != len(w.table.columns) {
+			return fmt.Errorf("%w: crash %s has %d values for %d columns", ErrInvalidCrash, rows[i].CrashID, len(rows[i].Values), len(w.table.columns))
+		}
+	}
 	backoff := w.cfg.Backoff
 	var err error
+	inserted := false
+	var pending []aggKey // corrections still to write once the insert is done
 	for attempt := 1; attempt <= w.cfg.MaxAttempts; attempt++ {
-		if err = w.insert(ctx, rows); err == nil {
+		if !inserted {
+			if pending, err = w.writeOnce(ctx, rows); err == nil {
+				inserted = true
+			}
+		}
+		if inserted && len(pending) > 0 {
+			if err = w.correct(ctx, pending); err == nil {
+				pending = nil
+			}
+		}
+		if inserted && len(pending) == 0 {
 			return nil
 		}
 		if ctx.Err() != nil || attempt == w.cfg.MaxAttempts {
@@ -106,17 +133,105 @@ func (w *Writer) Write(ctx context.Context, rows []Row) error {
 	return fmt.Errorf("insert %d crashes: %w", len(rows), err)
 }
 
+// stored is what the crashes table already holds for one crash id.
+type stored struct {
+	version uint64
+	key     aggKey
+}
+
+// writeOnce inserts the rows not stored yet and returns the keys of the
+// processings they replace.
+func (w *Writer) writeOnce(ctx context.Context, rows []Row) ([]aggKey, error) {
+	have, err := w.lookup(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	fresh := rows[:0:0]
+	var replaced []aggKey
+	for _, r := range rows {
+		old, ok := have[r.CrashID]
+		switch {
+		case !ok:
+			fresh = append(fresh, r)
+		case old.version < r.Version:
+			fresh = append(fresh, r)
+			replaced = append(replaced, old.key)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	if err := w.insert(ctx, fresh); err != nil {
+		return nil, err
+	}
+	return replaced, nil
+}
+
+// lookup reads the newest stored version (and aggregate key) of the batch's
+// crash ids. The product and day restrict it to the key ranges the rows
+// live in, so it reads a few granules, not the table.
+func (w *Writer) lookup(ctx context.Context, rows []Row) (map[string]stored, error) {
+	ids := make([]string, 0, len(rows))
+	products, days := map[string]bool{}, map[uint32]bool{}
+	for _, r := range rows {
+		ids = append(ids, r.CrashID)
+		k := w.table.aggKey(r)
+		products[k.product] = true
+		days[uint32(k.day.Year()*10000+int(k.day.Month())*100+k.day.Day())] = true
+	}
+	prodList := make([]string, 0, len(products))
+	for p := range products {
+		prodList = append(prodList, p)
+	}
+	dayList := make([]uint32, 0, len(days))
+	for d := range days {
+		dayList = append(dayList, d)
+	}
+	q := "SELECT crash_id, row_version, toString(product), toDate(submitted_timestamp), toString(process_type), toString(version), " +
+		"toString(os_name), signature, toInt64(ifNull(startup_crash, 0)), toInt64(ifNull(uptime < 60, 0)), toInt64(ifNull(is_garbage_collecting, 0)) " +
+		"FROM " + w.db + ".crashes WHERE product IN ? AND toYYYYMMDD(submitted_timestamp) IN ? AND crash_id IN ?"
+	res, err := w.conn.Query(ctx, q, set(prodList), set(dayList), set(ids))
+	if err != nil {
+		return nil, fmt.Errorf("look up stored crashes: %w", err)
+	}
+	defer res.Close()
+	have := make(map[string]stored, len(rows))
+	for res.Next() {
+		var id string
+		var s stored
+		k := &s.key
+		if err := res.Scan(&id, &s.version, &k.product, &k.day, &k.processType, &k.version, &k.osName, &k.signature, &k.startup, &k.shortUptime, &k.gc); err != nil {
+			return nil, err
+		}
+		if cur, ok := have[id]; !ok || s.version > cur.version {
+			have[id] = s
+		}
+	}
+	return have, res.Err()
+}
+
+// correct subtracts replaced processings from top_crashers_daily.
+func (w *Writer) correct(ctx context.Context, keys []aggKey) error {
+	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.db+".top_crashers_daily (product, day, process_type, version, os_name, signature, crashes, startup_crashes, short_uptime, gc_crashes)")
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := batch.Append(k.product, k.day, k.processType, k.version, k.osName, k.signature, int64(-1), -k.startup, -k.shortUptime, -k.gc); err != nil {
+			_ = batch.Abort()
+			return err
+		}
+	}
+	return batch.Send()
+}
+
 func (w *Writer) insert(ctx context.Context, rows []Row) error {
 	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.db+".crashes ("+w.columns+")")
 	if err != nil {
 		return err
 	}
 	for i := range rows {
-		if len(rows[i].Values) != len(w.table.columns) {
-			_ = batch.Abort()
-			return fmt.Errorf("%w: row has %d values for %d columns", ErrInvalidCrash, len(rows[i].Values), len(w.table.columns))
-		}
-		if err := batch.Append(append(rows[i].Values, rows[i].Version)...); err != nil {
+		if err := batch.Append(append(rows[i].Values[:len(rows[i].Values):len(rows[i].Values)], rows[i].Version)...); err != nil {
 			_ = batch.Abort()
 			return err
 		}

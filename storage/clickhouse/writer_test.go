@@ -2,17 +2,54 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func TestWriteAndDedup(t *testing.T) {
+func TestNewestPerCrash(t *testing.T) {
+	rows := []Row{{CrashID: "a", Version: 1}, {CrashID: "b", Version: 5}, {CrashID: "a", Version: 3}, {CrashID: "b", Version: 4}}
+	got := newestPerCrash(rows)
+	require.Len(t, got, 2)
+	assert.Equal(t, Row{CrashID: "a", Version: 3}, got[0])
+	assert.Equal(t, Row{CrashID: "b", Version: 5}, got[1])
+}
+
+func TestWriterConfigValidate(t *testing.T) {
+	assert.NoError(t, WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Second}.Validate())
+	assert.Error(t, WriterConfig{MaxAttempts: 0, Backoff: time.Millisecond, MaxBackoff: time.Second}.Validate())
+	assert.Error(t, WriterConfig{MaxAttempts: 1, Backoff: time.Second, MaxBackoff: time.Millisecond}.Validate())
+}
+
+func TestTableRow(t *testing.T) {
+	tab := testTable(t)
+	day := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	c := testCrash(7, day, time.Time{}, "Firefox", "sig")
+	c.SubmittedTimestamp = time.Time{}
+	r, err := tab.Row(c)
+	require.NoError(t, err)
+	k := tab.aggKey(r)
+	assert.Equal(t, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), k.day, "submission day from the crash id")
+	assert.Equal(t, uint64(day.Truncate(24*time.Hour).UnixMicro()), r.Version, "no date_processed: the submission time")
+	assert.Equal(t, "Firefox", k.product)
+	assert.Equal(t, int64(1), k.shortUptime, "uptime 7 < 60")
+	assert.Len(t, r.Values, len(tab.ColumnNames()))
+
+	_, err = tab.Row(&schemas.ProcessedCrash{CrashID: "bad"})
+	require.True(t, errors.Is(err, ErrInvalidCrash))
+}
+
+func TestWriteDedupAndCorrections(t *testing.T) {
 	conn, db := stackDB(t)
 	ctx := context.Background()
 	tab := testTable(t)
 	w, err := NewWriter(conn, db, tab, WriterConfig{MaxAttempts: 2, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	require.NoError(t, err)
+	rd, err := NewReader(conn, db, DedupArgMax)
 	require.NoError(t, err)
 	day := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	var rows []Row
@@ -22,13 +59,35 @@ func TestWriteAndDedup(t *testing.T) {
 		rows = append(rows, r)
 	}
 	require.NoError(t, w.Write(ctx, rows))
-	// reprocess crash 3 into another signature, and replay the first batch.
+	// crash 3 reprocessed into another signature; then the first batch
+	// replayed (a sink killed before its commit); then an older processing
+	// of crash 3 arriving late.
 	re, err := tab.Row(testCrash(3, day, day.Add(time.Hour), "Firefox", "sig_b"))
 	require.NoError(t, err)
 	require.NoError(t, w.Write(ctx, []Row{re}))
 	require.NoError(t, w.Write(ctx, rows))
+	require.NoError(t, w.Write(ctx, rows[3:4]))
 
 	var n uint64
 	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".crashes").Scan(&n))
-	require.Equal(t, uint64(21), n, "raw rows before merges")
+	assert.Equal(t, uint64(11), n, "10 crashes + 1 reprocessing; replays skipped")
+
+	got, err := rd.CrashByID(ctx, rows[3].CrashID)
+	require.NoError(t, err)
+	assert.Equal(t, "sig_b", got["signature"], "the newer processing wins")
+
+	tc, err := rd.TopCrashers(ctx, TopCrashersParams{Product: "Firefox", Days: 7, End: day.AddDate(0, 0, 1)})
+	require.NoError(t, err)
+	require.Len(t, tc.Crashers, 2)
+	assert.Equal(t, "sig_a", tc.Crashers[0].Signature)
+	assert.Equal(t, int64(9), tc.Crashers[0].Count, "the -1 correction moved crash 3 out of sig_a")
+	assert.Equal(t, int64(1), tc.Crashers[1].Count)
+	assert.Equal(t, int64(10), tc.Total)
+
+	// RebuildDay gives the same numbers from the deduplicated rows.
+	require.NoError(t, rd.RebuildDay(ctx, day))
+	tc2, err := rd.TopCrashers(ctx, TopCrashersParams{Product: "Firefox", Days: 7, End: day.AddDate(0, 0, 1)})
+	require.NoError(t, err)
+	assert.Equal(t, tc.Total, tc2.Total)
+	assert.Equal(t, tc.Crashers[0].Count, tc2.Crashers[0].Count)
 }

@@ -1,41 +1,39 @@
--- top_crashers_daily: per product, day, version, process type, platform and
--- signature, the distinct crash ids and the flags top crashers reports.
---
--- Counts are uniqExact states of crash_id, not sums, so that a batch the sink
--- inserts twice (killed after the insert, before the offset commit) is not
--- counted twice. A crash reprocessed into another signature stays counted
--- under its old signature too until its day is rebuilt (RebuildDay).
+-- top_crashers_daily: crash counts per product, submission day, process
+-- type, version, platform and signature, with the flags top crashers shows.
+-- A SummingMergeTree fed by a materialized view on crashes: one row per new
+-- crash. The writer keeps the sums exact: it skips rows already stored (a
+-- replayed batch) and, when a reprocessing replaces a row, inserts a -1
+-- correction for the old row's key here. RebuildDay recomputes a day from
+-- the deduplicated crashes when exactness must be restored by hand.
 CREATE TABLE IF NOT EXISTS {db}.top_crashers_daily (
     product LowCardinality(String),
     day Date,
-    version LowCardinality(String),
     process_type LowCardinality(String),
+    version LowCardinality(String),
     os_name LowCardinality(String),
     signature String,
-    crashes AggregateFunction(uniqExact, String),
-    startup_crashes AggregateFunction(uniqExactIf, String, UInt8),
-    short_uptime AggregateFunction(uniqExactIf, String, UInt8),
-    gc_crashes AggregateFunction(uniqExactIf, String, UInt8),
-    installs AggregateFunction(uniq, Int64)
-) ENGINE = AggregatingMergeTree()
+    crashes Int64,
+    startup_crashes Int64,
+    short_uptime Int64,
+    gc_crashes Int64
+) ENGINE = SummingMergeTree()
 PARTITION BY toYYYYMMDD(day)
-ORDER BY (product, day, version, process_type, os_name, signature);
+ORDER BY (product, day, process_type, version, os_name, signature);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.top_crashers_daily_mv TO {db}.top_crashers_daily AS
 SELECT
     product,
     toDate(submitted_timestamp) AS day,
-    version,
     process_type,
+    version,
     os_name,
     signature,
-    uniqExactState(crash_id) AS crashes,
-    uniqExactIfState(crash_id, toUInt8(ifNull(startup_crash, 0))) AS startup_crashes,
-    uniqExactIfState(crash_id, toUInt8(ifNull(uptime < 60, 0))) AS short_uptime,
-    uniqExactIfState(crash_id, toUInt8(ifNull(is_garbage_collecting, 0))) AS gc_crashes,
-    uniqState(ifNull(install_time, 0)) AS installs
+    toInt64(count()) AS crashes,
+    toInt64(sum(ifNull(startup_crash, 0))) AS startup_crashes,
+    toInt64(sum(ifNull(uptime < 60, 0))) AS short_uptime,
+    toInt64(sum(ifNull(is_garbage_collecting, 0))) AS gc_crashes
 FROM {db}.crashes
-GROUP BY product, day, version, process_type, os_name, signature;
+GROUP BY product, day, process_type, version, os_name, signature;
 
 -- signature_first: the first date and the first build a signature was seen
 -- with (Socorro's SignatureFirstDate). min is idempotent, so duplicates from

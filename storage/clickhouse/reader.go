@@ -1,0 +1,158 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Dedup is how reads of the crashes table see one row per crash id.
+type Dedup int
+
+// Read-path deduplication strategies. All three are exact on 18.16 as long
+// as a crash's product and submission day never change (the sorting key);
+// they differ in speed, measured in BENCHMARKS.md ("Sinks and queries").
+const (
+	// DedupArgMax groups the window by crash_id and takes argMax(column,
+	// row_version) of every column the query needs. It does not depend on
+	// the sorting key at all.
+	DedupArgMax Dedup = iota
+	// DedupFinal reads with FINAL, which merges rows of equal sorting key at
+	// query time. Conditions stay in WHERE (not PREWHERE), so they apply to
+	// the merged row.
+	DedupFinal
+)
+
+// Reader is the query library the webapp uses. Every value is a bound
+// parameter; identifiers come from the field registry and are checked.
+type Reader struct {
+	conn  driver.Conn
+	db    string
+	dedup Dedup
+}
+
+// NewReader returns a reader of database.
+func NewReader(conn driver.Conn, database string, dedup Dedup) (*Reader, error) {
+	if !identRE.MatchString(database) {
+		return nil, fmt.Errorf("database %q is not a plain identifier", database)
+	}
+	return &Reader{conn: conn, db: database, dedup: dedup}, nil
+}
+
+// ErrNotFound is returned by CrashByID for an unknown crash id.
+var ErrNotFound = errors.New("crash not found")
+
+// CrashByID returns the newest processing of a crash as column -> value.
+// The crash id's date bounds the read to the partitions around it.
+func (r *Reader) CrashByID(ctx context.Context, id string) (map[string]any, error) {
+	day, err := CrashIDDate(id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	q := "SELECT * FROM " + r.db + ".crashes WHERE crash_id = ? AND submitted_timestamp >= toDateTime(?) AND submitted_timestamp < toDateTime(?) " +
+		"ORDER BY row_version DESC LIMIT 1"
+	rows, err := r.conn.Query(ctx, q, id, chTime(day.Add(-24*time.Hour)), chTime(day.Add(48*time.Hour)))
+	if err != nil {
+		return nil, err
+	}
+	maps, err := scanMaps(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(maps) == 0 {
+		return nil, ErrNotFound
+	}
+	return maps[0], nil
+}
+
+// SignatureFirst is the first date and build a signature was seen with.
+type SignatureFirst struct {
+	Signature string
+	FirstDate time.Time
+	// FirstBuild is nil when no crash of the signature had a build id.
+	FirstBuild *int64
+}
+
+// MaxSignatures bounds one SignatureFirstDate call.
+const MaxSignatures = 1000
+
+// SignatureFirstDate answers Socorro's SignatureFirstDate for signatures;
+// unknown signatures are absent from the result.
+func (r *Reader) SignatureFirstDate(ctx context.Context, signatures []string) ([]SignatureFirst, error) {
+	if len(signatures) == 0 {
+		return nil, nil
+	}
+	if len(signatures) > MaxSignatures {
+		return nil, fmt.Errorf("at most %d signatures, got %d", MaxSignatures, len(signatures))
+	}
+	rows, err := r.conn.Query(ctx, "SELECT signature, minMerge(first_date), minMerge(first_build) FROM "+r.db+
+		".signature_first WHERE signature IN ? GROUP BY signature ORDER BY signature", set(signatures))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SignatureFirst
+	for rows.Next() {
+		var s SignatureFirst
+		var build int64
+		if err := rows.Scan(&s.Signature, &s.FirstDate, &build); err != nil {
+			return nil, err
+		}
+		if build != noBuild {
+			s.FirstBuild = &build
+		}
+		s.FirstDate = s.FirstDate.UTC()
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// noBuild is what signature_first stores for "no build id" (see 0002).
+const noBuild = int64(9223372036854775807)
+
+// chTime formats t for toDateTime(?) (UTC; the server's zone is not assumed).
+func chTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
+
+// scanMaps reads every row into column -> value, with the Go type the
+// driver picks for each column.
+func scanMaps(rows driver.Rows) ([]map[string]any, error) {
+	defer rows.Close()
+	types := rows.ColumnTypes()
+	var out []map[string]any
+	for rows.Next() {
+		dst := make([]any, len(types))
+		for i, ct := range types {
+			dst[i] = reflect.New(ct.ScanType()).Interface()
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return nil, err
+		}
+		m := make(map[string]any, len(types))
+		for i, ct := range types {
+			v := reflect.ValueOf(dst[i]).Elem().Interface()
+			if t, ok := v.(time.Time); ok {
+				v = t.UTC()
+			}
+			m[strings.TrimPrefix(ct.Name(), "f_")] = v
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// set binds xs as a parenthesised list for "x IN ?" (a plain slice would
+// bind as an array literal, which IN does not take on 18.16). xs must not
+// be empty.
+func set[T any](xs []T) ch.GroupSet {
+	v := make([]any, len(xs))
+	for i, x := range xs {
+		v[i] = x
+	}
+	return ch.GroupSet{Value: v}
+}

@@ -1,0 +1,458 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
+)
+
+// SearchResult is a Super Search answer.
+type SearchResult struct {
+	Total int64
+	// Hits are the requested columns of the page, by field name.
+	Hits []map[string]any
+	// Facets are the top values of each _facets field, by field name.
+	Facets map[string][]Bucket
+	// Aggs are keyed "by[.by2].target"; each bucket's Group holds the By
+	// value(s) joined with "\x1f".
+	Aggs map[string][]Bucket
+	// Histograms are keyed by field (and ".term" for a split); Term holds
+	// the split value.
+	Histograms map[string][]Bucket
+	// Cardinality is the distinct count of each _cardinality field.
+	Cardinality map[string]uint64
+}
+
+// Bucket is one facet value and its crash count.
+type Bucket struct {
+	Group string `json:"group,omitempty"`
+	Term  string `json:"term"`
+	Count int64  `json:"count"`
+}
+
+// search is one Super Search request turned into SQL pieces: the source of
+// deduplicated rows (a subquery, or the table with FINAL), the filter and
+// its bound arguments, and how to refer to a field's column in it.
+type search struct {
+	r      *Reader
+	q      *supersearch.Query
+	source string
+	args   []any // the source's arguments, then the filter's
+	where  string
+}
+
+// SuperSearch runs a parsed Super Search query: the page of hits, the total
+// and cardinalities, the facets and aggregations in one pass, and the
+// histograms. Every value is bound.
+func (r *Reader) SuperSearch(ctx context.Context, q *supersearch.Query) (*SearchResult, error) {
+	s, err := r.newSearch(q)
+	if err != nil {
+		return nil, err
+	}
+	if r.dedup == DedupFinal {
+		// keep every condition in WHERE, evaluated on merged rows
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"optimize_move_to_prewhere": 0}))
+	}
+	res := &SearchResult{Facets: map[string][]Bucket{}, Aggs: map[string][]Bucket{}, Histograms: map[string][]Bucket{}, Cardinality: map[string]uint64{}}
+	if err := s.stats(ctx, res); err != nil {
+		return nil, err
+	}
+	if err := s.hits(ctx, res); err != nil {
+		return nil, err
+	}
+	if err := s.facets(ctx, res); err != nil {
+		return nil, err
+	}
+	if err := s.histograms(ctx, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// needed lists every field the query touches, so the argMax subquery
+// computes only those.
+func needed(q *supersearch.Query) []supersearch.Field {
+	seen := map[string]bool{}
+	var out []supersearch.Field
+	add := func(f supersearch.Field) {
+		if !seen[f.Column] {
+			seen[f.Column] = true
+			out = append(out, f)
+		}
+	}
+	for _, f := range q.Filters {
+		add(f.Field)
+	}
+	for _, f := range q.Columns {
+		add(f)
+	}
+	for _, s := range q.Sort {
+		add(s.Field)
+	}
+	for _, f := range q.Facets {
+		add(f)
+	}
+	for _, a := range q.Aggs {
+		add(*a.By)
+		if a.By2 != nil {
+			add(*a.By2)
+		}
+		add(a.Target)
+	}
+	for _, h := range q.Histograms {
+		add(h.Field)
+		for _, t := range h.Terms {
+			add(t)
+		}
+	}
+	for _, f := range q.Cardinality {
+		add(f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Column < out[j].Column })
+	return out
+}
+
+// col is how the outer query names a field's column.
+func (s *search) col(f supersearch.Field) string {
+	if s.r.dedup == DedupArgMax {
+		return "f_" + f.Column
+	}
+	return f.Column
+}
+
+func (r *Reader) newSearch(q *supersearch.Query) (*search, error) {
+	for _, f := range needed(q) {
+		if !identRE.MatchString(f.Column) {
+			return nil, fmt.Errorf("%w: bad column %q", supersearch.ErrBadRequest, f.Column)
+		}
+	}
+	s := &search{r: r, q: q}
+	// The date range is on the submission time, part of the sorting key and
+	// the same for every processing of a crash, so it is applied before
+	// deduplication and prunes partitions.
+	rangeCond := supersearch.DateField + " >= toDateTime(?) AND " + supersearch.DateField + " < toDateTime(?)"
+	rangeArgs := []any{chTime(q.From), chTime(q.To)}
+	switch r.dedup {
+	case DedupArgMax:
+		cols := []string{"crash_id AS f_crash_id"}
+		for _, f := range needed(q) {
+			if f.Column == "crash_id" {
+				continue
+			}
+			cols = append(cols, fmt.Sprintf("argMax(%s, row_version) AS f_%s", f.Column, f.Column))
+		}
+		s.source = "(SELECT " + strings.Join(cols, ", ") + " FROM " + r.db + ".crashes WHERE " + rangeCond + " GROUP BY crash_id)"
+		s.args = rangeArgs
+		s.where = "1"
+	default:
+		s.source = r.db + ".crashes FINAL"
+		s.where = rangeCond
+		s.args = rangeArgs
+	}
+	for _, f := range q.Filters {
+		cond, args := s.filter(f)
+		s.where += " AND " + cond
+		s.args = append(s.args, args...)
+	}
+	return s, nil
+}
+
+// filter renders one field's terms: comparisons ANDed, positive values
+// ORed, negated values ANDed.
+func (s *search) filter(f supersearch.Filter) (string, []any) {
+	x := s.col(f.Field)
+	var ands, ors []string
+	var andArgs, orArgs []any
+	for _, t := range f.Terms {
+		cond, args := termSQL(x, f.Field.Type, t)
+		switch {
+		case t.Not:
+			ands = append(ands, "NOT ("+cond+")")
+			andArgs = append(andArgs, args...)
+		case t.IsRange():
+			ands = append(ands, cond)
+			andArgs = append(andArgs, args...)
+		default:
+			ors = append(ors, cond)
+			orArgs = append(orArgs, args...)
+		}
+	}
+	if len(ors) > 0 {
+		ands = append(ands, "("+strings.Join(ors, " OR ")+")")
+		andArgs = append(andArgs, orArgs...)
+	}
+	return "(" + strings.Join(ands, " AND ") + ")", andArgs
+}
+
+var cmpOps = map[supersearch.Op]string{supersearch.OpGT: ">", supersearch.OpGTE: ">=", supersearch.OpLT: "<", supersearch.OpLTE: "<="}
+
+// termSQL renders one term on column expression x.
+func termSQL(x string, typ supersearch.Type, t supersearch.Term) (string, []any) {
+	switch typ {
+	case supersearch.String:
+		switch t.Op {
+		case supersearch.OpNull:
+			return x + " = ''", nil
+		case supersearch.OpContains:
+			return "position(" + x + ", ?) > 0", []any{t.Value}
+		case supersearch.OpStartsWith:
+			return "startsWith(" + x + ", ?)", []any{t.Value}
+		case supersearch.OpEndsWith:
+			return "endsWith(" + x + ", ?)", []any{t.Value}
+		case supersearch.OpRegex:
+			return "match(" + x + ", ?)", []any{t.Value}
+		default:
+			return x + " = ?", []any{t.Value}
+		}
+	case supersearch.List:
+		switch t.Op {
+		case supersearch.OpNull:
+			return "empty(" + x + ")", nil
+		case supersearch.OpContains:
+			return "arrayExists(e -> position(e, ?) > 0, " + x + ")", []any{t.Value}
+		case supersearch.OpStartsWith:
+			return "arrayExists(e -> startsWith(e, ?), " + x + ")", []any{t.Value}
+		case supersearch.OpEndsWith:
+			return "arrayExists(e -> endsWith(e, ?), " + x + ")", []any{t.Value}
+		case supersearch.OpRegex:
+			return "arrayExists(e -> match(e, ?), " + x + ")", []any{t.Value}
+		default:
+			return "has(" + x + ", ?)", []any{t.Value}
+		}
+	case supersearch.Number, supersearch.Bool:
+		switch t.Op {
+		case supersearch.OpNull:
+			return "isNull(" + x + ")", nil
+		case supersearch.OpTrue:
+			return x + " = 1", nil
+		}
+		if op, ok := cmpOps[t.Op]; ok {
+			return x + " " + op + " ?", []any{t.Num}
+		}
+		return x + " = ?", []any{t.Num}
+	case supersearch.Date:
+		if t.Op == supersearch.OpNull {
+			return x + " = toDateTime(0)", nil
+		}
+		if op, ok := cmpOps[t.Op]; ok {
+			return x + " " + op + " toDateTime(?)", []any{chTime(t.Time)}
+		}
+		if t.Value == "day" {
+			return "(" + x + " >= toDateTime(?) AND " + x + " < toDateTime(?))", []any{chTime(t.Time), chTime(t.Time.Add(24 * time.Hour))}
+		}
+		return x + " = toDateTime(?)", []any{chTime(t.Time)}
+	}
+	return "0", nil
+}
+
+// text renders a field as a String for facet keys.
+func (s *search) text(f supersearch.Field) string {
+	x := s.col(f)
+	switch f.Type {
+	case supersearch.String:
+		return "toString(" + x + ")"
+	case supersearch.Date:
+		return "toString(" + x + ")"
+	default:
+		return "ifNull(toString(" + x + "), '')"
+	}
+}
+
+func (s *search) from() string { return " FROM " + s.source + " WHERE " + s.where }
+
+// inner selects just the needed columns of the filtered, deduplicated rows.
+func (s *search) inner() string {
+	var cols []string
+	for _, f := range needed(s.q) {
+		cols = append(cols, s.col(f))
+	}
+	if len(cols) == 0 {
+		cols = []string{"1"}
+	}
+	return "SELECT " + strings.Join(cols, ", ") + s.from()
+}
+
+func (s *search) stats(ctx context.Context, res *SearchResult) error {
+	exprs := []string{"toInt64(count())"}
+	for _, f := range s.q.Cardinality {
+		exprs = append(exprs, "toUInt64(uniq("+s.col(f)+"))")
+	}
+	dst := make([]any, len(exprs))
+	dst[0] = &res.Total
+	cards := make([]uint64, len(s.q.Cardinality))
+	for i := range cards {
+		dst[i+1] = &cards[i]
+	}
+	if err := s.r.conn.QueryRow(ctx, "SELECT "+strings.Join(exprs, ", ")+s.from(), s.args...).Scan(dst...); err != nil {
+		return fmt.Errorf("super search total: %w", err)
+	}
+	for i, f := range s.q.Cardinality {
+		res.Cardinality[f.Name] = cards[i]
+	}
+	return nil
+}
+
+func (s *search) hits(ctx context.Context, res *SearchResult) error {
+	if s.q.Number == 0 || len(s.q.Columns) == 0 {
+		return nil
+	}
+	cols := make([]string, len(s.q.Columns))
+	for i, f := range s.q.Columns {
+		cols[i] = s.col(f) + " AS " + "f_" + f.Column
+		if s.r.dedup == DedupArgMax {
+			cols[i] = s.col(f)
+		}
+	}
+	var order []string
+	for _, k := range s.q.Sort {
+		dir := " ASC"
+		if k.Desc {
+			dir = " DESC"
+		}
+		order = append(order, s.col(k.Field)+dir)
+	}
+	idCol := "crash_id"
+	if s.r.dedup == DedupArgMax {
+		idCol = "f_crash_id"
+	}
+	order = append(order, idCol) // a stable order pages consistently
+	q := "SELECT " + strings.Join(cols, ", ") + s.from() + " ORDER BY " + strings.Join(order, ", ") + " LIMIT ?, ?"
+	rows, err := s.r.conn.Query(ctx, q, append(append([]any{}, s.args...), s.q.Offset, s.q.Number)...)
+	if err != nil {
+		return fmt.Errorf("super search hits: %w", err)
+	}
+	maps, err := scanMaps(rows)
+	if err != nil {
+		return err
+	}
+	// keys are columns; report them under field names
+	for _, m := range maps {
+		h := make(map[string]any, len(s.q.Columns))
+		for _, f := range s.q.Columns {
+			h[f.Name] = m[f.Column]
+		}
+		res.Hits = append(res.Hits, h)
+	}
+	return nil
+}
+
+// facets computes every _facets field and _aggs in one pass: each row is
+// expanded (ARRAY JOIN) into (kind, group, term) tuples, counted, and the top
+// FacetsSize terms per kind and group kept. List fields contribute one term
+// per element.
+func (s *search) facets(ctx context.Context, res *SearchResult) error {
+	var parts []string
+	var args []any
+	for _, f := range s.q.Facets {
+		if f.Type == supersearch.List {
+			parts = append(parts, "arrayMap(e -> (?, '', e), "+s.col(f)+")")
+		} else {
+			parts = append(parts, "[(?, '', "+s.text(f)+")]")
+		}
+		args = append(args, "facet\x1f"+f.Name)
+	}
+	for _, a := range s.q.Aggs {
+		key := a.By.Name
+		group := s.text(*a.By)
+		if a.By2 != nil {
+			key += "." + a.By2.Name
+			group = "concat(" + group + ", '\x1f', " + s.text(*a.By2) + ")"
+		}
+		key += "." + a.Target.Name
+		if a.Target.Type == supersearch.List {
+			parts = append(parts, "arrayMap(e -> (?, "+group+", e), "+s.col(a.Target)+")")
+		} else {
+			parts = append(parts, "[(?, "+group+", "+s.text(a.Target)+")]")
+		}
+		args = append(args, "aggs\x1f"+key)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	q := "SELECT kv.1 AS k, kv.2 AS g, kv.3 AS v, toInt64(count()) AS c FROM (" + s.inner() + ") ARRAY JOIN arrayConcat(" +
+		strings.Join(parts, ", ") + ") AS kv GROUP BY k, g, v ORDER BY k, g, c DESC, v LIMIT ? BY k, g"
+	// the facet keys are bound before the source's own arguments, since
+	// they come first in the SQL text
+	all := append(append(append([]any{}, args...), s.args...), s.q.FacetsSize)
+	rows, err := s.r.conn.Query(ctx, q, all...)
+	if err != nil {
+		return fmt.Errorf("super search facets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var b Bucket
+		if err := rows.Scan(&k, &b.Group, &b.Term, &b.Count); err != nil {
+			return err
+		}
+		kind, name, _ := strings.Cut(k, "\x1f")
+		if kind == "facet" {
+			res.Facets[name] = append(res.Facets[name], b)
+		} else {
+			res.Aggs[name] = append(res.Aggs[name], b)
+		}
+	}
+	return rows.Err()
+}
+
+// bucketExpr is the histogram interval of a field (18.16 has no
+// toStartOfInterval, so dates use the fixed-unit functions).
+func (s *search) bucketExpr(h supersearch.Histogram) string {
+	x := s.col(h.Field)
+	if h.Field.Type == supersearch.Date {
+		switch h.Interval {
+		case "1h":
+			return "toString(toStartOfHour(" + x + "))"
+		case "1w":
+			return "toString(toMonday(" + x + "))"
+		case supersearch.MonthInterval:
+			return "toString(toStartOfMonth(" + x + "))"
+		default:
+			return "toString(toDate(" + x + "))"
+		}
+	}
+	n, _ := strconv.ParseInt(h.Interval, 10, 64)
+	return fmt.Sprintf("ifNull(toString(intDiv(%s, %d) * %d), '')", x, n, n)
+}
+
+func (s *search) histograms(ctx context.Context, res *SearchResult) error {
+	for _, h := range s.q.Histograms {
+		bucket := s.bucketExpr(h)
+		splits := append([]*supersearch.Field{nil}, nil)
+		for i := range h.Terms {
+			splits = append(splits, &h.Terms[i])
+		}
+		for _, t := range splits {
+			key, term := h.Field.Name, "''"
+			if t != nil {
+				key += "." + t.Name
+				term = s.text(*t)
+			}
+			q := "SELECT " + bucket + " AS b, " + term + " AS t, toInt64(count()) FROM (" + s.inner() + ") GROUP BY b, t ORDER BY b, t LIMIT 100000"
+			rows, err := s.r.conn.Query(ctx, q, s.args...)
+			if err != nil {
+				return fmt.Errorf("super search histogram %s: %w", key, err)
+			}
+			for rows.Next() {
+				var b Bucket
+				if err := rows.Scan(&b.Group, &b.Term, &b.Count); err != nil {
+					rows.Close()
+					return err
+				}
+				res.Histograms[key] = append(res.Histograms[key], b)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,378 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// TopCrashersParams selects a top-crashers report (Socorro's topcrashers
+// page). The window is whole UTC days of submission: [End-Days, End).
+type TopCrashersParams struct {
+	Product string
+	// Versions restricts to these versions; empty means all.
+	Versions []string
+	// Days is the window length: 1, 3, 7, 14 or 28.
+	Days int
+	// End is the exclusive last day; zero means tomorrow (today included).
+	End time.Time
+	// ProcessType restricts to one process type; "" or "any" means all.
+	ProcessType string
+	// Platform restricts to one os_name; "" means all.
+	Platform string
+	// Limit is how many signatures: 50, 100, 200 or 300 (0 means 50).
+	Limit int
+	// Installs asks for the distinct install_time count per signature
+	// (Socorro's "installs"), read from the crashes table.
+	Installs bool
+}
+
+// TopCrasher is one signature of the report.
+type TopCrasher struct {
+	Rank      int
+	Signature string
+	Count     int64
+	// Percent is the share of all crashes of the window.
+	Percent float64
+	// PrevRank is the rank in the previous window of the same length, 0
+	// when the signature had no crash there (New).
+	PrevRank int
+	// RankDiff is PrevRank - Rank (0 when New), as in Socorro.
+	RankDiff     int
+	PrevCount    int64
+	PrevPercent  float64
+	New          bool
+	Platforms    map[string]int64
+	ProcessTypes map[string]int64
+	// StartupCount crashes were startup crashes; ShortUptimeCount had an
+	// uptime under 60 s; GCCount happened while garbage collecting.
+	StartupCount, ShortUptimeCount, GCCount int64
+	// StartupAll, StartupSome and StartupLikely are Socorro's startup flags:
+	// every crash, some crashes, or more than half by uptime.
+	StartupAll, StartupSome, StartupLikely bool
+	Installs                               uint64
+}
+
+// TopCrashersResult is the report.
+type TopCrashersResult struct {
+	Start, End time.Time
+	// Total is every crash of the window (for the selected filters).
+	Total    int64
+	Crashers []TopCrasher
+}
+
+// Validate checks the parameters against Socorro's choices.
+func (p *TopCrashersParams) Validate() error {
+	if p.Product == "" || len(p.Product) > 256 {
+		return fmt.Errorf("top crashers: product is required")
+	}
+	switch p.Days {
+	case 1, 3, 7, 14, 28:
+	default:
+		return fmt.Errorf("top crashers: days must be 1, 3, 7, 14 or 28, got %d", p.Days)
+	}
+	switch p.Limit {
+	case 0:
+		p.Limit = 50
+	case 50, 100, 200, 300:
+	default:
+		return fmt.Errorf("top crashers: limit must be 50, 100, 200 or 300, got %d", p.Limit)
+	}
+	if len(p.Versions) > 100 {
+		return fmt.Errorf("top crashers: at most 100 versions")
+	}
+	if p.ProcessType == "any" {
+		p.ProcessType = ""
+	}
+	return nil
+}
+
+// TopCrashers reads the report from top_crashers_daily: the signatures of
+// the window ranked by count, each with its rank in the previous window of
+// the same length, counts per platform and process type, and startup flags.
+func (r *Reader) TopCrashers(ctx context.Context, p TopCrashersParams) (*TopCrashersResult, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	end := p.End
+	if end.IsZero() {
+		end = time.Now().UTC().AddDate(0, 0, 1)
+	}
+	end = time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, time.UTC)
+	start := end.AddDate(0, 0, -p.Days)
+	prevStart := start.AddDate(0, 0, -p.Days)
+	res := &TopCrashersResult{Start: start, End: end}
+
+	where, args := p.where(start, end)
+	q := "SELECT signature, sum(c) AS total, sum(s), sum(u), sum(g), groupArray((os, pt, c)) FROM (" +
+		"SELECT signature, toString(os_name) AS os, toString(process_type) AS pt, sum(crashes) AS c, " +
+		"sum(startup_crashes) AS s, sum(short_uptime) AS u, sum(gc_crashes) AS g FROM " + r.db + ".top_crashers_daily WHERE " + where +
+		" GROUP BY signature, os, pt HAVING c != 0) GROUP BY signature HAVING total > 0 ORDER BY total DESC, signature LIMIT ?"
+	rows, err := r.conn.Query(ctx, q, append(args, p.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("top crashers: %w", err)
+	}
+	var sigs []string
+	for rows.Next() {
+		var tc TopCrasher
+		var parts [][]any
+		if err := rows.Scan(&tc.Signature, &tc.Count, &tc.StartupCount, &tc.ShortUptimeCount, &tc.GCCount, &parts); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		tc.Platforms, tc.ProcessTypes = map[string]int64{}, map[string]int64{}
+		for _, t := range parts {
+			if len(t) != 3 {
+				continue
+			}
+			os, _ := t[0].(string)
+			pt, _ := t[1].(string)
+			c, _ := t[2].(int64)
+			tc.Platforms[os] += c
+			tc.ProcessTypes[pt] += c
+		}
+		tc.Rank = len(res.Crashers) + 1
+		tc.StartupAll = tc.StartupCount == tc.Count
+		tc.StartupSome = tc.StartupCount > 0
+		tc.StartupLikely = 2*tc.ShortUptimeCount > tc.Count
+		res.Crashers = append(res.Crashers, tc)
+		sigs = append(sigs, tc.Signature)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := r.conn.QueryRow(ctx, "SELECT sum(crashes) FROM "+r.db+".top_crashers_daily WHERE "+where, args...).Scan(&res.Total); err != nil {
+		return nil, fmt.Errorf("top crashers total: %w", err)
+	}
+	for i := range res.Crashers {
+		if res.Total > 0 {
+			res.Crashers[i].Percent = float64(res.Crashers[i].Count) / float64(res.Total)
+		}
+	}
+	if len(sigs) == 0 {
+		return res, nil
+	}
+	if err := r.previous(ctx, p, prevStart, start, res); err != nil {
+		return nil, err
+	}
+	if p.Installs {
+		if err := r.installs(ctx, p, start, end, sigs, res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// where builds the aggregate filter; values are bound.
+func (p *TopCrashersParams) where(start, end time.Time) (string, []any) {
+	conds := []string{"product = ?", "day >= toDate(?)", "day < toDate(?)"}
+	args := []any{p.Product, start.Format("2006-01-02"), end.Format("2006-01-02")}
+	if len(p.Versions) > 0 {
+		conds = append(conds, "version IN ?")
+		args = append(args, set(p.Versions))
+	}
+	if p.ProcessType != "" {
+		conds = append(conds, "process_type = ?")
+		args = append(args, p.ProcessType)
+	}
+	if p.Platform != "" {
+		conds = append(conds, "os_name = ?")
+		args = append(args, p.Platform)
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// previous fills PrevRank, PrevCount and New from the previous window. The
+// rank of a signature there is its position among every signature of that
+// window, so only those at least as frequent as the least frequent of ours
+// are read.
+func (r *Reader) previous(ctx context.Context, p TopCrashersParams, start, end time.Time, res *TopCrashersResult) error {
+	where, args := p.where(start, end)
+	sigs := make([]string, len(res.Crashers))
+	for i, c := range res.Crashers {
+		sigs[i] = c.Signature
+	}
+	prev := map[string]int64{}
+	rows, err := r.conn.Query(ctx, "SELECT signature, sum(crashes) AS c FROM "+r.db+".top_crashers_daily WHERE "+where+
+		" AND signature IN ? GROUP BY signature HAVING c > 0", append(args, set(sigs))...)
+	if err != nil {
+		return fmt.Errorf("top crashers previous: %w", err)
+	}
+	for rows.Next() {
+		var s string
+		var c int64
+		if err := rows.Scan(&s, &c); err != nil {
+			rows.Close()
+			return err
+		}
+		prev[s] = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var prevTotal int64
+	if err := r.conn.QueryRow(ctx, "SELECT sum(crashes) FROM "+r.db+".top_crashers_daily WHERE "+where, args...).Scan(&prevTotal); err != nil {
+		return err
+	}
+	if len(prev) == 0 {
+		for i := range res.Crashers {
+			res.Crashers[i].New = true
+		}
+		return nil
+	}
+	floor := int64(-1)
+	for _, c := range prev {
+		if floor < 0 || c < floor {
+			floor = c
+		}
+	}
+	// rank = 1 + signatures with a higher count, ties broken by name as in
+	// the current window's ORDER BY.
+	type sc struct {
+		s string
+		c int64
+	}
+	var ranked []sc
+	rows, err = r.conn.Query(ctx, "SELECT signature, c FROM (SELECT signature, sum(crashes) AS c FROM "+r.db+
+		".top_crashers_daily WHERE "+where+" GROUP BY signature) WHERE c >= ? ORDER BY c DESC, signature LIMIT 100000", append(args, floor)...)
+	if err != nil {
+		return fmt.Errorf("top crashers previous ranks: %w", err)
+	}
+	for rows.Next() {
+		var x sc
+		if err := rows.Scan(&x.s, &x.c); err != nil {
+			rows.Close()
+			return err
+		}
+		ranked = append(ranked, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rank := make(map[string]int, len(ranked))
+	for i, x := range ranked {
+		rank[x.s] = i + 1
+	}
+	for i := range res.Crashers {
+		c := &res.Crashers[i]
+		pc, ok := prev[c.Signature]
+		if !ok {
+			c.New = true
+			continue
+		}
+		c.PrevCount = pc
+		if prevTotal > 0 {
+			c.PrevPercent = float64(pc) / float64(prevTotal)
+		}
+		if pr, ok := rank[c.Signature]; ok {
+			c.PrevRank = pr
+			c.RankDiff = pr - c.Rank
+		}
+	}
+	return nil
+}
+
+// installs counts distinct install times per signature from the crashes
+// table (a replayed or reprocessed row has the same install time, so no
+// deduplication is needed for a distinct count).
+func (r *Reader) installs(ctx context.Context, p TopCrashersParams, start, end time.Time, sigs []string, res *TopCrashersResult) error {
+	conds := []string{"product = ?", "submitted_timestamp >= toDateTime(?)", "submitted_timestamp < toDateTime(?)", "signature IN ?"}
+	args := []any{p.Product, chTime(start), chTime(end), set(sigs)}
+	if len(p.Versions) > 0 {
+		conds = append(conds, "version IN ?")
+		args = append(args, set(p.Versions))
+	}
+	if p.ProcessType != "" {
+		conds = append(conds, "process_type = ?")
+		args = append(args, p.ProcessType)
+	}
+	if p.Platform != "" {
+		conds = append(conds, "os_name = ?")
+		args = append(args, p.Platform)
+	}
+	rows, err := r.conn.Query(ctx, "SELECT signature, uniq(install_time) FROM "+r.db+".crashes WHERE "+strings.Join(conds, " AND ")+" GROUP BY signature", args...)
+	if err != nil {
+		return fmt.Errorf("top crashers installs: %w", err)
+	}
+	defer rows.Close()
+	got := map[string]uint64{}
+	for rows.Next() {
+		var s string
+		var n uint64
+		if err := rows.Scan(&s, &n); err != nil {
+			return err
+		}
+		got[s] = n
+	}
+	for i := range res.Crashers {
+		res.Crashers[i].Installs = got[res.Crashers[i].Signature]
+	}
+	return rows.Err()
+}
+
+// RebuildDay recomputes top_crashers_daily for one submission day from the
+// deduplicated crashes table: the repair for the cases Writer.Write cannot
+// keep exact. Run it for days the sinks no longer write to (the partition is
+// dropped and refilled, so rows inserted meanwhile for that day would be
+// counted twice or not at all).
+func (r *Reader) RebuildDay(ctx context.Context, day time.Time) error {
+	id := day.UTC().Year()*10000 + int(day.UTC().Month())*100 + day.UTC().Day()
+	if err := r.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.top_crashers_daily DROP PARTITION %d", r.db, id)); err != nil {
+		return fmt.Errorf("rebuild day %d: %w", id, err)
+	}
+	q := "INSERT INTO " + r.db + ".top_crashers_daily (product, day, process_type, version, os_name, signature, crashes, startup_crashes, short_uptime, gc_crashes) " +
+		"SELECT p, d, pt, v, os, sig, toInt64(count()), toInt64(sum(ifNull(st, 0))), toInt64(sum(ifNull(up < 60, 0))), toInt64(sum(ifNull(gc, 0))) FROM (" +
+		"SELECT crash_id, any(product) AS p, toDate(any(submitted_timestamp)) AS d, argMax(process_type, row_version) AS pt, argMax(version, row_version) AS v, " +
+		"argMax(os_name, row_version) AS os, argMax(signature, row_version) AS sig, argMax(startup_crash, row_version) AS st, " +
+		"argMax(uptime, row_version) AS up, argMax(is_garbage_collecting, row_version) AS gc FROM " + r.db + ".crashes " +
+		"WHERE toYYYYMMDD(submitted_timestamp) = ? GROUP BY crash_id) GROUP BY p, d, pt, v, os, sig"
+	if err := r.conn.Exec(ctx, q, uint32(id)); err != nil {
+		return fmt.Errorf("rebuild day %d: %w", id, err)
+	}
+	return nil
+}
+
+// DropPartitionsBefore is retention: it drops every daily partition of the
+// crashes and top_crashers_daily tables older than cutoff's day (18.16 has
+// no TTL), and returns the partitions dropped. signature_first is kept: a
+// first-seen date stays true after its crashes expire.
+func (r *Reader) DropPartitionsBefore(ctx context.Context, cutoff time.Time) ([]string, error) {
+	c := cutoff.UTC()
+	limit := uint32(c.Year()*10000 + int(c.Month())*100 + c.Day())
+	rows, err := r.conn.Query(ctx, "SELECT DISTINCT table, partition FROM system.parts WHERE active AND database = ? "+
+		"AND table IN ('crashes', 'top_crashers_daily') AND toUInt32OrZero(partition) < ? ORDER BY table, partition", r.db, limit)
+	if err != nil {
+		return nil, err
+	}
+	type tp struct{ table, partition string }
+	var todo []tp
+	for rows.Next() {
+		var x tp
+		if err := rows.Scan(&x.table, &x.partition); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		todo = append(todo, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(todo, func(i, j int) bool { return todo[i].partition < todo[j].partition })
+	var dropped []string
+	for _, x := range todo {
+		if len(x.partition) != 8 || strings.Trim(x.partition, "0123456789") != "" {
+			continue // not one of our daily partitions
+		}
+		if err := r.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.%s DROP PARTITION %s", r.db, x.table, x.partition)); err != nil {
+			return dropped, fmt.Errorf("drop %s partition %s: %w", x.table, x.partition, err)
+		}
+		dropped = append(dropped, x.table+"/"+x.partition)
+	}
+	return dropped, nil
+}
