@@ -25,6 +25,7 @@ measure() { # name, command...
 for round in 1 2 3; do
 	echo "round $round"
 	measure crashstream "$TMP/crashstream" signature --batch
+	measure cs-1worker "$TMP/crashstream" signature --batch --workers 1
 	measure siggen "$ROOT/.stack/venv-siggen/bin/python" "$HERE/siggen_batch.py"
 	grep -o 'siggen_seconds=[0-9.]*' "$TMP/err.siggen" | sed 's/^/  siggen generation only: /'
 done
