@@ -37,7 +37,9 @@ const (
 
 // CrashData is a crash_data object as decoded from JSON: values are nil,
 // bool, string, json.Number (or float64/int when built in Go), []any and
-// map[string]any. Fields read: crashing_thread, threads, os, reason,
+// map[string]any. Decode with UseNumber (as ParseCrashData does): Python
+// prints 7 and 7.0 differently, and a float64 cannot tell them apart (an
+// integral float64 is taken for an int). Fields read: crashing_thread, threads, os, reason,
 // java_stack_trace, java_exception, oom_allocation_size,
 // js_large_allocation_failure, abort_message, mdsw_status_string,
 // async_shutdown_timeout, ipc_channel_error, ipc_message_name,

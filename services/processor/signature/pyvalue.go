@@ -50,7 +50,12 @@ func pyType(v any) string {
 			return "float"
 		}
 		return "int"
-	case float64, float32:
+	case float64:
+		if isIntegral(x) {
+			return "int"
+		}
+		return "float"
+	case float32:
 		return "float"
 	case int, int64, int32, uint, uint64, uint32:
 		return "int"
@@ -64,6 +69,12 @@ func pyType(v any) string {
 }
 
 func isFloatLiteral(s string) bool { return strings.ContainsAny(s, ".eE") }
+
+// isIntegral reports whether a float64 holds what was most likely a JSON
+// integer decoded without UseNumber: Go callers that decoded that way get
+// "12", not Python's "12.0", where a number is printed. Decode with
+// UseNumber to keep Python's int/float distinction exactly.
+func isIntegral(f float64) bool { return f == math.Trunc(f) && math.Abs(f) < 1<<53 }
 
 // truthy is Python's bool(v).
 func truthy(v any) bool {
@@ -338,6 +349,9 @@ func pyRepr(v any) string {
 		}
 		return string(x)
 	case float64:
+		if isIntegral(x) {
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		}
 		return pyFloatRepr(x)
 	case int:
 		return strconv.Itoa(x)

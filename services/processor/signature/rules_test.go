@@ -239,6 +239,8 @@ func TestPythonValues(t *testing.T) {
 	assert.Equal(t, "100.0", pyFloatRepr(100))
 	assert.Equal(t, "1e-05", pyFloatRepr(0.00001))
 	assert.Equal(t, `['a', 1, None, True]`, pyRepr([]any{"a", 1, nil, true}))
+	assert.Equal(t, "7", pyRepr(7.0), "a float64 7 most likely was a JSON 7")
+	assert.Equal(t, "7.5", pyRepr(7.5))
 	assert.Equal(t, `"it's"`, pyRepr("it's"))
 	assert.Equal(t, []string{"a", "b", "", "c"}, pySplitLines("a\r\nb\n\x1cc\n"))
 	assert.Equal(t, "x", pyStrip("\x1f\u3000x\u00a0 "))
