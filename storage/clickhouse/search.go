@@ -378,9 +378,8 @@ func (s *search) facets(ctx context.Context, res *SearchResult) error {
 	}
 	q := "SELECT kv.1 AS k, kv.2 AS g, kv.3 AS v, toInt64(count()) AS c FROM (" + s.inner() + ") ARRAY JOIN arrayConcat(" +
 		strings.Join(parts, ", ") + ") AS kv GROUP BY k, g, v ORDER BY k, g, c DESC, v LIMIT ? BY k, g"
-	// the facet keys are bound before the source's own arguments, since
-	// they come first in the SQL text
-	all := append(append(append([]any{}, args...), s.args...), s.q.FacetsSize)
+	// positional binding: the source's arguments come first in the text
+	all := append(append(append([]any{}, s.args...), args...), s.q.FacetsSize)
 	rows, err := s.r.conn.Query(ctx, q, all...)
 	if err != nil {
 		return fmt.Errorf("super search facets: %w", err)

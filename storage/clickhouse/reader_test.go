@@ -1,0 +1,221 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMigrationsParse(t *testing.T) {
+	migs, err := Migrations("crashstream")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(migs), 2)
+	for i, m := range migs {
+		assert.Equal(t, i+1, m.Version, "versions are contiguous")
+		for _, st := range m.Statements {
+			assert.NotContains(t, st, "{db}")
+			assert.Contains(t, st, "IF NOT EXISTS", "every statement is idempotent")
+		}
+	}
+	_, err = Migrations("bad-name")
+	require.Error(t, err)
+}
+
+// TestMigrationsCoverRegistry checks that every ClickHouse field of the
+// registry has its column, with its type (LowCardinality allowed), in the
+// crashes table the migrations create.
+func TestMigrationsCoverRegistry(t *testing.T) {
+	migs, err := Migrations("db")
+	require.NoError(t, err)
+	cols := map[string]string{}
+	for _, m := range migs {
+		for _, st := range m.Statements {
+			if !strings.HasPrefix(st, "CREATE TABLE IF NOT EXISTS db.crashes ") {
+				continue
+			}
+			for _, line := range strings.Split(st, "\n") {
+				name, typ, ok := strings.Cut(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(line), ",")), " ")
+				if ok {
+					cols[name] = typ
+				}
+			}
+		}
+	}
+	for _, f := range fields.New().ClickHouse() {
+		typ, ok := cols[f.ClickHouseColumn]
+		if assert.True(t, ok, "column %s missing", f.ClickHouseColumn) {
+			assert.Contains(t, []string{f.ClickHouseType, "LowCardinality(" + f.ClickHouseType + ")"}, typ, f.Name)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := testConfig()
+	require.NoError(t, good.Validate())
+	for name, mut := range map[string]func(*Config){
+		"addr":     func(c *Config) { c.Addr = "nohost" },
+		"port":     func(c *Config) { c.Addr = "h:99999" },
+		"database": func(c *Config) { c.Database = "x; DROP" },
+		"user":     func(c *Config) { c.Username = "" },
+		"dial":     func(c *Config) { c.DialTimeout = 0 },
+		"conns":    func(c *Config) { c.MaxOpenConns = 0 },
+	} {
+		c := good
+		mut(&c)
+		assert.Error(t, c.Validate(), name)
+	}
+}
+
+func TestCrashIDDate(t *testing.T) {
+	d, err := CrashIDDate("de1bb258-cbbf-4589-a673-34f800160918")
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2016, 9, 18, 0, 0, 0, 0, time.UTC), d)
+	for _, bad := range []string{"", "abc", "de1bb258-cbbf-4589-a673-34f800xx0918", "de1bb258-cbbf-4589-a673-34f800161345"} {
+		_, err := CrashIDDate(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	conn, db := stackDB(t)
+	applied, err := Migrate(context.Background(), conn, db)
+	require.NoError(t, err)
+	assert.Empty(t, applied, "a second run applies nothing")
+	done, err := AppliedMigrations(context.Background(), conn, db)
+	require.NoError(t, err)
+	assert.True(t, done[1] && done[2])
+}
+
+// loadSearch writes 20 crashes over two days and products, one of them
+// reprocessed, and returns their ids.
+func loadSearch(t *testing.T, conn driver.Conn, db string) []string {
+	t.Helper()
+	tab := testTable(t)
+	w, err := NewWriter(conn, db, tab, WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	require.NoError(t, err)
+	var rows []Row
+	var ids []string
+	for i := range 20 {
+		day := time.Date(2026, 11, 19+i%2, 8, i, 0, 0, time.UTC)
+		product := "Firefox"
+		if i%4 == 3 {
+			product = "Fenix"
+		}
+		c := testCrash(i, day, day.Add(time.Minute), product, fmt.Sprintf("sig_%d", i%3))
+		c.Addons = []string{fmt.Sprintf("addon%d@x:1", i%2), "common@x:1"}
+		r, err := tab.Row(c)
+		require.NoError(t, err)
+		rows = append(rows, r)
+		ids = append(ids, c.CrashID)
+	}
+	require.NoError(t, w.Write(context.Background(), rows))
+	// crash 0 reprocessed: sig_0 -> sig_new
+	day := time.Date(2026, 11, 19, 8, 0, 0, 0, time.UTC)
+	r, err := tab.Row(testCrash(0, day, day.Add(2*time.Hour), "Firefox", "sig_new"))
+	require.NoError(t, err)
+	require.NoError(t, w.Write(context.Background(), []Row{r}))
+	return ids
+}
+
+func TestSuperSearch(t *testing.T) {
+	conn, db := stackDB(t)
+	ids := loadSearch(t, conn, db)
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	fs := supersearch.FromRegistry(fields.New())
+	for _, mode := range []Dedup{DedupArgMax, DedupFinal} {
+		rd, err := NewReader(conn, db, mode)
+		require.NoError(t, err)
+		search := func(raw string) *SearchResult {
+			t.Helper()
+			params, err := url.ParseQuery(raw)
+			require.NoError(t, err)
+			q, err := supersearch.Parse(params, fs, false, now)
+			require.NoError(t, err)
+			res, err := rd.SuperSearch(context.Background(), q)
+			require.NoError(t, err, raw)
+			return res
+		}
+		t.Run(fmt.Sprint(mode), func(t *testing.T) {
+			res := search("")
+			assert.Equal(t, int64(20), res.Total, "one row per crash")
+			assert.Len(t, res.Hits, 20)
+			counts := map[string]int64{}
+			for _, b := range res.Facets["signature"] {
+				counts[b.Term] = b.Count
+			}
+			assert.Equal(t, map[string]int64{"sig_0": 6, "sig_1": 7, "sig_2": 6, "sig_new": 1}, counts)
+
+			assert.Equal(t, int64(1), search("signature=sig_new").Total)
+			assert.Equal(t, int64(6), search("signature=sig_0").Total, "the old processing does not match")
+			assert.Equal(t, int64(7), search("signature=sig_0&signature=sig_new").Total, "values ORed")
+			assert.Equal(t, int64(13), search("signature=!sig_1").Total)
+			assert.Equal(t, int64(13), search("signature=~_0&signature=~_1").Total)
+			assert.Equal(t, int64(13), search("signature=$0&signature=^sig_1").Total)
+			assert.Equal(t, int64(12), search("signature=@^sig_[02]").Total)
+			assert.Equal(t, int64(5), search("product=Fenix").Total)
+			assert.Equal(t, int64(10), search("date=2026-11-19").Total)
+			assert.Equal(t, int64(10), search("addons=addon1@x:1").Total)
+			assert.Equal(t, int64(19), search("addons=~common").Total, "the reprocessing of crash 0 has other add-ons")
+			assert.Equal(t, int64(20), search("addons=~@").Total)
+			assert.Equal(t, int64(0), search("addons=__null__").Total)
+			assert.Equal(t, int64(5), search("startup_crash=__true__").Total)
+			assert.Equal(t, int64(10), search("uptime=>=5&uptime=<15").Total)
+			assert.Equal(t, int64(20), search("cpu_count=__null__").Total)
+
+			res = search("_facets=addons&_facets=product&_facets_size=1&_cardinality.signature=&_columns=uuid&_columns=signature&_sort=uptime&_results_number=3&_results_offset=1")
+			assert.Equal(t, []Bucket{{Term: "common@x:1", Count: 19}}, res.Facets["addons"])
+			assert.Equal(t, []Bucket{{Term: "Firefox", Count: 15}}, res.Facets["product"])
+			assert.Equal(t, uint64(4), res.Cardinality["signature"])
+			require.Len(t, res.Hits, 3)
+			assert.Equal(t, ids[1], res.Hits[0]["uuid"], "sorted by uptime (i), offset 1")
+
+			res = search("_aggs.product=signature&_histogram.date=product&_facets=signature")
+			assert.Contains(t, res.Aggs["product.signature"], Bucket{Group: "Fenix", Term: "sig_0", Count: 2})
+			assert.Contains(t, res.Histograms["submitted_timestamp"], Bucket{Group: "2026-11-19", Count: 10})
+			assert.Contains(t, res.Histograms["submitted_timestamp.product"], Bucket{Group: "2026-11-20", Term: "Fenix", Count: 5})
+		})
+	}
+}
+
+func TestSignatureFirstDateAndCrashByID(t *testing.T) {
+	conn, db := stackDB(t)
+	ids := loadSearch(t, conn, db)
+	rd, err := NewReader(conn, db, DedupArgMax)
+	require.NoError(t, err)
+	got, err := rd.SignatureFirstDate(context.Background(), []string{"sig_1", "sig_new", "unknown"})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, "sig_1", got[0].Signature)
+	assert.Equal(t, time.Date(2026, 11, 19, 8, 4, 0, 0, time.UTC), got[0].FirstDate, "i=1 is on the 20th; i=4 at 8:04 on the 19th")
+	require.NotNil(t, got[0].FirstBuild)
+	assert.Equal(t, int64(20260101000001), *got[0].FirstBuild)
+
+	c, err := rd.CrashByID(context.Background(), ids[5])
+	require.NoError(t, err)
+	assert.Equal(t, ids[5], c["crash_id"])
+	assert.Equal(t, "secret comment", c["user_comments"], "the row holds protected fields; redaction is the webapp's")
+	_, err = rd.CrashByID(context.Background(), "ffffffff-0000-4000-8000-fffff0261119")
+	assert.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestRetention(t *testing.T) {
+	conn, db := stackDB(t)
+	loadSearch(t, conn, db)
+	rd, err := NewReader(conn, db, DedupArgMax)
+	require.NoError(t, err)
+	dropped, err := rd.DropPartitionsBefore(context.Background(), time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"crashes/20261119", "top_crashers_daily/20261119"}, dropped)
+	var n uint64
+	require.NoError(t, conn.QueryRow(context.Background(), "SELECT count() FROM "+db+".crashes").Scan(&n))
+	assert.Equal(t, uint64(10), n)
+}
