@@ -54,3 +54,25 @@ func TestCodeViewRecords(t *testing.T) {
 	assert.Len(t, synth.PDB20(1, 2, "y.pdb"), 16+len("y.pdb")+1)
 	assert.Equal(t, []byte{'L', 'E', 'p', 'B', 9}, []byte(synth.ELFBuildID([]byte{9})))
 }
+
+func TestStack(t *testing.T) {
+	for _, size := range []int{4, 8} {
+		s := synth.NewStack(0x7000, size)
+		assert.Equal(t, uint64(0x7000), s.Pad(16))
+		fp := s.Word(0)
+		ret := s.Word(0x401234)
+		assert.Equal(t, fp+uint64(size), ret)
+		caller := s.Word(7)
+		s.Set(fp, caller)
+		ctx := minidump.NewContext(minidump.ArchAMD64)
+		d, err := minidump.Parse(synth.New(minidump.ArchAMD64, synth.Linux).
+			AddThread(synth.Thread{ID: 1, Stack: s.Memory(), Context: &ctx}).Bytes())
+		require.NoError(t, err)
+		r := &d.Threads[0].Stack
+		v, ok := r.Word(fp, size)
+		require.True(t, ok)
+		assert.Equal(t, caller, v)
+		v, _ = r.Word(ret, size)
+		assert.Equal(t, uint64(0x401234), v)
+	}
+}
