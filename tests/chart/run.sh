@@ -27,8 +27,8 @@ for values in "" "$chart/values-production.yaml"; do
   args=(crashstream "$chart" --namespace crash ${values:+-f "$values"})
   "$bin/helm" lint --strict "$chart" ${values:+-f "$values"} >"$tmp/lint" || { cat "$tmp/lint"; exit 1; }
   echo "helm lint ($name): ok"
-  "$bin/helm" template "${args[@]}" >"$tmp/manifests.yaml"
   for k8s in $(sed 's/^[^ ]* //' "$schemas/.source"); do
+    "$bin/helm" template "${args[@]}" --kube-version "$k8s" >"$tmp/manifests.yaml"
     printf 'kubeconform -strict, Kubernetes %s (%s): ' "$k8s" "$name"
     "$bin/kubeconform" -strict -summary -kubernetes-version "$k8s" \
       -schema-location "$schemas/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" \

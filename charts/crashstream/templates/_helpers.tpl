@@ -84,10 +84,11 @@ app.kubernetes.io/component: {{ .command }}
 {{- end -}}
 
 {{/*
-Environment from the credentials Secret: each variable is a secretKeyRef so
-that an existing Secret with its own key names works.
+Environment every container has besides the ConfigMap: credentials, each a
+secretKeyRef so that an existing Secret with its own key names works, and the
+paths of the mounted Kafka TLS files.
 */}}
-{{- define "crashstream.secretEnv" -}}
+{{- define "crashstream.commonEnv" -}}
 {{- $secret := include "crashstream.secretName" . -}}
 {{- $keys := .Values.secret.keys -}}
 - name: CRASHSTREAM_S3_ACCESS_KEY
@@ -101,6 +102,16 @@ that an existing Secret with its own key names works.
   valueFrom: {secretKeyRef: {name: {{ $secret }}, key: {{ $keys.kafkaSaslUsername }}}}
 - name: CRASHSTREAM_KAFKA_SASL_PASSWORD
   valueFrom: {secretKeyRef: {name: {{ $secret }}, key: {{ $keys.kafkaSaslPassword }}}}
+{{- end }}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.secretName }}
+- name: CRASHSTREAM_KAFKA_TLS_CA
+  value: /etc/crashstream/kafka-tls/ca.crt
+{{- if .Values.kafka.tls.clientAuth }}
+- name: CRASHSTREAM_KAFKA_TLS_CERT
+  value: /etc/crashstream/kafka-tls/tls.crt
+- name: CRASHSTREAM_KAFKA_TLS_KEY
+  value: /etc/crashstream/kafka-tls/tls.key
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -128,19 +139,5 @@ that an existing Secret with its own key names works.
 - name: kafka-tls
   secret:
     secretName: {{ .root.Values.kafka.tls.secretName }}
-{{- end }}
-{{- end -}}
-
-{{/* Environment common to every container, after the ConfigMap. Args: root. */}}
-{{- define "crashstream.kafkaTLSEnv" -}}
-{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.secretName }}
-- name: CRASHSTREAM_KAFKA_TLS_CA
-  value: /etc/crashstream/kafka-tls/ca.crt
-{{- if .Values.kafka.tls.clientAuth }}
-- name: CRASHSTREAM_KAFKA_TLS_CERT
-  value: /etc/crashstream/kafka-tls/tls.crt
-- name: CRASHSTREAM_KAFKA_TLS_KEY
-  value: /etc/crashstream/kafka-tls/tls.key
-{{- end }}
 {{- end }}
 {{- end -}}
