@@ -1,0 +1,108 @@
+package sinks
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// groupCommit merges the rows of concurrent callers into one write: the
+// first caller of a group leads it and flushes when the group holds
+// maxRows, when every caller that has entered has joined a group (nobody
+// else is about to add rows, so waiting would only add latency), or when
+// linger has passed — rows or time, whichever first. Every member returns
+// the write's result, so a caller's rows are durable when it gets nil.
+//
+// Callers announce themselves with enter before preparing rows, then call
+// either write or skip exactly once.
+type groupCommit[T any] struct {
+	maxRows int
+	linger  time.Duration
+	flush   func(ctx context.Context, rows []T) error
+
+	mu      sync.Mutex
+	pending int // entered, not yet joined or skipped
+	cur     *group[T]
+	changed chan struct{} // closed and replaced on every change
+}
+
+type group[T any] struct {
+	rows []T
+	done chan struct{}
+	err  error
+}
+
+func newGroupCommit[T any](maxRows int, linger time.Duration, flush func(context.Context, []T) error) *groupCommit[T] {
+	return &groupCommit[T]{maxRows: maxRows, linger: linger, flush: flush, changed: make(chan struct{})}
+}
+
+// notify wakes a waiting leader; b.mu must be held.
+func (b *groupCommit[T]) notify() {
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+func (b *groupCommit[T]) enter() {
+	b.mu.Lock()
+	b.pending++
+	b.mu.Unlock()
+}
+
+func (b *groupCommit[T]) skip() {
+	b.mu.Lock()
+	b.pending--
+	b.notify()
+	b.mu.Unlock()
+}
+
+// write adds rows to the open group and returns once that group's flush
+// finished (or ctx ended: the rows may still be written, which the
+// idempotent writer tolerates when the records are redelivered).
+func (b *groupCommit[T]) write(ctx context.Context, rows []T) error {
+	b.mu.Lock()
+	b.pending--
+	g := b.cur
+	leader := g == nil
+	if leader {
+		g = &group[T]{done: make(chan struct{})}
+		b.cur = g
+	}
+	g.rows = append(g.rows, rows...)
+	b.notify()
+	b.mu.Unlock()
+	if !leader {
+		select {
+		case <-g.done:
+			return g.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	timer := time.NewTimer(b.linger)
+	defer timer.Stop()
+	for {
+		b.mu.Lock()
+		ready := len(g.rows) >= b.maxRows || b.pending == 0
+		ch := b.changed
+		if ready {
+			b.cur = nil
+		}
+		b.mu.Unlock()
+		if ready {
+			break
+		}
+		select {
+		case <-ch:
+			continue
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		b.mu.Lock()
+		b.cur = nil
+		b.mu.Unlock()
+		break
+	}
+	g.err = b.flush(ctx, g.rows)
+	close(g.done)
+	return g.err
+}

@@ -1,0 +1,276 @@
+package sinks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/streams"
+)
+
+// TelemetryConfig configures sink-telemetry.
+type TelemetryConfig struct {
+	Group string
+	// WriteBucket also writes each record as JSON to the telemetry bucket
+	// (s3.telemetry-bucket) at v1/crash_report/<YYYYMMDD>/<id>.
+	WriteBucket bool
+}
+
+// RegisterFlags adds the sink-telemetry.* flags.
+func (c *TelemetryConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Group, "sink-telemetry.group", "sink-telemetry", "consumer group of the telemetry sink")
+	fs.BoolVar(&c.WriteBucket, "sink-telemetry.write-bucket", false, "also write telemetry JSON to the telemetry bucket (v1/crash_report/<YYYYMMDD>/<id>)")
+}
+
+// Validate checks the settings.
+func (c TelemetryConfig) Validate() error {
+	if c.Group == "" {
+		return errors.New("-sink-telemetry.group: must not be empty")
+	}
+	return nil
+}
+
+// Publisher produces records; *streams.Producer implements it.
+type Publisher interface {
+	Send(ctx context.Context, topic string, key, value []byte, headers ...streams.Header) error
+}
+
+// Encoder frames records as Avro; *registry.Serde implements it.
+type Encoder interface {
+	Marshal(r schemas.Record) ([]byte, error)
+}
+
+// TelemetryDeps are the sink's collaborators. Bucket is used only with
+// WriteBucket.
+type TelemetryDeps struct {
+	Publisher Publisher
+	Encoder   Encoder
+	Decoder   Decoder
+	Bucket    Putter
+	Topic     string
+	Fields    *fields.Registry
+	Logger    zerolog.Logger
+	Registry  prometheus.Registerer
+}
+
+// Telemetry is sink-telemetry: a streams.Handler.
+type Telemetry struct {
+	cfg     TelemetryConfig
+	deps    TelemetryDeps
+	mapper  *TelemetryMapper
+	metrics *sinkMetrics
+}
+
+// NewTelemetry builds the sink.
+func NewTelemetry(cfg TelemetryConfig, deps TelemetryDeps) (*Telemetry, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Publisher == nil || deps.Encoder == nil || deps.Decoder == nil || deps.Fields == nil || deps.Topic == "" {
+		return nil, errors.New("sink-telemetry: publisher, encoder, decoder, fields and topic are required")
+	}
+	if cfg.WriteBucket && deps.Bucket == nil {
+		return nil, errors.New("sink-telemetry: -sink-telemetry.write-bucket needs a bucket")
+	}
+	mp, err := NewTelemetryMapper(deps.Fields)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newSinkMetrics(deps.Registry, "telemetry")
+	if err != nil {
+		return nil, err
+	}
+	return &Telemetry{cfg: cfg, deps: deps, mapper: mp, metrics: m}, nil
+}
+
+// Handle exports one processed crash. The JSON object is written before
+// the topic record, so a record on the topic means its object exists too.
+func (s *Telemetry) Handle(ctx context.Context, m *streams.Message) error {
+	pc, err := decode(ctx, s.deps.Decoder, m)
+	if err != nil {
+		if streams.IsPermanent(err) {
+			s.metrics.rejected.Inc()
+		}
+		return err
+	}
+	tc := s.mapper.Map(pc)
+	done := s.metrics.timer()
+	if s.cfg.WriteBucket {
+		key, err := objectstore.TelemetryKey(pc.CrashID)
+		if err != nil {
+			s.metrics.rejected.Inc()
+			return streams.Permanent(err)
+		}
+		body, err := TelemetryJSON(tc)
+		if err != nil {
+			s.metrics.rejected.Inc()
+			return streams.Permanent(err)
+		}
+		if err := s.deps.Bucket.PutBytes(ctx, key, body, "application/json"); err != nil {
+			done(0, err)
+			return err
+		}
+	}
+	value, err := s.deps.Encoder.Marshal(tc)
+	if err != nil {
+		s.metrics.rejected.Inc()
+		return streams.Permanent(err)
+	}
+	err = s.deps.Publisher.Send(ctx, s.deps.Topic, []byte(pc.CrashID), value)
+	done(1, err)
+	return err
+}
+
+// Run consumes crash.processed.v1 until ctx ends, then drains.
+func (s *Telemetry) Run(ctx context.Context, kafka streams.Config) error {
+	c, err := streams.NewConsumer(kafka, streams.ConsumerOptions{
+		Options: streams.Options{Logger: s.deps.Logger, Registerer: s.deps.Registry},
+		Group:   s.cfg.Group, Topics: []string{kafka.Topics().Processed},
+	}, s)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Run(ctx)
+}
+
+// TelemetryMapper copies the telemetry fields of a processed crash into a
+// TelemetryCrash, driven by the field registry: only fields marked for
+// telemetry and public, under their telemetry names (Socorro's renames:
+// build->build_id, date_processed->date, os_*->platform*).
+type TelemetryMapper struct {
+	copies []fieldCopy
+}
+
+type fieldCopy struct{ from, to []int }
+
+// NewTelemetryMapper checks every telemetry field of reg has a source in
+// ProcessedCrash and a destination of the same type in TelemetryCrash.
+func NewTelemetryMapper(reg *fields.Registry) (*TelemetryMapper, error) {
+	src := avroFields(reflect.TypeFor[schemas.ProcessedCrash]())
+	dst := avroFields(reflect.TypeFor[schemas.TelemetryCrash]())
+	mp := &TelemetryMapper{}
+	for _, f := range reg.Telemetry() {
+		if !f.IsPublic() {
+			return nil, fmt.Errorf("telemetry field %s is protected", f.Name)
+		}
+		s, ok := src[f.Name]
+		if !ok {
+			return nil, fmt.Errorf("telemetry field %s: not in ProcessedCrash", f.Name)
+		}
+		d, ok := dst[f.TelemetryFieldName()]
+		if !ok {
+			return nil, fmt.Errorf("telemetry field %s: %s not in TelemetryCrash", f.Name, f.TelemetryFieldName())
+		}
+		if s.Type != d.Type {
+			return nil, fmt.Errorf("telemetry field %s: type %s vs %s", f.Name, s.Type, d.Type)
+		}
+		mp.copies = append(mp.copies, fieldCopy{from: s.Index, to: d.Index})
+	}
+	return mp, nil
+}
+
+func avroFields(t reflect.Type) map[string]reflect.StructField {
+	out := map[string]reflect.StructField{}
+	for i := range t.NumField() {
+		if tag, ok := t.Field(i).Tag.Lookup("avro"); ok && tag != "-" {
+			out[tag] = t.Field(i)
+		}
+	}
+	return out
+}
+
+// Map returns the telemetry record of pc.
+func (mp *TelemetryMapper) Map(pc *schemas.ProcessedCrash) *schemas.TelemetryCrash {
+	var tc schemas.TelemetryCrash
+	sv, dv := reflect.ValueOf(pc).Elem(), reflect.ValueOf(&tc).Elem()
+	for _, c := range mp.copies {
+		dv.FieldByIndex(c.to).Set(sv.FieldByIndex(c.from))
+	}
+	return &tc
+}
+
+// TelemetryJSON encodes tc under its Avro field names (nested records too),
+// dates as RFC 3339 and absent values as null: the object Socorro's
+// telemetry export writes.
+func TelemetryJSON(tc *schemas.TelemetryCrash) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := writeAvroJSON(&buf, reflect.ValueOf(tc).Elem()); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func writeAvroJSON(buf *bytes.Buffer, v reflect.Value) error {
+	switch {
+	case v.Type() == reflect.TypeFor[time.Time]():
+		t := v.Interface().(time.Time)
+		if t.IsZero() {
+			buf.WriteString("null")
+			return nil
+		}
+		b, _ := json.Marshal(t.UTC().Format(time.RFC3339Nano))
+		buf.Write(b)
+		return nil
+	case v.Kind() == reflect.Pointer:
+		if v.IsNil() {
+			buf.WriteString("null")
+			return nil
+		}
+		return writeAvroJSON(buf, v.Elem())
+	case v.Kind() == reflect.Struct:
+		buf.WriteByte('{')
+		first := true
+		for i := range v.NumField() {
+			tag, ok := v.Type().Field(i).Tag.Lookup("avro")
+			if !ok || tag == "-" {
+				continue
+			}
+			if !first {
+				buf.WriteByte(',')
+			}
+			first = false
+			k, _ := json.Marshal(tag)
+			buf.Write(k)
+			buf.WriteByte(':')
+			if err := writeAvroJSON(buf, v.Field(i)); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+		return nil
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
+		buf.WriteByte('[')
+		for i := range v.Len() {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeAvroJSON(buf, v.Index(i)); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+		return nil
+	case v.Kind() == reflect.Slice && v.IsNil():
+		buf.WriteString("[]")
+		return nil
+	default:
+		b, err := json.Marshal(v.Interface())
+		if err != nil {
+			return err
+		}
+		buf.Write(b)
+		return nil
+	}
+}
