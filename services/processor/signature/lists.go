@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -174,6 +175,10 @@ func loadRegexList(fsys fs.FS, name string) (*RegexList, error) {
 // this is the same as the alternation.
 type RegexList struct {
 	entries []listRegex
+	// byFirst indexes the entries with a literal prefix by its first
+	// byte; unprefixed lists the others, which every frame must try.
+	byFirst    [256][]int32
+	unprefixed []int32
 	// all is set for an empty list, which matches everything: the joined
 	// pattern of no lines is "", as in Socorro.
 	all bool
@@ -181,7 +186,10 @@ type RegexList struct {
 
 type listRegex struct {
 	prefix string         // literal start every match has
-	re     *regexp.Regexp // nil when prefix is the whole pattern
+	re     *regexp.Regexp // nil when prefix (or contains) is the whole pattern
+	// contains is, for ".*<rest>" entries, a literal every match holds
+	// before its first newline; with re nil it is the whole test.
+	contains string
 }
 
 // NewRegexList compiles Python regexes (translated to RE2).
@@ -196,8 +204,20 @@ func NewRegexList(patterns []string) (*RegexList, error) {
 		e := listRegex{prefix: prefix}
 		if !complete {
 			e.re = re
+			if lit, whole := anyPrefixLiteral(translatePythonRegex(p)); lit != "" {
+				e.contains = lit
+				if whole {
+					e.re = nil
+				}
+			}
 		}
+		i := int32(len(l.entries))
 		l.entries = append(l.entries, e)
+		if e.prefix == "" {
+			l.unprefixed = append(l.unprefixed, i)
+		} else {
+			l.byFirst[e.prefix[0]] = append(l.byFirst[e.prefix[0]], i)
+		}
 	}
 	return l, nil
 }
@@ -207,16 +227,59 @@ func (l *RegexList) MatchString(s string) bool {
 	if l.all {
 		return true
 	}
-	for i := range l.entries {
+	if s != "" && l.matchAny(s, l.byFirst[s[0]]) {
+		return true
+	}
+	return l.matchAny(s, l.unprefixed)
+}
+
+func (l *RegexList) matchAny(s string, idx []int32) bool {
+	for _, i := range idx {
 		e := &l.entries[i]
 		if !strings.HasPrefix(s, e.prefix) {
 			continue
+		}
+		if e.contains != "" {
+			line, _, _ := strings.Cut(s, "\n")
+			if !strings.Contains(line, e.contains) {
+				continue
+			}
 		}
 		if e.re == nil || e.re.MatchString(s) {
 			return true
 		}
 	}
 	return false
+}
+
+// anyPrefixLiteral looks at a pattern of the form ".*<rest>" (several list
+// entries are, e.g. ".*abort"): it returns the literal <rest> must start
+// with, and whether <rest> is nothing but that literal, in which case a
+// match is exactly "the literal occurs before the first newline". The
+// backtracking such entries need otherwise dominated signature generation.
+func anyPrefixLiteral(pattern string) (string, bool) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return "", false
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 {
+		return "", false
+	}
+	first := re.Sub[0]
+	if first.Op != syntax.OpStar || first.Sub[0].Op != syntax.OpAnyCharNotNL {
+		return "", false
+	}
+	rest := &syntax.Regexp{Op: syntax.OpConcat, Sub: re.Sub[1:], Flags: re.Flags}
+	restRe, err := regexp.Compile(rest.String())
+	if err != nil {
+		return "", false
+	}
+	lit, complete := restRe.LiteralPrefix()
+	if strings.Contains(lit, "\n") {
+		return "", false
+	}
+	return lit, complete
 }
 
 // translatePythonRegex rewrites the Python regex constructs whose meaning
