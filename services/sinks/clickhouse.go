@@ -46,7 +46,7 @@ func (c ClickHouseConfig) Validate() error {
 		return fmt.Errorf("-sink-clickhouse.linger: want (0, 1m], got %s", c.Linger)
 	}
 	if err := c.Writer.Validate(); err != nil {
-		return fmt.Errorf("sink-clickhouse: %w", err)
+		return fmt.Errorf("-sink-clickhouse.insert-*: %w", err)
 	}
 	return nil
 }

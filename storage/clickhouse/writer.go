@@ -31,10 +31,10 @@ func (c *WriterConfig) RegisterFlagsWithPrefix(prefix string, fs *flag.FlagSet) 
 // Validate checks the bounds.
 func (c WriterConfig) Validate() error {
 	if c.MaxAttempts < 1 || c.MaxAttempts > 100 {
-		return fmt.Errorf("-clickhouse.insert-attempts: want 1..100, got %d", c.MaxAttempts)
+		return fmt.Errorf("insert attempts: want 1..100, got %d", c.MaxAttempts)
 	}
 	if c.Backoff <= 0 || c.MaxBackoff < c.Backoff {
-		return fmt.Errorf("-clickhouse.insert-backoff: want 0 < backoff <= max-backoff, got %s and %s", c.Backoff, c.MaxBackoff)
+		return fmt.Errorf("insert backoff: want 0 < backoff <= max-backoff, got %s and %s", c.Backoff, c.MaxBackoff)
 	}
 	return nil
 }

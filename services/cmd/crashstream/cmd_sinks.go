@@ -1,23 +1,165 @@
 package main
 
-import "context"
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/services/sinks"
+	"github.com/crashstream/crashstream/storage/clickhouse"
+)
+
+// sinkClickHouseService writes processed crashes to ClickHouse. It owns the
+// clickhouse.* flags; it migrates the schema at start-up (idempotent, safe
+// with several instances starting at once).
+type sinkClickHouseService struct {
+	ch  clickhouse.Config
+	cfg sinks.ClickHouseConfig
+}
 
 func sinkClickHouseCommand() command {
-	return command{
-		name:    "sink-clickhouse",
-		summary: "write processed crashes to ClickHouse",
-		run: func(ctx context.Context, args []string, env cmdEnv) error {
-			return errNotBuilt("sink-clickhouse")
-		},
-	}
+	return serviceCommand(&sinkClickHouseService{}, "write processed crashes to ClickHouse (Kafka consumer)")
 }
+
+func (s *sinkClickHouseService) name() string             { return "sink-clickhouse" }
+func (s *sinkClickHouseService) defaultAdminAddr() string { return "127.0.0.1:9102" }
+func (s *sinkClickHouseService) registerFlags(fs *flag.FlagSet) {
+	s.ch.RegisterFlags(fs)
+	s.cfg.RegisterFlags(fs)
+}
+func (s *sinkClickHouseService) validate() error {
+	if err := s.ch.Validate(); err != nil {
+		return err
+	}
+	return s.cfg.Validate()
+}
+
+func (s *sinkClickHouseService) start(ctx context.Context, sh *shared) error {
+	conn, err := clickhouse.Open(ctx, s.ch)
+	if err != nil {
+		return err
+	}
+	sh.process.OnClose("clickhouse", func(context.Context) error { return conn.Close() })
+	sh.process.Check("clickhouse", conn.Ping)
+	applied, err := clickhouse.Migrate(ctx, conn, s.ch.Database)
+	if err != nil {
+		return fmt.Errorf("clickhouse migrations: %w", err)
+	}
+	if len(applied) > 0 {
+		sh.process.Logger.Info().Ints("versions", applied).Msg("clickhouse migrations applied")
+	}
+	table, err := clickhouse.NewTable(fields.New())
+	if err != nil {
+		return err
+	}
+	writer, err := clickhouse.NewWriter(conn, s.ch.Database, table, s.cfg.Writer)
+	if err != nil {
+		return err
+	}
+	serde, err := sh.eventSerde(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sh.ensureTopics(ctx); err != nil {
+		return err
+	}
+	sink, err := sinks.NewClickHouse(s.cfg, sinks.ClickHouseDeps{
+		Writer: writer, Table: table, Decoder: serde,
+		Logger:   sh.process.Logger.With().Str("service", s.name()).Logger(),
+		Registry: sh.process.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	kafka := sh.kafka
+	sh.process.Go(s.name(), func(ctx context.Context) error { return sink.Run(ctx, kafka) })
+	return nil
+}
+
+// sinkObjectStoreService writes processed crashes to the object store.
+type sinkObjectStoreService struct{ cfg sinks.ObjectStoreConfig }
 
 func sinkObjectStoreCommand() command {
-	return command{name: "sink-objectstore", summary: "write processed crashes to the object store",
-		run: func(ctx context.Context, args []string, env cmdEnv) error { return errNotBuilt("sink-objectstore") }}
+	return serviceCommand(&sinkObjectStoreService{}, "write processed crashes to the object store (Kafka consumer)")
 }
 
+func (s *sinkObjectStoreService) name() string                   { return "sink-objectstore" }
+func (s *sinkObjectStoreService) defaultAdminAddr() string       { return "127.0.0.1:9103" }
+func (s *sinkObjectStoreService) registerFlags(fs *flag.FlagSet) { s.cfg.RegisterFlags(fs) }
+func (s *sinkObjectStoreService) validate() error                { return s.cfg.Validate() }
+
+func (s *sinkObjectStoreService) start(ctx context.Context, sh *shared) error {
+	store, err := sh.objectStore()
+	if err != nil {
+		return err
+	}
+	serde, err := sh.eventSerde(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sh.ensureTopics(ctx); err != nil {
+		return err
+	}
+	sink, err := sinks.NewObjectStore(s.cfg, sinks.ObjectStoreDeps{
+		Bucket: store.Bucket(sh.s3.Bucket), Decoder: serde,
+		Logger:   sh.process.Logger.With().Str("service", s.name()).Logger(),
+		Registry: sh.process.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	kafka := sh.kafka
+	sh.process.Go(s.name(), func(ctx context.Context) error { return sink.Run(ctx, kafka) })
+	return nil
+}
+
+// sinkTelemetryService exports the public telemetry subset.
+type sinkTelemetryService struct{ cfg sinks.TelemetryConfig }
+
 func sinkTelemetryCommand() command {
-	return command{name: "sink-telemetry", summary: "export public fields of processed crashes to the telemetry topic",
-		run: func(ctx context.Context, args []string, env cmdEnv) error { return errNotBuilt("sink-telemetry") }}
+	return serviceCommand(&sinkTelemetryService{}, "export public fields of processed crashes to the telemetry topic (Kafka consumer)")
+}
+
+func (s *sinkTelemetryService) name() string                   { return "sink-telemetry" }
+func (s *sinkTelemetryService) defaultAdminAddr() string       { return "127.0.0.1:9104" }
+func (s *sinkTelemetryService) registerFlags(fs *flag.FlagSet) { s.cfg.RegisterFlags(fs) }
+func (s *sinkTelemetryService) validate() error                { return s.cfg.Validate() }
+
+func (s *sinkTelemetryService) start(ctx context.Context, sh *shared) error {
+	producer, err := sh.kafkaProducer()
+	if err != nil {
+		return err
+	}
+	serde, err := sh.eventSerde(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sh.ensureTopics(ctx); err != nil {
+		return err
+	}
+	deps := sinks.TelemetryDeps{
+		Publisher: producer, Encoder: serde, Decoder: serde,
+		Topic: sh.kafka.Topics().Telemetry, Fields: fields.New(),
+		Logger:   sh.process.Logger.With().Str("service", s.name()).Logger(),
+		Registry: sh.process.Registry,
+	}
+	if s.cfg.WriteBucket {
+		store, err := sh.objectStore()
+		if err != nil {
+			return err
+		}
+		b := store.Bucket(sh.s3.TelemetryBucket)
+		if err := b.Ensure(ctx); err != nil {
+			return fmt.Errorf("telemetry bucket: %w", err)
+		}
+		deps.Bucket = b
+	}
+	sink, err := sinks.NewTelemetry(s.cfg, deps)
+	if err != nil {
+		return err
+	}
+	kafka := sh.kafka
+	sh.process.Go(s.name(), func(ctx context.Context) error { return sink.Run(ctx, kafka) })
+	return nil
 }
