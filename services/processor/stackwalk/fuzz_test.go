@@ -33,8 +33,9 @@ func fuzzSymbols(t testing.TB) anySymbols {
 // anySymbols serves one file for every module.
 type anySymbols struct{ sf *symbols.SymbolFile }
 
-func (a anySymbols) Load(context.Context, symbols.Key) symbols.Result { return symbols.Result{File: a.sf} }
-
+func (a anySymbols) Load(context.Context, symbols.Key) symbols.Result {
+	return symbols.Result{File: a.sf}
+}
 
 // FuzzWalk walks arbitrary dumps: the walker must neither panic nor loop,
 // whatever registers and stack memory claim.

@@ -1,6 +1,7 @@
 package stackwalk
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 
@@ -293,12 +294,18 @@ func (r *Result) jsonFrame(i int, f *Frame) JSONFrame {
 }
 
 // WriteJSON writes the document like minidump-stackwalk --json (compact) or
-// --json --pretty (two-space indent).
+// --json --pretty (two-space indent), byte for byte: no HTML escaping and no
+// trailing newline.
 func (r *Result) WriteJSON(w io.Writer, pretty bool) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if pretty {
 		enc.SetIndent("", "  ")
 	}
-	return enc.Encode(r.JSON())
+	if err := enc.Encode(r.JSON()); err != nil {
+		return err
+	}
+	_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	return err
 }
