@@ -1,24 +1,16 @@
 package signature
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 )
 
 // ParseCrashData decodes what siggen's signify reads: a crash_data object,
 // or a processed crash (recognized by its json_dump), which is converted.
 func ParseCrashData(b []byte) (CrashData, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := parseJSON(b)
+	if err != nil {
 		return nil, fmt.Errorf("crash data: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("crash data: extra data after the JSON object")
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
