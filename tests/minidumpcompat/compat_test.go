@@ -36,9 +36,16 @@ func repoRoot(t testing.TB) string {
 	}
 }
 
+// corpus lists the shared test dumps, tests/corpus/dumps, and any extra
+// directories in $CRASHSTREAM_COMPAT_DUMPS (colon-separated) for ad-hoc
+// comparisons.
 func corpus(t testing.TB) []string {
 	root := repoRoot(t)
-	return Dumps(filepath.Join(root, "..", "shared", "testdata"), filepath.Join(root, "tests", "corpus", "dumps"))
+	dirs := []string{filepath.Join(root, "..", "shared", "testdata"), filepath.Join(root, "tests", "corpus", "dumps")}
+	if extra := os.Getenv("CRASHSTREAM_COMPAT_DUMPS"); extra != "" {
+		dirs = append(dirs, filepath.SplitList(extra)...)
+	}
+	return Dumps(dirs...)
 }
 
 // golden returns the stored minidump-stackwalk output for a corpus dump
