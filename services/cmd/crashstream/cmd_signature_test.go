@@ -52,8 +52,8 @@ func TestSignatureCommandBatch(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, 4, out)
 	assert.JSONEq(t, `{"signature": "a", "proto_signature": "a", "notes": []}`, lines[0])
-	assert.Contains(t, lines[1], `"error":"line 2: crash data: invalid character`)
-	assert.Contains(t, lines[2], `"error":"line 3: crash data: EOF"`)
+	assert.Contains(t, lines[1], `"error":"line 2: crash data: offset 0: invalid literal`)
+	assert.Contains(t, lines[2], `"error":"line 3: crash data: unexpected end of JSON input"`)
 	assert.JSONEq(t, `{"signature": "m.dll | <T>", "proto_signature": "m.dll | <T>", "notes": []}`, lines[3])
 }
 
