@@ -23,7 +23,13 @@ func (s *lineStore) at(i uint32) *lineRec {
 func (s *lineStore) append(l lineRec) {
 	c := int(s.n >> lineChunkBits)
 	if c == len(s.chunks) {
-		s.chunks = append(s.chunks, make([]lineRec, 0, 1<<lineChunkBits))
+		// Start small (most files are small); append grows a chunk up to
+		// its fixed length, which bounds any copy to one chunk.
+		size := 1 << lineChunkBits
+		if c == 0 {
+			size = 256
+		}
+		s.chunks = append(s.chunks, make([]lineRec, 0, size))
 	}
 	s.chunks[c] = append(s.chunks[c], l)
 	s.n++

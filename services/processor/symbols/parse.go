@@ -499,6 +499,21 @@ func (p *parser) finishCFI() {
 	}
 	d := p.sf.cfiDeltas[c.deltaLo:c.deltaHi]
 	arena := p.arena
+	// dump_syms emits delta rows in address order; only sort when not.
+	sorted := true
+	for i := 1; i < len(d); i++ {
+		if d[i].addr <= d[i-1].addr {
+			sorted = false
+			break
+		}
+	}
+	if !sorted {
+		sortDeltas(d, arena)
+	}
+	p.sf.cfi = append(p.sf.cfi, c)
+}
+
+func sortDeltas(d []cfiDelta, arena []byte) {
 	sort.SliceStable(d, func(i, j int) bool {
 		if d[i].addr != d[j].addr {
 			return d[i].addr < d[j].addr
@@ -506,7 +521,6 @@ func (p *parser) finishCFI() {
 		return string(arena[d[i].rules.off:d[i].rules.off+d[i].rules.len]) <
 			string(arena[d[j].rules.off:d[j].rules.off+d[j].rules.len])
 	})
-	p.sf.cfi = append(p.sf.cfi, c)
 }
 
 func (p *parser) stackWin(c *cursor) error {
@@ -580,16 +594,19 @@ func (p *parser) finish() (*SymbolFile, error) {
 	sf.files = sortIDs(sf.files)
 	sf.origins = sortIDs(sf.origins)
 
-	sort.SliceStable(sf.funcs, func(i, j int) bool {
+	funcLess := func(i, j int) bool {
 		a, b := sf.funcs[i], sf.funcs[j]
 		if a.addr != b.addr {
 			return a.addr < b.addr
 		}
 		return a.size < b.size
-	})
+	}
+	if !sort.SliceIsSorted(sf.funcs, funcLess) {
+		sort.SliceStable(sf.funcs, funcLess)
+	}
 	sf.funcs = dropOverlaps(sf.funcs, func(f funcRec) (uint64, uint64) { return f.addr, f.addr + uint64(f.size) - 1 })
 
-	sort.SliceStable(sf.publics, func(i, j int) bool {
+	pubLess := func(i, j int) bool {
 		a, b := sf.publics[i], sf.publics[j]
 		if a.addr != b.addr {
 			return a.addr < b.addr
@@ -598,15 +615,21 @@ func (p *parser) finish() (*SymbolFile, error) {
 			return an < bn
 		}
 		return a.paramSize < b.paramSize
-	})
+	}
+	if !sort.SliceIsSorted(sf.publics, pubLess) {
+		sort.SliceStable(sf.publics, pubLess)
+	}
 
-	sort.SliceStable(sf.cfi, func(i, j int) bool {
+	cfiLess := func(i, j int) bool {
 		a, b := sf.cfi[i], sf.cfi[j]
 		if a.addr != b.addr {
 			return a.addr < b.addr
 		}
 		return a.size < b.size
-	})
+	}
+	if !sort.SliceIsSorted(sf.cfi, cfiLess) {
+		sort.SliceStable(sf.cfi, cfiLess)
+	}
 	sf.cfi = dropOverlaps(sf.cfi, func(c cfiRec) (uint64, uint64) { return c.addr, c.addr + uint64(c.size) - 1 })
 
 	sf.winData = sortWin(p.winData)
