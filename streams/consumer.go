@@ -110,6 +110,9 @@ type Consumer struct {
 	workers map[topicPartition]*worker
 
 	closeOnce sync.Once
+
+	// revokeStarted, when set (tests only), is called as a revocation begins.
+	revokeStarted func(map[string][]int32)
 }
 
 type topicPartition struct {
@@ -229,6 +232,9 @@ func (c *Consumer) shutdown() {
 // revoked runs inside a rebalance: the partitions' in-flight work finishes,
 // what is done is committed, then the rebalance may go on.
 func (c *Consumer) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	if c.revokeStarted != nil {
+		c.revokeStarted(revoked)
+	}
 	c.stopWorkers(flatten(revoked))
 	c.commit(ctx)
 }
@@ -374,6 +380,11 @@ func (w *worker) handle(b batch) bool {
 	c := w.c
 	if c.single != nil {
 		for _, r := range b.records {
+			select {
+			case <-w.stop: // revoked or shutting down: leave the rest to the next owner
+				return false
+			default:
+			}
 			msg := fromKgo(r)
 			ok, err := w.attempt(func(ctx context.Context) error { return c.single.Handle(ctx, msg) })
 			if !ok {

@@ -639,3 +639,85 @@ func TestMessageHeader(t *testing.T) {
 	_, ok = m.Header("b")
 	assert.False(t, ok)
 }
+
+// TestRevocationWaitsForInFlight holds a handler call of member A while
+// member B joins: A's revocation must wait for it and commit it, so B never
+// handles that record again, and no record is handled twice.
+func TestRevocationWaitsForInFlight(t *testing.T) {
+	_, cfg := fakeKafka(t)
+	topic, group := cfg.Topics().Received, "g-revoke"
+	const n = 90
+	produce(t, cfg, topic, n)
+	var mu sync.Mutex
+	counts := map[string]int{}
+	all := make(chan struct{})
+	count := func(v string) {
+		mu.Lock()
+		defer mu.Unlock()
+		counts[v]++
+		if len(counts) == n {
+			close(all)
+		}
+	}
+	// A holds the first record of every partition, so whichever partition
+	// the rebalance moves to B has a call in flight.
+	inflight, release := make(chan string, cfg.Partitions), make(chan struct{})
+	var heldMu sync.Mutex
+	heldParts := map[int32]bool{}
+	a, err := NewConsumer(cfg, ConsumerOptions{Options: fast(), Group: group, Topics: []string{topic}},
+		HandlerFunc(func(_ context.Context, m *Message) error {
+			heldMu.Lock()
+			first := !heldParts[m.Partition]
+			heldParts[m.Partition] = true
+			heldMu.Unlock()
+			if first {
+				inflight <- string(m.Value)
+				<-release
+			}
+			count(string(m.Value))
+			return nil
+		}))
+	require.NoError(t, err)
+	revoking := make(chan struct{})
+	var once sync.Once
+	a.revokeStarted = func(m map[string][]int32) {
+		if len(m) > 0 {
+			once.Do(func() { close(revoking) })
+		}
+	}
+	stopA := runConsumer(t, a)
+	var heldValues []string
+	for range cfg.Partitions {
+		heldValues = append(heldValues, <-inflight)
+	}
+
+	var bHandled atomic.Int64
+	b, err := NewConsumer(cfg, ConsumerOptions{Options: fast(), Group: group, Topics: []string{topic}},
+		HandlerFunc(func(_ context.Context, m *Message) error { bHandled.Add(1); count(string(m.Value)); return nil }))
+	require.NoError(t, err)
+	stopB := runConsumer(t, b)
+	// Release A's held calls only once its revocation has begun: the
+	// revocation must then wait for them, and commit them, before B gets
+	// their partitions.
+	<-revoking
+	close(release)
+
+	select {
+	case <-all:
+	case <-time.After(waitFor):
+		t.Fatal("not all handled")
+	}
+	// B must have taken over a partition: that is where a record whose
+	// handling was not waited for would be handled a second time.
+	require.Eventually(t, func() bool { return bHandled.Load() > 0 }, waitFor, 5*time.Millisecond)
+	stopB()
+	stopA()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, v := range heldValues {
+		assert.Equal(t, 1, counts[v], "held record %s was committed before its partition moved", v)
+	}
+	for v, c := range counts {
+		assert.Equal(t, 1, c, "record %s handled %d times", v, c)
+	}
+}
