@@ -94,6 +94,19 @@ func synthCases() []synthCase {
 		{synth.MacOS, minidump.ArchARM64, 12, 0, []uint64{0, 0, 0}},
 		{synth.IOS, minidump.ArchARM64, 1, 2, nil},
 	}
+	out = append(out, synthCase{name: "arm-cpuinfo", arch: minidump.ArchARM, os: synth.Android,
+		exc: synth.Exception{Code: 11, Flags: 2}, edit: func(b *synth.Builder) {
+			si := &synth.SystemInfo{ProcessorArchitecture: minidump.ProcessorARM, ProcessorLevel: 7, NumberOfProcessors: 4,
+				PlatformID: synth.Android, CSDVersion: "Linux 4.4.0 #1 armv7l"}
+			copy(si.CPU[:], []byte{0x90, 0xc0, 0x00, 0x41, 0x07, 0x10, 0x00, 0x00}) // Cortex-A9; swp|half|thumb|neon
+			b.SetSystemInfo(si)
+		}})
+	out = append(out, synthCase{name: "arm-cpuinfo-unknown-part", arch: minidump.ArchARM, os: synth.Linux,
+		exc: synth.Exception{Code: 6}, edit: func(b *synth.Builder) {
+			si := &synth.SystemInfo{ProcessorArchitecture: minidump.ProcessorARM, ProcessorLevel: 8, PlatformID: synth.Linux}
+			copy(si.CPU[:], []byte{0x10, 0xd0, 0x00, 0x77, 0xff, 0xff, 0x07, 0x00})
+			b.SetSystemInfo(si)
+		}})
 	for i, r := range reasons {
 		out = append(out, synthCase{name: fmt.Sprintf("reason-%02d", i), arch: r.arch, os: r.os,
 			exc: synth.Exception{Code: r.code, Flags: r.flags, Address: 0x1000, Params: r.p}})
