@@ -88,7 +88,7 @@ func (g *Generator) Next() Report {
 		return moduleBase(fr[0]) + uint64(f.Addr) + uint64(off%f.Size)
 	}
 	for d := 1; d < len(site.Frames); d++ {
-		st.Word(uint64(g.rng.Uint32()))    // saved register
+		st.Word(uint64(g.rng.Uint32()))   // saved register
 		st.Word(ip(site.Frames[d], 0x11)) // return address into the caller
 	}
 	st.Word(0)
@@ -132,15 +132,15 @@ func (g *Generator) Next() Report {
 	}
 	build := now.Add(-time.Duration(g.rng.IntN(30*24)) * time.Hour).Format("20060102150405")
 	ann := map[string]string{
-		"ProductName":    prod.Name,
-		"Version":        version,
-		"ReleaseChannel": prod.Channel,
-		"BuildID":        build,
-		"CrashTime":      strconv.FormatInt(now.Unix(), 10),
-		"StartupTime":    strconv.FormatInt(now.Unix()-int64(uptime), 10),
-		"InstallTime":    strconv.FormatInt(now.Unix()-int64(86400+g.rng.IntN(90*86400)), 10),
-		"Throttleable":   "1",
-		"URL":            fmt.Sprintf("https://www.example%d.com/private/page?user=%d", g.rng.IntN(500), g.rng.IntN(1e6)),
+		"ProductName":      prod.Name,
+		"Version":          version,
+		"ReleaseChannel":   prod.Channel,
+		"BuildID":          build,
+		"CrashTime":        strconv.FormatInt(now.Unix(), 10),
+		"StartupTime":      strconv.FormatInt(now.Unix()-int64(uptime), 10),
+		"InstallTime":      strconv.FormatInt(now.Unix()-int64(86400+g.rng.IntN(90*86400)), 10),
+		"Throttleable":     "1",
+		"URL":              fmt.Sprintf("https://www.example%d.com/private/page?user=%d", g.rng.IntN(500), g.rng.IntN(1e6)),
 		"useragent_locale": "en-US",
 	}
 	if ptype != "parent" {
