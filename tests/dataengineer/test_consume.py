@@ -26,7 +26,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 TIMEOUT_S = 120
 
 
-def consume(manifest):
+def consume(manifest, topic):
     want = len(manifest["records"])
     consumer = Consumer({
         "bootstrap.servers": manifest["brokers"],
@@ -34,7 +34,7 @@ def consume(manifest):
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
     })
-    consumer.subscribe([manifest["topic"]])
+    consumer.subscribe([topic])
     got = {}
     deadline = time.monotonic() + TIMEOUT_S
     try:
@@ -80,7 +80,7 @@ def main():
     deserializer = AvroDeserializer(registry)
     ctx = SerializationContext(manifest["topic"], MessageField.VALUE)
 
-    raw = consume(manifest)
+    raw = consume(manifest, manifest["topic"])
     failures = []
     if len(raw) != len(manifest["records"]):
         failures.append(f"consumed {len(raw)} records, want {len(manifest['records'])}")
@@ -103,13 +103,40 @@ def main():
         if plain != rec:
             failures.append(f"{exp['crash_id']}: fastavro and AvroDeserializer disagree")
 
+    # The telemetry topic: public fields only, with Socorro's renames.
+    tctx = SerializationContext(manifest["telemetry_topic"], MessageField.VALUE)
+    traw = consume(manifest, manifest["telemetry_topic"])
+    if len(traw) != len(manifest["records"]):
+        failures.append(f"consumed {len(traw)} telemetry records, want {len(manifest['records'])}")
+    for exp in manifest["records"]:
+        value = traw.get(exp["crash_id"])
+        if value is None:
+            continue
+        rec = deserializer(value, tctx)
+        if struct.unpack(">bI", value[:5])[1] != manifest["telemetry_schema_id"]:
+            failures.append(f"{exp['crash_id']}: telemetry schema id")
+        for protected in ("user_comments", "url", "moz_crash_reason_raw", "java_stack_trace_raw"):
+            if protected in rec:
+                failures.append(f"{exp['crash_id']}: telemetry carries protected field {protected}")
+        for old in ("build", "date_processed", "os_name", "os_version", "os_pretty_version"):
+            if old in rec:
+                failures.append(f"{exp['crash_id']}: telemetry has {old}, not its renamed field")
+        want_date = datetime.fromtimestamp(exp["date_processed_us"] / 1e6, tz=timezone.utc)
+        checks = {"build_id": exp["build"], "date": want_date, "platform": "Windows NT",
+                  "platform_version": "10.0.19045", "platform_pretty_version": "Windows 10",
+                  "signature": exp["signature"], "product": exp["product"]}
+        for k, want in checks.items():
+            if rec.get(k) != want:
+                failures.append(f"{exp['crash_id']}: telemetry {k}: got {rec.get(k)!r}, want {want!r}")
+
     for f in failures[:20]:
         print("FAIL", f)
     if failures:
         print(f"dataengineer: {len(failures)} failures")
         return 1
-    print(f"dataengineer: decoded {len(raw)} crash.processed.v1 records with confluent-kafka "
-          f"AvroDeserializer and fastavro (schema id {manifest['schema_id']} from {manifest['registry_url']})")
+    print(f"dataengineer: decoded {len(raw)} crash.processed.v1 records (schema id {manifest['schema_id']}) "
+          f"with confluent-kafka AvroDeserializer and fastavro, and {len(traw)} crash.telemetry.v1 records "
+          f"(schema id {manifest['telemetry_schema_id']}), from the registry at {manifest['registry_url']}")
     return 0
 
 

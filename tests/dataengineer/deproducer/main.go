@@ -47,11 +47,13 @@ type expected struct {
 }
 
 type manifest struct {
-	Brokers     string     `json:"brokers"`
-	Topic       string     `json:"topic"`
-	RegistryURL string     `json:"registry_url"`
-	SchemaID    uint32     `json:"schema_id"`
-	Records     []expected `json:"records"`
+	Brokers           string     `json:"brokers"`
+	Topic             string     `json:"topic"`
+	TelemetryTopic    string     `json:"telemetry_topic"`
+	RegistryURL       string     `json:"registry_url"`
+	SchemaID          uint32     `json:"schema_id"`
+	TelemetrySchemaID uint32     `json:"telemetry_schema_id"`
+	Records           []expected `json:"records"`
 }
 
 func main() {
@@ -96,15 +98,16 @@ func run() error {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	topic := cfg.Topics().Processed
-	if err := streams.EnsureTopics(ctx, cfg, topic); err != nil {
+	topic, telemetry := cfg.Topics().Processed, cfg.Topics().Telemetry
+	if err := streams.EnsureTopics(ctx, cfg, topic, telemetry); err != nil {
 		return err
 	}
 	p, err := streams.NewProducer(cfg, streams.Options{Logger: zerolog.New(os.Stderr).Level(zerolog.WarnLevel)})
 	if err != nil {
 		return err
 	}
-	m := manifest{Brokers: strings.Join(cfg.Brokers, ","), Topic: topic, RegistryURL: "http://" + ln.Addr().String()}
+	m := manifest{Brokers: strings.Join(cfg.Brokers, ","), Topic: topic, TelemetryTopic: telemetry,
+		RegistryURL: "http://" + ln.Addr().String()}
 	for i := range n {
 		pc := schematest.ProcessedCrash(i, schematest.Small())
 		it := int64(1700000000 + i)
@@ -115,6 +118,18 @@ func run() error {
 		}
 		m.SchemaID = serde.ID(pc)
 		if err := p.Send(ctx, topic, []byte(pc.CrashID), v); err != nil {
+			return err
+		}
+		tc, err := pc.Telemetry()
+		if err != nil {
+			return err
+		}
+		tv, err := serde.Marshal(tc)
+		if err != nil {
+			return err
+		}
+		m.TelemetrySchemaID = serde.ID(tc)
+		if err := p.Send(ctx, telemetry, []byte(tc.CrashID), tv); err != nil {
 			return err
 		}
 		m.Records = append(m.Records, expected{
