@@ -35,7 +35,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // k8sVersions are the Kubernetes releases the manifests are validated
 // against; install-tools.sh extracts exactly these.
-var k8sVersions = []string{"1.30.0", "1.37.0"}
+var k8sVersions = []string{"1.25.0", "1.37.0"}
 
 // crdKinds have no schema in the Kubernetes set (they are CRDs); the tests
 // check their structure themselves.

@@ -13,9 +13,9 @@ HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.8.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
 # The Kubernetes releases the rendered manifests are validated against: the
-# oldest we support and the newest the wheel has (keep in sync with
-# tests/chart and the chart README).
-K8S_SCHEMA_VERSIONS="1.30.0 1.37.0"
+# oldest the chart supports (Chart.yaml kubeVersion) and the newest the wheel
+# has. Keep in sync with k8sVersions in tests/chart and the chart README.
+K8S_SCHEMA_VERSIONS="1.25.0 1.37.0"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin="$root/.stack/bin"
