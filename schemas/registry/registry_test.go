@@ -388,3 +388,29 @@ func TestConfig(t *testing.T) {
 		})
 	}
 }
+
+// FuzzHandler sends arbitrary paths to the read-only API: every answer must
+// be a well-formed Confluent response, never a server error.
+func FuzzHandler(f *testing.F) {
+	s, err := NewStatic()
+	require.NoError(f, err)
+	h := NewHandler(s)
+	for _, p := range []string{"/schemas/ids/3", "/subjects", "/subjects/crash.processed.v1-value/versions/latest",
+		"/subjects/%2e%2e/versions/1", "/schemas/ids/99999999999", "/subjects/x/versions/-2"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		req, err := http.NewRequest(http.MethodGet, "http://registry"+path, nil)
+		if err != nil || !strings.HasPrefix(req.URL.Path, "/") {
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Less(t, rec.Code, 500, "%s -> %d %s", path, rec.Code, rec.Body.String())
+		if rec.Code >= 400 && rec.Code != http.StatusMethodNotAllowed && rec.Header().Get("Content-Type") == contentType {
+			var e errorJSON
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e))
+			assert.NotZero(t, e.ErrorCode)
+		}
+	})
+}
