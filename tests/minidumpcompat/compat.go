@@ -91,25 +91,32 @@ func RunOracle(ctx context.Context, tool, dump string) ([]byte, error) {
 
 // Ours renders crashstream's view of a dump through the same JSON shape.
 func Ours(path string) (View, error) {
+	v, _, err := OursWithSoftErrors(path)
+	return v, err
+}
+
+// OursWithSoftErrors is Ours plus the streams crashstream failed to read
+// (none are expected in a well-formed dump).
+func OursWithSoftErrors(path string) (View, []minidump.SoftError, error) {
 	var v View
 	f, err := os.Open(path)
 	if err != nil {
-		return v, err
+		return v, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return v, err
+		return v, nil, err
 	}
 	d, err := minidump.Open(f, st.Size())
 	if err != nil {
-		return v, err
+		return v, nil, err
 	}
 	b, err := json.Marshal(d.Report())
 	if err != nil {
-		return v, err
+		return v, nil, err
 	}
-	return v, json.Unmarshal(b, &v)
+	return v, d.SoftErrors, json.Unmarshal(b, &v)
 }
 
 // Diff lists the fields where two views differ, as "path: ours != theirs".

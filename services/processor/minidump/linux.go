@@ -76,31 +76,59 @@ type LinkMap struct {
 	LD   uint64
 }
 
-const (
-	dsoDebugSize = 40
-	linkMapSize  = 24
+// dsoLayout is one of the two MDRawDebug/MDRawLinkMap layouts in the wild:
+// Breakpad's C++ writer aligns the u64 fields (40 and 24 bytes), the Rust
+// minidump-writer packs them (36 and 20 bytes).
+type dsoLayout struct {
+	brk     int // offset of brk in MDRawDebug
+	linkMap int // size of MDRawLinkMap
+	ld      int // offset of ld in MDRawLinkMap
+}
+
+var (
+	dsoAligned = dsoLayout{brk: 16, linkMap: 24, ld: 16}
+	dsoPacked  = dsoLayout{brk: 12, linkMap: 20, ld: 12}
 )
 
+// readDSODebug reads the stream with the layout under which the link-map
+// names resolve: the aligned one first when its padding word is zero.
 func (d *Dump) readDSODebug(p []byte) error {
+	if len(p) < 12+24 {
+		return errors.New("truncated")
+	}
+	first, second := dsoPacked, dsoAligned
+	if d.ByteOrder.Uint32(p[12:]) == 0 {
+		first, second = dsoAligned, dsoPacked
+	}
+	dd, err := d.parseDSODebug(p, first)
+	if err != nil {
+		if dd2, err2 := d.parseDSODebug(p, second); err2 == nil {
+			dd, err = dd2, nil
+		}
+	}
+	d.Linux.DSODebug = dd
+	return err
+}
+
+func (d *Dump) parseDSODebug(p []byte, l dsoLayout) (*DSODebug, error) {
 	c := d.cur(p)
 	dd := &DSODebug{Version: c.u32()}
 	mapRVA, count := c.u32(), c.u32()
-	c.skip(4) // alignment
+	c.off = l.brk
 	dd.Brk, dd.LDBase, dd.Dynamic = c.u64(), c.u64(), c.u64()
 	if c.bad {
-		return errors.New("truncated")
+		return dd, errors.New("truncated")
 	}
-	d.Linux.DSODebug = dd
-	maps, ok := d.slice(mapRVA, uint64(count)*linkMapSize)
+	maps, ok := d.slice(mapRVA, uint64(count)*uint64(l.linkMap))
 	if !ok {
-		return fmt.Errorf("%d link maps at %#x out of bounds", count, mapRVA)
+		return dd, fmt.Errorf("%d link maps at %#x out of bounds", count, mapRVA)
 	}
-	mc := d.cur(maps)
 	var errs []error
-	for range count {
+	for i := range int(count) {
+		mc := d.cur(maps[i*l.linkMap : (i+1)*l.linkMap])
 		lm := LinkMap{Addr: mc.u64()}
 		nameRVA := mc.u32()
-		mc.skip(4)
+		mc.off = l.ld
 		lm.LD = mc.u64()
 		if nameRVA != 0 {
 			name, err := d.stringAt(nameRVA)
@@ -111,7 +139,7 @@ func (d *Dump) readDSODebug(p []byte) error {
 		}
 		dd.Maps = append(dd.Maps, lm)
 	}
-	return errors.Join(errs...)
+	return dd, errors.Join(errs...)
 }
 
 // LinuxMap is one /proc/<pid>/maps line.

@@ -376,3 +376,42 @@ func TestParseMaps(t *testing.T) {
 	_, err = l.ParseMaps()
 	assert.Error(t, err)
 }
+
+func TestDSODebugLayouts(t *testing.T) {
+	d, err := minidump.Parse(readShared(t, "breakpad/linux_null_read_av.dmp"))
+	require.NoError(t, err)
+	require.Empty(t, d.SoftErrors)
+	require.NotNil(t, d.Linux.DSODebug)
+	require.Len(t, d.Linux.DSODebug.Maps, 8)
+	assert.Equal(t, "/lib64/ld-linux-x86-64.so.2", d.Linux.DSODebug.Maps[7].Name)
+	assert.Equal(t, uint64(0x7f4752b35780), d.Linux.DSODebug.Brk)
+
+	// minidump-writer's packed layout: 36-byte header, 20-byte link maps.
+	le := func(p []byte, n int, v uint64) []byte {
+		for i := range n {
+			p = append(p, byte(v>>(8*i)))
+		}
+		return p
+	}
+	base := synth.New(minidump.ArchAMD64, synth.Linux).AddStream(minidump.LinuxDSODebugStream, make([]byte, 36)).Bytes()
+	nameRVA := len(base)
+	raw := append(base, 8, 0, 0, 0, 'l', 0, 'd', 0, 's', 0, 'o', 0)
+	mapRVA := len(raw)
+	raw = le(raw, 8, 0x7f0000000000)
+	raw = le(raw, 4, uint64(nameRVA))
+	raw = le(raw, 8, 0x7f0000001000)
+	e := streamEntry(t, raw, minidump.LinuxDSODebugStream)
+	rva := int(raw[e+8]) | int(raw[e+9])<<8 | int(raw[e+10])<<16
+	hdr := le(nil, 4, 1)
+	hdr = le(hdr, 4, uint64(mapRVA))
+	hdr = le(hdr, 4, 1)
+	hdr = le(hdr, 8, 0x7ffff7fcc060) // brk, right after dso_count
+	copy(raw[rva:], hdr)
+	d, err = minidump.Parse(raw)
+	require.NoError(t, err)
+	require.Empty(t, d.SoftErrors)
+	require.Len(t, d.Linux.DSODebug.Maps, 1)
+	assert.Equal(t, "ldso", d.Linux.DSODebug.Maps[0].Name)
+	assert.Equal(t, uint64(0x7f0000001000), d.Linux.DSODebug.Maps[0].LD)
+	assert.Equal(t, uint64(0x7ffff7fcc060), d.Linux.DSODebug.Brk)
+}
