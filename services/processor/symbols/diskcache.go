@@ -14,7 +14,9 @@ import (
 )
 
 // DiskCache keeps downloaded .sym files on disk in Breakpad layout (so that
-// minidump-stackwalk can share the directory), bounded in total size by
+// minidump-stackwalk can share the directory), each with a binary snapshot
+// of its parsed tables (<name>.sym.snap) that loads much faster than the
+// text, bounded in total size by
 // evicting the least recently used files. Writes go to a temporary file in
 // the same directory and are renamed into place, so readers never see a
 // partial file.
@@ -34,6 +36,10 @@ type diskEntry struct {
 }
 
 const tmpDirName = ".tmp"
+
+// snapshotExt is appended to a cached .sym path for its snapshot
+// (xul.sym -> xul.sym.snap).
+const snapshotExt = ".snap"
 
 // OpenDiskCache indexes an existing cache directory (oldest modification
 // time = least recently used) and trims it to maxBytes (0 = unbounded).
@@ -58,7 +64,7 @@ func OpenDiskCache(dir string, maxBytes int64) (*DiskCache, error) {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(d.Name(), ".sym") {
+		if !strings.HasSuffix(d.Name(), ".sym") && !strings.HasSuffix(d.Name(), snapshotExt) {
 			return nil
 		}
 		info, err := d.Info()

@@ -258,7 +258,13 @@ func (s *Supplier) fetch(ctx context.Context, k Key) Result {
 			u = sf.URL
 		}
 		if pending != nil {
-			_ = pending.Commit(u) // a failed cache write only costs a refetch
+			// A failed cache write only costs a refetch.
+			if pending.Commit(u) == nil {
+				if sf.URL == "" {
+					sf.URL = u
+				}
+				s.writeSnapshot(k, sf)
+			}
 		}
 		return Result{File: sf, URL: u}, true
 	}
@@ -269,10 +275,18 @@ func (s *Supplier) fetch(ctx context.Context, k Key) Result {
 	}
 	if s.disk != nil {
 		if rel, ok := k.RelPath(); ok {
+			if f, err := s.disk.Open(rel + snapshotExt); err == nil {
+				sf, err := ReadSnapshot(ctxReader{ctx, f})
+				f.Close()
+				if err == nil {
+					return Result{File: sf, URL: sf.URL}
+				}
+			}
 			if f, err := s.disk.Open(rel); err == nil {
 				sf, err := Parse(ctxReader{ctx, f})
 				f.Close()
 				if err == nil {
+					s.writeSnapshot(k, sf)
 					return Result{File: sf, URL: sf.URL}
 				}
 			}
@@ -287,6 +301,24 @@ func (s *Supplier) fetch(ctx context.Context, k Key) Result {
 		return Result{Err: firstErr}
 	}
 	return Result{Err: ErrNotFound}
+}
+
+// writeSnapshot stores a parsed file's snapshot in the disk cache; failure
+// only costs a text parse next time.
+func (s *Supplier) writeSnapshot(k Key, sf *SymbolFile) {
+	rel, ok := k.RelPath()
+	if !ok || s.disk == nil {
+		return
+	}
+	p, err := s.disk.Create(rel + snapshotExt)
+	if err != nil {
+		return
+	}
+	if err := sf.WriteSnapshot(p); err != nil {
+		p.Abort()
+		return
+	}
+	_ = p.Commit("")
 }
 
 // ctxReader stops a long parse when its context ends.

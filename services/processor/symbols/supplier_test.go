@@ -138,13 +138,26 @@ func TestHTTPSourceCacheAndNegatives(t *testing.T) {
 	require.NoError(t, s.Load(ctx, Key{DebugFile: "app", DebugID: "AB0"}).Err)
 	assert.Equal(t, before, srv.hits.Load())
 
-	// A fresh supplier finds the file in the disk cache, URL included.
-	s2, err := NewSupplier(Config{URLs: []string{ts.URL}, CacheDir: cacheDir}, ts.Client())
+	// A fresh supplier finds the file in the disk cache (as a snapshot),
+	// URL included; without the snapshot it parses the cached text.
+	_, err = os.Stat(filepath.Join(cacheDir, "app/AB0/app.sym.snap"))
 	require.NoError(t, err)
-	r2 := s2.Load(ctx, Key{DebugFile: "app", DebugID: "AB0"})
-	require.NoError(t, r2.Err)
-	assert.Equal(t, r.URL, r2.URL)
-	assert.Equal(t, before, srv.hits.Load())
+	for _, dropSnapshot := range []bool{false, true} {
+		if dropSnapshot {
+			require.NoError(t, os.Remove(filepath.Join(cacheDir, "app/AB0/app.sym.snap")))
+		}
+		s2, err := NewSupplier(Config{URLs: []string{ts.URL}, CacheDir: cacheDir}, ts.Client())
+		require.NoError(t, err)
+		r2 := s2.Load(ctx, Key{DebugFile: "app", DebugID: "AB0"})
+		require.NoError(t, r2.Err)
+		assert.Equal(t, r.URL, r2.URL)
+		assert.Equal(t, before, srv.hits.Load())
+		loc, ok := r2.File.Lookup(0x12)
+		require.True(t, ok)
+		assert.Equal(t, "main", loc.Function)
+	}
+	_, err = os.Stat(filepath.Join(cacheDir, "app/AB0/app.sym.snap"))
+	assert.NoError(t, err, "the snapshot is rewritten after a text parse")
 
 	// Misses are remembered.
 	miss := Key{DebugFile: "nope", DebugID: "AB0"}
