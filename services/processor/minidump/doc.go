@@ -46,6 +46,8 @@
 // # Safety
 //
 // Every offset and count is checked against the input; list counts are
-// capped by what the stream size can hold; strings are capped; no path
-// panics on malformed input (fuzzed by FuzzParse, see README.md).
+// capped by what the stream size can hold; strings are capped at 64 KiB
+// each and all decoded strings together at twice the input size plus 1 MiB,
+// so entries sharing one string cannot amplify memory; no path panics on
+// malformed input (fuzzed by FuzzParse and FuzzContext, see README.md).
 package minidump
