@@ -221,7 +221,7 @@ func (c *Consumer) shutdown() {
 		all = append(all, tp)
 	}
 	c.mu.Unlock()
-	c.stopWorkers(all)
+	c.stopWorkers(all, false)
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DrainTimeout)
 	defer cancel()
 	c.commit(ctx)
@@ -235,13 +235,14 @@ func (c *Consumer) revoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	if c.revokeStarted != nil {
 		c.revokeStarted(revoked)
 	}
-	c.stopWorkers(flatten(revoked))
+	c.stopWorkers(flatten(revoked), false)
 	c.commit(ctx)
 }
 
-// lost partitions belong to someone else already: stop, commit nothing.
+// lost partitions belong to someone else already: their work is moot, so
+// the handlers' context is cancelled, and nothing is committed.
 func (c *Consumer) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-	c.stopWorkers(flatten(lost))
+	c.stopWorkers(flatten(lost), true)
 }
 
 func flatten(m map[string][]int32) []topicPartition {
@@ -261,13 +262,18 @@ func (c *Consumer) commit(ctx context.Context) {
 	}
 }
 
-func (c *Consumer) stopWorkers(tps []topicPartition) {
+// stopWorkers stops the partitions' workers and waits for them: a handler
+// call in flight finishes (or, with cancel, sees its context cancelled).
+func (c *Consumer) stopWorkers(tps []topicPartition, cancel bool) {
 	var stopped []*worker
 	c.mu.Lock()
 	for _, tp := range tps {
 		if w, ok := c.workers[tp]; ok {
 			delete(c.workers, tp)
 			close(w.stop)
+			if cancel {
+				w.cancel()
+			}
 			stopped = append(stopped, w)
 		}
 	}
@@ -284,6 +290,7 @@ func (c *Consumer) worker(tp topicPartition) *worker {
 	w, ok := c.workers[tp]
 	if !ok {
 		w = &worker{c: c, tp: tp, signal: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		w.ctx, w.cancel = context.WithCancel(c.workCtx)
 		c.workers[tp] = w
 		go w.run()
 	}
@@ -302,6 +309,8 @@ type batch struct {
 type worker struct {
 	c      *Consumer
 	tp     topicPartition
+	ctx    context.Context // handlers' context; cancelled if the partition is lost
+	cancel context.CancelFunc
 	signal chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
@@ -342,6 +351,7 @@ func (w *worker) pop() (batch, bool) {
 
 func (w *worker) run() {
 	defer close(w.done)
+	defer w.cancel()
 	defer func() { // a revoked partition must not stay paused if it comes back
 		w.mu.Lock()
 		if w.paused {
@@ -443,7 +453,7 @@ func (w *worker) done1(r *kgo.Record, ok bool) {
 func (w *worker) attempt(fn func(context.Context) error) (bool, error) {
 	c := w.c
 	for n := 1; ; n++ {
-		err := call(c.workCtx, fn)
+		err := call(w.ctx, fn)
 		if err == nil {
 			return true, nil
 		}
@@ -454,8 +464,8 @@ func (w *worker) attempt(fn func(context.Context) error) (bool, error) {
 		if errors.As(err, &rej) {
 			return true, err
 		}
-		if c.workCtx.Err() != nil {
-			return false, err // shutdown drain timed out
+		if w.ctx.Err() != nil {
+			return false, err // drain timed out, or the partition was lost
 		}
 		c.metrics.retries.WithLabelValues(c.opts.Group, w.tp.topic).Inc()
 		if n == 1 || n%10 == 0 {
@@ -518,7 +528,7 @@ func (w *worker) deadLetter(r *kgo.Record, cause error) bool {
 	)
 	for n := 1; ; n++ {
 		dl := &kgo.Record{Topic: c.dlq, Key: r.Key, Value: r.Value, Headers: headers}
-		err := c.cl.ProduceSync(c.workCtx, dl).FirstErr()
+		err := c.cl.ProduceSync(w.ctx, dl).FirstErr()
 		if err == nil {
 			c.log.Warn().Str("topic", r.Topic).Int32("partition", r.Partition).Int64("offset", r.Offset).
 				Str("error", msg).Msg("record dead-lettered")
@@ -526,7 +536,7 @@ func (w *worker) deadLetter(r *kgo.Record, cause error) bool {
 		}
 		c.metrics.errors.WithLabelValues(c.opts.Group, "dead_letter_produce").Inc()
 		c.log.Error().Err(err).Str("dlq", c.dlq).Msg("dead-letter produce failed; retrying")
-		if c.workCtx.Err() != nil || !w.sleep(backoff(c.cfg.RetryBackoff, c.cfg.RetryMaxBackoff, n)) {
+		if w.ctx.Err() != nil || !w.sleep(backoff(c.cfg.RetryBackoff, c.cfg.RetryMaxBackoff, n)) {
 			return false
 		}
 	}

@@ -32,7 +32,9 @@
 // different partitions run concurrently, at most kafka.consumer.concurrency
 // at once. When partitions are revoked, the consumer lets the handler calls
 // in flight for them finish, commits what is done, and only then lets the
-// rebalance proceed. At shutdown it stops fetching, lets in-flight handler
+// rebalance proceed. Partitions lost outright (the member was fenced) are
+// already someone else's: their handlers' context is cancelled and nothing
+// is committed. At shutdown it stops fetching, lets in-flight handler
 // calls finish (their context is cancelled after kafka.consumer.drain-timeout),
 // commits, and leaves the group.
 //

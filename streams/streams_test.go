@@ -721,3 +721,32 @@ func TestRevocationWaitsForInFlight(t *testing.T) {
 		assert.Equal(t, 1, c, "record %s handled %d times", v, c)
 	}
 }
+
+// TestLostPartitionCancelsHandler: when partitions are lost (the member was
+// fenced), their work is moot: a handler blocked on its context must be
+// released, or the client's group loop would hang with it.
+func TestLostPartitionCancelsHandler(t *testing.T) {
+	_, cfg := fakeKafka(t)
+	topic := cfg.Topics().Received
+	produce(t, cfg, topic, 1)
+	entered := make(chan *Message, 1)
+	var sawCancel atomic.Bool
+	c, err := NewConsumer(cfg, ConsumerOptions{Options: fast(), Group: "g-lost", Topics: []string{topic}},
+		HandlerFunc(func(ctx context.Context, m *Message) error {
+			select {
+			case entered <- m:
+			default:
+			}
+			<-ctx.Done()
+			sawCancel.Store(true)
+			return ctx.Err()
+		}))
+	require.NoError(t, err)
+	stop := runConsumer(t, c)
+	m := <-entered
+	c.lost(context.Background(), nil, map[string][]int32{topic: {m.Partition}}) // returns only once the worker is gone
+	assert.True(t, sawCancel.Load())
+	stop()
+	got, _ := committed(t, cfg, "g-lost", topic)
+	assert.Zero(t, got[m.Partition], "nothing committed for the lost record")
+}
