@@ -750,3 +750,48 @@ func TestLostPartitionCancelsHandler(t *testing.T) {
 	got, _ := committed(t, cfg, "g-lost", topic)
 	assert.Zero(t, got[m.Partition], "nothing committed for the lost record")
 }
+
+// TestSlowPartitionPausesFetching: while a partition's worker is stuck,
+// batches for it stop piling up (its fetching pauses) and resume after.
+func TestSlowPartitionPausesFetching(t *testing.T) {
+	_, cfg := fakeKafka(t)
+	cfg.Partitions = 1
+	cfg.TopicPrefix += "one."
+	cfg.MaxPollRecords = 1 // one record per batch, so batches queue up
+	topic := cfg.Topics().Received
+	require.NoError(t, EnsureTopics(context.Background(), cfg, topic, cfg.Topics().DLQ))
+	const n = 20
+	produce(t, cfg, topic, n)
+	release := make(chan struct{})
+	var handled atomic.Int32
+	all := make(chan struct{})
+	c, err := NewConsumer(cfg, ConsumerOptions{Options: fast(), Group: "g-pause", Topics: []string{topic}},
+		HandlerFunc(func(context.Context, *Message) error {
+			<-release
+			if handled.Add(1) == n {
+				close(all)
+			}
+			return nil
+		}))
+	require.NoError(t, err)
+	stop := runConsumer(t, c)
+	require.Eventually(t, func() bool {
+		return len(c.cl.PauseFetchPartitions(nil)[topic]) == 1 // nil: only reports
+	}, waitFor, 5*time.Millisecond, "fetching must pause while the worker is stuck")
+	c.mu.Lock()
+	w := c.workers[topicPartition{topic, 0}]
+	c.mu.Unlock()
+	require.NotNil(t, w)
+	w.mu.Lock()
+	queued := len(w.queue)
+	w.mu.Unlock()
+	assert.LessOrEqual(t, queued, maxQueuedBatches+1, "bounded queue")
+	close(release)
+	select {
+	case <-all:
+	case <-time.After(waitFor):
+		t.Fatal("not all handled after release")
+	}
+	assert.Empty(t, c.cl.PauseFetchPartitions(nil), "resumed")
+	stop()
+}
