@@ -30,6 +30,7 @@ type Report struct {
 }
 
 // ReportCrashInfo is crash_info. CrashingThread is an index into Threads.
+// Assertion is always null, as in minidump-stackwalk 0.27.
 type ReportCrashInfo struct {
 	Address        *string `json:"address"`
 	Assertion      *string `json:"assertion"`
@@ -132,10 +133,8 @@ func (d *Dump) Report() Report {
 		addr, reason := d.Hex(d.CrashAddress()), d.CrashReason()
 		r.CrashInfo.Address, r.CrashInfo.Type = &addr, &reason
 	}
-	if d.Assertion != nil {
-		a := d.Assertion.String()
-		r.CrashInfo.Assertion = &a
-	}
+	// crash_info.assertion stays null: minidump-stackwalk 0.27 never fills
+	// it (the AssertionInfo stream is in Dump.Assertion).
 	crashTID, hasCrash := d.CrashingThread()
 	dumpTID, hasDump := d.DumpThreadID()
 	for i, t := range d.Threads {
