@@ -33,6 +33,7 @@ type Collector struct {
 	sem       chan struct{}
 	engine    *gin.Engine
 	token     [32]byte // sha256 of the submitter token, compared in constant time
+	pool      *chunkPool
 	now       func() time.Time
 }
 
@@ -56,7 +57,7 @@ func New(cfg Config, store Store, pub Publisher, reg prometheus.Registerer, log 
 		return nil, err
 	}
 	c := &Collector{cfg: cfg, store: store, throttler: th, log: log,
-		sem: make(chan struct{}, cfg.MaxInFlight), now: time.Now}
+		sem: make(chan struct{}, cfg.MaxInFlight), now: time.Now, pool: newChunkPool()}
 	if cfg.SubmitterToken != "" {
 		c.token = sha256.Sum256([]byte(cfg.SubmitterToken))
 	}
@@ -135,7 +136,7 @@ func (c *Collector) handle(g *gin.Context) answer {
 	rep, err := parseBody(capped, boundary, enc == "gzip" || enc == "x-gzip", limits{
 		maxPayload: c.cfg.MaxPayloadSize, maxAnnotations: c.cfg.MaxAnnotationsSize,
 		maxParts: c.cfg.MaxParts, maxDumps: c.cfg.MaxDumps,
-		spoolMemory: c.cfg.SpoolMemory, spoolDir: c.cfg.SpoolDir,
+		spoolMemory: c.cfg.SpoolMemory, spoolDir: c.cfg.SpoolDir, pool: c.pool,
 	})
 	if err != nil {
 		return refusal(err)

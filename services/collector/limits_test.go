@@ -106,10 +106,10 @@ func TestPartAndDumpCounts(t *testing.T) {
 }
 
 func TestSpoolSpillsToDisk(t *testing.T) {
-	// 3 dumps of 100 KB with a 64 KB in-memory budget: most bytes go to
-	// disk, and every byte comes back intact.
-	f := newFixture(t, func(c *Config) { c.SpoolMemory = 64 << 10 })
-	a := bytes.Repeat([]byte("a"), 100_000)
+	// 3 dumps with a 128 KiB in-memory budget: the first fills two chunks
+	// and spills, the others go to disk whole; every byte comes back.
+	f := newFixture(t, func(c *Config) { c.SpoolMemory = 2 * chunkSize })
+	a := bytes.Repeat([]byte("a"), 200_000)
 	b := bytes.Repeat([]byte("b"), 100_000)
 	c := bytes.Repeat([]byte("c"), 100_000)
 	code, text := f.submit(t, annotation("ProductName", "Firefox"), dump("upload_file_minidump", a), dump("b", b), dump("c", c))

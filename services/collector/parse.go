@@ -82,6 +82,7 @@ type limits struct {
 	maxDumps       int
 	spoolMemory    int64
 	spoolDir       string
+	pool           *chunkPool
 }
 
 // checkContentType validates the Content-Type header as Antenna does and
@@ -248,7 +249,7 @@ func parseBody(body io.Reader, boundary string, gzipped bool, lim limits) (_ *re
 			if mt != "application/octet-stream" {
 				rep.notes = append(rep.notes, fmt.Sprintf("Dump %s has content type %q.", dn, mt))
 			}
-			sp := newSpool(dn, lim.spoolDir, &budget)
+			sp := newSpool(dn, lim.spoolDir, &budget, lim.pool)
 			if i, dup := dumpIndex[dn]; dup {
 				_ = rep.dumps[i].close()
 				rep.dumps[i] = sp

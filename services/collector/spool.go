@@ -8,25 +8,44 @@ import (
 	"hash"
 	"io"
 	"os"
+	"sync"
 )
 
+// chunkSize is the unit of in-memory spooling. Fixed-size chunks recycled
+// through a pool mean a busy collector allocates almost nothing per
+// report, which keeps both the GC's CPU and the heap's headroom small.
+const chunkSize = 64 << 10
+
+// chunkPool recycles spool chunks; one per Collector.
+type chunkPool struct{ p sync.Pool }
+
+func newChunkPool() *chunkPool {
+	return &chunkPool{p: sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}}
+}
+
+func (c *chunkPool) get() *[]byte  { return c.p.Get().(*[]byte) }
+func (c *chunkPool) put(b *[]byte) { c.p.Put(b) }
+
 // spool holds one dump while the rest of the report is read: the first
-// bytes in memory, drawn from a per-request budget, the rest in a temporary
-// file. The report cannot be stored before it is fully read (the throttle
-// decision and the crash id need every annotation, and a refused report
-// must leave no object behind), so this is what bounds memory per request.
+// bytes in memory chunks, drawn from a per-request budget, the rest in a
+// temporary file. The report cannot be stored before it is fully read (the
+// throttle decision and the crash id need every annotation, and a refused
+// report must leave no object behind), so this is what bounds memory per
+// request.
 type spool struct {
 	name   string // sanitized dump name
-	mem    []byte
+	chunks []*[]byte
+	mem    int64 // bytes held in chunks
 	file   *os.File
 	size   int64
 	sha    hash.Hash
 	budget *int64 // remaining in-memory bytes of the whole request
 	dir    string
+	pool   *chunkPool
 }
 
-func newSpool(name, dir string, budget *int64) *spool {
-	return &spool{name: name, sha: sha256.New(), budget: budget, dir: dir}
+func newSpool(name, dir string, budget *int64, pool *chunkPool) *spool {
+	return &spool{name: name, sha: sha256.New(), budget: budget, dir: dir, pool: pool}
 }
 
 // Write implements io.Writer.
@@ -34,19 +53,23 @@ func (s *spool) Write(p []byte) (int, error) {
 	n := len(p)
 	s.sha.Write(p)
 	s.size += int64(n)
+	for s.file == nil && len(p) > 0 {
+		used := int(s.mem % chunkSize)
+		if used == 0 { // the last chunk is full (or there is none)
+			if *s.budget < chunkSize {
+				break
+			}
+			*s.budget -= chunkSize
+			s.chunks = append(s.chunks, s.pool.get())
+		}
+		k := copy((*s.chunks[len(s.chunks)-1])[used:], p)
+		s.mem += int64(k)
+		p = p[k:]
+	}
+	if len(p) == 0 {
+		return n, nil
+	}
 	if s.file == nil {
-		take := int64(len(p))
-		if take > *s.budget {
-			take = *s.budget
-		}
-		if take > 0 {
-			s.mem = append(s.mem, p[:take]...)
-			*s.budget -= take
-			p = p[take:]
-		}
-		if len(p) == 0 {
-			return n, nil
-		}
 		f, err := os.CreateTemp(s.dir, "crashstream-spool-*")
 		if err != nil {
 			return 0, err
@@ -65,16 +88,19 @@ func (s *spool) checksum() string { return hex.EncodeToString(s.sha.Sum(nil)) }
 // reader returns the content from the start. It is an io.ReadSeeker so the
 // object store client can rewind it to retry a PUT.
 func (s *spool) reader() io.ReadSeeker {
-	if s.file == nil {
-		return bytes.NewReader(s.mem)
+	if len(s.chunks) == 1 && s.file == nil {
+		return bytes.NewReader((*s.chunks[0])[:s.mem])
 	}
-	return io.NewSectionReader(multiReaderAt{s.mem, s.file}, 0, s.size)
+	return io.NewSectionReader(spoolReaderAt{s}, 0, s.size)
 }
 
-// close releases the memory budget and removes the spill file.
+// close returns the chunks and budget and removes the spill file.
 func (s *spool) close() error {
-	*s.budget += int64(len(s.mem))
-	s.mem = nil
+	*s.budget += int64(len(s.chunks)) * chunkSize
+	for _, c := range s.chunks {
+		s.pool.put(c)
+	}
+	s.chunks, s.mem = nil, 0
 	if s.file == nil {
 		return nil
 	}
@@ -83,21 +109,25 @@ func (s *spool) close() error {
 	return err
 }
 
-// multiReaderAt reads the in-memory head then the spill file as one.
-type multiReaderAt struct {
-	head []byte
-	tail io.ReaderAt
-}
+// spoolReaderAt reads the memory chunks then the spill file as one.
+type spoolReaderAt struct{ s *spool }
 
-func (m multiReaderAt) ReadAt(p []byte, off int64) (int, error) {
+func (r spoolReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	n := 0
-	if off < int64(len(m.head)) {
-		n = copy(p, m.head[off:])
-		if n == len(p) {
-			return n, nil
-		}
-		off = int64(len(m.head))
+	for len(p) > 0 && off < r.s.mem {
+		c := *r.s.chunks[off/chunkSize]
+		end := min(int64(chunkSize), r.s.mem-off/chunkSize*chunkSize)
+		k := copy(p, c[off%chunkSize:end])
+		n += k
+		p = p[k:]
+		off += int64(k)
 	}
-	k, err := m.tail.ReadAt(p[n:], off-int64(len(m.head)))
+	if len(p) == 0 {
+		return n, nil
+	}
+	if r.s.file == nil {
+		return n, io.EOF
+	}
+	k, err := r.s.file.ReadAt(p, off-r.s.mem)
 	return n + k, err
 }

@@ -1,0 +1,60 @@
+package collector
+
+import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSpoolReadBack(t *testing.T) {
+	pool := newChunkPool()
+	rng := rand.New(rand.NewPCG(1, 1))
+	tests := []struct {
+		name         string
+		size, budget int
+		spills       bool
+	}{
+		{"empty", 0, chunkSize, false},
+		{"one partial chunk", 1000, chunkSize, false},
+		{"exactly one chunk", chunkSize, chunkSize, false},
+		{"three chunks", 3*chunkSize - 7, 3 * chunkSize, false},
+		{"chunks then file", 5*chunkSize + 3, 2 * chunkSize, true},
+		{"no budget", 1000, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := make([]byte, tt.size)
+			for i := range data {
+				data[i] = byte(rng.IntN(256))
+			}
+			budget := int64(tt.budget)
+			s := newSpool("d", t.TempDir(), &budget, pool)
+			// Odd write sizes cross chunk boundaries at every offset.
+			for rest := data; len(rest) > 0; {
+				k := min(len(rest), 1+rng.IntN(20000))
+				n, err := s.Write(rest[:k])
+				require.NoError(t, err)
+				require.Equal(t, k, n)
+				rest = rest[k:]
+			}
+			assert.Equal(t, tt.spills, s.file != nil)
+			got, err := io.ReadAll(s.reader())
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(data, got))
+			r := s.reader()
+			if tt.size > 10 {
+				_, err = r.Seek(int64(tt.size/2), io.SeekStart)
+				require.NoError(t, err)
+				tail, err := io.ReadAll(r)
+				require.NoError(t, err)
+				assert.True(t, bytes.Equal(data[tt.size/2:], tail), "a rewound reader reads from its offset")
+			}
+			require.NoError(t, s.close())
+			assert.Equal(t, int64(tt.budget), budget, "budget returned")
+		})
+	}
+}

@@ -1,0 +1,294 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/stretchr/testify/require"
+)
+
+// The benchmark harness: the real `crashstream collector` binary against
+// the real MinIO and Kafka, driven by N concurrent clients with a
+// realistic size mix, beside a raw MinIO PUT run of the same bytes in the
+// same test. Run it with
+//
+//	CRASHSTREAM_STACK=1 CRASHSTREAM_BENCH=1 go test -run TestBenchCollector -v -timeout 30m ./collector/
+//
+// Knobs: CRASHSTREAM_BENCH_REPORTS (default 2000), CRASHSTREAM_BENCH_CLIENTS (64).
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// sizeMix draws dump sizes from a log-normal with median 400 KB and 95th
+// percentile 1.5 MB (σ = ln(1.5M/400K)/1.645), capped at 20 MB: the shape
+// of Firefox minidumps.
+func sizeMix(rng *mrand.Rand, n int) []int {
+	mu := math.Log(400_000)
+	sigma := math.Log(1_500_000.0/400_000.0) / 1.645
+	out := make([]int, n)
+	for i := range out {
+		out[i] = min(int(math.Exp(mu+sigma*rng.NormFloat64())), 20_000_000)
+	}
+	return out
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(i, 0)]
+}
+
+func freePort(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// procCPU returns user+system CPU time of pid.
+func procCPU(t testing.TB, pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	require.NoError(t, err)
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+}
+
+func procKB(t testing.TB, pid int, field string) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(t, err)
+	m := regexp.MustCompile(field + `:\s+(\d+) kB`).FindSubmatch(data)
+	require.NotNil(t, m)
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+type runResult struct {
+	n        int
+	errors   int
+	statuses map[int]int
+	elapsed  time.Duration
+	lat      []time.Duration
+	bytes    int64
+}
+
+// drive runs do(i) for i in [0,n) from clients goroutines.
+func drive(n, clients int, do func(i int) (int, int64, error)) runResult {
+	var next atomic.Int64
+	var mu sync.Mutex
+	res := runResult{statuses: map[int]int{}}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				t0 := time.Now()
+				status, nb, err := do(i)
+				d := time.Since(t0)
+				mu.Lock()
+				if err != nil {
+					res.errors++
+				} else {
+					res.statuses[status]++
+					res.lat = append(res.lat, d)
+					res.bytes += nb
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.n = n
+	sort.Slice(res.lat, func(a, b int) bool { return res.lat[a] < res.lat[b] })
+	return res
+}
+
+func TestBenchCollector(t *testing.T) {
+	needStack(t)
+	if os.Getenv("CRASHSTREAM_BENCH") != "1" {
+		t.Skip("benchmark: set CRASHSTREAM_BENCH=1")
+	}
+	reports := envInt("CRASHSTREAM_BENCH_REPORTS", 2000)
+	clients := envInt("CRASHSTREAM_BENCH_CLIENTS", 64)
+
+	root, err := repoRoot()
+	require.NoError(t, err)
+	bin := filepath.Join(t.TempDir(), "crashstream")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/crashstream")
+	build.Dir = filepath.Join(root, "services")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	bucketName := unique("bench-collector-")
+	addr, admin := freePort(t), freePort(t)
+	cmd := exec.Command(bin, "collector", "-collector.addr", addr, "-admin.addr", admin,
+		"-s3.bucket", bucketName, "-kafka.topic-prefix", unique("benchcollector")+".",
+		"-kafka.partitions", "3", "-log.level", "warn", "-collector.spool-dir", t.TempDir())
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	pid := cmd.Process.Pid
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := http.Get("http://" + addr + "/__heartbeat__")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		require.True(t, time.Now().Before(deadline), "collector did not become ready")
+		time.Sleep(200 * time.Millisecond)
+	}
+	c, err := objectstore.New(s3Config(""))
+	require.NoError(t, err)
+	defer c.Close()
+	bucket := c.Bucket(bucketName)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		for o, err := range bucket.List(ctx, "") {
+			if err != nil {
+				break
+			}
+			_ = bucket.Delete(ctx, o.Key)
+		}
+	})
+
+	// Pre-built bodies, reused round-robin: each POST still gets a new
+	// crash id, and the generator spends its CPU on sending, not encoding.
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	sizes := sizeMix(rng, 128)
+	noise := randomBytes(21_000_000)
+	type body struct {
+		data []byte
+		ct   string
+		dump int
+	}
+	bodies := make([]body, len(sizes))
+	for i, s := range sizes {
+		off := rng.IntN(len(noise) - s)
+		data, ct := report{
+			annotations: map[string]string{"ProductName": "Firefox", "Version": "147.0", "ReleaseChannel": "release",
+				"BuildID": "20261101000000", "ProcessType": "content", "URL": "https://example.com/" + strconv.Itoa(i)},
+			dumps: map[string][]byte{"upload_file_minidump": noise[off : off+s]},
+		}.encode()
+		bodies[i] = body{data, ct, s}
+	}
+	sorted := append([]int(nil), sizes...)
+	sort.Ints(sorted)
+	var total int64
+	for _, s := range sizes {
+		total += int64(s)
+	}
+
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	client := &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+	defer tr.CloseIdleConnections()
+	post := func(i int) (int, int64, error) {
+		b := bodies[i%len(bodies)]
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/submit", bytes.NewReader(b.data))
+		req.Header.Set("Content-Type", b.ct)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, int64(len(b.data)), nil
+	}
+
+	drive(clients, clients, post) // warm-up: connections, Kafka metadata
+	cpu0 := procCPU(t, pid)
+	col := drive(reports, clients, post)
+	cpu1 := procCPU(t, pid)
+	peak := procKB(t, pid, "VmHWM")
+
+	// Raw MinIO PUTs of the same bodies, same concurrency, same run.
+	ctx := context.Background()
+	put := func(i int) (int, int64, error) {
+		b := bodies[i%len(bodies)]
+		err := bucket.Put(ctx, fmt.Sprintf("raw/%d", i), bytes.NewReader(b.data), int64(len(b.data)), "application/octet-stream")
+		if err != nil {
+			return 0, 0, err
+		}
+		return 200, int64(len(b.data)), nil
+	}
+	raw := drive(reports, clients, put)
+
+	rate := func(r runResult) float64 { return float64(r.statuses[200]) / r.elapsed.Seconds() }
+	mbs := func(r runResult) float64 { return float64(r.bytes) / r.elapsed.Seconds() / 1e6 }
+	loadavg, _ := os.ReadFile("/proc/loadavg")
+	lines := []string{
+		fmt.Sprintf("machine: %d cores (%s), load average at end: %s", runtime.NumCPU(), cpuModel(), strings.Join(strings.Fields(string(loadavg))[:3], " ")),
+		fmt.Sprintf("reports: %d, clients: %d, dump sizes: median %d KB, p95 %d KB, mean %d KB (log-normal, 128 distinct bodies)",
+			reports, clients, sorted[len(sorted)/2]/1000, sorted[len(sorted)*95/100]/1000, int(total)/len(sizes)/1000),
+		"",
+		"| run | ok | errors / non-200 | reports/s | MB/s | p50 ms | p99 ms | max ms |",
+		"|---|---|---|---|---|---|---|---|",
+		fmt.Sprintf("| collector POST /submit | %d | %d / %v | %.1f | %.1f | %.0f | %.0f | %.0f |", col.statuses[200], col.errors, nonOK(col.statuses),
+			rate(col), mbs(col), ms(percentile(col.lat, 50)), ms(percentile(col.lat, 99)), ms(percentile(col.lat, 100))),
+		fmt.Sprintf("| raw MinIO PUT (same bodies) | %d | %d | %.1f | %.1f | %.0f | %.0f | %.0f |", raw.statuses[200], raw.errors,
+			rate(raw), mbs(raw), ms(percentile(raw.lat, 50)), ms(percentile(raw.lat, 99)), ms(percentile(raw.lat, 100))),
+		"",
+		fmt.Sprintf("collector/raw throughput ratio: %.2f; collector CPU: %.1f ms per report; collector peak RSS: %d MiB",
+			rate(col)/rate(raw), float64((cpu1-cpu0).Microseconds())/1000/float64(max(col.statuses[200], 1)), peak/1024),
+	}
+	fmt.Println("BENCH-BEGIN\n" + strings.Join(lines, "\n") + "\nBENCH-END")
+	require.Zero(t, col.errors, "transport errors")
+	require.Equal(t, reports, col.statuses[200], "every report accepted: %v", col.statuses)
+}
+
+func nonOK(st map[int]int) map[int]int {
+	out := map[int]int{}
+	for k, v := range st {
+		if k != 200 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func cpuModel() string {
+	data, _ := os.ReadFile("/proc/cpuinfo")
+	m := regexp.MustCompile(`model name\s*:\s*(.+)`).FindSubmatch(data)
+	if m == nil {
+		return "unknown CPU"
+	}
+	return strings.TrimSpace(string(m[1]))
+}
