@@ -132,6 +132,7 @@ var installs = []values{
 		"processor.signatureLists.inline.irrelevant_signature_re\\.txt=^abort$",
 		"processor.symbols.urls={https://symbols.example.com/}",
 		"kafka.sasl.mechanism=PLAIN", "kafka.sasl.username=u", "kafka.sasl.password=p",
+		"schemaRegistry.url=http://registry:8081",
 		"kafka.tls.enabled=true", "kafka.tls.secretName=kafka-ca", "kafka.tls.clientAuth=true",
 		"ingress.enabled=true", "serviceMonitor.enabled=true",
 		"image.digest=sha256:" + strings.Repeat("ab", 32),
@@ -652,7 +653,7 @@ var flagsSet = []string{
 	"kafka.sasl-mechanism", "kafka.sasl-user", "kafka.sasl-password",
 	"s3.endpoint", "s3.access-key", "s3.secret-key", "s3.secure", "s3.region",
 	"s3.bucket", "s3.symbols-bucket", "s3.telemetry-bucket",
-	"clickhouse.addr", "clickhouse.database", "clickhouse.user", "clickhouse.password",
+	"clickhouse.addr", "clickhouse.database", "clickhouse.username", "clickhouse.password", "schema-registry.url",
 	"admin.addr", "collector.addr", "webapp.addr", "log.level", "log.format",
 	"collector.throttle-rules", "signature.list-dir",
 	"symbols.cache-dir", "symbols.cache-max-bytes", "symbols.memory-max-bytes", "symbols.url",
@@ -668,7 +669,7 @@ func TestEnvNamesFollowFlags(t *testing.T) {
 	for _, f := range flagsSet {
 		name := runtime.EnvName(f)
 		known[name] = true
-		assert.Contains(t, manifests, name, "flag %s", f)
+		assert.True(t, strings.Contains(manifests, name), "flag %s: the chart does not set %s", f, name)
 	}
 	for _, m := range regexp.MustCompile(`\bCRASHSTREAM_[A-Z0-9_]+\b`).FindAllString(manifests, -1) {
 		assert.True(t, known[m], "%s is set by the chart but overrides none of the known flags", m)

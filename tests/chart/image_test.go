@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	goruntime "runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/crashstream/crashstream/services/runtime"
 	"github.com/crashstream/crashstream/tests/chart/ociimage"
 )
 
@@ -67,6 +70,154 @@ func TestImageBuild(t *testing.T) {
 	got, err := exec.Command(bin, "version").Output()
 	require.NoError(t, err)
 	assert.Equal(t, "crashstream 9.8.7-test (commit c0ffee)\n", string(got))
+
+	t.Run("chart variables are flags of the image's binary", func(t *testing.T) {
+		checkChartEnvAgainstBinary(t, bin)
+	})
+}
+
+// pendingFlags are flags the chart sets ahead of the binary: the shared
+// conventions name them, but no package registers them yet. A service that
+// lacks one is logged, not failed; everything else must match exactly.
+var pendingFlags = map[string]bool{
+	"kafka.tls": true, "kafka.tls-ca": true, "kafka.tls-cert": true, "kafka.tls-key": true,
+	"kafka.sasl-mechanism": true, "kafka.sasl-user": true, "kafka.sasl-password": true,
+}
+
+var flagLine = regexp.MustCompile(`(?m)^\s+-([a-z0-9][a-z0-9.-]*)`)
+
+// binaryFlags lists the flags a subcommand prints for -help; built is false
+// for a subcommand that is still a stub.
+func binaryFlags(t *testing.T, bin, sub string) (flags map[string]bool, built bool) {
+	t.Helper()
+	out, err := exec.Command(bin, sub, "-help").CombinedOutput()
+	if strings.Contains(string(out), "not built yet") {
+		return nil, false
+	}
+	require.NoError(t, err, "%s -help: %s", sub, out)
+	flags = map[string]bool{}
+	for _, m := range flagLine.FindAllStringSubmatch(string(out), -1) {
+		flags[m[1]] = true
+	}
+	require.NotEmpty(t, flags, "%s -help lists no flags: %s", sub, out)
+	return flags, true
+}
+
+// checkChartEnvAgainstBinary renders the everything-on install and checks
+// each service's CRASHSTREAM_* variables against the flags its subcommand
+// has: a variable the binary does not know is silently ignored, so a
+// misspelt one would leave a setting at its default in production.
+//   - A variable only some services get (the throttle rules, the symbol
+//     cache) must be a flag of each of them.
+//   - A shared setting of a backend (KAFKA_*, S3_*, CLICKHOUSE_*) must be a
+//     flag of every service that talks to that backend (has its address
+//     flag), unless the flag is pending.
+//   - Any other shared variable must be a flag of some service.
+//
+// Stub subcommands are skipped and named in the log.
+func checkChartEnvAgainstBinary(t *testing.T, bin string) {
+	e := tools(t)
+	_, objs := render(t, e, installs[2])
+	configMap := byKind(objs, "ConfigMap")["crashstream"]
+	require.NotNil(t, configMap)
+	shared := map[string]bool{}
+	for k := range get(configMap, "data").(map[string]any) {
+		shared[k] = true
+	}
+
+	envOf := map[string]map[string]bool{} // subcommand -> variables it gets
+	for _, p := range pods(objs) {
+		for _, c := range list(p.spec, "containers") {
+			sub, _ := list(c, "args")[0].(string)
+			vars := map[string]bool{}
+			for k := range shared {
+				vars[k] = true
+			}
+			for _, ev := range list(c, "env") {
+				vars[str(ev, "name")] = true
+			}
+			envOf[sub] = vars
+		}
+	}
+	require.Len(t, envOf, len(components)+1, "every service and the migrate job")
+	// A variable every container gets is shared; the rest are specific.
+	for name := range envOf["collector"] {
+		everywhere := true
+		for _, vars := range envOf {
+			everywhere = everywhere && vars[name]
+		}
+		if everywhere {
+			shared[name] = true
+		}
+	}
+
+	flagOf := map[string]string{} // variable -> flag, for every flag of every built subcommand
+	flagsBy := map[string]map[string]bool{}
+	var stubs []string
+	for sub := range envOf {
+		flags, built := binaryFlags(t, bin, sub)
+		if !built {
+			stubs = append(stubs, sub)
+			continue
+		}
+		flagsBy[sub] = flags
+		for f := range flags {
+			flagOf[runtime.EnvName(f)] = f
+		}
+	}
+	if len(stubs) > 0 {
+		sort.Strings(stubs)
+		t.Logf("not built yet, not checked: %v", stubs)
+	}
+	for _, f := range flagsSet {
+		flagOf[runtime.EnvName(f)] = f // the conventions' names, for the pending ones
+	}
+
+	pending := map[string][]string{} // pending flag -> services lacking it
+	backends := map[string]string{"CRASHSTREAM_KAFKA_": "kafka.brokers", "CRASHSTREAM_S3_": "s3.endpoint", "CRASHSTREAM_CLICKHOUSE_": "clickhouse.addr"}
+	for name := range shared {
+		_, known := flagOf[name]
+		assert.True(t, known, "%s matches no flag of any service", name)
+	}
+	for sub, flags := range flagsBy {
+		for name := range envOf[sub] {
+			f := flagOf[name]
+			switch {
+			case !shared[name]:
+				assert.True(t, flags[f], "%s gets %s, but has no flag -%s", sub, name, f)
+			default:
+				for prefix, addr := range backends {
+					if !strings.HasPrefix(name, prefix) || !flags[addr] || flags[f] {
+						continue
+					}
+					if pendingFlags[f] {
+						pending[f] = append(pending[f], sub)
+					} else {
+						assert.Fail(t, "backend setting ignored", "%s talks to -%s but has no -%s: %s would be ignored", sub, addr, f, name)
+					}
+				}
+			}
+		}
+	}
+	for f, subs := range pending {
+		sort.Strings(subs)
+		t.Logf("pending: -%s is set by the chart but not a flag yet of %v", f, subs)
+	}
+	if len(stubs) == 0 {
+		for name := range shared {
+			f := flagOf[name]
+			if pendingFlags[f] {
+				continue
+			}
+			var readers int
+			for _, flags := range flagsBy {
+				if flags[f] {
+					readers++
+				}
+			}
+			assert.NotZero(t, readers, "no service reads %s (-%s)", name, f)
+		}
+	}
 }
 
 // dockerStage is one FROM ... stage of the Dockerfile, with its
