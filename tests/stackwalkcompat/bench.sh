@@ -5,7 +5,8 @@
 #      dumps/s per core from summed user+sys CPU time and from wall time, and
 #      the peak RSS over all runs. Runs alternate between the tools so both
 #      see the same machine load.
-#   2. load of a generated ~300 MB .sym file (cmd/genbigsym): time and peak RSS.
+#   2. load of a generated ~300 MB .sym file (cmd/genbigsym): time and peak RSS,
+#      from a local directory and from a symbol server with a warm disk cache.
 # The symbol cache is warm: symbols are local files, read once before timing.
 #
 # Usage: tests/stackwalkcompat/bench.sh [ITERATIONS]   (default 3)
@@ -50,35 +51,59 @@ for c in "${cases[@]}"; do
 	"$ours" stackwalk "$dump" "$syms" >/dev/null 2>&1 || true
 done
 
+# One timed shell per tool and iteration walks every dump, so that user+sys
+# CPU time sums precisely over many short processes; tools alternate.
+printf '%s\n' "${cases[@]}" >"$work/cases"
+loop() { # TOOLKIND
+	while read -r dump syms; do
+		if [[ "$1" == mdsw ]]; then "$tool" --json "$dump" "$syms"; else "$ours" stackwalk "$dump" "$syms"; fi
+	done <"$work/cases"
+}
+export -f loop
+export tool ours work
 for ((i = 0; i < iters; i++)); do
-	for c in "${cases[@]}"; do
-		read -r dump syms <<<"$c"
-		run mdsw "$tool" --json "$dump" "$syms"
-		run ours "$ours" stackwalk "$dump" "$syms"
-	done
+	run mdsw bash -c 'loop mdsw'
+	run ours bash -c 'loop ours'
 done
 
 summary() {
-	awk -v label="$1" '{u+=$1; s+=$2; w+=$3; if ($4>m) m=$4; n++}
-		END {printf "%-20s runs %4d  cpu %7.3f s  wall %7.3f s  dumps/s/core (cpu) %8.1f  (wall) %8.1f  peak RSS %6.1f MB\n",
+	awk -v label="$1" -v per="${#cases[@]}" '{u+=$1; s+=$2; w+=$3; if ($4>m) m=$4; n+=per}
+		END {printf "%-20s dumps %4d  cpu %7.3f s  wall %7.3f s  dumps/s/core (cpu) %7.1f  (wall) %7.1f  peak RSS %6.1f MB\n",
 			label, n, u+s, w, n/(u+s), n/w, m/1024}' "$work/$2"
 }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cases: ${#cases[@]} dumps x $iters iterations, pinned to core $core"
 summary "minidump-stackwalk" mdsw
 summary "crashstream" ours
-awk 'NR==FNR {c+=$1+$2; n++; next} {o+=$1+$2; m++} END {printf "throughput ratio (cpu): %.2fx\n", (m/o)/(n/c)}' "$work/mdsw" "$work/ours"
+awk 'NR==FNR {c+=$1+$2; next} {o+=$1+$2} END {printf "CLI throughput ratio crashstream/minidump-stackwalk (cpu): %.2fx\n", c/o}' "$work/mdsw" "$work/ours"
+echo "in-process (the processor's path, warm memory cache), same dumps:"
+(cd "$root" && taskset -c "$core" go test -run '^$' -bench WalkWarm -cpu 1 -benchtime 3s ./tests/stackwalkcompat | grep Benchmark)
 
 size="${BIGSYM_SIZE:-300000000}"
 if [[ "$size" != 0 ]]; then
 	(cd "$root" && go run ./tests/stackwalkcompat/cmd/genbigsym -out "$work/big" -size "$size")
 	cat "$work/big/symbols/bigmodule.so/"*/bigmodule.so.sym >/dev/null # page cache
 	echo "big .sym: $(stat -c %s "$work/big/symbols/bigmodule.so/"*/bigmodule.so.sym) bytes"
-	for label in big-mdsw big-ours; do
-		case "$label" in
-		big-mdsw) run "$label" "$tool" --json "$work/big/big.dmp" "$work/big/symbols" ;;
-		big-ours) run "$label" "$ours" stackwalk "$work/big/big.dmp" "$work/big/symbols" ;;
-		esac
-		awk -v l="$label" '{printf "%-10s load+walk: cpu %.2f s (user %.2f sys %.2f)  wall %.2f s  peak RSS %.1f MB\n", l, $1+$2, $1, $2, $3, $4/1024}' "$work/$label"
-	done
+	bigrun() {
+		local label="$1"
+		shift
+		run "$label" "$@"
+		awk -v l="$label" '{printf "%-26s cpu %6.2f s (user %.2f sys %.2f)  wall %6.2f s  peak RSS %6.1f MB\n", l, $1+$2, $1, $2, $3, $4/1024}' "$work/$label"
+	}
+	# a) from a local symbols directory: a text parse on every run.
+	bigrun "local mdsw" "$tool" --json "$work/big/big.dmp" "$work/big/symbols"
+	bigrun "local crashstream" "$ours" stackwalk "$work/big/big.dmp" "$work/big/symbols"
+	# b) from a symbol server with a warm disk cache: minidump-stackwalk
+	#    parses its cached text again, crashstream loads its snapshot.
+	port=$((20000 + RANDOM % 20000))
+	(cd "$work/big/symbols" && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
+	server=$!
+	trap 'kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+	for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+	url="http://127.0.0.1:$port"
+	"$tool" --json --symbols-url "$url" --symbols-cache "$work/c-mdsw" --symbols-tmp "$work/t-mdsw" "$work/big/big.dmp" >/dev/null 2>&1
+	"$ours" stackwalk --symbols-url "$url" --symbols-cache "$work/c-ours" "$work/big/big.dmp" >/dev/null
+	bigrun "cached mdsw" "$tool" --json --symbols-url "$url" --symbols-cache "$work/c-mdsw" --symbols-tmp "$work/t-mdsw" "$work/big/big.dmp"
+	bigrun "cached crashstream" "$ours" stackwalk --symbols-url "$url" --symbols-cache "$work/c-ours" "$work/big/big.dmp"
+	kill "$server" 2>/dev/null || true
 fi
