@@ -166,7 +166,7 @@ func abort(d CrashData, s *state) error {
 		s.Signature = "Abort | " + s.Signature
 		return nil
 	}
-	text := pyStrip(printableASCII(*msg, false))
+	text := pyStrip(printableASCII(*msg))
 	if len(text) > abortMaxLength {
 		text = text[:abortMaxLength-3] + "..."
 	}
@@ -227,11 +227,10 @@ func abortTextOfNonString(v any) (*string, error) {
 	return &text, nil
 }
 
-// printableASCII keeps the characters 0x20-0x7e, plus the ASCII whitespace
-// characters when withSpace is set (Python's string.printable).
-func printableASCII(s string, withSpace bool) string {
+// printableASCII keeps the characters 0x20-0x7e.
+func printableASCII(s string) string {
 	keep := func(c byte) bool {
-		return c >= 0x20 && c <= 0x7e || withSpace && (c >= 0x09 && c <= 0x0d)
+		return c >= 0x20 && c <= 0x7e
 	}
 	clean := true
 	for i := 0; i < len(s); i++ {
@@ -449,11 +448,14 @@ func hang(d CrashData, s *state) error {
 	return nil
 }
 
-// printableCharsOnly (Socorro only) drops characters outside Python's
-// string.printable, so that binary junk in symbols or annotations cannot
-// make signatures that look equal but differ.
+// printableCharsOnly (Socorro only, bug 1764633) keeps printable ASCII
+// (0x20-0x7e), so that binary junk in symbols or annotations cannot make
+// signatures that look equal but differ. Socorro's source was not at hand:
+// this follows the rule's description ("remove non-printable/non-ascii
+// characters") and Socorro's helper of that description, which AbortSignature
+// also uses; whitespace other than the space goes too.
 func printableCharsOnly(d CrashData, s *state) error {
-	s.Signature = printableASCII(s.Signature, true)
+	s.Signature = printableASCII(s.Signature)
 	return nil
 }
 

@@ -142,7 +142,7 @@ func TestSocorroRulesetDropsNonPrintable(t *testing.T) {
 	d, err := ParseCrashData([]byte(stack("", "a\u00e9b\x01c\td")))
 	require.NoError(t, err)
 	assert.Equal(t, "a\u00e9b\x01c d", testGenerator(t, RulesetSiggen).Generate(d).Signature)
-	assert.Equal(t, "abc d", testGenerator(t, RulesetSocorro).Generate(d).Signature)
+	assert.Equal(t, "abcd", testGenerator(t, RulesetSocorro).Generate(d).Signature)
 }
 
 func TestProtoSignature(t *testing.T) {
