@@ -57,13 +57,13 @@ type manifest struct {
 }
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:], os.Stdin); err != nil {
 		fmt.Fprintln(os.Stderr, "deproducer:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+func run(args []string, stdin io.Reader) error {
 	var (
 		cfg    streams.Config
 		n      int
@@ -75,7 +75,7 @@ func run() error {
 	fs.IntVar(&n, "n", 25, "records to produce")
 	fs.StringVar(&out, "manifest", "", "where to write the manifest JSON")
 	fs.StringVar(&listen, "listen", "127.0.0.1:0", "registry API listen address")
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -154,6 +154,6 @@ func run() error {
 	if err := os.Rename(out+".tmp", out); err != nil { // the reader polls for it
 		return err
 	}
-	_, _ = io.Copy(io.Discard, os.Stdin) // serve the registry until stdin closes
+	_, _ = io.Copy(io.Discard, stdin) // serve the registry until stdin closes
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -28,7 +29,7 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "benchcontracts:", err)
 		os.Exit(1)
 	}
@@ -44,7 +45,7 @@ func (r *result) median() float64 {
 	return s[len(s)/2]
 }
 
-func run() error {
+func run(args []string, stdout io.Writer) error {
 	var (
 		cfg    streams.Config
 		n      int
@@ -57,7 +58,7 @@ func run() error {
 	fs.IntVar(&repeat, "repeat", 3, "passes per path (the median is reported)")
 	fs.IntVar(&shape.Threads, "threads", shape.Threads, "threads in each synthetic json_dump")
 	fs.IntVar(&shape.Modules, "modules", shape.Modules, "modules per crash")
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -137,15 +138,15 @@ func run() error {
 		s := r.median()
 		return fmt.Sprintf("| %s | %.0f | %.1f |", name, float64(n)/s, mb/s)
 	}
-	fmt.Printf("ProcessedCrash records: %d per pass, %.0f KB each (framed Avro), shape %+v; compression %s; median of %d passes; GOMAXPROCS %d\n\n",
+	fmt.Fprintf(stdout, "ProcessedCrash records: %d per pass, %.0f KB each (framed Avro), shape %+v; compression %s; median of %d passes; GOMAXPROCS %d\n\n",
 		n, float64(totalBytes)/float64(n)/1e3, shape, cfg.Compression, repeat, runtime.GOMAXPROCS(0))
-	fmt.Println("| path | records/s | MB/s |")
-	fmt.Println("|---|---:|---:|")
-	fmt.Println(row("encode (Serde.Marshal) + produce (streams.Producer, acks=all, idempotent)", &prodC))
-	fmt.Println(row("raw franz-go produce of the same bytes (acks=all, idempotent)", &prodR))
-	fmt.Println(row("consume (streams.Consumer, group, commit after handler) + decode (Serde.Unmarshal)", &consC))
-	fmt.Println(row("raw franz-go group consume of the same bytes", &consR))
-	fmt.Printf("\nRatios (contracts / raw throughput): produce %.2f, consume %.2f\n",
+	fmt.Fprintln(stdout, "| path | records/s | MB/s |")
+	fmt.Fprintln(stdout, "|---|---:|---:|")
+	fmt.Fprintln(stdout, row("encode (Serde.Marshal) + produce (streams.Producer, acks=all, idempotent)", &prodC))
+	fmt.Fprintln(stdout, row("raw franz-go produce of the same bytes (acks=all, idempotent)", &prodR))
+	fmt.Fprintln(stdout, row("consume (streams.Consumer, group, commit after handler) + decode (Serde.Unmarshal)", &consC))
+	fmt.Fprintln(stdout, row("raw franz-go group consume of the same bytes", &consR))
+	fmt.Fprintf(stdout, "\nRatios (contracts / raw throughput): produce %.2f, consume %.2f\n",
 		prodR.median()/prodC.median(), consR.median()/consC.median())
 	return nil
 }
