@@ -90,8 +90,10 @@ func runStackwalk(ctx context.Context, args []string, env cmdEnv) error {
 		fmt.Fprintf(env.stderr, "crashstream stackwalk: %v\n", err)
 		return errUsage
 	}
-	if len(urls) == 0 {
-		cfg.CacheDir = "" // nothing to download: do not touch the cache
+	cacheSet := false
+	fs.Visit(func(f *flag.Flag) { cacheSet = cacheSet || f.Name == "symbols-cache" })
+	if len(urls) == 0 && !cacheSet {
+		cfg.CacheDir = "" // nothing to download and no cache asked for: leave the default cache alone
 	}
 	sup, err := symbols.NewSupplier(cfg, &http.Client{Timeout: *fetchTimeout})
 	if err != nil {

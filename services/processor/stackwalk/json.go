@@ -151,7 +151,8 @@ type JSONUnloadedModule struct {
 	Filename    string  `json:"filename"`
 }
 
-var jsonNull = json.RawMessage("null")
+// jsonNull is a fresh JSON null for the fields crashstream does not fill.
+func jsonNull() json.RawMessage { return json.RawMessage("null") }
 
 func strp(s string) *string { return &s }
 
@@ -168,14 +169,14 @@ func (r *Result) JSON() *JSONOutput {
 	rep := d.Report()
 	hex := d.Hex
 	out := &JSONOutput{
-		Handles: jsonNull, ProcLimits: jsonNull,
+		Handles: jsonNull(), ProcLimits: jsonNull(),
 		LSBRelease: nil, MacBootArgs: rep.MacBootArgs, MainModule: rep.MainModule,
 		PID: rep.PID, ProcessUptime: rep.ProcessUptime, SoftErrors: rep.SoftErrors,
 		Status: rep.Status, ThreadCount: len(r.Threads),
 		Modules: []JSONModule{}, Threads: []JSONThread{}, UnloadedModules: []JSONUnloadedModule{},
 	}
 	if len(out.SoftErrors) == 0 {
-		out.SoftErrors = jsonNull
+		out.SoftErrors = jsonNull()
 	}
 	out.SystemInfo = JSONSystemInfo{
 		CPUArch: rep.SystemInfo.CPUArch, CPUCount: rep.SystemInfo.CPUCount, CPUInfo: rep.SystemInfo.CPUInfo,
@@ -203,7 +204,7 @@ func (r *Result) JSON() *JSONOutput {
 
 	ci := &out.CrashInfo
 	ci.Address, ci.Type, ci.Assertion = rep.CrashInfo.Address, rep.CrashInfo.Type, rep.CrashInfo.Assertion
-	ci.AdjustedAddress, ci.InstructionPointerUpdate, ci.MemoryAccesses, ci.PossibleBitFlips = jsonNull, jsonNull, jsonNull, jsonNull
+	ci.AdjustedAddress, ci.InstructionPointerUpdate, ci.MemoryAccesses, ci.PossibleBitFlips = jsonNull(), jsonNull(), jsonNull(), jsonNull()
 	ci.CrashInconsistencies = []string{}
 	if r.Requesting >= 0 {
 		i := r.Requesting
