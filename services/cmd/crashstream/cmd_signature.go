@@ -39,6 +39,9 @@ func runSignature(ctx context.Context, args []string, env cmdEnv) error {
 	fs.StringVar(&cfg.ListDir, "signature-list-dir", "",
 		"directory of signature list files to use instead of the built-in ones")
 	batch := fs.Bool("batch", false, "read JSON lines, write one JSON result line per input line")
+	// signify's -v prints its debug log; crashstream keeps none.
+	fs.Bool("v", false, "accepted for compatibility with signify (no debug log is kept)")
+	fs.Bool("verbose", false, "accepted for compatibility with signify (no debug log is kept)")
 	workers := fs.Int("workers", goruntime.GOMAXPROCS(0), "batch mode: lines signed in parallel")
 	ruleset := fs.String("ruleset", "siggen",
 		"siggen: siggen 2.2.20241029's rules (as signify); socorro: add Socorro's SigPrintableCharsOnly")

@@ -30,7 +30,7 @@ func TestSignatureCommandSingle(t *testing.T) {
 	if err != nil {
 		t.Skip("shared test data not found: ", err)
 	}
-	out, _, err := runSignatureCmd(t, string(data), nil)
+	out, _, err := runSignatureCmd(t, string(data), nil, "--verbose")
 	require.NoError(t, err)
 	var r struct {
 		Signature, ProtoSignature string
