@@ -124,7 +124,15 @@ func (g *Generator) Generate(d CrashData) Result {
 	return s.Result
 }
 
-func (g *Generator) runRule(r rule, d CrashData, s *state) error {
+// runRule runs one rule. A panic (a bug: the rules are fuzzed not to) is
+// turned into the rule's failure like any other error, so that one odd
+// crash cannot stop a processor.
+func (g *Generator) runRule(r rule, d CrashData, s *state) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v", p)
+		}
+	}()
 	if r.applies != nil {
 		ok, err := r.applies(d, s)
 		if err != nil || !ok {

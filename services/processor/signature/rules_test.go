@@ -345,3 +345,11 @@ func TestRunWatchdogUsesConfiguredLists(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "shutdownhang | Inner", New(lists, RulesetSiggen).Generate(d).Signature)
 }
+
+func TestPanickingRuleBecomesANote(t *testing.T) {
+	g := testGenerator(t, RulesetSiggen)
+	g.rules = append([]rule{{"Broken", nil, func(CrashData, *state) error { panic("boom") }}}, g.rules...)
+	r := g.Generate(CrashData{"threads": []any{map[string]any{"frames": []any{map[string]any{"function": "f"}}}}})
+	assert.Equal(t, "f", r.Signature)
+	assert.Equal(t, []string{"Broken: Rule failed: internal error: boom"}, r.Notes)
+}
