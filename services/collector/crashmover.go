@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/crashstream/crashstream/schemas"
@@ -63,47 +64,56 @@ func newCrashMover(cfg Config, store Store, pub Publisher, m *metrics, log zerol
 	return mv
 }
 
-// save writes every object of c. On failure it removes what it wrote, best
-// effort, and returns the error (the caller answers 503).
+// save writes every object of c. The dumps and the dump names go up
+// concurrently (none of them is visible on its own); the raw crash goes
+// last, once they all succeeded. On failure save removes what it wrote,
+// best effort, and returns the error (the caller answers 503).
 func (mv *crashMover) save(ctx context.Context, c *crash) error {
-	var written []string
-	put := func(key string, open func() (io.Reader, int64), ct string) error {
-		if err := mv.putRetry(ctx, key, open, ct); err != nil {
-			return err
-		}
-		written = append(written, key)
-		return nil
+	type object struct {
+		key  string
+		open func() (io.Reader, int64)
+		ct   string
 	}
-	err := func() error {
-		names := make([]string, 0, len(c.rep.dumps))
-		for _, d := range c.rep.dumps {
-			key, err := objectstore.DumpKey(d.name, c.id)
-			if err != nil {
-				return err
-			}
-			d := d
-			if err := put(key, func() (io.Reader, int64) { return d.reader(), d.size }, "application/octet-stream"); err != nil {
-				return err
-			}
-			names = append(names, d.name)
-		}
-		namesJSON, _ := json.Marshal(names)
-		key, err := objectstore.DumpNamesKey(c.id)
+	names := make([]string, 0, len(c.rep.dumps))
+	objs := make([]object, 0, len(c.rep.dumps)+1)
+	for _, d := range c.rep.dumps {
+		key, err := objectstore.DumpKey(d.name, c.id)
 		if err != nil {
 			return err
 		}
-		if err := put(key, bytesOpener(namesJSON), "application/json"); err != nil {
-			return err
-		}
-		return put(c.rawKey, bytesOpener(c.raw), "application/json")
-	}()
-	if err != nil && len(written) > 0 {
+		objs = append(objs, object{key, func() (io.Reader, int64) { return d.reader(), d.size }, "application/octet-stream"})
+		names = append(names, d.name)
+	}
+	namesJSON, _ := json.Marshal(names)
+	namesKey, err := objectstore.DumpNamesKey(c.id)
+	if err != nil {
+		return err
+	}
+	objs = append(objs, object{namesKey, bytesOpener(namesJSON), "application/json"})
+
+	errs := make([]error, len(objs))
+	var wg sync.WaitGroup
+	for i, o := range objs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = mv.putRetry(ctx, o.key, o.open, o.ct)
+		}()
+	}
+	wg.Wait()
+	err = errors.Join(errs...)
+	if err == nil {
+		err = mv.putRetry(ctx, c.rawKey, bytesOpener(c.raw), "application/json")
+	}
+	if err != nil {
 		// Orphan dumps are invisible without the raw crash, but are
 		// garbage: try to remove them, briefly, without failing on it.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mv.cfg.StoreTimeout)
 		defer cancel()
-		for _, k := range written {
-			_ = mv.store.Delete(cctx, k)
+		for i, o := range objs {
+			if errs[i] == nil {
+				_ = mv.store.Delete(cctx, o.key)
+			}
 		}
 	}
 	return err
