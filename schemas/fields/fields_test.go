@@ -215,3 +215,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestProtectedAsInSocorro pins the fields Socorro's processed-crash schema
+// protects (reference §2.11 and processed_crash.schema.yaml): personal data
+// must never become public by an edit of the table.
+func TestProtectedAsInSocorro(t *testing.T) {
+	r := fields.New()
+	for _, name := range []string{"url", "user_comments", "breadcrumbs", "java_stack_trace_raw", "moz_crash_reason_raw",
+		"phc_alloc_stack", "phc_free_stack", "phc_kind", "phc_base_address", "phc_usable_size",
+		"mdsw_stderr", "mdsw_return_code", "remote_type"} {
+		f, ok := r.Lookup(name)
+		require.True(t, ok, name)
+		assert.False(t, f.IsPublic(), "%s must be protected", name)
+		assert.False(t, f.Telemetry, "%s must not be exported", name)
+	}
+}

@@ -2,8 +2,12 @@ package fields
 
 // table lists every processed-crash field in the order of the fields of
 // processed_crash.v1.avsc. Annotation names and permissions follow Socorro's
-// processed-crash schema; keep this table, the .avsc and
-// schemas.ProcessedCrash in step (the tests check it).
+// processed_crash.schema.yaml, with these deliberate differences: build,
+// modules_in_stack and topmost_filenames are typed (int, lists) instead of
+// Socorro's strings, so ClickHouse can range over builds and match list
+// items; submitted_from_infobar stays public (it is in the telemetry
+// export; Socorro deprecated it as protected). Keep this table, the .avsc
+// and schemas.ProcessedCrash in step (the tests check it).
 func table() []Field {
 	return []Field{
 		{Name: "crash_id", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "crash_id", ClickHouseType: "String", Telemetry: true, Description: "Crash report id: a uuid4 whose 7th-from-last char is the throttle result and whose last six chars are the UTC submission date yymmdd."},
@@ -18,7 +22,7 @@ func table() []Field {
 		{Name: "release_channel", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "release_channel", ClickHouseType: "String", Telemetry: true, Annotation: "ReleaseChannel", Description: "Update channel: nightly, aurora, beta, release, esr or another value."},
 		{Name: "build", Type: Int, Permission: Public, Searchable: true, ClickHouseColumn: "build", ClickHouseType: "Nullable(Int64)", Telemetry: true, TelemetryName: "build_id", Annotation: "BuildID", Description: "Build id, a YYYYMMDDHHMMSS timestamp. Renamed build_id in telemetry."},
 		{Name: "process_type", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "process_type", ClickHouseType: "String", Telemetry: true, Annotation: "ProcessType", Description: "Process that crashed: parent (browser), content, gpu, rdd, socket, utility, gmplugin, ..."},
-		{Name: "remote_type", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "remote_type", ClickHouseType: "String", Annotation: "RemoteType", Description: "Kind of content process (web, file, extension, ...)."},
+		{Name: "remote_type", Type: String, Permission: Protected, Searchable: true, ClickHouseColumn: "remote_type", ClickHouseType: "String", Annotation: "RemoteType", Description: "Kind of content process (web, file, extension, ...)."},
 		{Name: "report_type", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "report_type", ClickHouseType: "String", Description: "crash or hang."},
 		{Name: "os_name", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "os_name", ClickHouseType: "String", Telemetry: true, TelemetryName: "platform", Description: "Operating system family from the minidump: Windows NT, Mac OS X, Linux, Android, iOS. Renamed platform in telemetry."},
 		{Name: "os_version", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "os_version", ClickHouseType: "String", Telemetry: true, TelemetryName: "platform_version", Description: "Operating system version from the minidump. Renamed platform_version in telemetry."},
@@ -64,7 +68,7 @@ func table() []Field {
 		{Name: "addons", Type: List, Permission: Public, Searchable: true, ClickHouseColumn: "addons", ClickHouseType: "Array(String)", Telemetry: true, Annotation: "Add-ons", Description: "Enabled add-ons as id:version."},
 		{Name: "addons_checked", Type: Bool, Permission: Public, Searchable: true, ClickHouseColumn: "addons_checked", ClickHouseType: "Nullable(UInt8)", Telemetry: true, Annotation: "EMCheckCompatibility", Description: "Value of the extensions.checkCompatibility preference."},
 		{Name: "theme", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "theme", ClickHouseType: "String", Telemetry: true, Annotation: "Theme", Description: "Current theme."},
-		{Name: "accessibility", Type: Bool, Permission: Public, Searchable: true, ClickHouseColumn: "accessibility", ClickHouseType: "Nullable(UInt8)", Telemetry: true, Annotation: "Accessibility", Description: "True when accessibility services were active."},
+		{Name: "accessibility", Type: Bool, Permission: Public, Searchable: true, ClickHouseColumn: "accessibility", ClickHouseType: "Nullable(UInt8)", Telemetry: true, Description: "True when accessibility services were active; derived by the processor from the Accessibility annotation being Active."},
 		{Name: "adapter_device_id", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "adapter_device_id", ClickHouseType: "String", Telemetry: true, Annotation: "AdapterDeviceID", Description: "Graphics adapter device id."},
 		{Name: "adapter_driver_version", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "adapter_driver_version", ClickHouseType: "String", Telemetry: true, Annotation: "AdapterDriverVersion", Description: "Graphics adapter driver version."},
 		{Name: "adapter_subsys_id", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "adapter_subsys_id", ClickHouseType: "String", Telemetry: true, Annotation: "AdapterSubsysID", Description: "Graphics adapter subsystem id."},
@@ -103,9 +107,9 @@ func table() []Field {
 		{Name: "mac_available_memory_sysctl", Type: Int, Permission: Public, Searchable: true, ClickHouseColumn: "mac_available_memory_sysctl", ClickHouseType: "Nullable(Int64)", Annotation: "MacAvailableMemorySysctl", Description: "macOS available memory level."},
 		{Name: "mac_memory_pressure", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "mac_memory_pressure", ClickHouseType: "String", Annotation: "MacMemoryPressure", Description: "macOS memory pressure state."},
 		{Name: "mac_boot_args", Type: String, Permission: Protected, Description: "macOS kernel boot arguments from the minidump."},
-		{Name: "phc_kind", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "phc_kind", ClickHouseType: "String", Annotation: "PHCKind", Description: "Kind of memory error found by PHC (use-after-free, guard page)."},
-		{Name: "phc_base_address", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "phc_base_address", ClickHouseType: "String", Annotation: "PHCBaseAddress", Description: "Base address of the PHC allocation."},
-		{Name: "phc_usable_size", Type: Int, Permission: Public, Searchable: true, ClickHouseColumn: "phc_usable_size", ClickHouseType: "Nullable(Int64)", Annotation: "PHCUsableSize", Description: "Usable size of the PHC allocation, bytes."},
+		{Name: "phc_kind", Type: String, Permission: Protected, Searchable: true, ClickHouseColumn: "phc_kind", ClickHouseType: "String", Annotation: "PHCKind", Description: "Kind of memory error found by PHC (use-after-free, guard page)."},
+		{Name: "phc_base_address", Type: String, Permission: Protected, Searchable: true, ClickHouseColumn: "phc_base_address", ClickHouseType: "String", Annotation: "PHCBaseAddress", Description: "Base address of the PHC allocation."},
+		{Name: "phc_usable_size", Type: Int, Permission: Protected, Searchable: true, ClickHouseColumn: "phc_usable_size", ClickHouseType: "Nullable(Int64)", Annotation: "PHCUsableSize", Description: "Usable size of the PHC allocation, bytes."},
 		{Name: "phc_alloc_stack", Type: String, Permission: Protected, Annotation: "PHCAllocStack", Description: "Allocation stack of the PHC allocation."},
 		{Name: "phc_free_stack", Type: String, Permission: Protected, Annotation: "PHCFreeStack", Description: "Free stack of the PHC allocation."},
 		{Name: "breadcrumbs", Type: String, Permission: Protected, Annotation: "Breadcrumbs", Description: "Breadcrumbs JSON sent by the client."},
@@ -127,7 +131,7 @@ func table() []Field {
 		{Name: "collector_notes", Type: List, Permission: Public, Description: "Notes the collector wrote while accepting the report."},
 		{Name: "processor_notes", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "processor_notes", ClickHouseType: "String", Telemetry: true, Description: "Notes the processor wrote: what it changed and what failed."},
 		{Name: "success", Type: Bool, Permission: Public, Searchable: true, ClickHouseColumn: "success", ClickHouseType: "Nullable(UInt8)", Description: "True when the stackwalk succeeded."},
-		{Name: "mdsw_return_code", Type: Int, Permission: Public, Searchable: true, ClickHouseColumn: "mdsw_return_code", ClickHouseType: "Nullable(Int64)", Description: "Exit code of the stackwalker."},
+		{Name: "mdsw_return_code", Type: Int, Permission: Protected, Searchable: true, ClickHouseColumn: "mdsw_return_code", ClickHouseType: "Nullable(Int64)", Description: "Exit code of the stackwalker."},
 		{Name: "mdsw_status_string", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "mdsw_status_string", ClickHouseType: "String", Description: "Status of the stackwalk: OK or an error name."},
 		{Name: "mdsw_stderr", Type: String, Permission: Protected, Description: "Stderr of the stackwalker."},
 		{Name: "stackwalk_version", Type: String, Permission: Public, Description: "Name and version of the stackwalker."},
