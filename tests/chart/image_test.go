@@ -74,6 +74,9 @@ func TestImageBuild(t *testing.T) {
 	t.Run("chart variables are flags of the image's binary", func(t *testing.T) {
 		checkChartEnvAgainstBinary(t, bin)
 	})
+	t.Run("pods come up with the chart's settings", func(t *testing.T) {
+		podsComeUp(t, bin)
+	})
 }
 
 // pendingFlags are flags the chart sets ahead of the binary: the shared
