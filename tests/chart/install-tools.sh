@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the pinned chart and image tools into <repo>/.stack/bin (git-ignored).
 # Idempotent: a tool already at its pinned version is left alone, so a second
-# run costs a few milliseconds. Builds run at low parallelism because the
-# machine is small and shared; the first run of helm takes several minutes.
+# run takes well under a second. Builds run at low parallelism because the
+# machine is small and shared; the first build of helm takes several minutes.
 #
 # Kubernetes JSON schemas for kubeconform come from the kubernetes-validate
 # Python package (it ships them inside its wheel); only the one Kubernetes
@@ -21,8 +21,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin="$root/.stack/bin"
 mkdir -p "$bin"
 export GOBIN="$bin"
-export GOFLAGS="${GOFLAGS:-} -p=1"
-export GOMAXPROCS=${GOMAXPROCS:-1}
+# One package at a time while developers share the machine; CI has it alone.
+if [[ "${CI:-}" == "true" ]]; then
+  export GOFLAGS="${GOFLAGS:-} -p=2"
+else
+  export GOFLAGS="${GOFLAGS:-} -p=1"
+fi
 export CGO_ENABLED=0
 
 # have NAME VERSION CMD...: true when $bin/NAME exists and CMD's output mentions VERSION.
