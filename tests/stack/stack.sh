@@ -168,6 +168,18 @@ up() {
 		say "already running: nothing to do (kafka 127.0.0.1:$KAFKA_PORT, minio 127.0.0.1:$MINIO_PORT, clickhouse 127.0.0.1:$CH_TCP)"
 		return
 	fi
+	if ! pid_alive kafka && ! pid_alive minio && ! pid_alive clickhouse &&
+		port_open $KAFKA_PORT && port_open $MINIO_PORT && port_open $CH_TCP; then
+		# Another checkout's stack (or an operator's own servers) already
+		# serves these ports: use it if it really works, and leave it alone
+		# on `down`, which only stops what this checkout started.
+		install_stackcheck
+		if "$STACK/bin/stackcheck" -timeout 30s >/dev/null 2>&1; then
+			say "a working stack already runs on these ports (not started from this checkout): using it"
+			return
+		fi
+		die "ports $KAFKA_PORT/$MINIO_PORT/$CH_TCP are taken by processes that are not a working stack"
+	fi
 	install_kafka
 	install_minio
 	install_clickhouse
