@@ -31,6 +31,9 @@ func (w *walker) callerAMD64(callee, grand *Frame, st stack) (Frame, bool) {
 }
 
 func (w *walker) amd64CFI(callee *Frame, st stack) (Frame, bool) {
+	if _, ok := callee.Context.Get("rsp"); !ok {
+		return Frame{}, false
+	}
 	mi := w.moduleAt(callee.Instruction)
 	if mi < 0 {
 		return Frame{}, false

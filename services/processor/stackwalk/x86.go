@@ -33,6 +33,10 @@ func (w *walker) callerX86(callee, grand *Frame, st stack) (Frame, bool) {
 // $eip leaves the callee's value in place.
 func (w *walker) x86CFI(callee, grand *Frame, st stack) (Frame, uint64, uint64, bool) {
 	cc := &callee.Context
+	esp, ok := cc.Get("esp")
+	if !ok {
+		return Frame{}, 0, 0, false
+	}
 	mi := w.moduleAt(callee.Instruction)
 	if mi < 0 {
 		return Frame{}, 0, 0, false
@@ -43,7 +47,6 @@ func (w *walker) x86CFI(callee, grand *Frame, st stack) (Frame, uint64, uint64, 
 	}
 	rel := callee.Instruction - w.d.Modules[mi].Base
 	if win, ok := sf.FindWin(rel); ok {
-		esp, _ := cc.Get("esp")
 		ebp, ok := cc.Get("ebp")
 		if ok {
 			eip, _ := cc.Get("eip")
