@@ -126,7 +126,8 @@ var installs = []values{
 	{name: "production", files: []string{"values-production.yaml"},
 		external: []string{"crashstream-credentials", "kafka-client-tls", "throttle-rules", "signature-lists"}},
 	{name: "keda and inline files", sets: []string{
-		"processor.autoscaling.enabled=false", "processor.keda.enabled=true",
+		"processor.autoscaling.enabled=false", "processor.keda.enabled=true", "kafka.topicPrefix=prod.",
+		"processor.priorityConsumerGroup=urgent",
 		"processor.keda.authenticationRef=kafka-auth",
 		"collector.throttleRules.inline=rules: []",
 		"processor.signatureLists.inline.irrelevant_signature_re\\.txt=^abort$",
@@ -527,10 +528,25 @@ func TestWiring(t *testing.T) {
 				require.Contains(t, deployments, target, "ScaledObject %s", n)
 				assert.Nil(t, get(deployments[target], "spec", "replicas"), "ScaledObject %s: its Deployment leaves replicas to it", n)
 				assert.NotContains(t, byKind(objs, "HorizontalPodAutoscaler"), target, "KEDA and the CPU HPA must not both scale %s", target)
-				for _, tr := range list(so, "spec", "triggers") {
+				// KEDA watches the groups the processor is told to use.
+				env := map[string]string{}
+				for _, ev := range list(list(deployments[target], "spec", "template", "spec", "containers")[0], "env") {
+					env[str(ev, "name")] = str(ev, "value")
+				}
+				want := map[string]string{
+					"crash.received.v1":  env["CRASHSTREAM_PROCESSOR_GROUP"],
+					"crash.reprocess.v1": env["CRASHSTREAM_PROCESSOR_GROUP"],
+					"crash.priority.v1":  env["CRASHSTREAM_PROCESSOR_PRIORITY_GROUP"],
+				}
+				triggers := list(so, "spec", "triggers")
+				require.Len(t, triggers, len(want))
+				for _, tr := range triggers {
 					assert.Equal(t, "kafka", str(tr, "type"))
-					assert.Equal(t, "processor", str(tr, "metadata", "consumerGroup"))
-					assert.Regexp(t, `crash\.(received|priority|reprocess)\.v1$`, str(tr, "metadata", "topic"))
+					topic := str(tr, "metadata", "topic")
+					group, ok := want[strings.TrimPrefix(topic, str(byKind(objs, "ConfigMap")["crashstream"], "data", "CRASHSTREAM_KAFKA_TOPIC_PREFIX"))]
+					require.True(t, ok, "trigger on topic %s", topic)
+					assert.NotEmpty(t, group)
+					assert.Equal(t, group, str(tr, "metadata", "consumerGroup"), "topic %s", topic)
 				}
 			}
 			for _, ing := range byKind(objs, "Ingress") {
@@ -655,7 +671,7 @@ var flagsSet = []string{
 	"s3.bucket", "s3.symbols-bucket", "s3.telemetry-bucket",
 	"clickhouse.addr", "clickhouse.database", "clickhouse.username", "clickhouse.password", "schema-registry.url",
 	"admin.addr", "collector.addr", "webapp.addr", "log.level", "log.format",
-	"collector.throttle-rules", "signature.list-dir",
+	"collector.throttle-rules", "signature.list-dir", "processor.group", "processor.priority-group",
 	"symbols.cache-dir", "symbols.cache-max-bytes", "symbols.memory-max-bytes", "symbols.url",
 }
 
