@@ -128,6 +128,9 @@ var installs = []values{
 	{name: "keda and inline files", sets: []string{
 		"processor.autoscaling.enabled=false", "processor.keda.enabled=true", "kafka.topicPrefix=prod.",
 		"processor.priorityConsumerGroup=urgent",
+		"collector.extraEnv[0].name=CRASHSTREAM_COLLECTOR_SUBMITTER_TOKEN",
+		"collector.extraEnv[0].valueFrom.secretKeyRef.name=crashstream",
+		"collector.extraEnv[0].valueFrom.secretKeyRef.key=s3-access-key",
 		"processor.keda.authenticationRef=kafka-auth",
 		"collector.throttleRules.inline=rules: []",
 		"processor.signatureLists.inline.irrelevant_signature_re\\.txt=^abort$",
@@ -671,7 +674,7 @@ var flagsSet = []string{
 	"s3.bucket", "s3.symbols-bucket", "s3.telemetry-bucket",
 	"clickhouse.addr", "clickhouse.database", "clickhouse.username", "clickhouse.password", "schema-registry.url",
 	"admin.addr", "collector.addr", "webapp.addr", "log.level", "log.format",
-	"collector.throttle-rules", "signature.list-dir", "processor.group", "processor.priority-group",
+	"collector.throttle-rules", "collector.submitter-token", "signature.list-dir", "processor.group", "processor.priority-group",
 	"symbols.cache-dir", "symbols.cache-max-bytes", "symbols.memory-max-bytes", "symbols.url",
 }
 
