@@ -137,7 +137,8 @@ func (f *fixture) set(t *testing.T, reg string, v uint64) {
 	require.True(t, f.ctx.Set(reg, v), reg)
 }
 
-func (f *fixture) walk(t *testing.T, s *section) []Frame {
+// dumpBytes builds the fixture's dump around a stack section.
+func (f *fixture) dumpBytes(t *testing.T, s *section) []byte {
 	t.Helper()
 	b := synth.New(f.arch, f.os)
 	for _, m := range f.modules {
@@ -145,7 +146,12 @@ func (f *fixture) walk(t *testing.T, s *section) []Frame {
 	}
 	ctx := f.ctx
 	b.AddThread(synth.Thread{ID: 1, Stack: synth.Memory{Base: s.base, Data: s.bytes(t)}, Context: &ctx})
-	d, err := minidump.Parse(b.Bytes())
+	return b.Bytes()
+}
+
+func (f *fixture) walk(t *testing.T, s *section) []Frame {
+	t.Helper()
+	d, err := minidump.Parse(f.dumpBytes(t, s))
 	require.NoError(t, err)
 	syms := mapSymbols{}
 	for name, text := range f.syms {

@@ -1,0 +1,106 @@
+package stackwalk
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/services/processor/minidump"
+	"github.com/crashstream/crashstream/services/processor/minidump/synth"
+)
+
+// loopFixture is a stack the scanner can walk for a long time: every word
+// is a return address into module2.
+func loopFixture(t *testing.T) *fixture {
+	f := newFixture(minidump.ArchAMD64)
+	f.set(t, "rip", 0x00007400c0000200)
+	f.set(t, "rsp", 0x80000000)
+	f.set(t, "rbp", 0)
+	return f
+}
+
+func loopStack(n int) *section {
+	s := newSection(0x80000000)
+	for i := 0; i < n; i++ {
+		s.d64(uint64(0x00007500b0000100 + i))
+	}
+	return s
+}
+
+func TestFrameBound(t *testing.T) {
+	f := loopFixture(t)
+	s := loopStack(500)
+	b := f.dumpBytes(t, s)
+	d, err := minidump.Parse(b)
+	require.NoError(t, err)
+	res, err := Walk(context.Background(), d, mapSymbols{}, Options{MaxFrames: 50})
+	require.NoError(t, err)
+	assert.Len(t, res.Threads[0].Frames, 50)
+	assert.Equal(t, ThreadTruncated, res.Threads[0].Status)
+	assert.ErrorIs(t, res.Incomplete, ErrFrameBound)
+
+	res, err = Walk(context.Background(), d, mapSymbols{}, Options{})
+	require.NoError(t, err)
+	assert.Len(t, res.Threads[0].Frames, 501, "without the bound every scanned slot is a frame")
+	assert.NoError(t, res.Incomplete)
+}
+
+func TestDeadlineStopsWalk(t *testing.T) {
+	f := loopFixture(t)
+	b := f.dumpBytes(t, loopStack(100))
+	sw := New(Config{Timeout: time.Hour, MaxDumpBytes: 1 << 20, MaxFrames: 1000}, mapSymbols{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := sw.Process(ctx, b)
+	require.NoError(t, err)
+	assert.ErrorIs(t, res.Incomplete, context.Canceled)
+	assert.Len(t, res.Threads[0].Frames, 1, "the context frame is kept")
+
+	_, err = New(Config{MaxDumpBytes: 10}, mapSymbols{}).Process(context.Background(), b)
+	assert.ErrorIs(t, err, ErrDumpTooLarge)
+	_, err = sw.Process(context.Background(), []byte("not a dump"))
+	assert.ErrorIs(t, err, minidump.ErrNotMinidump)
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := Config{Timeout: time.Minute, MaxDumpBytes: 1 << 20, MaxFrames: 10}
+	assert.NoError(t, good.Validate())
+	for name, c := range map[string]Config{
+		"stackwalk.timeout":        {MaxDumpBytes: 1, MaxFrames: 1},
+		"stackwalk.max-dump-bytes": {Timeout: time.Second, MaxFrames: 1},
+		"stackwalk.max-frames":     {Timeout: time.Second, MaxDumpBytes: 1},
+	} {
+		assert.ErrorContains(t, c.Validate(), name)
+	}
+}
+
+// TestUnloadedModules reports the unloaded modules under a frame outside
+// every loaded module, by name with sorted offsets, in the JSON shape of
+// minidump-stackwalk.
+func TestUnloadedModules(t *testing.T) {
+	f := newFixture(minidump.ArchAMD64)
+	f.set(t, "rip", 0x10000050)
+	f.set(t, "rsp", 0x80000000)
+	b := synth.New(f.arch, f.os)
+	for _, m := range f.modules {
+		b.AddModule(m)
+	}
+	b.AddUnloadedModule(synth.UnloadedModule{Name: "gone.dll", Base: 0x10000000, Size: 0x1000})
+	b.AddUnloadedModule(synth.UnloadedModule{Name: "gone.dll", Base: 0x10000040, Size: 0x1000})
+	b.AddUnloadedModule(synth.UnloadedModule{Name: "alsogone.dll", Base: 0x0fff0000, Size: 0x20000})
+	ctx := f.ctx
+	b.AddThread(synth.Thread{ID: 1, Stack: synth.Memory{Base: 0x80000000, Data: make([]byte, 16)}, Context: &ctx})
+	d, err := minidump.Parse(b.Bytes())
+	require.NoError(t, err)
+	res, err := Walk(context.Background(), d, mapSymbols{}, Options{})
+	require.NoError(t, err)
+	fr := res.JSON().Threads[0].Frames[0]
+	assert.Nil(t, fr.Module)
+	assert.Equal(t, []JSONUnloadedFrame{
+		{Module: "alsogone.dll", Offsets: []string{"0x0000000000010050"}},
+		{Module: "gone.dll", Offsets: []string{"0x0000000000000010", "0x0000000000000050"}},
+	}, fr.UnloadedModule)
+}
