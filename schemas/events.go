@@ -362,6 +362,24 @@ type ProcessedCrash struct {
 	MDSWStderr string `avro:"mdsw_stderr"`
 	// StackwalkVersion name and version of the stackwalker.
 	StackwalkVersion string `avro:"stackwalk_version"`
+	// ApplicationBuildID build id of the application when it differs from BuildID (Fenix and Focus: the app, while BuildID is GeckoView's).
+	ApplicationBuildID string `avro:"application_build_id"`
+	// Vendor application vendor, e.g. Mozilla.
+	Vendor string `avro:"vendor"`
+	// UptimeTS process uptime in seconds, with sub-second precision, as the client measured it.
+	UptimeTS *float64 `avro:"uptime_ts"`
+	// HasDeviceTouchScreen true when the device had a touch screen (desktop).
+	HasDeviceTouchScreen *bool `avro:"has_device_touch_screen"`
+	// IPCMessageSize size in bytes of the IPC message that was too large.
+	IPCMessageSize *int64 `avro:"ipc_message_size"`
+	// IPCShutdownState iPC shutdown state of a content process: RecvShutdown or SendFinishShutdown.
+	IPCShutdownState string `avro:"ipc_shutdown_state"`
+	// DumperError error of the minidump writer, when dumping failed.
+	DumperError string `avro:"dumper_error"`
+	// SignatureDebug log of the signature generation, for debugging it.
+	SignatureDebug string `avro:"signature_debug"`
+	// ProcessorHistory processor_notes of earlier processings of this crash, oldest first.
+	ProcessorHistory []string `avro:"processor_history"`
 }
 
 // TelemetryCrash is the value of crash.telemetry.v1: the public fields of a

@@ -135,5 +135,14 @@ func table() []Field {
 		{Name: "mdsw_status_string", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "mdsw_status_string", ClickHouseType: "String", Description: "Status of the stackwalk: OK or an error name."},
 		{Name: "mdsw_stderr", Type: String, Permission: Protected, Description: "Stderr of the stackwalker."},
 		{Name: "stackwalk_version", Type: String, Permission: Public, Description: "Name and version of the stackwalker."},
+		{Name: "application_build_id", Type: String, Permission: Public, Annotation: "ApplicationBuildID", Description: "Build id of the application when it differs from BuildID (Fenix and Focus: the app, while BuildID is GeckoView's)."},
+		{Name: "vendor", Type: String, Permission: Public, Annotation: "Vendor", Description: "Application vendor, e.g. Mozilla."},
+		{Name: "uptime_ts", Type: Float, Permission: Public, Annotation: "UptimeTS", Description: "Process uptime in seconds, with sub-second precision, as the client measured it."},
+		{Name: "has_device_touch_screen", Type: Bool, Permission: Public, Annotation: "HasDeviceTouchScreen", Description: "True when the device had a touch screen (desktop)."},
+		{Name: "ipc_message_size", Type: Int, Permission: Public, Annotation: "IPCMessageSize", Description: "Size in bytes of the IPC message that was too large."},
+		{Name: "ipc_shutdown_state", Type: String, Permission: Public, Annotation: "IPCShutdownState", Description: "IPC shutdown state of a content process: RecvShutdown or SendFinishShutdown."},
+		{Name: "dumper_error", Type: String, Permission: Protected, Annotation: "DumperError", Description: "Error of the minidump writer, when dumping failed."},
+		{Name: "signature_debug", Type: String, Permission: Protected, Description: "Log of the signature generation, for debugging it."},
+		{Name: "processor_history", Type: List, Permission: Public, Description: "processor_notes of earlier processings of this crash, oldest first."},
 	}
 }

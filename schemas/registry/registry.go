@@ -90,8 +90,12 @@ func pinned() []pin {
 	return []pin{
 		{1, schemas.FileCrashReceived, []string{SubjectReceived}},
 		{2, schemas.FileProcessRequest, []string{SubjectPriority, SubjectReprocess}},
-		{3, schemas.FileProcessedCrash, []string{SubjectProcessed}},
+		{3, "history/processed_crash.v1.r1.avsc", []string{SubjectProcessed}},
 		{4, schemas.FileTelemetryCrash, []string{SubjectTelemetry}},
+		// r2: application_build_id, vendor, uptime_ts, has_device_touch_screen,
+		// ipc_message_size, ipc_shutdown_state, dumper_error, signature_debug,
+		// processor_history (all with defaults).
+		{5, schemas.FileProcessedCrash, []string{SubjectProcessed}},
 	}
 }
 

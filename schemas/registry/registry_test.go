@@ -50,7 +50,12 @@ func TestStatic(t *testing.T) {
 
 	id, err := s.Register(ctx, SubjectProcessed, text)
 	require.NoError(t, err)
-	assert.Equal(t, uint32(3), id)
+	assert.Equal(t, uint32(5), id, "the current processed_crash revision")
+	r1, err := schemas.Source("history/processed_crash.v1.r1.avsc")
+	require.NoError(t, err)
+	old, err := s.Register(ctx, SubjectProcessed, r1)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(3), old, "earlier revisions keep their id")
 	// The same schema, reformatted, is the same schema.
 	var v any
 	require.NoError(t, json.Unmarshal([]byte(text), &v))
@@ -67,9 +72,15 @@ func TestStatic(t *testing.T) {
 	_, err = s.Register(ctx, SubjectProcessed, `{`)
 	assert.Error(t, err)
 
-	got, err := s.Schema(ctx, 3)
+	got, err := s.Schema(ctx, 5)
 	require.NoError(t, err)
 	assert.Equal(t, text, got)
+	got, err = s.Schema(ctx, 3)
+	require.NoError(t, err)
+	assert.Equal(t, r1, got)
+	latest, err := s.Version(SubjectProcessed, -1)
+	require.NoError(t, err)
+	assert.Equal(t, Version{Subject: SubjectProcessed, Version: 2, ID: 5, Schema: text}, latest)
 	_, err = s.Schema(ctx, 999)
 	assert.ErrorIs(t, err, ErrSchemaNotFound)
 
@@ -92,9 +103,13 @@ func TestHandler(t *testing.T) {
 	defer srv.Close()
 	pcText, err := schemas.Source(schemas.FileProcessedCrash)
 	require.NoError(t, err)
+	r1Text, err := schemas.Source("history/processed_crash.v1.r1.avsc")
+	require.NoError(t, err)
 	schemaJSON, err := json.Marshal(map[string]string{"schema": pcText})
 	require.NoError(t, err)
-	versionJSON, err := json.Marshal(map[string]any{"subject": SubjectProcessed, "version": 1, "id": 3, "schema": pcText})
+	versionJSON, err := json.Marshal(map[string]any{"subject": SubjectProcessed, "version": 2, "id": 5, "schema": pcText})
+	require.NoError(t, err)
+	v1JSON, err := json.Marshal(map[string]any{"subject": SubjectProcessed, "version": 1, "id": 3, "schema": r1Text})
 	require.NoError(t, err)
 
 	tests := []struct {
@@ -103,18 +118,21 @@ func TestHandler(t *testing.T) {
 		body               string // JSON to compare, or raw text when raw
 		raw                bool
 	}{
-		{"schema by id", "GET", "/schemas/ids/3", 200, string(schemaJSON), false},
-		{"schema by id raw", "GET", "/schemas/ids/3/schema", 200, pcText, true},
+		{"schema by id", "GET", "/schemas/ids/5", 200, string(schemaJSON), false},
+		{"schema by id raw", "GET", "/schemas/ids/5/schema", 200, pcText, true},
+		{"earlier revision by id", "GET", "/schemas/ids/3/schema", 200, r1Text, true},
 		{"schema id unknown", "GET", "/schemas/ids/77", 404, `{"error_code":40403,"message":"Schema not found"}`, false},
 		{"schema id not a number", "GET", "/schemas/ids/x", 404, `{"error_code":40403,"message":"Schema \"x\" not found"}`, false},
 		{"subjects", "GET", "/subjects", 200, `["crash.priority.v1-value","crash.processed.v1-value","crash.received.v1-value","crash.reprocess.v1-value","crash.telemetry.v1-value"]`, false},
-		{"versions", "GET", "/subjects/crash.processed.v1-value/versions", 200, `[1]`, false},
+		{"versions", "GET", "/subjects/crash.processed.v1-value/versions", 200, `[1,2]`, false},
+		{"versions of one-version subject", "GET", "/subjects/crash.telemetry.v1-value/versions", 200, `[1]`, false},
 		{"versions unknown subject", "GET", "/subjects/nope/versions", 404, `{"error_code":40401,"message":"Subject not found."}`, false},
-		{"version 1", "GET", "/subjects/crash.processed.v1-value/versions/1", 200, string(versionJSON), false},
+		{"version 1", "GET", "/subjects/crash.processed.v1-value/versions/1", 200, string(v1JSON), false},
+		{"version 2", "GET", "/subjects/crash.processed.v1-value/versions/2", 200, string(versionJSON), false},
 		{"version latest", "GET", "/subjects/crash.processed.v1-value/versions/latest", 200, string(versionJSON), false},
 		{"version -1", "GET", "/subjects/crash.processed.v1-value/versions/-1", 200, string(versionJSON), false},
 		{"version raw schema", "GET", "/subjects/crash.processed.v1-value/versions/latest/schema", 200, pcText, true},
-		{"version missing", "GET", "/subjects/crash.processed.v1-value/versions/2", 404, `{"error_code":40402,"message":"Version not found."}`, false},
+		{"version missing", "GET", "/subjects/crash.processed.v1-value/versions/3", 404, `{"error_code":40402,"message":"Version not found."}`, false},
 		{"version of unknown subject", "GET", "/subjects/nope/versions/1", 404, `{"error_code":40401,"message":"Subject not found."}`, false},
 		{"version invalid", "GET", "/subjects/crash.processed.v1-value/versions/zero", 422, "", false},
 		{"version 0 invalid", "GET", "/subjects/crash.processed.v1-value/versions/0", 422, "", false},
@@ -296,8 +314,8 @@ func TestSerdeStatic(t *testing.T) {
 	require.NoError(t, err)
 	id, _, err := wire.Split(b)
 	require.NoError(t, err)
-	assert.Equal(t, uint32(3), id)
-	assert.Equal(t, uint32(3), sd.ID(pc))
+	assert.Equal(t, uint32(5), id)
+	assert.Equal(t, uint32(5), sd.ID(pc))
 
 	var got schemas.ProcessedCrash
 	require.NoError(t, sd.Unmarshal(ctx, b, &got))
@@ -311,13 +329,38 @@ func TestSerdeStatic(t *testing.T) {
 		{"not framed", []byte("{}"), &schemas.ProcessedCrash{}},
 		{"unknown id", wire.Append(nil, 999, []byte{0}), &schemas.ProcessedCrash{}},
 		{"other record type", b, &schemas.CrashReceived{}},
-		{"garbage payload", wire.Append(nil, 3, []byte{1, 2, 3}), &schemas.ProcessedCrash{}},
+		{"garbage payload", wire.Append(nil, 5, []byte{1, 2, 3}), &schemas.ProcessedCrash{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.ErrorIs(t, sd.Unmarshal(ctx, tt.in, tt.into), ErrMalformed)
 		})
 	}
+}
+
+// TestSerdeDecodesKeptRevision: a record written with the first revision
+// of the processed-crash schema (id 3, as records already in Kafka are)
+// decodes into today's struct through the static registry; fields added
+// since keep their zero value.
+func TestSerdeDecodesKeptRevision(t *testing.T) {
+	s, err := NewStatic()
+	require.NoError(t, err)
+	ctx := context.Background()
+	sd, err := NewSerde(ctx, s)
+	require.NoError(t, err)
+	r1, err := schemas.Source("history/processed_crash.v1.r1.avsc")
+	require.NoError(t, err)
+	oldCodec, err := schemas.NewCodec(r1, &schemas.ProcessedCrash{})
+	require.NoError(t, err)
+	pc := schematest.ProcessedCrash(4, schematest.Small())
+	payload, err := oldCodec.Encode(nil, pc)
+	require.NoError(t, err)
+	var got schemas.ProcessedCrash
+	require.NoError(t, sd.Unmarshal(ctx, wire.Append(nil, 3, payload), &got))
+	assert.Equal(t, pc, &got)
+
+	// The current codec cannot read r1 bytes as its own: the id matters.
+	assert.Error(t, got.Decode(payload))
 }
 
 // TestSerdeOlderRevision decodes a record written with an older revision of

@@ -31,7 +31,7 @@ func TestRunWritesManifest(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &m))
 	assert.Equal(t, "de.crash.processed.v1", m.Topic)
 	assert.Equal(t, "de.crash.telemetry.v1", m.TelemetryTopic)
-	assert.Equal(t, uint32(3), m.SchemaID)
+	assert.Equal(t, uint32(5), m.SchemaID)
 	assert.Equal(t, uint32(4), m.TelemetrySchemaID)
 	require.Len(t, m.Records, 3)
 	assert.NotEqual(t, m.Records[0].CrashID, m.Records[1].CrashID)
