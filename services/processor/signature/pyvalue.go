@@ -492,13 +492,65 @@ func pySplitLines(s string) []string {
 	return lines
 }
 
-// pyLower is Python's str.lower(). It differs from strings.ToLower for the
-// dotted capital I, which Python lowers to "i" plus a combining dot.
+// pyLower is Python's str.lower(). It differs from strings.ToLower in the
+// two special casings Python applies: the dotted capital I lowers to "i"
+// plus a combining dot, and a capital sigma at the end of a word lowers to
+// the final sigma.
 func pyLower(s string) string {
-	if !strings.ContainsRune(s, 'İ') {
+	if !strings.ContainsAny(s, "İΣ") {
 		return strings.ToLower(s)
 	}
-	return strings.ToLower(strings.ReplaceAll(s, "İ", "i\u0307"))
+	rs := []rune(s)
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	for i, r := range rs {
+		switch r {
+		case 'İ':
+			b.WriteString("i\u0307")
+		case 'Σ':
+			if finalSigma(rs, i) {
+				b.WriteRune('ς')
+			} else {
+				b.WriteRune('σ')
+			}
+		default:
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+// finalSigma is Unicode's Final_Sigma condition for rs[i]: a cased letter
+// before it and none after it, skipping case-ignorable characters.
+func finalSigma(rs []rune, i int) bool {
+	j := i - 1
+	for j >= 0 && isCaseIgnorable(rs[j]) {
+		j--
+	}
+	if j < 0 || !isCased(rs[j]) {
+		return false
+	}
+	j = i + 1
+	for j < len(rs) && isCaseIgnorable(rs[j]) {
+		j++
+	}
+	return j == len(rs) || !isCased(rs[j])
+}
+
+func isCased(r rune) bool {
+	return unicode.In(r, unicode.Lu, unicode.Ll, unicode.Lt, unicode.Other_Lowercase, unicode.Other_Uppercase)
+}
+
+// isCaseIgnorable is Unicode's Case_Ignorable: marks, format characters,
+// modifiers, and the word-internal punctuation (apostrophes, periods,
+// colons, middle dots).
+func isCaseIgnorable(r rune) bool {
+	switch r {
+	case '\'', '.', ':', 0x00B7, 0x0387, 0x055F, 0x05F4, 0x2018, 0x2019, 0x2024, 0x2027,
+		0xFE13, 0xFE52, 0xFE55, 0xFF07, 0xFF0E, 0xFF1A:
+		return true
+	}
+	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Lm, unicode.Sk)
 }
 
 // runeLen is Python's len(str): code points, not bytes.

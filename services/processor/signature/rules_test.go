@@ -245,6 +245,7 @@ func TestPythonValues(t *testing.T) {
 	assert.Equal(t, []string{"a", "b", "", "c"}, pySplitLines("a\r\nb\n\x1cc\n"))
 	assert.Equal(t, "x", pyStrip("\x1f\u3000x\u00a0 "))
 	assert.Equal(t, "i\u0307stanbul", pyLower("İstanbul"))
+	assert.Equal(t, "οδος οδος: σa σ aς.", pyLower("ΟΔΟΣ ΟΔΟΣ: Σa Σ AΣ."))
 	n, err := parsePyInt(" -0x_1F ", 16)
 	require.NoError(t, err)
 	assert.Equal(t, "-31", n.String())

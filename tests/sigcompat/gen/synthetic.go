@@ -315,7 +315,10 @@ func (g *gen) synthetic() {
 	for i := 0; i < 400; i++ {
 		fs := []any{}
 		for j := 0; j < 1+g.rng.IntN(3); j++ {
-			f := obj{"function": g.tokenSoup(), "line": j + 1}
+			f := obj{"function": g.tokenSoup(), "line": []any{j + 1, 0, nil, "7", 2.5}[g.rng.IntN(5)]}
+			if g.chance(0.15) {
+				f = obj{"module": g.tokenSoup()}
+			}
 			if g.chance(0.3) {
 				f["file"] = g.rustFile()
 			}
@@ -330,7 +333,8 @@ func (g *gen) synthetic() {
 var soupTokens = []string{"<", ">", "(", ")", "[", "]", "{", "}", "`", "'", " ", "  ", ",", ", ", " ,", "*", " *",
 	"&", " &", "&&", "::", "const", " const", "operator", "::operator", " as ", " in ", "name omitted",
 	"IPC::ParamTraits", "anonymous namespace", "`anonymous namespace'", "$_7", "::$_12::", "[clone .cold.3]",
-	"clone .cold", "::h0123abcd", "foo", "Bar", "js_Interpret", "x", "\t", "\u00a0", "é", "\n"}
+	"clone .cold", "::h0123abcd", "foo", "Bar", "js_Interpret", "x", "\t", "\u00a0", "é", "\n", "Σ", "İ", ":",
+	"\u2028", "<unknown in ", "xul.dll", "XUL", "{{closure}}"}
 
 func (g *gen) tokenSoup() string {
 	var b strings.Builder
