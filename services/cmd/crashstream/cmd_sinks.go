@@ -10,11 +10,9 @@ import (
 	"github.com/crashstream/crashstream/storage/clickhouse"
 )
 
-// sinkClickHouseService writes processed crashes to ClickHouse. It owns the
-// clickhouse.* flags; it migrates the schema at start-up (idempotent, safe
-// with several instances starting at once).
+// sinkClickHouseService writes processed crashes to ClickHouse; the shared
+// connection migrates the schema at start-up.
 type sinkClickHouseService struct {
-	ch  clickhouse.Config
 	cfg sinks.ClickHouseConfig
 }
 
@@ -22,38 +20,21 @@ func sinkClickHouseCommand() command {
 	return serviceCommand(&sinkClickHouseService{}, "write processed crashes to ClickHouse (Kafka consumer)")
 }
 
-func (s *sinkClickHouseService) name() string             { return "sink-clickhouse" }
-func (s *sinkClickHouseService) defaultAdminAddr() string { return "127.0.0.1:9102" }
-func (s *sinkClickHouseService) registerFlags(fs *flag.FlagSet) {
-	s.ch.RegisterFlags(fs)
-	s.cfg.RegisterFlags(fs)
-}
-func (s *sinkClickHouseService) validate() error {
-	if err := s.ch.Validate(); err != nil {
-		return err
-	}
-	return s.cfg.Validate()
-}
+func (s *sinkClickHouseService) name() string                   { return "sink-clickhouse" }
+func (s *sinkClickHouseService) defaultAdminAddr() string       { return "127.0.0.1:9102" }
+func (s *sinkClickHouseService) registerFlags(fs *flag.FlagSet) { s.cfg.RegisterFlags(fs) }
+func (s *sinkClickHouseService) validate() error                { return s.cfg.Validate() }
 
 func (s *sinkClickHouseService) start(ctx context.Context, sh *shared) error {
-	conn, err := clickhouse.Open(ctx, s.ch)
+	conn, err := sh.clickhouse(ctx)
 	if err != nil {
 		return err
-	}
-	sh.process.OnClose("clickhouse", func(context.Context) error { return conn.Close() })
-	sh.process.Check("clickhouse", conn.Ping)
-	applied, err := clickhouse.Migrate(ctx, conn, s.ch.Database)
-	if err != nil {
-		return fmt.Errorf("clickhouse migrations: %w", err)
-	}
-	if len(applied) > 0 {
-		sh.process.Logger.Info().Ints("versions", applied).Msg("clickhouse migrations applied")
 	}
 	table, err := clickhouse.NewTable(fields.New())
 	if err != nil {
 		return err
 	}
-	writer, err := clickhouse.NewWriter(conn, s.ch.Database, table, s.cfg.Writer)
+	writer, err := clickhouse.NewWriter(conn, sh.ch.Database, table, s.cfg.Writer)
 	if err != nil {
 		return err
 	}

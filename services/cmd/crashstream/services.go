@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"io"
 	"strings"
 
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/runtime"
+	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
 )
@@ -45,8 +48,10 @@ type shared struct {
 	kafka          streams.Config
 	s3             objectstore.Config
 	schemaRegistry registry.Config
+	ch             clickhouse.Config
 
 	process  *runtime.Process
+	chConn   driver.Conn
 	store    *objectstore.Client
 	producer *streams.Producer
 	serde    *registry.Serde
@@ -59,10 +64,11 @@ func (sh *shared) registerFlags(fs *flag.FlagSet, adminAddr string) {
 	sh.kafka.RegisterFlags(fs)
 	sh.s3.RegisterFlags(fs)
 	sh.schemaRegistry.RegisterFlags(fs)
+	sh.ch.RegisterFlags(fs)
 }
 
 func (sh *shared) validate() error {
-	return errors.Join(sh.log.Validate(), sh.admin.Validate(), sh.kafka.Validate(), sh.s3.Validate(), sh.schemaRegistry.Validate())
+	return errors.Join(sh.log.Validate(), sh.admin.Validate(), sh.kafka.Validate(), sh.s3.Validate(), sh.schemaRegistry.Validate(), sh.ch.Validate())
 }
 
 // objectStore returns the process's object store client.
@@ -79,6 +85,30 @@ func (sh *shared) objectStore() (*objectstore.Client, error) {
 	bucket := c.Bucket(sh.s3.Bucket)
 	sh.process.Check("object store", bucket.Check)
 	return c, nil
+}
+
+// clickhouse returns the process's ClickHouse connection, with the schema
+// migrated (idempotent, safe when several processes start at once), so
+// every service that reads or writes ClickHouse finds its tables.
+func (sh *shared) clickhouse(ctx context.Context) (driver.Conn, error) {
+	if sh.chConn != nil {
+		return sh.chConn, nil
+	}
+	conn, err := clickhouse.Open(ctx, sh.ch)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
+	sh.process.OnClose("clickhouse", func(context.Context) error { return conn.Close() })
+	sh.process.Check("clickhouse", conn.Ping)
+	applied, err := clickhouse.Migrate(ctx, conn, sh.ch.Database)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse migrations: %w", err)
+	}
+	if len(applied) > 0 {
+		sh.process.Logger.Info().Ints("versions", applied).Msg("clickhouse migrations applied")
+	}
+	sh.chConn = conn
+	return conn, nil
 }
 
 // kafkaProducer returns the process's Kafka producer (idempotent, acks=all).
