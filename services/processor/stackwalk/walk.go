@@ -447,6 +447,8 @@ func (w *walker) callerFrame(callee, grand *Frame, st stack) (Frame, bool) {
 		return w.callerX86(callee, grand, st)
 	case minidump.ArchARM64:
 		return w.callerARM64(callee, grand, st)
+	case minidump.ArchARM:
+		return w.callerARM(callee, grand, st)
 	}
 	return Frame{}, false
 }
