@@ -148,6 +148,56 @@ func TestOracle(t *testing.T) {
 	t.Run("Agreement", func(t *testing.T) { testAgreement(t, e, want, e.crashstream(t, bin)) })
 	t.Run("SocorroRuleset", func(t *testing.T) { testSocorroRuleset(t, e, want, e.crashstream(t, bin, "--ruleset", "socorro")) })
 	t.Run("DriverMatchesSignify", func(t *testing.T) { testDriverMatchesSignify(t, e, want) })
+	t.Run("CustomLists", func(t *testing.T) { testCustomLists(t, e, bin) })
+}
+
+// testCustomLists runs both tools with --signature-list-dir pointing at
+// edited lists (every third irrelevant and prefix entry dropped, a few
+// added, the sentinels cut down), so that loading and translating an
+// operator's lists is compared too. Shutdown hangs may differ: siggen
+// regenerates them with its built-in lists (README, difference 2).
+func testCustomLists(t *testing.T, e env, bin string) {
+	src := filepath.Join(e.root, "services", "processor", "signature", "siglists")
+	dir := t.TempDir()
+	edit := map[string]func(i int, line string) bool{
+		"irrelevant_signature_re.txt":         func(i int, _ string) bool { return i%3 != 0 },
+		"prefix_signature_re.txt":             func(i int, _ string) bool { return i%3 != 1 },
+		"signature_sentinels.txt":             func(i int, _ string) bool { return i%2 == 0 },
+		"signatures_with_line_numbers_re.txt": func(int, string) bool { return true },
+	}
+	extra := map[string]string{
+		"irrelevant_signature_re.txt":         "mozilla::dom::.*\nstd::.*$\n",
+		"prefix_signature_re.txt":             "js::jit::\\w+\nnsThread\n",
+		"signatures_with_line_numbers_re.txt": "Foo::Bar\n",
+	}
+	for name, keep := range edit {
+		data, err := os.ReadFile(filepath.Join(src, name))
+		require.NoError(t, err)
+		var out []string
+		for i, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "#") || keep(i, line) {
+				out = append(out, line)
+			}
+		}
+		content := strings.Join(out, "\n") + "\n" + extra[name]
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+	}
+	stdin := bytes.Join(e.inputs, []byte("\n"))
+	wantOut := run(t, ".", stdin, filepath.Join(e.venv, "bin", "python"), "siggen_batch.py", "--signature-list-dir", dir)
+	want := parseResults(t, wantOut, len(e.inputs))
+	got := e.crashstream(t, bin, "--signature-list-dir", dir)
+	same, hangs := 0, 0
+	for i := range want {
+		switch {
+		case want[i].Signature == got[i].Signature:
+			same++
+		case strings.Contains(want[i].Signature, "shutdownhang | "):
+			hangs++
+		default:
+			t.Errorf("input %s: siggen %q, crashstream %q", e.ids[i], want[i].Signature, got[i].Signature)
+		}
+	}
+	t.Logf("custom lists: %d of %d signatures identical, %d shutdown hangs differ by design", same, len(want), hangs)
 }
 
 func testAgreement(t *testing.T, e env, want, got []result) {
