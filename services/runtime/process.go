@@ -163,6 +163,22 @@ func (p *Process) Run(ctx context.Context) error {
 	return firstErr
 }
 
+// Close runs the closers in reverse order without running any loop: for
+// command-line tools that borrow a service's wiring for one action.
+func (p *Process) Close(ctx context.Context) error {
+	p.mu.Lock()
+	closers := append([]loop(nil), p.closers...)
+	p.closers = nil
+	p.mu.Unlock()
+	var errs []error
+	for i := len(closers) - 1; i >= 0; i-- {
+		if err := closers[i].fn(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", closers[i].name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // ServeHTTP returns a loop serving handler on addr until ctx is cancelled,
 // then stops accepting and finishes in-flight requests (bounded by drain).
 // The listener is opened immediately so that a port clash fails start-up.

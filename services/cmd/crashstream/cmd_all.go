@@ -7,6 +7,11 @@ import "context"
 func allServices() []service {
 	return []service{
 		&processorService{},
+		&sinkClickHouseService{},
+		&sinkObjectStoreService{},
+		&sinkTelemetryService{},
+		&cronService{},
+		&collectorService{},
 	}
 }
 

@@ -159,6 +159,17 @@ func (sh *shared) ensureTopics(ctx context.Context) error {
 // runServices parses the flags of the given services, validates them, builds
 // the shared clients and runs every service in one Process until ctx ends.
 func runServices(ctx context.Context, cmdName string, args []string, env cmdEnv, adminAddr string, svcs ...service) error {
+	sh, err := setupServices(ctx, cmdName, args, env, adminAddr, svcs...)
+	if err != nil {
+		return err
+	}
+	return sh.process.Run(ctx)
+}
+
+// setupServices does everything runServices does but run: it parses and
+// validates the flags, builds the shared clients and starts (wires) each
+// service. The caller runs sh.process, or calls sh.close.
+func setupServices(ctx context.Context, cmdName string, args []string, env cmdEnv, adminAddr string, svcs ...service) (*shared, error) {
 	fs := flag.NewFlagSet("crashstream "+cmdName, flag.ContinueOnError)
 	sh := &shared{}
 	sh.registerFlags(fs, adminAddr)
@@ -178,21 +189,21 @@ func runServices(ctx context.Context, cmdName string, args []string, env cmdEnv,
 	if err := runtime.ParseFlags(fs, args, env.getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage()
-			return err
+			return nil, err
 		}
 		fmt.Fprintf(env.stderr, "crashstream %s: %v (run 'crashstream %s -help' for the flags)\n", cmdName, err, cmdName)
-		return errUsage
+		return nil, errUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.stderr, "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
-		return errUsage
+		return nil, errUsage
 	}
 	errs := []error{sh.validate()}
 	for _, s := range svcs {
 		errs = append(errs, s.validate())
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("invalid configuration: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return nil, fmt.Errorf("invalid configuration: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	logger := runtime.NewLogger(sh.log, env.stderr).With().Str("cmd", cmdName).Logger()
 	sh.process = runtime.NewProcess(sh.admin, logger)
@@ -200,14 +211,21 @@ func runServices(ctx context.Context, cmdName string, args []string, env cmdEnv,
 	logger.Info().Str("version", build.Version).Str("commit", build.Commit).Msg("starting")
 	for _, s := range svcs {
 		if err := s.start(ctx, sh); err != nil {
-			// Close what was opened before the failure.
-			cctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			_ = sh.process.Run(cctx)
-			return fmt.Errorf("%s: %w", s.name(), err)
+			sh.close()
+			return nil, fmt.Errorf("%s: %w", s.name(), err)
 		}
 	}
-	return sh.process.Run(ctx)
+	return sh, nil
+}
+
+// close releases what setupServices opened, for callers that do not run
+// the process (and after a failed start).
+func (sh *shared) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), sh.admin.ShutdownTimeout)
+	defer cancel()
+	if err := sh.process.Close(ctx); err != nil {
+		sh.process.Logger.Warn().Err(err).Msg("close")
+	}
 }
 
 // serviceCommand makes the subcommand that runs one service alone.

@@ -1,0 +1,50 @@
+package cron
+
+import (
+	"errors"
+	"flag"
+	"time"
+)
+
+// JobsConfig holds the jobs' settings.
+type JobsConfig struct {
+	// RetentionDays is how long crash reports are kept.
+	RetentionDays int
+	// DumpRetentionDays is how long dumps are kept (shorter: they hold
+	// memory contents).
+	DumpRetentionDays int
+	// MissingSymbolsSample bounds the crashes the report reads per day.
+	MissingSymbolsSample int
+}
+
+// RegisterFlags adds the cron.* flags of the runner and the jobs.
+func RegisterFlags(fs *flag.FlagSet, c *Config, j *JobsConfig) {
+	fs.DurationVar(&c.Tick, "cron.tick", time.Minute, "how often the runner looks for due jobs")
+	fs.DurationVar(&c.LeaseTTL, "cron.lease-ttl", 10*time.Minute, "job lease lifetime without renewal (a dead runner's jobs wait this long)")
+	fs.DurationVar(&c.RetryBackoff, "cron.retry-backoff", time.Minute, "first wait after a failed run (doubles, up to the job's period)")
+	fs.IntVar(&c.MaxBackfill, "cron.max-backfill", 60, "most missed periods one tick runs")
+	fs.IntVar(&j.RetentionDays, "cron.retention-days", 180, "days crash reports are kept")
+	fs.IntVar(&j.DumpRetentionDays, "cron.dump-retention-days", 30, "days dumps are kept (at most cron.retention-days)")
+	fs.IntVar(&j.MissingSymbolsSample, "cron.missing-symbols-sample", 2000, "crashes read per day for the missing-symbols report")
+}
+
+// Validate checks the settings.
+func Validate(c Config, j JobsConfig) error {
+	switch {
+	case c.Tick <= 0:
+		return errors.New("-cron.tick: must be positive")
+	case c.LeaseTTL < 3*time.Second:
+		return errors.New("-cron.lease-ttl: must be at least 3s")
+	case c.RetryBackoff <= 0:
+		return errors.New("-cron.retry-backoff: must be positive")
+	case c.MaxBackfill < 1:
+		return errors.New("-cron.max-backfill: must be at least 1")
+	case j.RetentionDays < 1:
+		return errors.New("-cron.retention-days: must be at least 1")
+	case j.DumpRetentionDays < 1 || j.DumpRetentionDays > j.RetentionDays:
+		return errors.New("-cron.dump-retention-days: must be between 1 and -cron.retention-days")
+	case j.MissingSymbolsSample < 1:
+		return errors.New("-cron.missing-symbols-sample: must be at least 1")
+	}
+	return nil
+}
