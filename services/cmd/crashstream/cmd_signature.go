@@ -72,8 +72,8 @@ func runSignature(ctx context.Context, args []string, env cmdEnv) error {
 		fmt.Fprintf(env.stderr, "unexpected arguments: %v\n", fs.Args())
 		return errUsage
 	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintln(env.stderr, err)
+	if err := signature.CheckListDir(cfg.ListDir); err != nil {
+		fmt.Fprintf(env.stderr, "-signature-list-dir: %v\n", err)
 		return errUsage
 	}
 	lists, err := cfg.Load()

@@ -68,15 +68,24 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 // Validate checks that the list directory, if set, exists.
 func (c Config) Validate() error {
-	if c.ListDir == "" {
-		return nil
-	}
-	st, err := os.Stat(c.ListDir)
-	if err != nil {
+	if err := CheckListDir(c.ListDir); err != nil {
 		return fmt.Errorf("-signature.list-dir: %w", err)
 	}
+	return nil
+}
+
+// CheckListDir checks that dir, if not empty, is a directory, so that a
+// typo fails at start-up rather than at the first crash.
+func CheckListDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
 	if !st.IsDir() {
-		return fmt.Errorf("-signature.list-dir: %s is not a directory", c.ListDir)
+		return fmt.Errorf("%s is not a directory", dir)
 	}
 	return nil
 }
