@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -79,8 +80,8 @@ func podsComeUp(t *testing.T, bin string) {
 		t.Run(sub, func(t *testing.T) {
 			grace, _ := intAt(spec, "terminationGracePeriodSeconds")
 			cmd, ports := podCommand(t, bin, c, configMap, secret)
-			var logs bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &logs, &logs
+			logs := &lockedBuffer{}
+			cmd.Stdout, cmd.Stderr = logs, logs
 			require.NoError(t, cmd.Start())
 			var waitErr error
 			exited := make(chan struct{})
@@ -236,4 +237,23 @@ func dropClickHouseDatabase(t *testing.T, name string) {
 	if resp.StatusCode != http.StatusOK {
 		t.Logf("dropping ClickHouse database %s: HTTP %d", name, resp.StatusCode)
 	}
+}
+
+// lockedBuffer collects a process's output while the test reads it: exec
+// copies the pipes from its own goroutine.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
