@@ -28,6 +28,9 @@ type Config struct {
 	CacheMaxBytes int64
 	// MemoryMaxBytes bounds the parsed files kept in memory.
 	MemoryMaxBytes int64
+	// MaxFileBytes bounds one .sym file read from any source (0: 4 GiB), so
+	// that a broken server cannot fill the disk cache.
+	MaxFileBytes int64
 	// FetchTimeout bounds one fetch-and-parse of one module.
 	FetchTimeout time.Duration
 	// NegativeTTL is how long a missing or corrupt module is remembered.
@@ -61,6 +64,7 @@ func (c *Config) RegisterFlagsWithPrefix(prefix string, fs *flag.FlagSet) {
 	fs.StringVar(&c.CacheDir, prefix+"cache-dir", c.CacheDir, "directory caching downloaded symbol files (empty: no disk cache)")
 	fs.Int64Var(&c.CacheMaxBytes, prefix+"cache-max-bytes", 20<<30, "size bound of the symbol disk cache (0: unbounded)")
 	fs.Int64Var(&c.MemoryMaxBytes, prefix+"memory-max-bytes", 2<<30, "size bound of parsed symbol files kept in memory")
+	fs.Int64Var(&c.MaxFileBytes, prefix+"max-file-bytes", 4<<30, "largest symbol file accepted")
 	fs.DurationVar(&c.FetchTimeout, prefix+"fetch-timeout", 2*time.Minute, "timeout of one symbol file fetch and parse")
 	fs.DurationVar(&c.NegativeTTL, prefix+"negative-ttl", 10*time.Minute, "how long a missing symbol file is remembered")
 }
@@ -74,6 +78,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CacheMaxBytes < 0 {
 		return errors.New("symbols.cache-max-bytes: must not be negative")
+	}
+	if c.MaxFileBytes < 0 {
+		return errors.New("symbols.max-file-bytes: must not be negative")
 	}
 	if c.MemoryMaxBytes < 0 {
 		return errors.New("symbols.memory-max-bytes: must not be negative")
@@ -130,6 +137,9 @@ type memEntry struct {
 func NewSupplier(cfg Config, client *http.Client, extra ...Source) (*Supplier, error) {
 	if cfg.FetchTimeout <= 0 {
 		cfg.FetchTimeout = 2 * time.Minute
+	}
+	if cfg.MaxFileBytes <= 0 {
+		cfg.MaxFileBytes = 4 << 30
 	}
 	s := &Supplier{cfg: cfg, now: time.Now, lru: list.New(), index: map[Key]*list.Element{}}
 	for _, p := range cfg.Paths {
@@ -238,7 +248,7 @@ func (s *Supplier) fetch(ctx context.Context, k Key) Result {
 		}
 		defer rc.Close()
 		var pending *Pending
-		var r io.Reader = rc
+		var r io.Reader = &limitReader{r: rc, left: s.cfg.MaxFileBytes}
 		if s.disk != nil && src.Cacheable() {
 			if rel, ok := k.RelPath(); ok {
 				if p, err := s.disk.Create(rel); err == nil {
@@ -319,6 +329,32 @@ func (s *Supplier) writeSnapshot(k Key, sf *SymbolFile) {
 		return
 	}
 	_ = p.Commit("")
+}
+
+// ErrTooLarge reports a symbol file over Config.MaxFileBytes.
+var ErrTooLarge = errors.New("symbols: file too large")
+
+// limitReader fails (rather than truncating, which would parse as a valid
+// but incomplete file) once more than left bytes were read.
+type limitReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			return 0, ErrTooLarge
+		}
+		return l.r.Read(p)
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
 }
 
 // ctxReader stops a long parse when its context ends.

@@ -319,3 +319,14 @@ func TestLoadHonoursCallerDeadline(t *testing.T) {
 	}, 10*time.Second, time.Millisecond)
 	assert.NoError(t, s.Load(context.Background(), Key{DebugFile: "app", DebugID: "AB0"}).Err)
 }
+
+func TestMaxFileBytes(t *testing.T) {
+	dir := t.TempDir()
+	writeSym(t, dir, "app/AB0/app.sym", tinySym)
+	s, err := NewSupplier(Config{Paths: []string{dir}, MaxFileBytes: int64(len(tinySym) - 1)}, nil)
+	require.NoError(t, err)
+	assert.ErrorIs(t, s.Load(context.Background(), Key{DebugFile: "app", DebugID: "AB0"}).Err, ErrTooLarge)
+	s, err = NewSupplier(Config{Paths: []string{dir}, MaxFileBytes: int64(len(tinySym))}, nil)
+	require.NoError(t, err)
+	assert.NoError(t, s.Load(context.Background(), Key{DebugFile: "app", DebugID: "AB0"}).Err)
+}
