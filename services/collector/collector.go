@@ -130,6 +130,7 @@ func (c *Collector) handle(g *gin.Context) answer {
 	if r.ContentLength == 0 {
 		return discard(http.StatusBadRequest, "malformed_"+reasonNoContentLength)
 	}
+	readStart := c.now()
 	body := &deadlineReader{r: r.Body, rc: http.NewResponseController(g.Writer), timeout: c.cfg.ReadTimeout}
 	capped := &cappedReader{r: body, max: c.cfg.MaxBodySize, what: "body"}
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
@@ -142,6 +143,7 @@ func (c *Collector) handle(g *gin.Context) answer {
 		return refusal(err)
 	}
 	defer rep.close()
+	readDone := c.now()
 
 	// A client-chosen crash id needs the submitter token.
 	var id string
@@ -174,11 +176,16 @@ func (c *Collector) handle(g *gin.Context) answer {
 	if err != nil {
 		return discard(http.StatusBadRequest, "malformed_"+reasonInvalidUUID)
 	}
+	storeStart := c.now()
 	if err := c.mover.save(r.Context(), cr); err != nil {
 		c.log.Warn().Err(err).Str("crash_id", id).Msg("storing crash failed; answered 503")
 		return discard(http.StatusServiceUnavailable, "storage_unavailable")
 	}
+	publishStart := c.now()
 	c.mover.publish(r.Context(), cr.received)
+	c.m.stage.WithLabelValues("read").Observe(readDone.Sub(readStart).Seconds())
+	c.m.stage.WithLabelValues("store").Observe(publishStart.Sub(storeStart).Seconds())
+	c.m.stage.WithLabelValues("publish").Observe(c.now().Sub(publishStart).Seconds())
 	c.m.bytes.WithLabelValues("payload").Add(float64(rep.size))
 	for _, dmp := range rep.dumps {
 		c.m.bytes.WithLabelValues("dumps").Add(float64(dmp.size))

@@ -12,6 +12,7 @@ type metrics struct {
 	throttled        *prometheus.CounterVec
 	bytes            *prometheus.CounterVec
 	duration         *prometheus.HistogramVec
+	stage            *prometheus.HistogramVec
 	inFlight         prometheus.Gauge
 	storeRetries     prometheus.Counter
 	publishFailures  prometheus.Counter
@@ -39,6 +40,11 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 			Help:    "Time from request start to answer, by outcome class.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"outcome"}),
+		stage: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "crashstream_collector_stage_duration_seconds",
+			Help:    "Time of each stage of an accepted report: read (receive and parse the body), store (all objects), publish (crash.received in the request).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"stage"}),
 		inFlight: f.NewGauge(prometheus.GaugeOpts{
 			Name: "crashstream_collector_in_flight",
 			Help: "Submissions being handled now.",
