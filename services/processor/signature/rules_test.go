@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -353,4 +354,45 @@ func TestPanickingRuleBecomesANote(t *testing.T) {
 	r := g.Generate(CrashData{"threads": []any{map[string]any{"frames": []any{map[string]any{"function": "f"}}}}})
 	assert.Equal(t, "f", r.Signature)
 	assert.Equal(t, []string{"Broken: Rule failed: internal error: boom"}, r.Notes)
+}
+
+// corpusLines loads the oracle comparison's inputs (tests/sigcompat), so
+// that the benchmarks below measure the same mix as BENCHMARKS.md.
+func corpusLines(b *testing.B) [][]byte {
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "tests", "sigcompat", "testdata", "inputs.jsonl"))
+	if err != nil {
+		b.Skip("sigcompat inputs not found: ", err)
+	}
+	return bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+}
+
+// BenchmarkParseCrashData: one op decodes one input line.
+func BenchmarkParseCrashData(b *testing.B) {
+	lines := corpusLines(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := ParseCrashData(lines[i%len(lines)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkGenerateCorpus: one op generates the signature of one input.
+func BenchmarkGenerateCorpus(b *testing.B) {
+	lines := corpusLines(b)
+	data := make([]CrashData, len(lines))
+	for i, l := range lines {
+		d, err := ParseCrashData(l)
+		require.NoError(b, err)
+		data[i] = d
+	}
+	g := testGenerator(b, RulesetSiggen)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		g.Generate(data[i%len(data)])
+		i++
+	}
 }
