@@ -1,0 +1,177 @@
+package pages
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
+)
+
+// versionsKey is the cron job's product/version catalogue (services/cron
+// VersionsKey; the value is repeated here so the pages need not import the
+// cron service).
+const versionsKey = "cron/versions.json"
+
+// catalogueVersion is one entry of the catalogue.
+type catalogueVersion struct {
+	Product string    `json:"product"`
+	Version string    `json:"version"`
+	Channel string    `json:"release_channel"`
+	Crashes uint64    `json:"crashes"`
+	Last    time.Time `json:"last_crash"`
+}
+
+// productInfo is one product of the home page.
+type productInfo struct {
+	Name     string
+	Crashes  int64
+	Versions []catalogueVersion
+}
+
+// catalogue reads cron/versions.json; a missing catalogue (cron has not run
+// yet) is empty, not an error.
+func (p *Pages) catalogue(ctx context.Context) ([]catalogueVersion, error) {
+	b, err := p.objects.GetBytes(ctx, versionsKey, 8<<20)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Versions []catalogueVersion `json:"versions"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, nil // a corrupt catalogue only loses the version menus
+	}
+	return doc.Versions, nil
+}
+
+// daysParam reads days (1..90, default def) for the dashboards.
+func daysParam(c *gin.Context, def int) int {
+	n, err := strconv.Atoi(c.Query("days"))
+	if err != nil || n < 1 || n > 90 {
+		return def
+	}
+	return n
+}
+
+// volume runs the crashes-per-day histogram of the last days, split by
+// split, with extra filters; it returns the chart and the facet of split.
+func (p *Pages) volume(ctx context.Context, viewPII bool, days int, split string, filters url.Values) (Chart, []clickhouse.Bucket, error) {
+	now := p.now().UTC()
+	from := now.Truncate(24*time.Hour).AddDate(0, 0, 1-days)
+	params := url.Values{}
+	for k, v := range filters {
+		params[k] = v
+	}
+	params.Set("date", ">="+from.Format("2006-01-02"))
+	params.Add("date", "<"+now.Add(time.Second).Format(time.RFC3339))
+	params.Set("_results_number", "0")
+	params.Set("_facets", split)
+	params.Set("_facets_size", "200")
+	params.Set("_histogram."+supersearch.DateField, split)
+	q, err := supersearch.Parse(params, p.search, viewPII, now)
+	if err != nil {
+		return Chart{}, nil, err
+	}
+	res, err := p.crashes.SuperSearch(ctx, q)
+	if err != nil {
+		return Chart{}, nil, err
+	}
+	return dailyChart(res.Histograms[supersearch.DateField+"."+split], q.From, q.To), res.Facets[split], nil
+}
+
+type homePage struct {
+	Days     int
+	Chart    Chart
+	Products []productInfo
+}
+
+// home lists the products, their versions and the crash volume per product.
+func (p *Pages) home(c *gin.Context) {
+	ctx, cancel := p.ctx(c)
+	defer cancel()
+	days := daysParam(c, 14)
+	chart, facet, err := p.volume(ctx, p.viewPII(c), days, "product", nil)
+	if err != nil {
+		p.queryFailed(c, err)
+		return
+	}
+	vers, err := p.catalogue(ctx)
+	if err != nil {
+		p.queryFailed(c, err)
+		return
+	}
+	byName := map[string]*productInfo{}
+	var order []string
+	get := func(name string) *productInfo {
+		if byName[name] == nil {
+			byName[name] = &productInfo{Name: name}
+			order = append(order, name)
+		}
+		return byName[name]
+	}
+	for _, b := range facet {
+		get(b.Term).Crashes = b.Count
+	}
+	for _, v := range vers {
+		pi := get(v.Product)
+		if len(pi.Versions) < 10 {
+			pi.Versions = append(pi.Versions, v)
+		}
+	}
+	page := homePage{Days: days, Chart: chart}
+	for _, n := range order {
+		if n != "" {
+			page.Products = append(page.Products, *byName[n])
+		}
+	}
+	sort.SliceStable(page.Products, func(i, j int) bool { return page.Products[i].Crashes > page.Products[j].Crashes })
+	p.render(c, http.StatusOK, "home", "Crash Stats", page)
+}
+
+type productPage struct {
+	Product  string
+	Days     int
+	Chart    Chart
+	Versions []clickhouse.Bucket
+	Channels map[string]string
+}
+
+// product is one product's dashboard: crashes per day by version.
+func (p *Pages) product(c *gin.Context) {
+	ctx, cancel := p.ctx(c)
+	defer cancel()
+	product := c.Param("product")
+	if product == "" || len(product) > 256 {
+		p.fail(c, http.StatusNotFound, "No such product.")
+		return
+	}
+	days := daysParam(c, 14)
+	chart, facet, err := p.volume(ctx, p.viewPII(c), days, "version", url.Values{"product": {"=" + product}})
+	if err != nil {
+		p.queryFailed(c, err)
+		return
+	}
+	vers, err := p.catalogue(ctx)
+	if err != nil {
+		p.queryFailed(c, err)
+		return
+	}
+	channels := map[string]string{}
+	for _, v := range vers {
+		if v.Product == product {
+			channels[v.Version] = v.Channel
+		}
+	}
+	p.render(c, http.StatusOK, "product", product, productPage{Product: product, Days: days, Chart: chart, Versions: facet, Channels: channels})
+}

@@ -1,0 +1,383 @@
+package pages
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
+	"github.com/crashstream/crashstream/storage/objectstore"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode)
+	goleak.VerifyTestMain(m)
+}
+
+const (
+	crashID   = "de305d54-75b4-431b-adb2-eb6b90261120"
+	pendingID = "aaaaaaaa-75b4-431b-adb2-eb6b90261120"
+	secretURL = "https://secret.example/private-page"
+)
+
+// fakeCrashes answers from fixed results and records the queries.
+type fakeCrashes struct {
+	mu       sync.Mutex
+	searches []*supersearch.Query
+	tops     []clickhouse.TopCrashersParams
+}
+
+func (f *fakeCrashes) TopCrashers(_ context.Context, p clickhouse.TopCrashersParams) (*clickhouse.TopCrashersResult, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.tops = append(f.tops, p)
+	f.mu.Unlock()
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	return &clickhouse.TopCrashersResult{Start: day.AddDate(0, 0, -p.Days), End: day, Total: 30, Crashers: []clickhouse.TopCrasher{
+		{Rank: 1, Signature: "OOM | small", Count: 20, Percent: 20.0 / 30, PrevRank: 3, RankDiff: 2, Platforms: map[string]int64{"Windows NT": 15, "Linux": 5}, StartupAll: true, StartupCount: 20, Installs: 7},
+		{Rank: 2, Signature: "js::GC <script>", Count: 10, Percent: 10.0 / 30, New: true, Platforms: map[string]int64{"Mac OS X": 10}},
+	}}, nil
+}
+
+func (f *fakeCrashes) SuperSearch(_ context.Context, q *supersearch.Query) (*clickhouse.SearchResult, error) {
+	f.mu.Lock()
+	f.searches = append(f.searches, q)
+	f.mu.Unlock()
+	res := &clickhouse.SearchResult{Total: 2, Facets: map[string][]clickhouse.Bucket{}, Histograms: map[string][]clickhouse.Bucket{}, Cardinality: map[string]uint64{"install_time": 2}}
+	for _, fa := range q.Facets {
+		res.Facets[fa.Name] = []clickhouse.Bucket{{Term: "Firefox", Count: 2}}
+	}
+	for _, h := range q.Histograms {
+		key := h.Field.Name
+		if len(h.Terms) > 0 {
+			key += "." + h.Terms[0].Name
+		}
+		res.Histograms[key] = []clickhouse.Bucket{{Group: q.From.Format("2006-01-02"), Term: "Firefox", Count: 2}}
+	}
+	for i := 0; i < 2 && q.Number > 0; i++ {
+		h := map[string]any{}
+		for _, c := range q.Columns {
+			h[c.Name] = fmt.Sprintf("%s-%d", c.Name, i)
+		}
+		h["crash_id"] = crashID
+		res.Hits = append(res.Hits, h)
+	}
+	return res, nil
+}
+
+func (f *fakeCrashes) SignatureFirstDate(_ context.Context, sigs []string) ([]clickhouse.SignatureFirst, error) {
+	return []clickhouse.SignatureFirst{{Signature: sigs[0], FirstDate: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}, nil
+}
+
+func (f *fakeCrashes) lastSearch() *supersearch.Query {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.searches[len(f.searches)-1]
+}
+
+// fakeObjects is a map of keys.
+type fakeObjects map[string][]byte
+
+func (o fakeObjects) GetBytes(_ context.Context, key string, _ int64) ([]byte, error) {
+	b, ok := o[key]
+	if !ok {
+		return nil, fmt.Errorf("get %s: %w", key, objectstore.ErrNotFound)
+	}
+	return b, nil
+}
+
+func (o fakeObjects) Exists(_ context.Context, key string) (bool, error) {
+	_, ok := o[key]
+	return ok, nil
+}
+
+// fakeCore takes the caller's permissions from the X-Perms test header.
+type fakeCore struct {
+	mu         sync.Mutex
+	priority   []string
+	reprocess  []string
+	csrfWanted string
+}
+
+func (f *fakeCore) Caller(c *gin.Context) auth.Caller {
+	h, ok := c.Request.Header["X-Perms"]
+	if !ok {
+		return auth.Anonymous()
+	}
+	return auth.Caller{Name: "tester", Permissions: strings.Split(h[0], ",")}
+}
+func (f *fakeCore) CSRFToken(*gin.Context) string { return "csrf-ok" }
+func (f *fakeCore) CheckCSRF(c *gin.Context) bool { return c.PostForm("csrf_token") == "csrf-ok" }
+func (f *fakeCore) PriorityRequest(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.priority = append(f.priority, id)
+	return nil
+}
+func (f *fakeCore) Reprocess(_ context.Context, ids []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reprocess = append(f.reprocess, ids...)
+	return nil
+}
+func (f *fakeCore) SignInPath() string  { return "/signin" }
+func (f *fakeCore) SignOutPath() string { return "/signout" }
+
+func processedJSON(t *testing.T) []byte {
+	t.Helper()
+	thread := int64(0)
+	up := int64(12)
+	pc := schemas.ProcessedCrash{CrashID: crashID, UUID: crashID, Product: "Firefox", Version: "130.0", Signature: "OOM | small",
+		OSName: "Windows NT", CPUArch: "amd64", Reason: "EXCEPTION_ACCESS_VIOLATION_READ", Address: "0xdead", Uptime: &up,
+		CrashingThread: &thread, URL: secretURL, UserComments: "my secret comment",
+		SubmittedTimestamp: time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC), DateProcessed: time.Date(2026, 11, 20, 1, 1, 0, 0, time.UTC),
+		Modules: []schemas.Module{{Filename: "xul.dll", DebugFile: "xul.pdb", DebugID: "ABC123", MissingSymbols: true}, {Filename: "ntdll.dll", LoadedSymbols: true}},
+		JSONDump: `{"crash_info":{"crashing_thread":0},"threads":[{"thread_name":"main","frames":[{"frame":0,"module":"xul.dll","function":"mozalloc_abort","file":"memory/mozalloc.cpp","line":42,"offset":"0x10","module_offset":"0x1","trust":"context"}]},{"thread_name":"worker <b>","frames":[{"frame":0,"module":"ntdll.dll","function":"NtWait","trust":"context"}]}]}`,
+	}
+	b, err := json.Marshal(pc)
+	require.NoError(t, err)
+	return b
+}
+
+type env struct {
+	crashes *fakeCrashes
+	core    *fakeCore
+	h       http.Handler
+}
+
+func newEnv(t *testing.T, cfg Config) env {
+	t.Helper()
+	pk, _ := objectstore.ProcessedCrashKey(crashID)
+	rk, _ := objectstore.RawCrashKey(pendingID)
+	objs := fakeObjects{pk: processedJSON(t), rk: []byte(`{}`),
+		versionsKey:       []byte(`{"versions":[{"product":"Firefox","version":"130.0","release_channel":"release","crashes":5}]}`),
+		missingSymbolsKey: []byte(`{"day":"2026-11-19","crashes_read":9,"modules":[{"debug_file":"xul.pdb","debug_id":"ABC123","filename":"xul.dll","crashes":4}]}`)}
+	e := env{crashes: &fakeCrashes{}, core: &fakeCore{}}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = time.Second
+	}
+	p, err := New(cfg, e.crashes, objs, e.core, fields.New())
+	require.NoError(t, err)
+	p.now = func() time.Time { return time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) }
+	r := gin.New()
+	p.Register(r)
+	e.h = r
+	return e
+}
+
+func (e env) do(method, target, perms string, form url.Values) *httptest.ResponseRecorder {
+	var req *http.Request
+	if form != nil {
+		req = httptest.NewRequest(method, target, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req = httptest.NewRequest(method, target, nil)
+	}
+	if perms != "-" {
+		req.Header.Set("X-Perms", perms)
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, req)
+	return w
+}
+
+func TestPages(t *testing.T) {
+	all := "view_pii,view_rawdump,reprocess_crashes"
+	tests := []struct {
+		name, target, perms string
+		status              int
+		want, notWant       []string
+	}{
+		{"home", "/", "-", 200, []string{"Firefox", "<svg", "/topcrashers/?product=Firefox", "130.0"}, nil},
+		{"product", "/home/product/Firefox", "-", 200, []string{"Crashes per day by version", "<polyline"}, nil},
+		{"top crashers", "/topcrashers/?product=Firefox&days=7", "-", 200,
+			[]string{"OOM | small", `<span class="up">&#43;2</span>`, `<span class="tag new">new</span>`, "Windows NT: 15", "startup", "js::GC &lt;script&gt;"}, []string{"<script>"}},
+		{"top crashers bad days", "/topcrashers/?product=Firefox&days=5", "-", 400, []string{"days must be"}, nil},
+		{"top crashers no product redirects", "/topcrashers/", "-", 302, nil, nil},
+		{"signature", "/signature/?signature=OOM+%7C+small", "-", 200,
+			[]string{"Summary", "2026-01-02 03:04:05", "facet-version", "/report/index/" + crashID}, nil},
+		{"signature protected column anonymous", "/signature/?signature=x&_columns=url", "-", 400, []string{"unknown field"}, nil},
+		{"signature protected column pii", "/signature/?signature=x&_columns=url", "view_pii", 200, []string{"url-0"}, nil},
+		{"report anonymous", "/report/index/" + crashID, "-", 200,
+			[]string{"EXCEPTION_ACCESS_VIOLATION_READ", "mozalloc_abort", "memory/mozalloc.cpp:42", `<span class="tag missing">missing</span>`, "worker &lt;b&gt;", "Sign in"},
+			[]string{secretURL, "my secret comment", "rawdump", `id="reprocess"`}},
+		{"report bp prefix", "/report/index/bp-" + crashID, "-", 200, []string{"mozalloc_abort"}, nil},
+		{"report pii", "/report/index/" + crashID, all, 200, []string{secretURL, "my secret comment", "protected", `id="rawdump"`, `id="reprocess"`, "csrf-ok"}, nil},
+		{"report not found", "/report/index/bbbbbbbb-75b4-431b-adb2-eb6b90261120", "-", 404, []string{"There is no crash report"}, nil},
+		{"report bad id", "/report/index/not-a-crash-id", "-", 404, []string{"There is no crash report"}, nil},
+		{"pending", "/report/index/" + pendingID, "-", 200, []string{"being processed"}, nil},
+		{"search", "/search/?product=Firefox&signature=~OOM", "-", 200, []string{"facet-signature", `value="~" selected`, "OOM"}, []string{">url<", ">user_comments<"}},
+		{"search pii offers protected", "/search/", "view_pii", 200, []string{">url<"}, nil},
+		{"search protected anonymous", "/search/?url=~secret", "-", 400, []string{"unknown field"}, []string{secretURL}},
+		{"missing symbols", "/missingsymbols/", "-", 200, []string{"xul.pdb", "ABC123"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, Config{})
+			w := e.do(http.MethodGet, tt.target, tt.perms, nil)
+			require.Equal(t, tt.status, w.Code, w.Body.String())
+			for _, s := range tt.want {
+				assert.Contains(t, w.Body.String(), s)
+			}
+			for _, s := range tt.notWant {
+				assert.NotContains(t, w.Body.String(), s)
+			}
+		})
+	}
+}
+
+func TestPendingSendsPriority(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.do(http.MethodGet, "/report/index/"+pendingID, "-", nil)
+	e.do(http.MethodGet, "/report/index/"+crashID, "-", nil)
+	assert.Equal(t, []string{pendingID}, e.core.priority, "only the pending crash asks for priority")
+}
+
+func TestSourceLinks(t *testing.T) {
+	e := newEnv(t, Config{SourceURL: "https://src.example/{file}#L{line}"})
+	w := e.do(http.MethodGet, "/report/index/"+crashID, "-", nil)
+	assert.Contains(t, w.Body.String(), `href="https://src.example/memory/mozalloc.cpp#L42"`)
+}
+
+func TestReprocess(t *testing.T) {
+	tests := []struct {
+		name, perms, csrf string
+		status            int
+		queued            bool
+	}{
+		{"anonymous", "-", "csrf-ok", 403, false},
+		{"without permission", "view_pii", "csrf-ok", 403, false},
+		{"bad csrf", "reprocess_crashes", "nope", 403, false},
+		{"ok", "reprocess_crashes", "csrf-ok", 303, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, Config{})
+			w := e.do(http.MethodPost, "/report/reprocess/"+crashID, tt.perms, url.Values{"csrf_token": {tt.csrf}})
+			require.Equal(t, tt.status, w.Code)
+			if tt.queued {
+				assert.Equal(t, []string{crashID}, e.core.reprocess)
+				assert.Equal(t, "/report/index/"+crashID+"?reprocessed=1", w.Header().Get("Location"))
+			} else {
+				assert.Empty(t, e.core.reprocess)
+			}
+		})
+	}
+}
+
+func TestSearchFormRedirectsToCanonicalURL(t *testing.T) {
+	e := newEnv(t, Config{})
+	form := url.Values{"_form": {"1"}, "f": {"signature", "product", ""}, "op": {"~", "", ""}, "v": {"OOM", "Firefox", "x"},
+		"date_from": {"2026-11-01"}, "_facets": {"version", "os_name"}, "_sort": {"-uptime"}}
+	w := e.do(http.MethodGet, "/search/?"+form.Encode(), "-", nil)
+	require.Equal(t, http.StatusFound, w.Code)
+	loc, err := url.Parse(w.Header().Get("Location"))
+	require.NoError(t, err)
+	assert.Equal(t, url.Values{"signature": {"~OOM"}, "product": {"Firefox"}, "date": {">=2026-11-01"}, "_facets": {"version,os_name"}, "_sort": {"-uptime"}}, loc.Query())
+
+	w = e.do(http.MethodGet, loc.String(), "-", nil)
+	require.Equal(t, http.StatusOK, w.Code)
+	q := e.crashes.lastSearch()
+	require.Len(t, q.Filters, 2, "the search narrows by both filters")
+	assert.Equal(t, "product", q.Filters[0].Field.Name)
+	assert.Equal(t, "signature", q.Filters[1].Field.Name)
+	assert.Equal(t, supersearch.OpContains, q.Filters[1].Terms[0].Op)
+}
+
+func TestTopCrashersParams(t *testing.T) {
+	e := newEnv(t, Config{})
+	w := e.do(http.MethodGet, "/topcrashers/?product=Firefox&version=130.0&version=131.0&days=14&process_type=content&platform=Linux&_facets_size=100", "-", nil)
+	require.Equal(t, 200, w.Code)
+	got := e.crashes.tops[0]
+	assert.Equal(t, clickhouse.TopCrashersParams{Product: "Firefox", Versions: []string{"130.0", "131.0"}, Days: 14, ProcessType: "content",
+		Platform: "Linux", Limit: 100, Installs: true}, got)
+}
+
+func TestTopCrashersByBuild(t *testing.T) {
+	e := newEnv(t, Config{})
+	w := e.do(http.MethodGet, "/topcrashers/?product=Firefox&days=3&_range_type=build", "-", nil)
+	require.Equal(t, 200, w.Code, w.Body.String())
+	q := e.crashes.searches[0]
+	var build []supersearch.Term
+	for _, f := range q.Filters {
+		if f.Field.Name == "build" {
+			build = f.Terms
+		}
+	}
+	require.Len(t, build, 2)
+	assert.Equal(t, 20261118000000.0, build[0].Num)
+	assert.Equal(t, 20261121000000.0, build[1].Num)
+}
+
+func TestSplitOp(t *testing.T) {
+	tests := []struct{ in, op, val string }{
+		{"Firefox", "", "Firefox"}, {"~OOM", "~", "OOM"}, {"!~x", "!~", "x"}, {">=5", ">=", "5"}, {">5", ">", "5"},
+		{"__null__", "__null__", ""}, {"!__null__", "!__null__", ""}, {"=a=b", "=", "a=b"}, {"$end", "$", "end"},
+	}
+	for _, tt := range tests {
+		op, val := splitOp(tt.in)
+		assert.Equal(t, tt.op, op, tt.in)
+		assert.Equal(t, tt.val, val, tt.in)
+	}
+}
+
+func TestDailyChart(t *testing.T) {
+	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var bs []clickhouse.Bucket
+	for i := range 9 {
+		bs = append(bs, clickhouse.Bucket{Group: "2026-11-02 00:00:00", Term: fmt.Sprintf("v%d", i), Count: int64(10 - i)})
+	}
+	c := dailyChart(bs, from, from.AddDate(0, 0, 3))
+	require.False(t, c.Empty)
+	require.Len(t, c.Series, maxSeries+1)
+	assert.Equal(t, "v0", c.Series[0].Name)
+	assert.Equal(t, "other", c.Series[maxSeries].Name)
+	assert.Equal(t, int64(3+2), c.Series[maxSeries].Total, "v7 and v8 summed")
+	assert.True(t, dailyChart(nil, from, from.AddDate(0, 0, 3)).Empty)
+	assert.Equal(t, []int64{1, 2, 5, 10, 100, 200}, []int64{niceCeil(1), niceCeil(2), niceCeil(5), niceCeil(7), niceCeil(100), niceCeil(101)})
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, c := range []Config{{Timeout: 0}, {Timeout: time.Second, SourceURL: "javascript:{file}"}, {Timeout: time.Second, SourceURL: "https://x/"}} {
+		assert.Error(t, c.Validate())
+	}
+	assert.NoError(t, Config{Timeout: time.Second, SourceURL: "https://x/{file}"}.Validate())
+}
+
+// FuzzCanonical checks that any form submission gives parameters the
+// search parser either accepts or refuses cleanly.
+func FuzzCanonical(f *testing.F) {
+	f.Add("signature", "~", "OOM", "2026-11-01", "version")
+	f.Add("url", "!__null__", "", "", "")
+	f.Add("uptime", ">=", "12", "x", "signature,os_name")
+	fs := supersearch.FromRegistry(fields.New())
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, field, op, value, from, facets string) {
+		v := canonical(url.Values{"f": {field}, "op": {op}, "v": {value}, "date_from": {from}, "_facets": {facets}})
+		q, err := supersearch.Parse(v, fs, false, now)
+		if err == nil {
+			for _, fl := range q.Filters {
+				assert.False(t, fl.Field.Protected)
+			}
+		}
+		splitOp(value)
+	})
+}

@@ -1,0 +1,191 @@
+package pages
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
+)
+
+// Defaults of the signature report (all public fields).
+const (
+	sigFacets  = "product,version,os_name,os_pretty_version,process_type,cpu_arch,release_channel,reason,startup_crash"
+	sigColumns = "crash_id,submitted_timestamp,product,version,build,os_name,process_type,reason,address"
+	sigResults = "50"
+)
+
+// facetTable is one aggregation of a result.
+type facetTable struct {
+	Field   string
+	Buckets []clickhouse.Bucket
+	Total   int64
+}
+
+// resultTable is a page of hits with the controls to sort and page it.
+type resultTable struct {
+	Columns []supersearch.Field
+	Rows    [][]any
+	IDCol   int // index of crash_id in Columns, -1 if absent
+	Sort    string
+	Offset  int
+	Number  int
+	Total   int64
+	Path    string
+	Params  url.Values
+}
+
+// sortURL is the page's URL sorted by name (toggling the direction when it
+// is already the sort key).
+func (t resultTable) SortURL(name string) string {
+	v := clone(t.Params)
+	if t.Sort == name {
+		name = "-" + name
+	}
+	v.Set("_sort", name)
+	v.Del("_results_offset")
+	return t.Path + "?" + v.Encode()
+}
+
+// PageURL is the URL of the page at offset.
+func (t resultTable) PageURL(offset int) string {
+	v := clone(t.Params)
+	v.Set("_results_offset", strconv.Itoa(offset))
+	return t.Path + "?" + v.Encode()
+}
+
+// Prev and Next are the neighbouring page offsets (-1 when none).
+func (t resultTable) Prev() int {
+	if t.Offset == 0 {
+		return -1
+	}
+	return max(0, t.Offset-t.Number)
+}
+
+// Next is the next page's offset, -1 on the last page or past the window.
+func (t resultTable) Next() int {
+	n := t.Offset + t.Number
+	if int64(n) >= t.Total || n+t.Number > supersearch.MaxWindow || t.Number == 0 {
+		return -1
+	}
+	return n
+}
+
+func clone(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+func newResultTable(path string, params url.Values, q *supersearch.Query, res *clickhouse.SearchResult) resultTable {
+	t := resultTable{Columns: q.Columns, IDCol: -1, Offset: q.Offset, Number: q.Number, Total: res.Total, Path: path, Params: params}
+	if len(q.Sort) > 0 {
+		t.Sort = q.Sort[0].Field.Name
+		if q.Sort[0].Desc {
+			t.Sort = "-" + t.Sort
+		}
+	}
+	for i, f := range q.Columns {
+		if f.Name == "crash_id" || f.Name == "uuid" {
+			t.IDCol = i
+		}
+	}
+	for _, h := range res.Hits {
+		row := make([]any, len(q.Columns))
+		for i, f := range q.Columns {
+			row[i] = h[f.Name]
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+func facetTables(q *supersearch.Query, res *clickhouse.SearchResult) []facetTable {
+	var out []facetTable
+	for _, f := range q.Facets {
+		out = append(out, facetTable{Field: f.Name, Buckets: res.Facets[f.Name], Total: res.Total})
+	}
+	return out
+}
+
+type signaturePage struct {
+	Signature  string
+	First      *clickhouse.SignatureFirst
+	Total      int64
+	Installs   uint64
+	Platforms  []clickhouse.Bucket
+	Versions   []clickhouse.Bucket
+	Products   []clickhouse.Bucket
+	From, To   string
+	Facets     []facetTable
+	Results    resultTable
+	Chart      Chart
+	SearchLink string
+}
+
+// signature is the signature report: summary, aggregations, reports and
+// the crashes-per-day graph by version, from one Super Search query whose
+// parameters are the page's own (so the URL can be shared and narrowed).
+func (p *Pages) signature(c *gin.Context) {
+	ctx, cancel := p.ctx(c)
+	defer cancel()
+	params := c.Request.URL.Query()
+	sig := params.Get("signature")
+	if sig == "" {
+		p.fail(c, http.StatusBadRequest, "The signature report needs ?signature=<signature>.")
+		return
+	}
+	q := clone(params)
+	q.Set("signature", "="+sig)
+	setDefault(q, "_facets", sigFacets)
+	setDefault(q, "_columns", sigColumns)
+	setDefault(q, "_results_number", sigResults)
+	q.Set("_histogram."+supersearch.DateField, "version")
+	viewPII := p.viewPII(c)
+	query, err := supersearch.Parse(withCardinality(q, "install_time"), p.search, viewPII, p.now())
+	if err != nil {
+		p.queryFailed(c, err)
+		return
+	}
+	res, err := p.crashes.SuperSearch(ctx, query)
+	if err != nil {
+		p.queryFailed(c, err)
+		return
+	}
+	first, err := p.crashes.SignatureFirstDate(ctx, []string{sig})
+	if err != nil {
+		p.queryFailed(c, err)
+		return
+	}
+	page := signaturePage{Signature: sig, Total: res.Total, Installs: res.Cardinality["install_time"],
+		Platforms: res.Facets["os_name"], Versions: res.Facets["version"], Products: res.Facets["product"],
+		From: query.From.Format("2006-01-02 15:04"), To: query.To.Format("2006-01-02 15:04"),
+		Facets: facetTables(query, res), Results: newResultTable("/signature/", params, query, res),
+		Chart: dailyChart(res.Histograms[supersearch.DateField+".version"], query.From, query.To)}
+	if len(first) > 0 {
+		page.First = &first[0]
+	}
+	sp := clone(params)
+	sp.Set("signature", "="+sig)
+	page.SearchLink = "/search/?" + sp.Encode()
+	p.render(c, http.StatusOK, "signature", "Signature report", page)
+}
+
+// setDefault sets k to v unless the request gave it.
+func setDefault(q url.Values, k, v string) {
+	if len(nonEmpty(q[k])) == 0 {
+		q.Set(k, v)
+	}
+}
+
+// withCardinality returns q plus _cardinality.<field>.
+func withCardinality(q url.Values, field string) url.Values {
+	out := clone(q)
+	out.Set("_cardinality."+field, "1")
+	return out
+}

@@ -1,0 +1,11 @@
+package pages
+
+import "github.com/crashstream/crashstream/services/webapp"
+
+// FromServer builds the pages on the webapp core; it is a webapp.NewPages,
+// passed to webapp.New by the binary. The core's configuration gives the
+// source-link template and the query timeout.
+func FromServer(s *webapp.Server) (webapp.PageSet, error) {
+	d, cfg := s.Deps(), s.Config()
+	return New(Config{SourceURL: cfg.SourceURLTemplate, Timeout: cfg.RequestTimeout}, d.Reader, d.Crashes, s, d.Fields)
+}
