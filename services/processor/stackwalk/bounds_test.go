@@ -104,3 +104,37 @@ func TestUnloadedModules(t *testing.T) {
 		{Module: "gone.dll", Offsets: []string{"0x0000000000000010", "0x0000000000000050"}},
 	}, fr.UnloadedModule)
 }
+
+func TestProcLimits(t *testing.T) {
+	raw := "Limit                     Soft Limit           Hard Limit           Units     \n" +
+		"Max cpu time              unlimited            unlimited            seconds   \n" +
+		"Max processes             96365                96365                processes \n" +
+		"Max nice priority         0                    0                    \n" +
+		"bogus\n"
+	assert.JSONEq(t, `{"limits":[
+		{"hard":"unlimited","name":"Max cpu time","soft":"unlimited","unit":"seconds"},
+		{"hard":96365,"name":"Max processes","soft":96365,"unit":"processes"},
+		{"hard":0,"name":"Max nice priority","soft":0,"unit":"n/a"}]}`, string(procLimits([]byte(raw))))
+}
+
+// TestModuleStatsShareFileName: minidump-stackwalk keeps symbol statistics
+// per code file name, so a second mapping of the same file shows the same
+// flags even though no frame touched it.
+func TestModuleStatsShareFileName(t *testing.T) {
+	f := newFixture(minidump.ArchAMD64)
+	f.modules = nil
+	f.addModule("/bin/app", 0x400000, 0x1000)
+	f.addModule("/bin/app", 0x7f0000000000, 0x1000)
+	f.addModule("/lib/other.so", 0x7f1000000000, 0x1000)
+	f.set(t, "rip", 0x400010)
+	f.set(t, "rsp", 0x80000000)
+	d, err := minidump.Parse(f.dumpBytes(t, newSection(0x80000000).zeros(8)))
+	require.NoError(t, err)
+	res, err := Walk(context.Background(), d, mapSymbols{}, Options{})
+	require.NoError(t, err)
+	out := res.JSON()
+	assert.True(t, out.Modules[0].MissingSymbols)
+	assert.True(t, out.Modules[1].MissingSymbols, "same file name as module 0")
+	assert.False(t, out.Modules[2].MissingSymbols)
+	assert.Equal(t, SymbolsNotNeeded, res.Modules[1].Status)
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/crashstream/crashstream/services/processor/minidump"
 )
@@ -178,6 +180,9 @@ func (r *Result) JSON() *JSONOutput {
 	if len(out.SoftErrors) == 0 {
 		out.SoftErrors = jsonNull()
 	}
+	if d.LinuxLimits != nil {
+		out.ProcLimits = procLimits(d.LinuxLimits)
+	}
 	out.SystemInfo = JSONSystemInfo{
 		CPUArch: rep.SystemInfo.CPUArch, CPUCount: rep.SystemInfo.CPUCount, CPUInfo: rep.SystemInfo.CPUInfo,
 		CPUMicrocodeVersion: rep.SystemInfo.CPUMicrocodeVersion, OS: rep.SystemInfo.OS, OSVer: rep.SystemInfo.OSVer,
@@ -218,7 +223,7 @@ func (r *Result) JSON() *JSONOutput {
 			EndAddr: rm.EndAddr, Filename: rm.Filename, Version: rm.Version}
 		_ = m
 		if i < len(r.Modules) {
-			ms := r.Modules[i]
+			ms := r.moduleStats(i)
 			// As minidump-stackwalk reports them: a corrupt file counts as
 			// loaded (it was found), so it is not "missing".
 			jm.LoadedSymbols = ms.Status == SymbolsLoaded || ms.Status == SymbolsCorrupt
@@ -257,6 +262,87 @@ func (r *Result) JSON() *JSONOutput {
 		out.CrashingThread = &ct
 	}
 	return out
+}
+
+// JSONProcLimit is one /proc/<pid>/limits line.
+type JSONProcLimit struct {
+	Hard any    `json:"hard"`
+	Name string `json:"name"`
+	Soft any    `json:"soft"`
+	Unit string `json:"unit"`
+}
+
+// procLimits renders Mozilla's Linux limits stream (/proc/<pid>/limits) as
+// minidump-stackwalk does: columns are separated by runs of two or more
+// spaces, "unlimited" stays a string, other values are numbers (0 when
+// unreadable), a missing unit is "n/a". minidump-stackwalk keeps the lines
+// in a hash map, so its order varies from run to run; crashstream keeps
+// the file's order.
+func procLimits(raw []byte) json.RawMessage {
+	type doc struct {
+		Limits []JSONProcLimit `json:"limits"`
+	}
+	out := doc{Limits: []JSONProcLimit{}}
+	first := true
+	seen := map[string]int{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line == "" {
+			continue
+		}
+		if first { // the header
+			first = false
+			continue
+		}
+		var cols []string
+		for _, c := range strings.Split(line, "  ") {
+			if c != "" {
+				cols = append(cols, c)
+			}
+		}
+		if len(cols) < 3 {
+			continue
+		}
+		l := JSONProcLimit{Name: strings.TrimSpace(cols[0]), Soft: limitValue(cols[1]), Hard: limitValue(cols[2]), Unit: "n/a"}
+		if len(cols) > 3 {
+			l.Unit = strings.TrimSpace(cols[3])
+		}
+		if i, ok := seen[l.Name]; ok {
+			out.Limits[i] = l
+			continue
+		}
+		seen[l.Name] = len(out.Limits)
+		out.Limits = append(out.Limits, l)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return jsonNull()
+	}
+	return b
+}
+
+func limitValue(s string) any {
+	s = strings.TrimSpace(s)
+	if s == "unlimited" {
+		return s
+	}
+	n, _ := strconv.ParseUint(s, 10, 64)
+	return n
+}
+
+// moduleStats returns the symbol outcome minidump-stackwalk reports for
+// module i: it keeps one entry per code file name, so modules sharing a
+// file name (an executable mapped twice) all show the last lookup made
+// under that name.
+func (r *Result) moduleStats(i int) ModuleSymbols {
+	name := minidump.Basename(r.Dump.Modules[i].Name)
+	best := r.Modules[i]
+	for j := range r.Modules {
+		if j == i || r.Modules[j].Seq <= best.Seq || minidump.Basename(r.Dump.Modules[j].Name) != name {
+			continue
+		}
+		best = r.Modules[j]
+	}
+	return best
 }
 
 func (r *Result) jsonFrame(i int, f *Frame) JSONFrame {

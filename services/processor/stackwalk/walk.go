@@ -130,6 +130,8 @@ type ModuleSymbols struct {
 	Status SymbolStatus
 	URL    string
 	Err    error
+	// Seq orders the lookups of one walk (1 = first module looked up).
+	Seq int
 }
 
 // Options bound one dump's processing.
@@ -223,6 +225,7 @@ type walker struct {
 	modSyms []ModuleSymbols
 	unloads []minidump.UnloadedModule
 	frames  int
+	loads   int
 	stopErr error
 	// ptrMask strips arm64 pointer-authentication bits.
 	ptrMask uint64
@@ -291,6 +294,8 @@ func (w *walker) symbolsFor(mi int) *symbols.SymbolFile {
 		return w.files[mi]
 	}
 	m := &w.d.Modules[mi]
+	w.loads++
+	ms.Seq = w.loads
 	k := symbols.Key{DebugFile: m.DebugFile, DebugID: m.DebugID, CodeFile: m.Name, CodeID: m.CodeID}
 	if w.syms == nil || m.DebugID == "" {
 		ms.Status = SymbolsMissing
