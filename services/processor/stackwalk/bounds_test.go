@@ -2,6 +2,7 @@ package stackwalk
 
 import (
 	"context"
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -137,4 +138,33 @@ func TestModuleStatsShareFileName(t *testing.T) {
 	assert.True(t, out.Modules[1].MissingSymbols, "same file name as module 0")
 	assert.False(t, out.Modules[2].MissingSymbols)
 	assert.Equal(t, SymbolsNotNeeded, res.Modules[1].Status)
+}
+
+func TestHandles(t *testing.T) {
+	f := newFixture(minidump.ArchAMD64)
+	f.set(t, "rip", 0x400010)
+	f.set(t, "rsp", 0x80000000)
+	b := synth.New(f.arch, f.os)
+	ctx := f.ctx
+	b.AddThread(synth.Thread{ID: 1, Stack: synth.Memory{Base: 0x80000000, Data: make([]byte, 8)}, Context: &ctx})
+	// A header, two 32-byte descriptors; the names are not in the dump
+	// (rva 0 and an out-of-range rva), so they are null.
+	s := make([]byte, 16+2*32)
+	le := binary.LittleEndian
+	le.PutUint32(s[0:], 16)
+	le.PutUint32(s[4:], 32)
+	le.PutUint32(s[8:], 2)
+	le.PutUint64(s[16:], 3)
+	le.PutUint64(s[48:], 7)
+	le.PutUint32(s[48+12:], 0xffffff00)
+	b.AddStream(minidump.HandleDataStream, s)
+	d, err := minidump.Parse(b.Bytes())
+	require.NoError(t, err)
+	assert.JSONEq(t, `[{"handle":3,"object_name":null,"type_name":null},{"handle":7,"object_name":null,"type_name":null}]`, string(handles(d)))
+
+	le.PutUint32(s[4:], 33) // unknown descriptor size
+	b2 := synth.New(f.arch, f.os).AddStream(minidump.HandleDataStream, s)
+	d, err = minidump.Parse(b2.Bytes())
+	require.NoError(t, err)
+	assert.Equal(t, "null", string(handles(d)))
 }

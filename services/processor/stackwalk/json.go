@@ -183,6 +183,7 @@ func (r *Result) JSON() *JSONOutput {
 	if d.LinuxLimits != nil {
 		out.ProcLimits = procLimits(d.LinuxLimits)
 	}
+	out.Handles = handles(d)
 	out.SystemInfo = JSONSystemInfo{
 		CPUArch: rep.SystemInfo.CPUArch, CPUCount: rep.SystemInfo.CPUCount, CPUInfo: rep.SystemInfo.CPUInfo,
 		CPUMicrocodeVersion: rep.SystemInfo.CPUMicrocodeVersion, OS: rep.SystemInfo.OS, OSVer: rep.SystemInfo.OSVer,
