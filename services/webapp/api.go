@@ -1,0 +1,710 @@
+package webapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
+	"github.com/crashstream/crashstream/storage/objectstore"
+)
+
+// Error shape: every API error is {"error": "<message>"} with the status:
+// 400 bad parameters (an unknown or, without view_pii, protected field is
+// "unknown field"), 403 missing permission or bad token, 404 unknown crash,
+// 413 too large, 429 rate limited (Retry-After), 503 a backend is down.
+
+// maxJSONObject bounds a processed or raw crash read from the store.
+const maxJSONObject = 64 << 20
+
+func apiError(c *gin.Context, status int, format string, a ...any) {
+	c.AbortWithStatusJSON(status, gin.H{"error": fmt.Sprintf(format, a...)})
+}
+
+// backendError answers a failed backend call: 503 for the caller, the
+// cause in the log only (it may name internals).
+func (s *Server) backendError(c *gin.Context, what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		c.Abort()
+		return
+	}
+	s.deps.Logger.Warn().Err(err).Str("route", c.FullPath()).Msg(what)
+	apiError(c, http.StatusServiceUnavailable, "%s failed; try again later", what)
+}
+
+// need refuses callers without permission p.
+func need(p string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !CallerOf(c).Has(p) {
+			apiError(c, http.StatusForbidden, "Forbidden: this needs the %s permission", p)
+			return
+		}
+		c.Next()
+	}
+}
+
+func (s *Server) withTimeout(c *gin.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
+}
+
+// routes mounts the API, the schema registry and sign-in.
+func (s *Server) routes(e *gin.Engine) {
+	api := e.Group("/api")
+	search := s.rateLimit("search", s.search)
+	other := s.rateLimit("api", s.api)
+	handle := func(method, name string, h ...gin.HandlerFunc) {
+		api.Handle(method, "/"+name, h...)
+		api.Handle(method, "/"+name+"/", h...)
+	}
+	handle(http.MethodGet, "SuperSearch", search, s.superSearch(false))
+	handle(http.MethodGet, "SuperSearchUnredacted", search, need(auth.ViewPII), s.superSearch(true))
+	handle(http.MethodGet, "SuperSearchFields", other, s.superSearchFields)
+	handle(http.MethodGet, "ProcessedCrash", other, s.processedCrash)
+	handle(http.MethodGet, "RawCrash", other, s.rawCrash)
+	handle(http.MethodGet, "SignatureFirstDate", other, s.signatureFirstDate)
+	handle(http.MethodGet, "TopCrashers", other, s.topCrashers)
+	handle(http.MethodPost, "Reprocessing", other, need(auth.ReprocessCrashes), s.reprocessing)
+	handle(http.MethodPost, "upload-symbols", other, need(auth.UploadSymbols), s.uploadSymbols)
+	// Tecken's path, so its upload scripts work unchanged.
+	e.POST("/upload/", other, need(auth.UploadSymbols), s.uploadSymbols)
+	api.GET("/openapi.json", s.openAPI)
+
+	reg := gin.WrapH(registry.NewHandler(s.deps.Schemas))
+	e.GET("/schemas/ids/:id", reg)
+	e.GET("/schemas/ids/:id/schema", reg)
+	e.GET("/subjects", reg)
+	e.GET("/subjects/:subject/versions", reg)
+	e.GET("/subjects/:subject/versions/:version", reg)
+	e.GET("/subjects/:subject/versions/:version/schema", reg)
+	e.GET("/config", reg)
+
+	e.GET("/signin", func(c *gin.Context) { s.signinForm(c, http.StatusOK, "") })
+	e.POST("/signin", s.signin)
+	e.POST("/signout", s.signout)
+}
+
+// --- Super Search -----------------------------------------------------
+
+// SearchResponse is Socorro's Super Search answer: hits, total, and
+// facets, where _aggs nest under their field's facet, histograms are
+// "histogram_<field>" and cardinalities "cardinality_<field>".
+type SearchResponse struct {
+	Hits   []map[string]any `json:"hits"`
+	Total  int64            `json:"total"`
+	Facets map[string]any   `json:"facets"`
+	Errors []string         `json:"errors"`
+}
+
+// FacetBucket is one term of a facet, with nested facets for _aggs.
+type FacetBucket struct {
+	Term   string                   `json:"term"`
+	Count  int64                    `json:"count"`
+	Facets map[string][]FacetBucket `json:"facets,omitempty"`
+}
+
+// ParseSearch parses Super Search parameters for a caller: unredacted
+// allows protected fields (the caller must hold view_pii). It is what the
+// API and the search page use, so both refuse the same things.
+func (s *Server) ParseSearch(params url.Values, unredacted bool) (*supersearch.Query, error) {
+	q, err := supersearch.Parse(params, s.fields, unredacted, s.now())
+	if err != nil {
+		return nil, err
+	}
+	// Each aggregation's field is also a facet, so the nested buckets hang
+	// under exact counts.
+	for _, a := range q.Aggs {
+		found := false
+		for _, f := range q.Facets {
+			found = found || f.Name == a.By.Name
+		}
+		if !found {
+			q.Facets = append(q.Facets, *a.By)
+		}
+	}
+	return q, nil
+}
+
+func (s *Server) superSearch(unredacted bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		q, err := s.ParseSearch(c.Request.URL.Query(), unredacted)
+		if err != nil {
+			apiError(c, http.StatusBadRequest, "%v", err)
+			return
+		}
+		ctx, cancel := s.withTimeout(c)
+		defer cancel()
+		res, err := s.deps.Reader.SuperSearch(ctx, q)
+		if err != nil {
+			s.backendError(c, "search", err)
+			return
+		}
+		c.JSON(http.StatusOK, s.SearchJSON(q, res, unredacted))
+	}
+}
+
+// SearchJSON shapes a result as Socorro does. Hit columns are filtered
+// again by permission: defence in depth behind Parse.
+func (s *Server) SearchJSON(q *supersearch.Query, res *clickhouse.SearchResult, viewPII bool) SearchResponse {
+	out := SearchResponse{Hits: []map[string]any{}, Total: res.Total, Facets: map[string]any{}, Errors: []string{}}
+	for _, h := range res.Hits {
+		hit := make(map[string]any, len(h))
+		for k, v := range h {
+			if viewPII || s.public(k) {
+				hit[k] = v
+			}
+		}
+		out.Hits = append(out.Hits, hit)
+	}
+	facets := map[string][]FacetBucket{}
+	for name, bs := range res.Facets {
+		if !viewPII && !s.public(name) {
+			continue
+		}
+		facets[name] = buckets(bs)
+	}
+	for key, bs := range res.Aggs {
+		parts := strings.Split(key, ".")
+		if !viewPII && !allPublic(s, parts) {
+			continue
+		}
+		by, target := parts[0], parts[len(parts)-1]
+		top := facets[by]
+		for _, b := range bs {
+			groups := strings.Split(b.Group, "\x1f")
+			i := indexOf(top, groups[0])
+			if i < 0 {
+				continue
+			}
+			if top[i].Facets == nil {
+				top[i].Facets = map[string][]FacetBucket{}
+			}
+			if len(parts) == 3 { // _aggs.by.by2=target: by2 buckets nest the target
+				by2 := parts[1]
+				inner := top[i].Facets[by2]
+				j := indexOf(inner, groups[len(groups)-1])
+				if j < 0 {
+					inner = append(inner, FacetBucket{Term: groups[len(groups)-1]})
+					j = len(inner) - 1
+				}
+				// the by2 count is the sum of its target counts
+				inner[j].Count += b.Count
+				if inner[j].Facets == nil {
+					inner[j].Facets = map[string][]FacetBucket{}
+				}
+				inner[j].Facets[target] = append(inner[j].Facets[target], FacetBucket{Term: b.Term, Count: b.Count})
+				top[i].Facets[by2] = inner
+				continue
+			}
+			top[i].Facets[target] = append(top[i].Facets[target], FacetBucket{Term: b.Term, Count: b.Count})
+		}
+	}
+	for name, bs := range facets {
+		out.Facets[name] = bs
+	}
+	for key, bs := range res.Histograms {
+		field, split, _ := strings.Cut(key, ".")
+		if !viewPII && (!s.public(field) || (split != "" && !s.public(split))) {
+			continue
+		}
+		name := "histogram_" + field
+		hist, _ := out.Facets[name].([]FacetBucket)
+		for _, b := range bs {
+			i := indexOf(hist, b.Group)
+			if i < 0 {
+				hist = append(hist, FacetBucket{Term: b.Group})
+				i = len(hist) - 1
+			}
+			if split == "" {
+				hist[i].Count += b.Count
+				continue
+			}
+			if hist[i].Facets == nil {
+				hist[i].Facets = map[string][]FacetBucket{}
+			}
+			hist[i].Facets[split] = append(hist[i].Facets[split], FacetBucket{Term: b.Term, Count: b.Count})
+		}
+		out.Facets[name] = hist
+	}
+	for name, n := range res.Cardinality {
+		if viewPII || s.public(name) {
+			out.Facets["cardinality_"+name] = map[string]uint64{"value": n}
+		}
+	}
+	return out
+}
+
+func buckets(bs []clickhouse.Bucket) []FacetBucket {
+	out := make([]FacetBucket, len(bs))
+	for i, b := range bs {
+		out[i] = FacetBucket{Term: b.Term, Count: b.Count}
+	}
+	return out
+}
+
+func indexOf(bs []FacetBucket, term string) int {
+	for i, b := range bs {
+		if b.Term == term {
+			return i
+		}
+	}
+	return -1
+}
+
+func allPublic(s *Server, names []string) bool {
+	for _, n := range names {
+		if !s.public(n) {
+			return false
+		}
+	}
+	return true
+}
+
+// public reports whether a field (by API name) is public; unknown names
+// are not (default deny).
+func (s *Server) public(name string) bool {
+	if name == "date" {
+		name = supersearch.DateField
+	}
+	f, ok := s.deps.Fields.Lookup(name)
+	return ok && f.IsPublic()
+}
+
+// fieldJSON is one SuperSearchFields entry, in Socorro's shape.
+type fieldJSON struct {
+	Name                string   `json:"name"`
+	Namespace           string   `json:"namespace"`
+	InDatabaseName      string   `json:"in_database_name"`
+	QueryType           string   `json:"query_type"`
+	DataValidationType  string   `json:"data_validation_type"`
+	PermissionsNeeded   []string `json:"permissions_needed"`
+	IsExposed           bool     `json:"is_exposed"`
+	IsReturned          bool     `json:"is_returned"`
+	Description         string   `json:"description"`
+	FormFieldChoices    []string `json:"form_field_choices"`
+	HasFullVersion      bool     `json:"has_full_version"`
+	DefaultValue        any      `json:"default_value"`
+	StorageMappingType  string   `json:"storage_mapping_type,omitempty"`
+	ClickHouseFieldType string   `json:"clickhouse_type,omitempty"`
+}
+
+var queryTypes = map[fields.Type]string{fields.String: "string", fields.Int: "number", fields.Float: "number",
+	fields.Bool: "bool", fields.Date: "date", fields.List: "string", fields.Object: "object"}
+
+func (s *Server) superSearchFields(c *gin.Context) {
+	viewPII := CallerOf(c).Has(auth.ViewPII)
+	out := map[string]fieldJSON{}
+	for _, f := range s.deps.Fields.Visible(viewPII) {
+		perms := []string{}
+		if !f.IsPublic() {
+			perms = []string{"crashstats." + auth.ViewPII}
+		}
+		out[f.Name] = fieldJSON{
+			Name: f.Name, Namespace: "processed_crash", InDatabaseName: f.ClickHouseColumn,
+			QueryType: queryTypes[f.Type], DataValidationType: string(f.Type), PermissionsNeeded: perms,
+			IsExposed: f.Searchable && f.ClickHouseColumn != "", IsReturned: f.Searchable && f.ClickHouseColumn != "",
+			Description: f.Description, FormFieldChoices: []string{}, ClickHouseFieldType: f.ClickHouseType,
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// --- crashes ------------------------------------------------------------
+
+func crashIDParam(c *gin.Context) (string, bool) {
+	id := strings.TrimPrefix(strings.TrimSpace(c.Query("crash_id")), "bp-")
+	if err := objectstore.CheckCrashID(id, false); err != nil {
+		apiError(c, http.StatusBadRequest, "crash_id: not a crash id")
+		return "", false
+	}
+	return id, true
+}
+
+// ProcessedCrash reads a processed crash from the object store, redacted
+// for the caller: without view_pii every protected or unknown key is
+// dropped. found is false for a crash not (yet) processed.
+func (s *Server) ProcessedCrash(ctx context.Context, id string, caller auth.Caller) (map[string]json.RawMessage, bool, error) {
+	key, err := objectstore.ProcessedCrashKey(id)
+	if err != nil {
+		return nil, false, err
+	}
+	b, err := s.deps.Crashes.GetBytes(ctx, key, maxJSONObject)
+	if errors.Is(err, objectstore.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, false, fmt.Errorf("processed crash %s: %w", id, err)
+	}
+	if !caller.Has(auth.ViewPII) {
+		for k := range m {
+			if !s.public(k) {
+				delete(m, k)
+			}
+		}
+	}
+	return m, true, nil
+}
+
+func (s *Server) processedCrash(c *gin.Context) {
+	id, ok := crashIDParam(c)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.withTimeout(c)
+	defer cancel()
+	m, found, err := s.ProcessedCrash(ctx, id, CallerOf(c))
+	if err != nil {
+		s.backendError(c, "reading the processed crash", err)
+		return
+	}
+	if !found {
+		apiError(c, http.StatusNotFound, "Crash not found: %s has no processed crash", id)
+		return
+	}
+	c.JSON(http.StatusOK, m)
+}
+
+// PublicAnnotation reports whether a raw-crash annotation may be shown
+// without view_pii: only when every processed field copied from it is
+// public. Unknown annotations and the collector's metadata are protected
+// (Socorro's default deny).
+func (s *Server) PublicAnnotation(name string) bool {
+	fs := s.deps.Fields.FromAnnotation(name)
+	if len(fs) == 0 {
+		return false
+	}
+	for _, f := range fs {
+		if !f.IsPublic() {
+			return false
+		}
+	}
+	return true
+}
+
+// RawCrash reads a raw crash (annotations), redacted for the caller.
+func (s *Server) RawCrash(ctx context.Context, id string, caller auth.Caller) (map[string]json.RawMessage, bool, error) {
+	key, err := objectstore.RawCrashKey(id)
+	if err != nil {
+		return nil, false, err
+	}
+	b, err := s.deps.Crashes.GetBytes(ctx, key, maxJSONObject)
+	if errors.Is(err, objectstore.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, false, fmt.Errorf("raw crash %s: %w", id, err)
+	}
+	if !caller.Has(auth.ViewPII) {
+		for k := range m {
+			if !s.PublicAnnotation(k) {
+				delete(m, k)
+			}
+		}
+	}
+	return m, true, nil
+}
+
+func (s *Server) rawCrash(c *gin.Context) {
+	id, ok := crashIDParam(c)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.withTimeout(c)
+	defer cancel()
+	switch c.DefaultQuery("format", "meta") {
+	case "meta":
+		m, found, err := s.RawCrash(ctx, id, CallerOf(c))
+		if err != nil {
+			s.backendError(c, "reading the raw crash", err)
+			return
+		}
+		if !found {
+			apiError(c, http.StatusNotFound, "Crash not found: %s", id)
+			return
+		}
+		c.JSON(http.StatusOK, m)
+	case "raw":
+		if !CallerOf(c).Has(auth.ViewRawDump) {
+			apiError(c, http.StatusForbidden, "Forbidden: raw dumps need the %s permission", auth.ViewRawDump)
+			return
+		}
+		name := c.DefaultQuery("name", objectstore.MainDumpField)
+		key, err := objectstore.DumpKey(name, id)
+		if err != nil {
+			apiError(c, http.StatusBadRequest, "name: not a dump name")
+			return
+		}
+		rc, info, err := s.deps.Crashes.Get(ctx, key)
+		if errors.Is(err, objectstore.ErrNotFound) {
+			apiError(c, http.StatusNotFound, "Crash not found: %s has no dump %q", id, name)
+			return
+		}
+		if err != nil {
+			s.backendError(c, "reading the dump", err)
+			return
+		}
+		defer rc.Close()
+		c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.dmp"`, id))
+		c.DataFromReader(http.StatusOK, info.Size, "application/octet-stream", rc, nil)
+	default:
+		apiError(c, http.StatusBadRequest, "format: want meta or raw")
+	}
+}
+
+// --- reports --------------------------------------------------------------
+
+func listParam(c *gin.Context, name string) []string {
+	var out []string
+	for _, v := range c.QueryArray(name) {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func (s *Server) signatureFirstDate(c *gin.Context) {
+	sigs := append(c.QueryArray("signatures"), c.QueryArray("signatures[]")...)
+	if len(sigs) == 0 {
+		apiError(c, http.StatusBadRequest, "signatures: required")
+		return
+	}
+	if len(sigs) > clickhouse.MaxSignatures {
+		apiError(c, http.StatusBadRequest, "signatures: at most %d", clickhouse.MaxSignatures)
+		return
+	}
+	for _, sig := range sigs {
+		if len(sig) > 1024 {
+			apiError(c, http.StatusBadRequest, "signatures: a signature is at most 1024 bytes")
+			return
+		}
+	}
+	ctx, cancel := s.withTimeout(c)
+	defer cancel()
+	res, err := s.deps.Reader.SignatureFirstDate(ctx, sigs)
+	if err != nil {
+		s.backendError(c, "reading signatures", err)
+		return
+	}
+	hits := make([]gin.H, 0, len(res))
+	for _, r := range res {
+		hits = append(hits, gin.H{"signature": r.Signature, "first_date": r.FirstDate.Format(time.RFC3339), "first_build": r.FirstBuild})
+	}
+	c.JSON(http.StatusOK, gin.H{"hits": hits, "total": len(hits)})
+}
+
+// ParseTopCrashers reads the top-crashers parameters of a request (the
+// API and the page share it).
+func ParseTopCrashers(q url.Values) (clickhouse.TopCrashersParams, error) {
+	p := clickhouse.TopCrashersParams{Product: q.Get("product"), ProcessType: q.Get("process_type"), Platform: q.Get("platform"), Days: 7}
+	for _, v := range q["version"] {
+		for _, x := range strings.Split(v, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				p.Versions = append(p.Versions, x)
+			}
+		}
+	}
+	var err error
+	if d := q.Get("days"); d != "" {
+		if p.Days, err = strconv.Atoi(d); err != nil {
+			return p, fmt.Errorf("days: want 1, 3, 7, 14 or 28")
+		}
+	}
+	lim := q.Get("limit")
+	if lim == "" {
+		lim = q.Get("_facets_size")
+	}
+	if lim != "" {
+		if p.Limit, err = strconv.Atoi(lim); err != nil {
+			return p, fmt.Errorf("limit: want 50, 100, 200 or 300")
+		}
+	}
+	if e := q.Get("end_date"); e != "" {
+		if p.End, err = time.Parse("2006-01-02", e); err != nil {
+			return p, fmt.Errorf("end_date: want YYYY-MM-DD")
+		}
+		p.End = p.End.AddDate(0, 0, 1) // inclusive day in the API, exclusive in the query
+	}
+	p.Installs = q.Get("installs") == "1" || q.Get("installs") == "true"
+	if len(p.ProcessType) > 64 || len(p.Platform) > 64 {
+		return p, fmt.Errorf("process_type, platform: at most 64 bytes")
+	}
+	return p, p.Validate()
+}
+
+func (s *Server) topCrashers(c *gin.Context) {
+	p, err := ParseTopCrashers(c.Request.URL.Query())
+	if err != nil {
+		apiError(c, http.StatusBadRequest, "%v", err)
+		return
+	}
+	ctx, cancel := s.withTimeout(c)
+	defer cancel()
+	res, err := s.deps.Reader.TopCrashers(ctx, p)
+	if err != nil {
+		s.backendError(c, "top crashers", err)
+		return
+	}
+	crashers := make([]gin.H, 0, len(res.Crashers))
+	for _, t := range res.Crashers {
+		pct := any(t.Percent - t.PrevPercent)
+		if t.New {
+			pct = "new"
+		}
+		crashers = append(crashers, gin.H{
+			"rank": t.Rank, "signature": t.Signature, "count": t.Count, "percent": t.Percent,
+			"previous_rank": t.PrevRank, "rank_diff": t.RankDiff, "previous_count": t.PrevCount,
+			"previous_percent": t.PrevPercent, "percent_diff": pct, "new": t.New,
+			"platforms": t.Platforms, "process_types": t.ProcessTypes,
+			"startup_count": t.StartupCount, "short_uptime_count": t.ShortUptimeCount, "gc_count": t.GCCount,
+			"startup_crash_all": t.StartupAll, "startup_crash_some": t.StartupSome, "startup_crash_likely": t.StartupLikely,
+			"installs": t.Installs,
+		})
+	}
+	c.JSON(http.StatusOK, gin.H{"start_date": res.Start.Format(time.RFC3339), "end_date": res.End.Format(time.RFC3339),
+		"total": res.Total, "crashes": crashers})
+}
+
+// --- reprocessing -----------------------------------------------------------
+
+// Rulesets the processor knows (services/processor/rules).
+var rulesets = []string{"default", "regenerate_signature"}
+
+// MaxReprocess bounds the crash ids of one Reprocessing call.
+const MaxReprocess = 1000
+
+type reprocessJob struct {
+	CrashID string `json:"crash_id"`
+	Ruleset string `json:"ruleset"`
+}
+
+func (s *Server) reprocessing(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
+	if err := c.Request.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		apiError(c, http.StatusBadRequest, "bad form: %v", err)
+		return
+	}
+	form := c.Request.Form
+	ruleset := form.Get("ruleset")
+	if ruleset == "" {
+		ruleset = "default"
+	}
+	var raw []string
+	for _, name := range []string{"crash_ids", "crash_ids[]"} {
+		for _, v := range form[name] {
+			raw = append(raw, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })...)
+		}
+	}
+	if len(raw) == 0 {
+		apiError(c, http.StatusBadRequest, "crash_ids: required")
+		return
+	}
+	if len(raw) > MaxReprocess {
+		apiError(c, http.StatusBadRequest, "crash_ids: at most %d per request", MaxReprocess)
+		return
+	}
+	var jobs []reprocessJob
+	seen := map[string]bool{}
+	for _, r := range raw {
+		id, rs, hasRS := strings.Cut(strings.TrimPrefix(r, "bp-"), ":")
+		if !hasRS {
+			rs = ruleset
+		}
+		if err := objectstore.CheckCrashID(id, false); err != nil {
+			apiError(c, http.StatusBadRequest, "crash_ids: %q is not a crash id", r)
+			return
+		}
+		if !contains(rulesets, rs) {
+			apiError(c, http.StatusBadRequest, "ruleset: %q is not one of %s", rs, strings.Join(rulesets, ", "))
+			return
+		}
+		if !seen[id] {
+			seen[id] = true
+			jobs = append(jobs, reprocessJob{CrashID: id, Ruleset: rs})
+		}
+	}
+	ctx, cancel := s.withTimeout(c)
+	defer cancel()
+	missing, err := s.missingRaw(ctx, jobs)
+	if err != nil {
+		s.backendError(c, "checking crashes", err)
+		return
+	}
+	if len(missing) > 0 {
+		apiError(c, http.StatusBadRequest, "crash_ids: no such crash: %s", strings.Join(missing, ", "))
+		return
+	}
+	by := "api:" + CallerOf(c).Name
+	for _, j := range jobs {
+		if err := s.publish(ctx, s.deps.Topics.Reprocess, j.CrashID, "reprocess", j.Ruleset, by); err != nil {
+			s.backendError(c, "publishing reprocess requests", err)
+			return
+		}
+		s.m.reprocess.Inc()
+	}
+	c.JSON(http.StatusOK, gin.H{"reprocessed": jobs, "count": len(jobs)})
+}
+
+// missingRaw returns the jobs' crash ids that have no raw crash.
+func (s *Server) missingRaw(ctx context.Context, jobs []reprocessJob) ([]string, error) {
+	found := make([]bool, len(jobs))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i, j := range jobs {
+		g.Go(func() error {
+			key, err := objectstore.RawCrashKey(j.CrashID)
+			if err != nil {
+				return err
+			}
+			found[i], err = s.deps.Crashes.Exists(ctx, key)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var missing []string
+	for i, ok := range found {
+		if !ok {
+			missing = append(missing, jobs[i].CrashID)
+		}
+	}
+	sort.Strings(missing)
+	return missing, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+// discard drains a body so keep-alive connections can be reused.
+func discard(r io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(r, 1<<20)) }

@@ -1,0 +1,131 @@
+package webapp
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/crashstream/crashstream/services/runtime"
+	"github.com/crashstream/crashstream/services/webapp/symupload"
+)
+
+// Config is the webapp's user-facing configuration (webapp.* flags).
+type Config struct {
+	// Addr is where Crash Stats and its API listen.
+	Addr string
+	// SecretKey signs session cookies and CSRF tokens. Every replica behind
+	// one load balancer needs the same key; empty means a random key per
+	// process (sessions do not survive a restart), fine for local runs.
+	SecretKey string
+	// PublicURL is the externally visible base URL (links in the OpenAPI
+	// document; an https URL makes cookies Secure behind a TLS proxy).
+	PublicURL string
+	// SourceURLTemplate turns a frame's file and line into a source link
+	// for the report page; {file} and {line} are replaced.
+	SourceURLTemplate string
+	// TrustedProxies are the proxy addresses (CIDRs) whose X-Forwarded-For
+	// is believed for the client address (rate limits); none by default.
+	TrustedProxies runtime.StringList
+	// Rate limits, requests per minute: Super Search and the other API
+	// calls, for anonymous clients (per address) and tokens (per token).
+	SearchPerMinAnon, SearchPerMinAuth int
+	APIPerMinAnon, APIPerMinAuth       int
+	// SessionTTL bounds a UI session (also bounded by the token's expiry).
+	SessionTTL time.Duration
+	// Upload bounds symbol uploads; UploadDir spools them (empty: the
+	// system temp dir). MaxUploadBytes caps the request body.
+	Upload         symupload.Limits
+	MaxUploadBytes int64
+	UploadDir      string
+	// RequeueDays is how far back crashes are re-queued after a symbol
+	// upload; RequeueMax caps how many per upload.
+	RequeueDays int
+	RequeueMax  int
+	// RequestTimeout bounds each API request's backend work.
+	RequestTimeout time.Duration
+}
+
+// RegisterFlags adds the webapp.* flags.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "webapp.addr", "127.0.0.1:8080", "Crash Stats listen address")
+	fs.StringVar(&c.SecretKey, "webapp.secret-key", "", "key signing session cookies and CSRF tokens (>= 32 chars; required and identical on every replica; empty: random per process)")
+	fs.StringVar(&c.PublicURL, "webapp.public-url", "", "externally visible base URL, e.g. https://crash-stats.example.com")
+	fs.StringVar(&c.SourceURLTemplate, "webapp.source-url-template", "", "source link for a frame, with {file} and {line}, e.g. https://hg.example/file/{file}#l{line}")
+	fs.Var(&c.TrustedProxies, "webapp.trusted-proxies", "comma-separated proxy CIDRs whose X-Forwarded-For gives the client address")
+	fs.IntVar(&c.SearchPerMinAnon, "webapp.ratelimit.search-anonymous", 10, "Super Search requests per minute per anonymous client address")
+	fs.IntVar(&c.SearchPerMinAuth, "webapp.ratelimit.search-token", 100, "Super Search requests per minute per token")
+	fs.IntVar(&c.APIPerMinAnon, "webapp.ratelimit.api-anonymous", 100, "other API requests per minute per anonymous client address")
+	fs.IntVar(&c.APIPerMinAuth, "webapp.ratelimit.api-token", 1000, "other API requests per minute per token")
+	fs.DurationVar(&c.SessionTTL, "webapp.session-ttl", 14*24*time.Hour, "lifetime of a signed-in UI session")
+	d := symupload.DefaultLimits()
+	fs.Int64Var(&c.Upload.MaxFileBytes, "webapp.symbols.max-file-bytes", d.MaxFileBytes, "largest uncompressed .sym file accepted")
+	fs.Int64Var(&c.Upload.MaxTotalBytes, "webapp.symbols.max-total-bytes", d.MaxTotalBytes, "largest uncompressed total of one symbol upload")
+	fs.IntVar(&c.Upload.MaxFiles, "webapp.symbols.max-files", d.MaxFiles, "most entries in one symbol archive")
+	fs.Int64Var(&c.MaxUploadBytes, "webapp.symbols.max-upload-bytes", 512<<20, "largest symbol upload request body")
+	fs.StringVar(&c.UploadDir, "webapp.symbols.spool-dir", "", "directory spooling symbol uploads (empty: system temp dir)")
+	fs.IntVar(&c.RequeueDays, "webapp.symbols.requeue-days", 7, "re-queue crashes of the last N days whose stack has an uploaded module")
+	fs.IntVar(&c.RequeueMax, "webapp.symbols.requeue-max", 10000, "most crashes re-queued per symbol upload")
+	fs.DurationVar(&c.RequestTimeout, "webapp.request-timeout", 60*time.Second, "bound on one request's backend work")
+}
+
+// Validate checks the configuration, naming the bad flag.
+func (c Config) Validate() error {
+	var errs []error
+	if err := runtime.ValidateHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("-webapp.addr: %w", err))
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		errs = append(errs, errors.New("-webapp.secret-key: must be at least 32 characters"))
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("-webapp.public-url: want an http(s) URL, got %q", c.PublicURL))
+		}
+	}
+	if c.SourceURLTemplate != "" && !strings.Contains(c.SourceURLTemplate, "{file}") {
+		errs = append(errs, errors.New("-webapp.source-url-template: must contain {file}"))
+	}
+	for name, v := range map[string]int{
+		"-webapp.ratelimit.search-anonymous": c.SearchPerMinAnon, "-webapp.ratelimit.search-token": c.SearchPerMinAuth,
+		"-webapp.ratelimit.api-anonymous": c.APIPerMinAnon, "-webapp.ratelimit.api-token": c.APIPerMinAuth,
+	} {
+		if v < 1 || v > 1_000_000 {
+			errs = append(errs, fmt.Errorf("%s: want 1..1000000 per minute, got %d", name, v))
+		}
+	}
+	if c.SessionTTL < time.Minute {
+		errs = append(errs, errors.New("-webapp.session-ttl: must be at least 1m"))
+	}
+	if c.Upload.MaxFileBytes < 1 || c.Upload.MaxTotalBytes < c.Upload.MaxFileBytes {
+		errs = append(errs, errors.New("-webapp.symbols.max-file-bytes / max-total-bytes: want 1 <= file <= total"))
+	}
+	if c.Upload.MaxFiles < 1 {
+		errs = append(errs, errors.New("-webapp.symbols.max-files: must be positive"))
+	}
+	if c.MaxUploadBytes < 1 {
+		errs = append(errs, errors.New("-webapp.symbols.max-upload-bytes: must be positive"))
+	}
+	if c.RequeueDays < 0 || c.RequeueDays > 365 {
+		errs = append(errs, errors.New("-webapp.symbols.requeue-days: want 0..365"))
+	}
+	if c.RequeueMax < 0 || c.RequeueMax > 10000 {
+		errs = append(errs, errors.New("-webapp.symbols.requeue-max: want 0..10000"))
+	}
+	if c.RequestTimeout <= 0 {
+		errs = append(errs, errors.New("-webapp.request-timeout: must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultConfig is the configuration with every flag at its default, for
+// tests and embedding.
+func DefaultConfig() Config {
+	var c Config
+	fs := flag.NewFlagSet("webapp", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	return c
+}

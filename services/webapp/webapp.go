@@ -1,0 +1,351 @@
+// Package webapp is Crash Stats: the HTTP service behind the HTML pages and
+// the JSON API under /api/. It owns the request pipeline every page and API
+// call goes through — recovery, metrics, who the caller is (an Auth-Token
+// header or a signed session cookie), CSRF checks on forms, rate limits —
+// and the API itself. The HTML pages live in webapp/pages and are mounted
+// through PageSet, so this package does not depend on them.
+//
+// Access model: a caller is anonymous, or holds a token with permissions
+// (auth package). Protected fields of the field registry never reach a
+// caller without view_pii: they are removed from every response, and a
+// request that names one as a filter, facet, sort, aggregation, histogram,
+// cardinality or column is answered 400 "unknown field" — exactly as for a
+// field that does not exist, so an error cannot reveal that a protected
+// field is there (Socorro's behaviour).
+package webapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/streams"
+)
+
+// CrashReader is the ClickHouse query library the webapp reads
+// (*clickhouse.Reader).
+type CrashReader interface {
+	SuperSearch(ctx context.Context, q *supersearch.Query) (*clickhouse.SearchResult, error)
+	TopCrashers(ctx context.Context, p clickhouse.TopCrashersParams) (*clickhouse.TopCrashersResult, error)
+	SignatureFirstDate(ctx context.Context, signatures []string) ([]clickhouse.SignatureFirst, error)
+	CrashByID(ctx context.Context, id string) (map[string]any, error)
+}
+
+// Bucket is the object storage the webapp reads crashes from and writes
+// symbols to (*objectstore.Bucket). Missing keys wrap objectstore.ErrNotFound.
+type Bucket interface {
+	GetBytes(ctx context.Context, key string, maxSize int64) ([]byte, error)
+	Get(ctx context.Context, key string) (io.ReadCloser, objectstore.ObjectInfo, error)
+	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
+	Exists(ctx context.Context, key string) (bool, error)
+}
+
+// Publisher sends records to Kafka (*streams.Producer).
+type Publisher interface {
+	Send(ctx context.Context, topic string, key, value []byte, headers ...streams.Header) error
+}
+
+// Marshaler frames an event as Confluent-framed Avro (*registry.Serde).
+type Marshaler interface {
+	Marshal(r schemas.Record) ([]byte, error)
+}
+
+// PageSet is the HTML user interface, mounted at the root of the router
+// after the API routes and behind the same middleware (caller, CSRF check
+// on every POST, recovery, metrics). Pages get what they need from the
+// Server they are built with (see New): Caller, CSRFToken, CheckCSRF,
+// PriorityRequest, Reprocess, Deps, SignInPath and SignOutPath.
+type PageSet interface {
+	Register(r gin.IRouter)
+}
+
+// NewPages builds the page set with the server as its core; New calls it
+// once, before serving.
+type NewPages func(core *Server) (PageSet, error)
+
+// Deps are the clients the webapp uses; every field is required except Now.
+type Deps struct {
+	Reader    CrashReader
+	Crashes   Bucket // the crash bucket: raw and processed crashes, dumps
+	Symbols   Bucket // the symbols bucket
+	Tokens    *auth.Store
+	Publisher Publisher
+	Serde     Marshaler
+	Topics    streams.Topics
+	Fields    *fields.Registry
+	Schemas   *registry.Static
+	Registry  prometheus.Registerer
+	Logger    zerolog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Server is the webapp: Handler serves HTTP, Run does the background work.
+type Server struct {
+	cfg      Config
+	deps     Deps
+	engine   *gin.Engine
+	key      []byte
+	secure   bool
+	m        *metrics
+	search   *limiter
+	api      *limiter
+	priority *dedup
+	fields   supersearch.Fields
+	now      func() time.Time
+}
+
+// New builds the webapp from a validated Config. pages builds the HTML
+// user interface (nil: a minimal index page linking to the API). It does
+// no I/O.
+func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Reader == nil || deps.Crashes == nil || deps.Symbols == nil || deps.Tokens == nil ||
+		deps.Publisher == nil || deps.Serde == nil || deps.Fields == nil || deps.Schemas == nil || deps.Registry == nil {
+		return nil, errors.New("webapp: every dependency is required")
+	}
+	s := &Server{cfg: cfg, deps: deps, now: deps.Now, fields: supersearch.FromRegistry(deps.Fields)}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var err error
+	if s.key, err = secretKey(cfg.SecretKey); err != nil {
+		return nil, err
+	}
+	if cfg.SecretKey == "" {
+		deps.Logger.Warn().Msg("-webapp.secret-key is not set: using a random key; sessions end at restart and differ between replicas")
+	}
+	s.secure = len(cfg.PublicURL) > 8 && cfg.PublicURL[:8] == "https://"
+	if s.m, err = newMetrics(deps.Registry); err != nil {
+		return nil, err
+	}
+	s.search = newLimiter(cfg.SearchPerMinAnon, cfg.SearchPerMinAuth, s.now)
+	s.api = newLimiter(cfg.APIPerMinAnon, cfg.APIPerMinAuth, s.now)
+	s.priority = newDedup(time.Minute, s.now)
+
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("-webapp.trusted-proxies: %w", err)
+	}
+	e.Use(s.recovery, s.instrument, s.authenticate, s.csrf)
+	s.routes(e)
+	s.engine = e
+	if pages == nil {
+		e.GET("/", s.index)
+		return s, nil
+	}
+	ps, err := pages(s)
+	if err != nil {
+		return nil, fmt.Errorf("webapp pages: %w", err)
+	}
+	ps.Register(e)
+	return s, nil
+}
+
+// Handler serves Crash Stats.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Run sweeps the rate limiters and the priority dedup until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.search.sweep()
+			s.api.sweep()
+			s.priority.sweep()
+		}
+	}
+}
+
+// Deps returns the webapp's clients, for pages.
+func (s *Server) Deps() Deps { return s.deps }
+
+// Config returns the configuration, for pages (source links, public URL).
+func (s *Server) Config() Config { return s.cfg }
+
+// SearchFields is the Super Search field set (protected fields included;
+// supersearch.Parse drops them for callers without view_pii).
+func (s *Server) SearchFields() supersearch.Fields { return s.fields }
+
+const serverKey = "crashstream.server"
+
+// FromContext returns the Server handling the request.
+func FromContext(c *gin.Context) *Server {
+	s, _ := c.Get(serverKey)
+	srv, _ := s.(*Server)
+	return srv
+}
+
+// recovery answers 500 for a panicking handler, and counts it.
+func (s *Server) recovery(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			s.m.panics.Inc()
+			s.deps.Logger.Error().Interface("panic", r).Str("route", c.FullPath()).Msg("handler panicked")
+			if !c.Writer.Written() {
+				c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
+			} else {
+				c.Abort()
+			}
+		}
+	}()
+	c.Set(serverKey, s)
+	c.Next()
+}
+
+// dedup remembers keys for a period: at most one action per key per period.
+type dedup struct {
+	mu     sync.Mutex
+	period time.Duration
+	last   map[string]time.Time
+	now    func() time.Time
+}
+
+func newDedup(period time.Duration, now func() time.Time) *dedup {
+	return &dedup{period: period, last: map[string]time.Time{}, now: now}
+}
+
+// first reports whether key was not seen within the period, and records it.
+func (d *dedup) first(key string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	if t, ok := d.last[key]; ok && now.Sub(t) < d.period {
+		return false
+	}
+	if len(d.last) >= maxTracked {
+		d.sweepLocked(now)
+	}
+	d.last[key] = now
+	return true
+}
+
+// forget drops key, so a failed action can be retried at once.
+func (d *dedup) forget(key string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.last, key)
+}
+
+func (d *dedup) sweep() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sweepLocked(d.now())
+}
+
+func (d *dedup) sweepLocked(now time.Time) {
+	for k, t := range d.last {
+		if now.Sub(t) >= d.period {
+			delete(d.last, k)
+		}
+	}
+}
+
+// maxTracked bounds the per-key maps (rate limits, priority dedup): past
+// it, expired entries are swept first.
+const maxTracked = 100_000
+
+// PriorityRequest asks the processor to process crashID ahead of the
+// backlog (crash.priority.v1), for a report viewed before it was
+// processed. It publishes at most once per minute per crash in this
+// process, as Socorro does (a repeat within the minute is a no-op); a
+// failed publish is forgotten, so the next view retries it.
+func (s *Server) PriorityRequest(ctx context.Context, crashID string) error {
+	if err := objectstore.CheckCrashID(crashID, false); err != nil {
+		return err
+	}
+	if !s.priority.first(crashID) {
+		s.m.priority.WithLabelValues("deduplicated").Inc()
+		return nil
+	}
+	if err := s.publish(ctx, s.deps.Topics.Priority, crashID, "priority", "default", "webapp"); err != nil {
+		s.priority.forget(crashID)
+		s.m.priority.WithLabelValues("error").Inc()
+		return err
+	}
+	s.m.priority.WithLabelValues("published").Inc()
+	return nil
+}
+
+// Reprocess asks for crashes to be processed again with the default
+// ruleset (crash.reprocess.v1), for the report page's Reprocess button; the
+// page checks the caller's reprocess_crashes permission.
+func (s *Server) Reprocess(ctx context.Context, crashIDs []string) error {
+	for _, id := range crashIDs {
+		if err := objectstore.CheckCrashID(id, false); err != nil {
+			return err
+		}
+	}
+	for _, id := range crashIDs {
+		if err := s.publish(ctx, s.deps.Topics.Reprocess, id, "reprocess", "default", "webapp"); err != nil {
+			return err
+		}
+		s.m.reprocess.Inc()
+	}
+	return nil
+}
+
+// Caller is CallerOf, as a method for pages holding the server.
+func (s *Server) Caller(c *gin.Context) auth.Caller { return CallerOf(c) }
+
+// CSRFToken is the package's CSRFToken, as a method.
+func (s *Server) CSRFToken(c *gin.Context) string { return CSRFToken(c) }
+
+// CheckCSRF reports whether a posted form carries the session's CSRF token.
+// The middleware already refused every POST without one; pages may check
+// again where a handler is reachable by other methods.
+func (s *Server) CheckCSRF(c *gin.Context) bool { return s.csrfValid(c) }
+
+// SignInPath is where the sign-in form posts (field "token", and "next").
+func (s *Server) SignInPath() string { return "/signin" }
+
+// SignOutPath is where the sign-out form posts.
+func (s *Server) SignOutPath() string { return "/signout" }
+
+// publish sends one ProcessRequest keyed by the crash id.
+func (s *Server) publish(ctx context.Context, topic, crashID, reason, ruleset, by string) error {
+	v, err := s.deps.Serde.Marshal(&schemas.ProcessRequest{
+		CrashID: crashID, Reason: reason, Ruleset: ruleset, RequestedAt: s.now().UTC(), RequestedBy: by,
+	})
+	if err != nil {
+		return err
+	}
+	return s.deps.Publisher.Send(ctx, topic, []byte(crashID), v)
+}
+
+// index is the page served when no PageSet is mounted.
+func (s *Server) index(c *gin.Context) {
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.String(http.StatusOK, `<!doctype html><html><head><meta charset="utf-8"><title>Crash Stats</title></head><body>
+<h1>Crash Stats</h1><p>The HTML pages are not mounted in this build. The API is:</p>
+<ul><li><a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3)</li>
+<li><a href="/api/SuperSearchFields/">/api/SuperSearchFields/</a></li>
+<li><a href="/subjects">/subjects</a> (schema registry)</li>
+<li><a href="/signin">sign in with an API token</a></li></ul></body></html>`)
+}

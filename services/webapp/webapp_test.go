@@ -1,0 +1,619 @@
+package webapp
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/streams"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode)
+	goleak.VerifyTestMain(m)
+}
+
+// memBucket is an in-memory Bucket.
+type memBucket struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func newMemBucket() *memBucket { return &memBucket{m: map[string][]byte{}} }
+
+func (b *memBucket) GetBytes(_ context.Context, key string, max int64) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.m[key]
+	if !ok {
+		return nil, fmt.Errorf("get %s: %w", key, objectstore.ErrNotFound)
+	}
+	if int64(len(v)) > max {
+		return nil, objectstore.ErrTooLarge
+	}
+	return append([]byte(nil), v...), nil
+}
+
+func (b *memBucket) Get(ctx context.Context, key string) (io.ReadCloser, objectstore.ObjectInfo, error) {
+	v, err := b.GetBytes(ctx, key, 1<<40)
+	if err != nil {
+		return nil, objectstore.ObjectInfo{}, err
+	}
+	return io.NopCloser(bytes.NewReader(v)), objectstore.ObjectInfo{Key: key, Size: int64(len(v))}, nil
+}
+
+func (b *memBucket) Put(_ context.Context, key string, r io.Reader, size int64, _ string) error {
+	v, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if int64(len(v)) != size {
+		return fmt.Errorf("put %s: %d bytes, declared %d", key, len(v), size)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.m[key] = v
+	return nil
+}
+
+func (b *memBucket) Exists(_ context.Context, key string) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.m[key]
+	return ok, nil
+}
+
+func (b *memBucket) keys() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for k := range b.m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// fakeReader records the queries it gets and answers with canned results.
+type fakeReader struct {
+	mu      sync.Mutex
+	queries []*supersearch.Query
+	result  *clickhouse.SearchResult
+}
+
+func (r *fakeReader) SuperSearch(_ context.Context, q *supersearch.Query) (*clickhouse.SearchResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.queries = append(r.queries, q)
+	if r.result != nil {
+		if q.Offset > 0 {
+			return &clickhouse.SearchResult{}, nil
+		}
+		return r.result, nil
+	}
+	return &clickhouse.SearchResult{Facets: map[string][]clickhouse.Bucket{}}, nil
+}
+
+func (r *fakeReader) TopCrashers(_ context.Context, p clickhouse.TopCrashersParams) (*clickhouse.TopCrashersResult, error) {
+	return &clickhouse.TopCrashersResult{Total: 3, Crashers: []clickhouse.TopCrasher{{Rank: 1, Signature: "a", Count: 3, Percent: 1, New: true}}}, nil
+}
+
+func (r *fakeReader) SignatureFirstDate(_ context.Context, sigs []string) ([]clickhouse.SignatureFirst, error) {
+	return []clickhouse.SignatureFirst{{Signature: sigs[0], FirstDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)}}, nil
+}
+
+func (r *fakeReader) CrashByID(context.Context, string) (map[string]any, error) {
+	return nil, clickhouse.ErrNotFound
+}
+
+type sent struct{ topic, key string }
+
+type fakePublisher struct {
+	mu   sync.Mutex
+	sent []sent
+}
+
+func (p *fakePublisher) Send(_ context.Context, topic string, key, _ []byte, _ ...streams.Header) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent = append(p.sent, sent{topic, string(key)})
+	return nil
+}
+
+func (p *fakePublisher) all() []sent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]sent(nil), p.sent...)
+}
+
+type fixture struct {
+	srv     *Server
+	reader  *fakeReader
+	crashes *memBucket
+	symbols *memBucket
+	pub     *fakePublisher
+	tokens  *auth.Store
+	keys    map[string]string // name -> raw key
+	now     time.Time
+}
+
+const crashID = "de1bb258-cbbf-4589-a673-34f800160918"
+
+func newFixture(t testing.TB, mod func(*Config)) *fixture {
+	t.Helper()
+	static, err := registry.NewStatic()
+	require.NoError(t, err)
+	serde, err := registry.NewSerde(context.Background(), static)
+	require.NoError(t, err)
+	f := &fixture{reader: &fakeReader{}, crashes: newMemBucket(), symbols: newMemBucket(), pub: &fakePublisher{},
+		tokens: auth.NewStore(&auth.MemBlobs{}), keys: map[string]string{}, now: time.Now()}
+	ctx := context.Background()
+	for name, perms := range map[string][]string{
+		"plain": nil, "pii": {auth.ViewPII}, "all": auth.AllPermissions(), "expired": {auth.ViewPII}, "revoked": {auth.ViewPII},
+	} {
+		ttl := time.Hour
+		if name == "expired" {
+			ttl = time.Nanosecond
+		}
+		key, tok, err := f.tokens.Create(ctx, name, perms, ttl)
+		require.NoError(t, err)
+		if name == "revoked" {
+			require.NoError(t, f.tokens.Revoke(ctx, tok.Hash))
+		}
+		f.keys[name] = key
+	}
+	cfg := DefaultConfig()
+	cfg.SecretKey = strings.Repeat("k", 32)
+	cfg.UploadDir = t.TempDir()
+	if mod != nil {
+		mod(&cfg)
+	}
+	f.srv, err = New(cfg, Deps{
+		Reader: f.reader, Crashes: f.crashes, Symbols: f.symbols, Tokens: f.tokens, Publisher: f.pub, Serde: serde,
+		Topics: streams.NewTopics("t."), Fields: fields.New(), Schemas: static, Registry: prometheus.NewRegistry(),
+		Logger: zerolog.Nop(), Now: func() time.Time { return f.now },
+	}, nil)
+	require.NoError(t, err)
+	return f
+}
+
+// do runs one request; token is a fixture token name ("" anonymous).
+func (f *fixture) do(method, target, token string, body io.Reader, hdr ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, body)
+	req.RemoteAddr = "192.0.2.1:1234"
+	if token != "" {
+		req.Header.Set("Auth-Token", f.keys[token])
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+func TestTokens(t *testing.T) {
+	f := newFixture(t, nil)
+	tests := []struct {
+		token string
+		code  int
+	}{
+		{"", 200}, {"plain", 200}, {"pii", 200}, {"expired", 403}, {"revoked", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.token, func(t *testing.T) {
+			rec := f.do("GET", "/api/SuperSearchFields/", tt.token, nil)
+			require.Equal(t, tt.code, rec.Code, rec.Body.String())
+			if tt.code == 403 {
+				assert.Contains(t, rec.Body.String(), `"error"`)
+			}
+		})
+	}
+	rec := f.do("GET", "/api/SuperSearchFields/", "", nil, "Auth-Token", "nonsense")
+	assert.Equal(t, 403, rec.Code)
+}
+
+func TestSuperSearchFieldsRedacted(t *testing.T) {
+	f := newFixture(t, nil)
+	var anon, pii map[string]any
+	require.NoError(t, json.Unmarshal(f.do("GET", "/api/SuperSearchFields/", "plain", nil).Body.Bytes(), &anon))
+	require.NoError(t, json.Unmarshal(f.do("GET", "/api/SuperSearchFields/", "pii", nil).Body.Bytes(), &pii))
+	assert.Contains(t, anon, "signature")
+	assert.NotContains(t, anon, "url")
+	assert.Contains(t, pii, "url")
+}
+
+func TestSuperSearchProtected(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, q := range []string{"url=x", "_facets=url", "_sort=-url", "_columns=url", "_aggs.signature=url", "_aggs.url=signature",
+		"_histogram.phc_usable_size=signature", "_histogram.date=url", "_cardinality.url=", "url=__null__"} {
+		for _, tok := range []string{"", "plain", "pii"} {
+			rec := f.do("GET", "/api/SuperSearch/?"+q, tok, nil)
+			assert.Equal(t, 400, rec.Code, "%s as %q", q, tok)
+			assert.Contains(t, rec.Body.String(), "unknown field")
+		}
+		assert.Equal(t, 403, f.do("GET", "/api/SuperSearchUnredacted/?"+q, "plain", nil).Code)
+		assert.Equal(t, 200, f.do("GET", "/api/SuperSearchUnredacted/?"+q, "pii", nil).Code, q)
+	}
+	assert.Len(t, f.reader.queries, 10, "only the unredacted calls with view_pii reached the backend")
+}
+
+func TestSearchJSONShape(t *testing.T) {
+	f := newFixture(t, nil)
+	f.reader.result = &clickhouse.SearchResult{Total: 2,
+		Hits:        []map[string]any{{"signature": "s", "url": "secret"}},
+		Facets:      map[string][]clickhouse.Bucket{"signature": {{Term: "s", Count: 2}}, "url": {{Term: "secret", Count: 2}}},
+		Aggs:        map[string][]clickhouse.Bucket{"signature.product": {{Group: "s", Term: "Firefox", Count: 2}}},
+		Histograms:  map[string][]clickhouse.Bucket{"submitted_timestamp": {{Group: "2024-01-01", Count: 2}}, "submitted_timestamp.product": {{Group: "2024-01-01", Term: "Firefox", Count: 2}}},
+		Cardinality: map[string]uint64{"install_time": 1, "url": 1},
+	}
+	rec := f.do("GET", "/api/SuperSearch/?_aggs.signature=product", "", nil)
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	body := rec.Body.String()
+	assert.NotContains(t, body, "secret", "defence in depth: protected values dropped from the answer")
+	assert.NotContains(t, body, `"url"`)
+	var out struct {
+		Total  int64
+		Facets struct {
+			Signature []FacetBucket          `json:"signature"`
+			Hist      []FacetBucket          `json:"histogram_submitted_timestamp"`
+			Card      struct{ Value uint64 } `json:"cardinality_install_time"`
+		}
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+	assert.Equal(t, int64(2), out.Total)
+	require.Len(t, out.Facets.Signature, 1)
+	assert.Equal(t, []FacetBucket{{Term: "Firefox", Count: 2}}, out.Facets.Signature[0].Facets["product"])
+	require.Len(t, out.Facets.Hist, 1)
+	assert.Equal(t, int64(2), out.Facets.Hist[0].Count)
+	assert.Equal(t, uint64(1), out.Facets.Card.Value)
+}
+
+func TestRateLimit(t *testing.T) {
+	f := newFixture(t, nil)
+	for i := 0; i < 10; i++ {
+		require.Equal(t, 200, f.do("GET", "/api/SuperSearch/", "", nil).Code, "request %d", i+1)
+	}
+	rec := f.do("GET", "/api/SuperSearch/", "", nil)
+	require.Equal(t, 429, rec.Code)
+	assert.Equal(t, "6", rec.Header().Get("Retry-After"), "one request per 6 s refills")
+	// a token has its own, larger allowance
+	for i := 0; i < 100; i++ {
+		require.Equal(t, 200, f.do("GET", "/api/SuperSearch/", "plain", nil).Code, "token request %d", i+1)
+	}
+	assert.Equal(t, 429, f.do("GET", "/api/SuperSearch/", "plain", nil).Code)
+	// other API calls are a separate class
+	assert.Equal(t, 200, f.do("GET", "/api/SuperSearchFields/", "", nil).Code)
+	// time refills the bucket
+	f.now = f.now.Add(6 * time.Second)
+	assert.Equal(t, 200, f.do("GET", "/api/SuperSearch/", "", nil).Code)
+	assert.Equal(t, 429, f.do("GET", "/api/SuperSearch/", "", nil).Code)
+}
+
+func putJSON(t *testing.T, b *memBucket, key string, v any) {
+	data, err := json.Marshal(v)
+	require.NoError(t, err)
+	require.NoError(t, b.Put(context.Background(), key, bytes.NewReader(data), int64(len(data)), ""))
+}
+
+func TestCrashes(t *testing.T) {
+	f := newFixture(t, nil)
+	pkey, _ := objectstore.ProcessedCrashKey(crashID)
+	putJSON(t, f.crashes, pkey, map[string]any{"crash_id": crashID, "signature": "s", "url": "https://secret", "user_comments": "secret", "not_a_field": "secret"})
+	rkey, _ := objectstore.RawCrashKey(crashID)
+	putJSON(t, f.crashes, rkey, map[string]any{"ProductName": "Firefox", "URL": "https://secret", "Comments": "secret", "MozCrashReason": "secret", "metadata": map[string]any{"x": "secret"}})
+	dkey, _ := objectstore.DumpKey("upload_file_minidump", crashID)
+	require.NoError(t, f.crashes.Put(context.Background(), dkey, strings.NewReader("MDMP"), 4, ""))
+
+	for _, tok := range []string{"", "plain"} {
+		rec := f.do("GET", "/api/ProcessedCrash/?crash_id="+crashID, tok, nil)
+		require.Equal(t, 200, rec.Code)
+		assert.NotContains(t, rec.Body.String(), "secret")
+		assert.Contains(t, rec.Body.String(), `"signature":"s"`)
+		rec = f.do("GET", "/api/RawCrash/?crash_id="+crashID, tok, nil)
+		require.Equal(t, 200, rec.Code)
+		assert.NotContains(t, rec.Body.String(), "secret")
+		assert.Contains(t, rec.Body.String(), "Firefox")
+		assert.Equal(t, 403, f.do("GET", "/api/RawCrash/?format=raw&crash_id="+crashID, tok, nil).Code)
+	}
+	rec := f.do("GET", "/api/ProcessedCrash/?crash_id=bp-"+crashID, "pii", nil)
+	assert.Contains(t, rec.Body.String(), "https://secret")
+	rec = f.do("GET", "/api/RawCrash/?format=raw&name=upload_file_minidump&crash_id="+crashID, "all", nil)
+	require.Equal(t, 200, rec.Code)
+	assert.Equal(t, "MDMP", rec.Body.String())
+	assert.Equal(t, 404, f.do("GET", "/api/ProcessedCrash/?crash_id=ae1bb258-cbbf-4589-a673-34f800160918", "", nil).Code)
+	assert.Equal(t, 400, f.do("GET", "/api/ProcessedCrash/?crash_id=../../x", "", nil).Code)
+	assert.Equal(t, 400, f.do("GET", "/api/RawCrash/?format=raw&name=..%2Fx&crash_id="+crashID, "all", nil).Code)
+}
+
+func TestReprocessing(t *testing.T) {
+	f := newFixture(t, nil)
+	rkey, _ := objectstore.RawCrashKey(crashID)
+	putJSON(t, f.crashes, rkey, map[string]any{"ProductName": "Firefox"})
+	form := func(v url.Values) io.Reader { return strings.NewReader(v.Encode()) }
+	ct := []string{"Content-Type", "application/x-www-form-urlencoded"}
+	assert.Equal(t, 403, f.do("POST", "/api/Reprocessing/", "pii", form(url.Values{"crash_ids": {crashID}}), ct...).Code)
+	assert.Equal(t, 403, f.do("POST", "/api/Reprocessing/", "", form(url.Values{"crash_ids": {crashID}}), ct...).Code, "anonymous: no CSRF, no permission")
+	rec := f.do("POST", "/api/Reprocessing/", "all", form(url.Values{"crash_ids": {"ae1bb258-cbbf-4589-a673-34f800160918"}}), ct...)
+	assert.Equal(t, 400, rec.Code)
+	assert.Contains(t, rec.Body.String(), "no such crash")
+	assert.Equal(t, 400, f.do("POST", "/api/Reprocessing/", "all", form(url.Values{"crash_ids": {crashID}, "ruleset": {"nope"}}), ct...).Code)
+	assert.Empty(t, f.pub.all())
+	rec = f.do("POST", "/api/Reprocessing/", "all", form(url.Values{"crash_ids": {crashID + ":regenerate_signature"}}), ct...)
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), "regenerate_signature")
+	assert.Equal(t, []sent{{"t.crash.reprocess.v1", crashID}}, f.pub.all())
+}
+
+func TestPriorityRequestOncePerMinute(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	require.NoError(t, f.srv.PriorityRequest(ctx, crashID))
+	require.NoError(t, f.srv.PriorityRequest(ctx, crashID))
+	assert.Len(t, f.pub.all(), 1)
+	f.now = f.now.Add(61 * time.Second)
+	require.NoError(t, f.srv.PriorityRequest(ctx, crashID))
+	assert.Equal(t, []sent{{"t.crash.priority.v1", crashID}, {"t.crash.priority.v1", crashID}}, f.pub.all())
+	assert.Error(t, f.srv.PriorityRequest(ctx, "nope"))
+}
+
+const testSym = "MODULE windows x86 5A9832E5287241C1838ED98914E9B7FF1 test_app.pdb\nFUNC 1000 10 0 main\n"
+
+func zipOf(t *testing.T, files map[string]string) []byte {
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	for name, data := range files {
+		fw, err := w.Create(name)
+		require.NoError(t, err)
+		_, _ = io.WriteString(fw, data)
+	}
+	require.NoError(t, w.Close())
+	return buf.Bytes()
+}
+
+func TestUploadSymbols(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Upload.MaxFileBytes = 1 << 16; c.Upload.MaxTotalBytes = 1 << 17 })
+	f.reader.result = &clickhouse.SearchResult{Hits: []map[string]any{{"crash_id": crashID}}}
+	good := zipOf(t, map[string]string{"test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym": testSym, "notes.txt": "x"})
+	assert.Equal(t, 403, f.do("POST", "/api/upload-symbols", "pii", bytes.NewReader(good)).Code)
+	for name, body := range map[string][]byte{
+		"wrong module": zipOf(t, map[string]string{"other.pdb/5A9832E5287241C1838ED98914E9B7FF1/other.sym": testSym}),
+		"zip slip":     zipOf(t, map[string]string{"../test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym": testSym}),
+		"oversize":     zipOf(t, map[string]string{"test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym": testSym + strings.Repeat("x", 1<<16)}),
+		"garbage":      []byte("hello"),
+	} {
+		rec := f.do("POST", "/api/upload-symbols", "all", bytes.NewReader(body))
+		assert.Contains(t, []int{400, 413}, rec.Code, name)
+		assert.Contains(t, rec.Body.String(), "nothing was stored", name)
+	}
+	assert.Empty(t, f.symbols.keys())
+	assert.Empty(t, f.pub.all())
+
+	rec := f.do("POST", "/api/upload-symbols", "all", bytes.NewReader(good))
+	require.Equal(t, 201, rec.Code, rec.Body.String())
+	var res UploadResult
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &res))
+	assert.Equal(t, []StoredSymbol{{Key: "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym", Size: int64(len(testSym))}}, res.Stored)
+	assert.Equal(t, "notes.txt", res.Skipped[0].Path)
+	assert.Equal(t, []string{crashID}, res.Requeue.CrashIDs)
+	assert.Equal(t, []string{"test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym"}, f.symbols.keys())
+	assert.Equal(t, []sent{{"t.crash.reprocess.v1", crashID}}, f.pub.all())
+	q := f.reader.queries[0]
+	require.Len(t, q.Filters, 1)
+	assert.Equal(t, "modules_in_stack", q.Filters[0].Field.Name)
+	assert.Equal(t, "/5A9832E5287241C1838ED98914E9B7FF1", q.Filters[0].Terms[0].Value)
+
+	// a single .sym as a multipart file part
+	var body bytes.Buffer
+	mw := multipartWriter(&body)
+	fw, err := mw.CreateFormFile("test_app.sym", "test_app.sym")
+	require.NoError(t, err)
+	_, _ = io.WriteString(fw, testSym)
+	require.NoError(t, mw.Close())
+	rec = f.do("POST", "/api/upload-symbols/", "all", &body, "Content-Type", mw.FormDataContentType())
+	require.Equal(t, 201, rec.Code, rec.Body.String())
+}
+
+func TestSessionsAndCSRF(t *testing.T) {
+	f := newFixture(t, nil)
+	// the sign-in form sets an anonymous session and holds its CSRF token
+	rec := f.do("GET", "/signin", "", nil)
+	require.Equal(t, 200, rec.Code)
+	ck := rec.Result().Cookies()
+	require.Len(t, ck, 1)
+	assert.True(t, ck[0].HttpOnly)
+	assert.Equal(t, http.SameSiteLaxMode, ck[0].SameSite)
+	csrf := between(rec.Body.String(), `name="csrf_token" value="`, `"`)
+	require.NotEmpty(t, csrf)
+	post := func(path string, v url.Values, cookie *http.Cookie) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		rec := httptest.NewRecorder()
+		f.srv.Handler().ServeHTTP(rec, req)
+		return rec
+	}
+	assert.Equal(t, 403, post("/signin", url.Values{"token": {f.keys["pii"]}}, ck[0]).Code, "no CSRF token")
+	assert.Equal(t, 403, post("/signin", url.Values{"token": {f.keys["pii"]}, "csrf_token": {csrf}}, nil).Code, "no session")
+	assert.Equal(t, 403, post("/signin", url.Values{"token": {f.keys["revoked"]}, "csrf_token": {csrf}}, ck[0]).Code, "revoked token")
+	rec = post("/signin", url.Values{"token": {f.keys["pii"]}, "csrf_token": {csrf}, "next": {"//evil.example"}}, ck[0])
+	require.Equal(t, 303, rec.Code)
+	assert.Equal(t, "/", rec.Header().Get("Location"))
+	signed := rec.Result().Cookies()[0]
+	// the session is the token's caller: protected fields become visible
+	req := httptest.NewRequest("GET", "/api/SuperSearchFields/", nil)
+	req.AddCookie(signed)
+	rec = httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(rec, req)
+	assert.Contains(t, rec.Body.String(), `"url"`)
+	// a tampered cookie is anonymous
+	bad := *signed
+	bad.Value = strings.Replace(bad.Value, ".", ".x", 1)
+	req = httptest.NewRequest("GET", "/api/SuperSearchFields/", nil)
+	req.AddCookie(&bad)
+	rec = httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(rec, req)
+	assert.NotContains(t, rec.Body.String(), `"url"`)
+	// revoking the token ends the session's rights at once
+	key := f.keys["pii"]
+	require.NoError(t, f.tokens.Revoke(context.Background(), auth.HashKey(key)))
+	req = httptest.NewRequest("GET", "/api/SuperSearchFields/", nil)
+	req.AddCookie(signed)
+	rec = httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(rec, req)
+	assert.NotContains(t, rec.Body.String(), `"url"`)
+}
+
+func between(s, a, b string) string {
+	_, rest, ok := strings.Cut(s, a)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, b)
+	return v
+}
+
+func TestOpenAPIAndSchemas(t *testing.T) {
+	f := newFixture(t, nil)
+	rec := f.do("GET", "/api/openapi.json", "", nil)
+	require.Equal(t, 200, rec.Code)
+	var doc struct {
+		OpenAPI string         `json:"openapi"`
+		Paths   map[string]any `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc))
+	assert.Equal(t, "3.0.3", doc.OpenAPI)
+	for _, p := range []string{"/api/SuperSearch/", "/api/SuperSearchUnredacted/", "/api/SuperSearchFields/", "/api/ProcessedCrash/",
+		"/api/RawCrash/", "/api/SignatureFirstDate/", "/api/TopCrashers/", "/api/Reprocessing/", "/api/upload-symbols"} {
+		assert.Contains(t, doc.Paths, p)
+	}
+	rec = f.do("GET", "/subjects", "", nil)
+	require.Equal(t, 200, rec.Code)
+	assert.Contains(t, rec.Body.String(), "crash.processed.v1-value")
+	assert.Equal(t, 200, f.do("GET", "/schemas/ids/1", "", nil).Code)
+	assert.Equal(t, 200, f.do("GET", "/", "", nil).Code)
+	assert.Equal(t, 200, f.do("GET", "/api/TopCrashers/?product=Firefox", "", nil).Code)
+	assert.Equal(t, 400, f.do("GET", "/api/TopCrashers/?product=Firefox&days=5", "", nil).Code)
+	assert.Equal(t, 200, f.do("GET", "/api/SignatureFirstDate/?signatures=a", "", nil).Code)
+	assert.Equal(t, 400, f.do("GET", "/api/SignatureFirstDate/", "", nil).Code)
+}
+
+func TestConfigValidate(t *testing.T) {
+	c := DefaultConfig()
+	require.NoError(t, c.Validate())
+	c.SecretKey = "short"
+	c.SearchPerMinAnon = 0
+	err := c.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-webapp.secret-key")
+	assert.Contains(t, err.Error(), "-webapp.ratelimit.search-anonymous")
+}
+
+// FuzzSuperSearchParams: whatever the query string, an anonymous Super
+// Search answers 200 or 400 and never hands the backend a protected field.
+func FuzzSuperSearchParams(f *testing.F) {
+	for _, s := range []string{"url=x", "_facets=url", "_sort=-url,signature", "_aggs.signature.product=url", "_histogram.date=url&_histogram_interval.date=1d",
+		"_cardinality.url", "signature=~a&signature=!b", "date=>=2024-01-01&date=<2024-02-01", "_columns=uuid,url", "%zz", "_results_number=1001"} {
+		f.Add(s)
+	}
+	fx := newFixture(f, func(c *Config) { c.SearchPerMinAnon = 1_000_000 })
+	reg := fields.New()
+	f.Fuzz(func(t *testing.T, qs string) {
+		if len(qs) > 4096 {
+			return
+		}
+		fx.reader.mu.Lock()
+		fx.reader.queries = nil
+		fx.reader.mu.Unlock()
+		req := httptest.NewRequest("GET", "/api/SuperSearch/", nil)
+		req.URL.RawQuery = qs
+		rec := httptest.NewRecorder()
+		fx.srv.Handler().ServeHTTP(rec, req)
+		require.Contains(t, []int{200, 400}, rec.Code, rec.Body.String())
+		fx.reader.mu.Lock()
+		defer fx.reader.mu.Unlock()
+		for _, q := range fx.reader.queries {
+			for _, name := range queryFields(q) {
+				fd, ok := reg.Lookup(name)
+				require.True(t, ok && fd.IsPublic(), "protected field %s reached the backend for %q", name, qs)
+			}
+		}
+	})
+}
+
+// queryFields lists every field a query uses, in any role.
+func queryFields(q *supersearch.Query) []string {
+	var out []string
+	for _, x := range q.Filters {
+		out = append(out, x.Field.Name)
+	}
+	for _, x := range q.Columns {
+		out = append(out, x.Name)
+	}
+	for _, x := range q.Sort {
+		out = append(out, x.Field.Name)
+	}
+	for _, x := range q.Facets {
+		out = append(out, x.Name)
+	}
+	for _, a := range q.Aggs {
+		out = append(out, a.By.Name, a.Target.Name)
+		if a.By2 != nil {
+			out = append(out, a.By2.Name)
+		}
+	}
+	for _, h := range q.Histograms {
+		out = append(out, h.Field.Name)
+		for _, x := range h.Terms {
+			out = append(out, x.Name)
+		}
+	}
+	for _, x := range q.Cardinality {
+		out = append(out, x.Name)
+	}
+	return out
+}
+
+// FuzzSessionCookie: no cookie value is accepted unless the server made it.
+func FuzzSessionCookie(f *testing.F) {
+	fx := newFixture(f, nil)
+	good := fx.srv.encodeSession(session{sid: strings.Repeat("a", 32), tokenHash: "h", expires: fx.now.Add(time.Hour)})
+	f.Add(good)
+	f.Add("")
+	f.Add("a.b")
+	f.Fuzz(func(t *testing.T, v string) {
+		ss, ok := fx.srv.decodeSession(v)
+		if ok {
+			require.Equal(t, good, fx.srv.encodeSession(ss), "only the server's own cookie verifies")
+		}
+	})
+}
+
+func multipartWriter(w io.Writer) *multipart.Writer { return multipart.NewWriter(w) }
