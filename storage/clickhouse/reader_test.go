@@ -214,8 +214,37 @@ func TestRetention(t *testing.T) {
 	require.NoError(t, err)
 	dropped, err := rd.DropPartitionsBefore(context.Background(), time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
-	assert.Equal(t, []string{"crashes/20261119", "top_crashers_daily/20261119"}, dropped)
+	assert.Equal(t, []string{"crashes/20261119", "signature_daily/20261119", "top_crashers_daily/20261119"}, dropped)
 	var n uint64
 	require.NoError(t, conn.QueryRow(context.Background(), "SELECT count() FROM "+db+".crashes").Scan(&n))
 	assert.Equal(t, uint64(10), n)
+}
+
+func TestTopCrashersPreviousWindow(t *testing.T) {
+	conn, db := stackDB(t)
+	loadSearch(t, conn, db)
+	rd, err := NewReader(conn, db, DedupArgMax)
+	require.NoError(t, err)
+	// window: the 20th (odd crashes); previous window: the 19th (even ones)
+	tc, err := rd.TopCrashers(context.Background(), TopCrashersParams{Product: "Firefox", Days: 1, End: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	require.NotEmpty(t, tc.Crashers)
+	prev := map[string]int64{}
+	for i := 0; i < 20; i += 2 {
+		if i%4 != 3 { // Firefox only
+			prev[fmt.Sprintf("sig_%d", i%3)]++
+		}
+	}
+	prev["sig_0"]-- // crash 0 was reprocessed into sig_new
+	prev["sig_new"]++
+	for _, c := range tc.Crashers {
+		if p, ok := prev[c.Signature]; ok && p > 0 {
+			assert.False(t, c.New, c.Signature)
+			assert.Equal(t, p, c.PrevCount, c.Signature)
+			assert.Positive(t, c.PrevRank)
+			assert.Equal(t, c.PrevRank-c.Rank, c.RankDiff)
+		} else {
+			assert.True(t, c.New, c.Signature)
+		}
+	}
 }

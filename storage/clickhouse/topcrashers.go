@@ -105,38 +105,25 @@ func (r *Reader) TopCrashers(ctx context.Context, p TopCrashersParams) (*TopCras
 	prevStart := start.AddDate(0, 0, -p.Days)
 	res := &TopCrashersResult{Start: start, End: end}
 
+	table := p.table(r.db)
 	where, args := p.where(start, end)
-	q := "SELECT signature, sum(c) AS total, sum(s), sum(u), sum(g), groupArray((os, pt, c)) FROM (" +
-		"SELECT signature, toString(os_name) AS os, toString(process_type) AS pt, sum(crashes) AS c, " +
-		"sum(startup_crashes) AS s, sum(short_uptime) AS u, sum(gc_crashes) AS g FROM " + r.db + ".top_crashers_daily WHERE " + where +
-		" GROUP BY signature, os, pt HAVING c != 0) GROUP BY signature HAVING total > 0 ORDER BY total DESC, signature LIMIT ?"
-	rows, err := r.conn.Query(ctx, q, append(args, p.Limit)...)
+	rows, err := r.conn.Query(ctx, "SELECT signature, sum(crashes) AS c, sum(startup_crashes), sum(short_uptime), sum(gc_crashes) FROM "+table+
+		" WHERE "+where+" GROUP BY signature HAVING c > 0 ORDER BY c DESC, signature LIMIT ?", append(args, p.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("top crashers: %w", err)
 	}
 	var sigs []string
 	for rows.Next() {
 		var tc TopCrasher
-		var parts [][]any
-		if err := rows.Scan(&tc.Signature, &tc.Count, &tc.StartupCount, &tc.ShortUptimeCount, &tc.GCCount, &parts); err != nil {
+		if err := rows.Scan(&tc.Signature, &tc.Count, &tc.StartupCount, &tc.ShortUptimeCount, &tc.GCCount); err != nil {
 			rows.Close()
 			return nil, err
-		}
-		tc.Platforms, tc.ProcessTypes = map[string]int64{}, map[string]int64{}
-		for _, t := range parts {
-			if len(t) != 3 {
-				continue
-			}
-			os, _ := t[0].(string)
-			pt, _ := t[1].(string)
-			c, _ := t[2].(int64)
-			tc.Platforms[os] += c
-			tc.ProcessTypes[pt] += c
 		}
 		tc.Rank = len(res.Crashers) + 1
 		tc.StartupAll = tc.StartupCount == tc.Count
 		tc.StartupSome = tc.StartupCount > 0
 		tc.StartupLikely = 2*tc.ShortUptimeCount > tc.Count
+		tc.Platforms, tc.ProcessTypes = map[string]int64{}, map[string]int64{}
 		res.Crashers = append(res.Crashers, tc)
 		sigs = append(sigs, tc.Signature)
 	}
@@ -144,8 +131,13 @@ func (r *Reader) TopCrashers(ctx context.Context, p TopCrashersParams) (*TopCras
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if err := r.conn.QueryRow(ctx, "SELECT sum(crashes) FROM "+r.db+".top_crashers_daily WHERE "+where, args...).Scan(&res.Total); err != nil {
+	if err := r.conn.QueryRow(ctx, "SELECT sum(crashes) FROM "+table+" WHERE "+where, args...).Scan(&res.Total); err != nil {
 		return nil, fmt.Errorf("top crashers total: %w", err)
+	}
+	if len(sigs) > 0 {
+		if err := r.breakdown(ctx, p, start, end, sigs, res); err != nil {
+			return nil, err
+		}
 	}
 	for i := range res.Crashers {
 		if res.Total > 0 {
@@ -166,7 +158,53 @@ func (r *Reader) TopCrashers(ctx context.Context, p TopCrashersParams) (*TopCras
 	return res, nil
 }
 
-// where builds the aggregate filter; values are bound.
+// filtered reports whether the report splits by version, process type or
+// platform, which only top_crashers_daily can answer.
+func (p *TopCrashersParams) filtered() bool {
+	return len(p.Versions) > 0 || p.ProcessType != "" || p.Platform != ""
+}
+
+// table is where the ranking is read: signature_daily (one row per
+// signature and day) unless the report is filtered.
+func (p *TopCrashersParams) table(db string) string {
+	if p.filtered() {
+		return db + ".top_crashers_daily"
+	}
+	return db + ".signature_daily"
+}
+
+// breakdown fills the per-platform and per-process-type counts of the
+// ranked signatures from top_crashers_daily, which is ordered by signature
+// so that only their granules are read.
+func (r *Reader) breakdown(ctx context.Context, p TopCrashersParams, start, end time.Time, sigs []string, res *TopCrashersResult) error {
+	where, args := p.where(start, end)
+	rows, err := r.conn.Query(ctx, "SELECT signature, toString(os_name), toString(process_type), sum(crashes) AS c FROM "+r.db+
+		".top_crashers_daily WHERE "+where+" AND signature IN ? GROUP BY signature, os_name, process_type HAVING c != 0", append(args, set(sigs))...)
+	if err != nil {
+		return fmt.Errorf("top crashers breakdown: %w", err)
+	}
+	defer rows.Close()
+	idx := make(map[string]int, len(res.Crashers))
+	for i, c := range res.Crashers {
+		idx[c.Signature] = i
+	}
+	for rows.Next() {
+		var sig, os, pt string
+		var c int64
+		if err := rows.Scan(&sig, &os, &pt, &c); err != nil {
+			return err
+		}
+		if i, ok := idx[sig]; ok {
+			res.Crashers[i].Platforms[os] += c
+			res.Crashers[i].ProcessTypes[pt] += c
+		}
+	}
+	return rows.Err()
+}
+
+// where builds the aggregate filter; values are bound. The version,
+// process type and platform conditions only apply to top_crashers_daily,
+// which filtered() selects whenever they are set.
 func (p *TopCrashersParams) where(start, end time.Time) (string, []any) {
 	conds := []string{"product = ?", "day >= toDate(?)", "day < toDate(?)"}
 	args := []any{p.Product, start.Format("2006-01-02"), end.Format("2006-01-02")}
@@ -190,13 +228,14 @@ func (p *TopCrashersParams) where(start, end time.Time) (string, []any) {
 // window, so only those at least as frequent as the least frequent of ours
 // are read.
 func (r *Reader) previous(ctx context.Context, p TopCrashersParams, start, end time.Time, res *TopCrashersResult) error {
+	table := p.table(r.db)
 	where, args := p.where(start, end)
 	sigs := make([]string, len(res.Crashers))
 	for i, c := range res.Crashers {
 		sigs[i] = c.Signature
 	}
 	prev := map[string]int64{}
-	rows, err := r.conn.Query(ctx, "SELECT signature, sum(crashes) AS c FROM "+r.db+".top_crashers_daily WHERE "+where+
+	rows, err := r.conn.Query(ctx, "SELECT signature, sum(crashes) AS c FROM "+table+" WHERE "+where+
 		" AND signature IN ? GROUP BY signature HAVING c > 0", append(args, set(sigs))...)
 	if err != nil {
 		return fmt.Errorf("top crashers previous: %w", err)
@@ -215,7 +254,7 @@ func (r *Reader) previous(ctx context.Context, p TopCrashersParams, start, end t
 		return err
 	}
 	var prevTotal int64
-	if err := r.conn.QueryRow(ctx, "SELECT sum(crashes) FROM "+r.db+".top_crashers_daily WHERE "+where, args...).Scan(&prevTotal); err != nil {
+	if err := r.conn.QueryRow(ctx, "SELECT sum(crashes) FROM "+table+" WHERE "+where, args...).Scan(&prevTotal); err != nil {
 		return err
 	}
 	if len(prev) == 0 {
@@ -237,8 +276,8 @@ func (r *Reader) previous(ctx context.Context, p TopCrashersParams, start, end t
 		c int64
 	}
 	var ranked []sc
-	rows, err = r.conn.Query(ctx, "SELECT signature, c FROM (SELECT signature, sum(crashes) AS c FROM "+r.db+
-		".top_crashers_daily WHERE "+where+" GROUP BY signature) WHERE c >= ? ORDER BY c DESC, signature LIMIT 100000", append(args, floor)...)
+	rows, err = r.conn.Query(ctx, "SELECT signature, c FROM (SELECT signature, sum(crashes) AS c FROM "+table+
+		" WHERE "+where+" GROUP BY signature) WHERE c >= ? ORDER BY c DESC, signature LIMIT 100000", append(args, floor)...)
 	if err != nil {
 		return fmt.Errorf("top crashers previous ranks: %w", err)
 	}
@@ -315,37 +354,46 @@ func (r *Reader) installs(ctx context.Context, p TopCrashersParams, start, end t
 	return rows.Err()
 }
 
-// RebuildDay recomputes top_crashers_daily for one submission day from the
-// deduplicated crashes table: the repair for the cases Writer.Write cannot
-// keep exact. Run it for days the sinks no longer write to (the partition is
-// dropped and refilled, so rows inserted meanwhile for that day would be
-// counted twice or not at all).
+// RebuildDay recomputes top_crashers_daily and signature_daily for one
+// submission day from the deduplicated crashes table: the repair for the
+// cases Writer.Write cannot keep exact. Run it for days the sinks no longer
+// write to (the partitions are dropped and refilled, so rows inserted
+// meanwhile for that day would be counted twice or not at all).
 func (r *Reader) RebuildDay(ctx context.Context, day time.Time) error {
 	id := day.UTC().Year()*10000 + int(day.UTC().Month())*100 + day.UTC().Day()
-	if err := r.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.top_crashers_daily DROP PARTITION %d", r.db, id)); err != nil {
-		return fmt.Errorf("rebuild day %d: %w", id, err)
-	}
-	q := "INSERT INTO " + r.db + ".top_crashers_daily (product, day, process_type, version, os_name, signature, crashes, startup_crashes, short_uptime, gc_crashes) " +
-		"SELECT p, d, pt, v, os, sig, toInt64(count()), toInt64(sum(ifNull(st, 0))), toInt64(sum(ifNull(up < 60, 0))), toInt64(sum(ifNull(gc, 0))) FROM (" +
-		"SELECT crash_id, any(product) AS p, toDate(any(submitted_timestamp)) AS d, argMax(process_type, row_version) AS pt, argMax(version, row_version) AS v, " +
+	dedup := "SELECT crash_id, any(product) AS p, toDate(any(submitted_timestamp)) AS d, argMax(process_type, row_version) AS pt, argMax(version, row_version) AS v, " +
 		"argMax(os_name, row_version) AS os, argMax(signature, row_version) AS sig, argMax(startup_crash, row_version) AS st, " +
 		"argMax(uptime, row_version) AS up, argMax(is_garbage_collecting, row_version) AS gc FROM " + r.db + ".crashes " +
-		"WHERE toYYYYMMDD(submitted_timestamp) = ? GROUP BY crash_id) GROUP BY p, d, pt, v, os, sig"
-	if err := r.conn.Exec(ctx, q, uint32(id)); err != nil {
-		return fmt.Errorf("rebuild day %d: %w", id, err)
+		"WHERE toYYYYMMDD(submitted_timestamp) = ? GROUP BY crash_id"
+	sums := "toInt64(count()), toInt64(sum(ifNull(st, 0))), toInt64(sum(ifNull(up < 60, 0))), toInt64(sum(ifNull(gc, 0)))"
+	for _, st := range []string{
+		fmt.Sprintf("ALTER TABLE %s.top_crashers_daily DROP PARTITION %d", r.db, id),
+		"INSERT INTO " + r.db + ".top_crashers_daily (product, day, process_type, version, os_name, signature, crashes, startup_crashes, short_uptime, gc_crashes) " +
+			"SELECT p, d, pt, v, os, sig, " + sums + " FROM (" + dedup + ") GROUP BY p, d, pt, v, os, sig",
+		fmt.Sprintf("ALTER TABLE %s.signature_daily DROP PARTITION %d", r.db, id),
+		"INSERT INTO " + r.db + ".signature_daily (product, day, signature, crashes, startup_crashes, short_uptime, gc_crashes) " +
+			"SELECT p, d, sig, " + sums + " FROM (" + dedup + ") GROUP BY p, d, sig",
+	} {
+		var args []any
+		if strings.Contains(st, "?") {
+			args = []any{uint32(id)}
+		}
+		if err := r.conn.Exec(ctx, st, args...); err != nil {
+			return fmt.Errorf("rebuild day %d: %w", id, err)
+		}
 	}
 	return nil
 }
 
 // DropPartitionsBefore is retention: it drops every daily partition of the
-// crashes and top_crashers_daily tables older than cutoff's day (18.16 has
+// crashes, top_crashers_daily and signature_daily tables older than cutoff's day (18.16 has
 // no TTL), and returns the partitions dropped. signature_first is kept: a
 // first-seen date stays true after its crashes expire.
 func (r *Reader) DropPartitionsBefore(ctx context.Context, cutoff time.Time) ([]string, error) {
 	c := cutoff.UTC()
 	limit := uint32(c.Year()*10000 + int(c.Month())*100 + c.Day())
 	rows, err := r.conn.Query(ctx, "SELECT DISTINCT table, partition FROM system.parts WHERE active AND database = ? "+
-		"AND table IN ('crashes', 'top_crashers_daily') AND toUInt32OrZero(partition) < ? ORDER BY table, partition", r.db, limit)
+		"AND table IN ('crashes', 'top_crashers_daily', 'signature_daily') AND toUInt32OrZero(partition) < ? ORDER BY table, partition", r.db, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -363,7 +411,7 @@ func (r *Reader) DropPartitionsBefore(ctx context.Context, cutoff time.Time) ([]
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	sort.Slice(todo, func(i, j int) bool { return todo[i].partition < todo[j].partition })
+	sort.SliceStable(todo, func(i, j int) bool { return todo[i].partition < todo[j].partition })
 	var dropped []string
 	for _, x := range todo {
 		if len(x.partition) != 8 || strings.Trim(x.partition, "0123456789") != "" {

@@ -107,19 +107,23 @@ func (w *Writer) Write(ctx context.Context, rows []Row) error {
 	backoff := w.cfg.Backoff
 	var err error
 	inserted := false
-	var pending []aggKey // corrections still to write once the insert is done
+	var pending *corrections // owed once the insert is done
 	for attempt := 1; attempt <= w.cfg.MaxAttempts; attempt++ {
 		if !inserted {
-			if pending, err = w.writeOnce(ctx, rows); err == nil {
+			var replaced []aggKey
+			if replaced, err = w.writeOnce(ctx, rows); err == nil {
 				inserted = true
+				if len(replaced) > 0 {
+					pending = &corrections{keys: replaced}
+				}
 			}
 		}
-		if inserted && len(pending) > 0 {
+		if inserted && pending != nil {
 			if err = w.correct(ctx, pending); err == nil {
 				pending = nil
 			}
 		}
-		if inserted && len(pending) == 0 {
+		if inserted && pending == nil {
 			return nil
 		}
 		if ctx.Err() != nil || attempt == w.cfg.MaxAttempts {
@@ -210,19 +214,56 @@ func (w *Writer) lookup(ctx context.Context, rows []Row) (map[string]stored, err
 	return have, res.Err()
 }
 
-// correct subtracts replaced processings from top_crashers_daily.
-func (w *Writer) correct(ctx context.Context, keys []aggKey) error {
-	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.db+".top_crashers_daily (product, day, process_type, version, os_name, signature, crashes, startup_crashes, short_uptime, gc_crashes)")
+// corrections are the -1 rows owed to the two top-crashers tables; each
+// table's INSERT is retried on its own so that neither is applied twice.
+type corrections struct {
+	keys                 []aggKey
+	fineDone, coarseDone bool
+}
+
+// correct subtracts replaced processings from both top-crashers tables.
+func (w *Writer) correct(ctx context.Context, c *corrections) error {
+	if !c.fineDone {
+		if err := w.correctFine(ctx, c.keys); err != nil {
+			return err
+		}
+		c.fineDone = true
+	}
+	if !c.coarseDone {
+		if err := w.correctCoarse(ctx, c.keys); err != nil {
+			return err
+		}
+		c.coarseDone = true
+	}
+	return nil
+}
+
+func (w *Writer) correctFine(ctx context.Context, keys []aggKey) error {
+	fine, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.db+".top_crashers_daily (product, day, process_type, version, os_name, signature, crashes, startup_crashes, short_uptime, gc_crashes)")
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		if err := batch.Append(k.product, k.day, k.processType, k.version, k.osName, k.signature, int64(-1), -k.startup, -k.shortUptime, -k.gc); err != nil {
-			_ = batch.Abort()
+		if err := fine.Append(k.product, k.day, k.processType, k.version, k.osName, k.signature, int64(-1), -k.startup, -k.shortUptime, -k.gc); err != nil {
+			_ = fine.Abort()
 			return err
 		}
 	}
-	return batch.Send()
+	return fine.Send()
+}
+
+func (w *Writer) correctCoarse(ctx context.Context, keys []aggKey) error {
+	coarse, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.db+".signature_daily (product, day, signature, crashes, startup_crashes, short_uptime, gc_crashes)")
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := coarse.Append(k.product, k.day, k.signature, int64(-1), -k.startup, -k.shortUptime, -k.gc); err != nil {
+			_ = coarse.Abort()
+			return err
+		}
+	}
+	return coarse.Send()
 }
 
 func (w *Writer) insert(ctx context.Context, rows []Row) error {

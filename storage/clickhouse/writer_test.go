@@ -83,6 +83,21 @@ func TestWriteDedupAndCorrections(t *testing.T) {
 	assert.Equal(t, int64(9), tc.Crashers[0].Count, "the -1 correction moved crash 3 out of sig_a")
 	assert.Equal(t, int64(1), tc.Crashers[1].Count)
 	assert.Equal(t, int64(10), tc.Total)
+	assert.Equal(t, map[string]int64{"Windows NT": 9}, tc.Crashers[0].Platforms)
+	assert.Equal(t, map[string]int64{"parent": 9}, tc.Crashers[0].ProcessTypes)
+	assert.True(t, tc.Crashers[0].New, "nothing in the previous window")
+
+	// the filtered path (top_crashers_daily) agrees with signature_daily
+	tf, err := rd.TopCrashers(ctx, TopCrashersParams{Product: "Firefox", Days: 7, End: day.AddDate(0, 0, 1), ProcessType: "parent", Versions: []string{"130.0"}})
+	require.NoError(t, err)
+	require.Len(t, tf.Crashers, 2)
+	assert.Equal(t, tc.Crashers[0].Count, tf.Crashers[0].Count)
+	assert.Equal(t, tc.Total, tf.Total)
+
+	// a week later, this week is the previous window
+	later, err := rd.TopCrashers(ctx, TopCrashersParams{Product: "Firefox", Days: 7, End: day.AddDate(0, 0, 8)})
+	require.NoError(t, err)
+	assert.Empty(t, later.Crashers)
 
 	// RebuildDay gives the same numbers from the deduplicated rows.
 	require.NoError(t, rd.RebuildDay(ctx, day))

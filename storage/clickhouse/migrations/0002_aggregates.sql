@@ -5,6 +5,9 @@
 -- replayed batch) and, when a reprocessing replaces a row, inserts a -1
 -- correction for the old row's key here. RebuildDay recomputes a day from
 -- the deduplicated crashes when exactness must be restored by hand.
+-- Ordered by signature after product: a day is a partition already, and
+-- the per-platform and per-process-type breakdown of the top signatures
+-- then reads only those signatures' granules.
 CREATE TABLE IF NOT EXISTS {db}.top_crashers_daily (
     product LowCardinality(String),
     day Date,
@@ -18,7 +21,7 @@ CREATE TABLE IF NOT EXISTS {db}.top_crashers_daily (
     gc_crashes Int64
 ) ENGINE = SummingMergeTree()
 PARTITION BY toYYYYMMDD(day)
-ORDER BY (product, day, process_type, version, os_name, signature);
+ORDER BY (product, signature, process_type, version, os_name, day);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.top_crashers_daily_mv TO {db}.top_crashers_daily AS
 SELECT
