@@ -227,6 +227,19 @@ func stageMeans(t testing.TB, admin string) map[string]float64 {
 	return out
 }
 
+// buildBinary builds the crashstream binary into a temporary directory.
+func buildBinary(t testing.TB) string {
+	t.Helper()
+	root, err := repoRoot()
+	require.NoError(t, err)
+	bin := filepath.Join(t.TempDir(), "crashstream")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/crashstream")
+	build.Dir = filepath.Join(root, "services")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+	return bin
+}
+
 func TestBenchCollector(t *testing.T) {
 	needStack(t)
 	if os.Getenv("CRASHSTREAM_BENCH") != "1" {
@@ -236,13 +249,7 @@ func TestBenchCollector(t *testing.T) {
 	clients := envInt("CRASHSTREAM_BENCH_CLIENTS", 64)
 	rounds := envInt("CRASHSTREAM_BENCH_ROUNDS", 4)
 
-	root, err := repoRoot()
-	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "crashstream")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/crashstream")
-	build.Dir = filepath.Join(root, "services")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
+	bin := buildBinary(t)
 
 	bucketName := unique("bench-collector-")
 	addr, admin := freePort(t), freePort(t)

@@ -525,3 +525,21 @@ func TestStackKafkaDownAfterStorage(t *testing.T) {
 	require.NoError(t, sd.Unmarshal(ctx, recs[0].Value, &ev))
 	assert.Equal(t, id, ev.CrashID)
 }
+
+// TestStackRefusesToStartWithoutWritableBucket: Antenna's rule, a
+// collector that could not store a crash must not accept one. With
+// credentials the store refuses, the binary exits non-zero before
+// listening, naming the object store.
+func TestStackRefusesToStartWithoutWritableBucket(t *testing.T) {
+	needStack(t)
+	bin := buildBinary(t)
+	cfg := s3Config("")
+	cmd := exec.Command(bin, "collector", "-collector.addr", freePort(t), "-admin.addr", freePort(t),
+		"-s3.endpoint", cfg.Endpoint, "-s3.secret-key", "not-the-secret", "-s3.bucket", unique("test-collector-"))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, string(out))
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Contains(t, string(out), "objectstore")
+	assert.NotContains(t, string(out), "collector ready")
+}
