@@ -12,6 +12,7 @@ func allServices() []service {
 		&sinkTelemetryService{},
 		&cronService{},
 		&collectorService{},
+		&webappService{},
 	}
 }
 

@@ -1,13 +1,102 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/runtime"
+	"github.com/crashstream/crashstream/services/webapp"
+	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/services/webapp/pages"
+	"github.com/crashstream/crashstream/storage/clickhouse"
+)
+
+// webappService serves Crash Stats: the HTML pages, the API and the
+// read-only schema registry.
+type webappService struct{ cfg webapp.Config }
 
 func webappCommand() command {
-	return command{
-		name:    "webapp",
-		summary: "serve Crash Stats: top crashers, reports, search, API",
-		run: func(ctx context.Context, args []string, env cmdEnv) error {
-			return errNotBuilt("webapp")
-		},
+	return serviceCommand(&webappService{}, "serve Crash Stats: top crashers, reports, search, API")
+}
+
+func (s *webappService) name() string                   { return "webapp" }
+func (s *webappService) defaultAdminAddr() string       { return "127.0.0.1:9105" }
+func (s *webappService) registerFlags(fs *flag.FlagSet) { s.cfg.RegisterFlags(fs) }
+func (s *webappService) validate() error                { return s.cfg.Validate() }
+
+func (s *webappService) start(ctx context.Context, sh *shared) error {
+	gin.SetMode(gin.ReleaseMode)
+	log := sh.process.Logger.With().Str("service", "webapp").Logger()
+	conn, err := sh.clickhouse(ctx)
+	if err != nil {
+		return err
 	}
+	reader, err := clickhouse.NewReader(conn, sh.ch.Database, clickhouse.DedupArgMax)
+	if err != nil {
+		return err
+	}
+	store, err := sh.objectStore()
+	if err != nil {
+		return err
+	}
+	crashes := store.Bucket(sh.s3.Bucket)
+	symbols := store.Bucket(sh.s3.SymbolsBucket)
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, b := range []interface{ Ensure(context.Context) error }{crashes, symbols} {
+		if err := b.Ensure(cctx); err != nil {
+			return err
+		}
+	}
+	producer, err := sh.kafkaProducer()
+	if err != nil {
+		return err
+	}
+	serde, err := sh.eventSerde(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sh.ensureTopics(ctx); err != nil {
+		return err
+	}
+	static, err := registry.NewStatic()
+	if err != nil {
+		return err
+	}
+	srv, err := webapp.New(s.cfg, webapp.Deps{
+		Reader: reader, Crashes: crashes, Symbols: symbols,
+		Tokens:    auth.NewStore(auth.BucketBlobs(crashes)),
+		Publisher: producer, Serde: serde, Topics: sh.kafka.Topics(),
+		Fields: fields.New(), Schemas: static, Registry: sh.process.Registry, Logger: log,
+	}, pages.FromServer)
+	if err != nil {
+		return err
+	}
+	// The webapp port also answers the health routes, like the collector's.
+	mux := http.NewServeMux()
+	admin := sh.process.AdminHandler()
+	for _, p := range []string{"/__heartbeat__", "/__lbheartbeat__", "/__version__"} {
+		mux.Handle(p, admin)
+	}
+	mux.Handle("/", srv.Handler())
+	serve, addr, err := runtime.ServeHTTP(s.cfg.Addr, mux, sh.admin.ShutdownTimeout, log)
+	if err != nil {
+		return fmt.Errorf("-webapp.addr: %w", err)
+	}
+	log.Info().Str("addr", addr.String()).Msg("Crash Stats ready")
+	sh.process.Go("webapp", func(ctx context.Context) error {
+		done := make(chan error, 1)
+		go func() { done <- srv.Run(ctx) }()
+		err := serve(ctx)
+		return errors.Join(err, <-done)
+	})
+	return nil
 }
