@@ -1,0 +1,256 @@
+// Package browser drives the Crash Stats pages in a real headless Chromium
+// against the real stack (ClickHouse, MinIO, Kafka) with a constructed data
+// set, and keeps a screenshot of every page under tests/artifacts/browser.
+package browser
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/services/webapp/auth"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode)
+	goleak.VerifyTestMain(m,
+		// the ClickHouse driver's and minio-go's idle connection reapers
+		goleak.IgnoreAnyFunction("github.com/ClickHouse/clickhouse-go/v2.(*clickhouse).startAutoCloseIdleConnections"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreAnyFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+// chromium finds Debian's chromium, or skips.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("chromium is not installed (apt-get install -y chromium)")
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile; every action
+// of the test runs within the returned context's bound.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	}
+	base, cancelTimeout := context.WithTimeout(context.Background(), 5*time.Minute)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(base, opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancelCtx(); cancelAlloc(); cancelTimeout() })
+	require.NoError(t, chromedp.Do(ctx), "start chromium")
+	return ctx
+}
+
+// page is the browser on one Crash Stats.
+type page struct {
+	t     *testing.T
+	ctx   context.Context
+	base  string
+	shots string
+}
+
+func (p *page) do(steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	require.NoError(p.t, chromedp.Do(p.ctx, steps...))
+}
+
+// get runs one action that returns a value.
+func get[T any](p *page, a chromedp.Action[T]) T {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, a)
+	require.NoError(p.t, err)
+	return v
+}
+
+// visible waits for the CSS selector sel to be visible.
+func visible(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(sel))
+}
+
+// visit opens path and waits for sel.
+func (p *page) visit(path, sel string) {
+	p.t.Helper()
+	p.do(chromedp.Navigate(p.base+path), visible(sel))
+}
+
+func (p *page) html() string { return get(p, chromedp.OuterHTML(chromedp.CSS("html"))) }
+
+func (p *page) text(sel string) string {
+	return strings.TrimSpace(get(p, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible)))
+}
+
+func (p *page) location() string { return get(p, chromedp.Location()) }
+
+// shot saves a full-page PNG screenshot.
+func (p *page) shot(name string) {
+	p.t.Helper()
+	buf := get(p, chromedp.FullScreenshot(100))
+	require.NoError(p.t, os.WriteFile(filepath.Join(p.shots, name+".png"), buf, 0o644))
+}
+
+// public checks that the page holds no protected value and ran no
+// injected script.
+func (p *page) public() {
+	p.t.Helper()
+	assert.NotContains(p.t, p.html(), secretHost, "an anonymous page shows a protected field")
+	pwned := get(p, chromedp.Evaluate[bool](`window.pwned !== undefined`))
+	assert.False(p.t, pwned, "a signature's markup ran as script")
+}
+
+// TestCrashStats walks every page in Chromium as an anonymous user, then
+// signed in with a token.
+func TestCrashStats(t *testing.T) {
+	requireStack(t)
+	chromium(t)
+	s := newStack(t)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	crashes := s.dataset(today)
+	s.load(t, crashes)
+	s.runCron(t, today.AddDate(0, 0, -1))
+	pendingID := s.newCrashID(999999, today)
+	s.putRaw(t, pendingID)
+
+	p := &page{t: t, ctx: newBrowser(t), base: s.URL, shots: artifactDir(t)}
+
+	// Home: products with volume chart; follow the product link.
+	p.visit("/", "#products")
+	assert.Contains(t, p.text("#products"), "Firefox")
+	assert.Contains(t, p.text("#products"), "Fenix")
+	lines := get(p, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart polyline").length`))
+	assert.Equal(t, 2, lines, "one line per product")
+	p.public()
+	p.shot("01-home")
+
+	p.do(chromedp.Click(chromedp.Search(`//a[@class="product" and text()="Firefox"]`)), visible("#versions"))
+	assert.True(t, strings.HasSuffix(p.location(), "/home/product/Firefox"))
+	assert.Contains(t, p.text("#versions"), "131.0")
+	p.public()
+	p.shot("02-product")
+
+	// Top crashers from the product page: ranks and rank changes of the
+	// constructed two-period data set.
+	p.do(chromedp.Click(chromedp.CSS(`main p a[href^="/topcrashers/"]`)), visible("#topcrashers"))
+	rows := get(p, chromedp.Evaluate[[][]string](`Array.from(document.querySelectorAll("#topcrashers tr[data-signature]")).map(r => [r.dataset.signature,
+		r.querySelector(".rank").textContent.trim(), r.querySelector(".change").textContent.trim(), r.querySelector(".count").textContent.trim()])`))
+	require.Len(t, rows, 4)
+	cur, _ := periods()
+	for i, r := range rows {
+		assert.Equal(t, cur[i].Sig, r[0], "rank %d", i+1)
+		assert.Equal(t, wantChange()[r[0]], r[2], "rank change of %s", r[0])
+	}
+	assert.Equal(t, []string{"1", "12"}, []string{rows[0][1], rows[0][3]})
+	p.public()
+	p.shot("03-topcrashers")
+
+	// Signature report of the top crasher, then one of its reports.
+	p.do(chromedp.Click(chromedp.CSS(`tr[data-signature="sigA::crash"] a.siglink`)), visible("#sigtotal"))
+	assert.Equal(t, "12", p.text("#sigtotal"))
+	var first time.Time
+	for _, c := range crashes {
+		if c.Signature == "sigA::crash" && (first.IsZero() || c.SubmittedTimestamp.Before(first)) {
+			first = c.SubmittedTimestamp
+		}
+	}
+	assert.Contains(t, p.text("#firstseen"), first.Format("2006-01-02 15:04:05"), "first seen is the earliest crash of the signature")
+	lines = get(p, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart polyline").length`))
+	assert.Equal(t, 2, lines, "one line per version (130.0, 131.0)")
+	assert.Contains(t, p.text("#facet-os_name"), "Windows NT")
+	p.public()
+	p.shot("04-signature")
+
+	p.do(chromedp.Click(chromedp.CSS(`#results a.report`)), visible("#detailslist"))
+	assert.Contains(t, p.location(), "/report/index/")
+	details := p.text("#detailslist")
+	for _, want := range []string{"sigA::crash", "Firefox", "EXCEPTION_ACCESS_VIOLATION_READ", "amd64", "10.0.19045"} {
+		assert.Contains(t, details, want)
+	}
+	src := get(p, chromedp.Evaluate[string](`document.querySelector("a.src").href`))
+	assert.Equal(t, "https://source.example/mfbt/Assertions.cpp#L42", src)
+	assert.Contains(t, p.text("#modtable"), "missing")
+	actions := get(p, chromedp.Evaluate[int](`document.querySelectorAll("#rawdump, #reprocess").length`))
+	assert.Zero(t, actions, "no raw dump or reprocess for an anonymous user")
+	p.public()
+	p.shot("05-report")
+
+	p.do(chromedp.Click(chromedp.CSS("#sigreport")), visible("#sigtotal"))
+	assert.Contains(t, p.location(), "/signature/?")
+
+	// Super Search: the form narrows the result and the URL holds the query.
+	p.visit("/search/?product=Firefox", "#results")
+	assert.Contains(t, p.text("p.count"), "28 crashes")
+	offered := get(p, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("select[name=f] option")).map(o => o.value)`))
+	assert.Contains(t, offered, "signature")
+	assert.NotContains(t, offered, "url")
+	assert.NotContains(t, offered, "user_comments")
+	get(p, chromedp.Evaluate[bool](`(() => { const r = document.querySelectorAll("tr.filterrow")[1];
+		r.querySelector("select[name=f]").value = "signature"; r.querySelector("select[name=op]").value = "~";
+		r.querySelector("input[name=v]").value = "sigB"; return true })()`))
+	p.do(chromedp.Click(chromedp.CSS("#searchbtn")), visible("#results"))
+	assert.Contains(t, p.text("p.count"), "8 crashes")
+	assert.Contains(t, p.location(), "signature=~sigB")
+	p.public()
+	p.shot("06-search")
+
+	// Pending, not found and missing symbols.
+	p.visit("/report/index/"+pendingID, "#pending")
+	p.shot("07-pending")
+	unknown := s.newCrashID(888888, today)
+	p.visit("/report/index/"+unknown, "#error")
+	assert.Contains(t, p.text("#error"), "There is no crash report")
+	p.shot("08-notfound")
+	resp, err := http.Get(s.URL + "/report/index/" + unknown)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	p.visit("/missingsymbols/", "#missing")
+	assert.Contains(t, p.text("#missing"), "xul.pdb")
+	p.public()
+	p.shot("09-missingsymbols")
+
+	// A protected field is refused as a search term for an anonymous user.
+	p.visit("/search/?url=~"+secretHost, "#error")
+	assert.Contains(t, p.text("#error"), "unknown field")
+
+	// Signed in with a token holding every permission: protected fields,
+	// raw dump link and the reprocess button appear.
+	key, _, err := s.Tokens.Create(context.Background(), "release-manager", []string{auth.ViewPII, auth.ViewRawDump, auth.ReprocessCrashes}, time.Hour)
+	require.NoError(t, err)
+	p.visit("/signin", `input[name="token"]`)
+	p.do(chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), key), chromedp.Submit(chromedp.CSS(`input[name="token"]`)),
+		visible("#whoami"))
+	assert.Contains(t, p.text("#whoami"), "release-manager")
+	p.visit("/report/index/"+crashes[0].CrashID, "#anntable")
+	assert.Contains(t, p.text("#anntable"), secretHost, "view_pii shows the url annotation")
+	href := get(p, chromedp.Evaluate[string](`document.querySelector("#rawdump").getAttribute("href")`))
+	assert.Contains(t, href, "/api/RawCrash/?crash_id="+crashes[0].CrashID)
+	p.shot("10-report-signed-in")
+	p.do(chromedp.Click(chromedp.CSS("#reprocess")), visible("#reprocessed"))
+	p.visit("/search/", "#searchform")
+	offered = get(p, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("select[name=f] option")).map(o => o.value)`))
+	assert.Contains(t, offered, "url", "view_pii offers protected fields")
+	p.do(chromedp.Click(chromedp.CSS("#signout")), visible("#signin"))
+	p.visit("/report/index/"+crashes[0].CrashID, "#anntable")
+	p.public()
+}
