@@ -55,6 +55,9 @@ type Config struct {
 	// DrainTimeout bounds how long shutdown waits for handler calls in
 	// flight before cancelling their context.
 	DrainTimeout time.Duration
+
+	// Security is TLS and SASL to the brokers.
+	Security Security
 }
 
 // brokerList adapts Config.Brokers to flag.Value (comma-separated).
@@ -97,6 +100,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RetryMaxBackoff, "kafka.retry.max-backoff", 30*time.Second, "longest wait between retries")
 	fs.IntVar(&c.RetryMaxAttempts, "kafka.retry.max-attempts", 0, "dead-letter a record after this many failed attempts; 0 = retry until success")
 	fs.DurationVar(&c.DrainTimeout, "kafka.consumer.drain-timeout", 30*time.Second, "how long shutdown waits for handlers in flight")
+	c.Security.RegisterFlags(fs)
 }
 
 // DefaultConfig returns the flag defaults, for tests and tools.
@@ -153,6 +157,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DrainTimeout <= 0 {
 		errs = append(errs, errors.New("kafka.consumer.drain-timeout: must be positive"))
+	}
+	if err := c.Security.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

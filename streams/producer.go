@@ -43,6 +43,11 @@ func clientOpts(cfg Config, o Options) ([]kgo.Opt, error) {
 		kgo.FetchMaxPartitionBytes(int32(cfg.MaxMessageBytes)),
 		kgo.FetchMaxBytes(int32(4 * cfg.MaxMessageBytes)),
 	}
+	sec, err := cfg.Security.opts()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, sec...)
 	return append(opts, o.kgoOpts...), nil
 }
 

@@ -55,7 +55,11 @@ func EnsureTopics(ctx context.Context, cfg Config, names ...string) error {
 	if !cfg.CreateTopics || len(names) == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ClientID(cfg.ClientID))
+	sec, err := cfg.Security.opts()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ClientID(cfg.ClientID)}, sec...)...)
 	if err != nil {
 		return fmt.Errorf("streams: client: %w", err)
 	}
