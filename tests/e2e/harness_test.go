@@ -140,7 +140,7 @@ func (e *env) vars(extra ...string) []string {
 // proc is a crashstream subprocess.
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncWriter
 	done   chan error
 }
 
@@ -157,8 +157,8 @@ func (e *env) start(args []string, extra ...string) *proc {
 	admin := freePort(t)
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = e.vars(append(extra, "CRASHSTREAM_ADMIN_ADDR="+admin)...)
-	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	cmd.Stderr = &syncWriter{w: p.stderr}
+	p := &proc{cmd: cmd, stderr: &syncWriter{}, done: make(chan error, 1)}
+	cmd.Stderr = p.stderr
 	require.NoError(t, cmd.Start())
 	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() { p.stop(t) })
@@ -202,15 +202,22 @@ func (p *proc) kill() {
 	p.done <- nil
 }
 
+// syncWriter collects a subprocess's output while the test may read it.
 type syncWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	b  bytes.Buffer
 }
 
 func (s *syncWriter) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.w.Write(b)
+	return s.b.Write(b)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // submit posts a crash report and returns the crash id.

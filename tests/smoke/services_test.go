@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +17,24 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// lockedBuffer collects a subprocess's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
 
 // buildBinary builds bin/crashstream into a temporary directory.
 func buildBinary(t *testing.T) string {
@@ -50,7 +69,7 @@ func TestServiceLifecycle(t *testing.T) {
 	for i, tt := range serviceTargets {
 		t.Run(tt.name, func(t *testing.T) {
 			admin := fmt.Sprintf("127.0.0.1:%d", 19500+i)
-			var stderr bytes.Buffer
+			stderr := &lockedBuffer{}
 			cmd := exec.Command(bin, tt.name)
 			cmd.Env = append(os.Environ(),
 				"CRASHSTREAM_ADMIN_ADDR="+admin,
@@ -60,7 +79,7 @@ func TestServiceLifecycle(t *testing.T) {
 				"CRASHSTREAM_KAFKA_TOPIC_PREFIX=lifecycle.",
 				"CRASHSTREAM_LOG_FORMAT=json",
 			)
-			cmd.Stderr = &stderr
+			cmd.Stderr = stderr
 			require.NoError(t, cmd.Start())
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
