@@ -13,13 +13,17 @@ import (
 	"time"
 
 	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode) // no route dump per collector built
+	goleak.VerifyTestMain(m)
+}
 
 var crashIDAnswer = regexp.MustCompile(`^CrashID=bp-([a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{6}[0-9]{6})\n$`)
 

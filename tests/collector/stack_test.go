@@ -33,6 +33,7 @@ import (
 	"github.com/crashstream/crashstream/services/collector"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
+	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
@@ -41,7 +42,10 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode) // no route dump per collector built
+	goleak.VerifyTestMain(m)
+}
 
 func needStack(t testing.TB) {
 	t.Helper()
