@@ -120,11 +120,15 @@ func (p *page) public() {
 }
 
 // TestCrashStats walks every page in Chromium as an anonymous user, then
-// signed in with a token.
+// signed in with a token made by `crashstream token create`, against
+// `crashstream webapp` run as a subprocess on this test's database, buckets
+// and topics.
 func TestCrashStats(t *testing.T) {
 	requireStack(t)
 	chromium(t)
-	s := newStack(t)
+	bin := buildBinary(t)
+	s := newResources(t)
+	s.serveBinary(t, bin)
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	crashes := s.dataset(today)
 	s.load(t, crashes)
@@ -235,8 +239,7 @@ func TestCrashStats(t *testing.T) {
 
 	// Signed in with a token holding every permission: protected fields,
 	// raw dump link and the reprocess button appear.
-	key, _, err := s.Tokens.Create(context.Background(), "release-manager", []string{auth.ViewPII, auth.ViewRawDump, auth.ReprocessCrashes}, time.Hour)
-	require.NoError(t, err)
+	key := s.createToken(t, bin, "release-manager", auth.ViewPII, auth.ViewRawDump, auth.ReprocessCrashes)
 	p.visit("/signin", `input[name="token"]`)
 	p.do(chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), key), chromedp.Submit(chromedp.CSS(`input[name="token"]`)),
 		visible("#whoami"))

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -49,9 +50,13 @@ type stack struct {
 	Bucket *objectstore.Bucket
 	Tokens *auth.Store
 	Kafka  streams.Config
-	table  *clickhouse.Table
-	writer *clickhouse.Writer
-	suffix string
+	// Handler is the in-process webapp (nil when the binary serves).
+	Handler  http.Handler
+	producer *streams.Producer
+	symbols  *objectstore.Bucket
+	table    *clickhouse.Table
+	writer   *clickhouse.Writer
+	suffix   string
 }
 
 func parse(tb testing.TB, register func(*flag.FlagSet), args ...string) {
@@ -67,8 +72,18 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// newStack creates the isolated resources and starts the webapp.
+// newStack creates the isolated resources and serves the webapp in
+// process (core and pages as the binary wires them), for the benchmark's
+// server-side timings.
 func newStack(tb testing.TB) *stack {
+	tb.Helper()
+	s := newResources(tb)
+	s.serveInProcess(tb)
+	return s
+}
+
+// newResources creates the isolated database, buckets and topics.
+func newResources(tb testing.TB) *stack {
 	tb.Helper()
 	requireStack(tb)
 	ctx := context.Background()
@@ -85,7 +100,7 @@ func newStack(tb testing.TB) *stack {
 		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+chCfg.Database)
 		_ = conn.Close()
 	})
-	s.Reader, err = clickhouse.NewReader(conn, chCfg.Database, clickhouse.DedupFinal)
+	s.Reader, err = clickhouse.NewReader(conn, chCfg.Database, clickhouse.DedupArgMax)
 	require.NoError(tb, err)
 	s.table, err = clickhouse.NewTable(fields.New())
 	require.NoError(tb, err)
@@ -108,6 +123,14 @@ func newStack(tb testing.TB) *stack {
 	prod, err := streams.NewProducer(s.Kafka, streams.Options{Logger: zerolog.Nop(), Registerer: prometheus.NewRegistry()})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = prod.Close(context.Background()) })
+	s.producer, s.symbols = prod, symbols
+	return s
+}
+
+// serveInProcess serves the webapp from this process over real TCP.
+func (s *stack) serveInProcess(tb testing.TB) {
+	tb.Helper()
+	ctx := context.Background()
 	static, err := registry.NewStatic()
 	require.NoError(tb, err)
 	serde, err := registry.NewSerde(ctx, static)
@@ -116,8 +139,8 @@ func newStack(tb testing.TB) *stack {
 	var wc webapp.Config
 	parse(tb, wc.RegisterFlags, "-webapp.secret-key=browser-test-secret-key-0123456789abcdef",
 		"-webapp.source-url-template=https://source.example/{file}#L{line}")
-	srv, err := webapp.New(wc, webapp.Deps{Reader: s.Reader, Crashes: s.Bucket, Symbols: symbols, Tokens: s.Tokens,
-		Publisher: prod, Serde: serde, Topics: s.Kafka.Topics(), Fields: fields.New(), Schemas: static,
+	srv, err := webapp.New(wc, webapp.Deps{Reader: s.Reader, Crashes: s.Bucket, Symbols: s.symbols, Tokens: s.Tokens,
+		Publisher: s.producer, Serde: serde, Topics: s.Kafka.Topics(), Fields: fields.New(), Schemas: static,
 		Registry: prometheus.NewRegistry(), Logger: zerolog.Nop()}, pages.FromServer)
 	require.NoError(tb, err)
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -125,8 +148,7 @@ func newStack(tb testing.TB) *stack {
 	go func() { defer close(done); _ = srv.Run(runCtx) }()
 	hs := httptest.NewServer(srv.Handler())
 	tb.Cleanup(func() { hs.Close(); cancel(); <-done })
-	s.URL = hs.URL
-	return s
+	s.URL, s.Handler = hs.URL, srv.Handler()
 }
 
 // load stores processed crashes as the sinks do: rows in ClickHouse (the

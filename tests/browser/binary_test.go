@@ -1,0 +1,105 @@
+package browser
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// buildBinary builds bin/crashstream's sources into a temporary file.
+func buildBinary(tb testing.TB) string {
+	tb.Helper()
+	root := filepath.Dir(filepath.Dir(artifactDir(tb))) // tests/artifacts/browser -> tests
+	bin := filepath.Join(tb.TempDir(), "crashstream")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/crashstream")
+	cmd.Dir = filepath.Join(filepath.Dir(root), "services")
+	out, err := cmd.CombinedOutput()
+	require.NoError(tb, err, "go build: %s", out)
+	return bin
+}
+
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(tb, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// stackFlags are the flags that point the binary at this stack's
+// database, buckets and topics.
+func (s *stack) stackFlags() []string {
+	return []string{"-clickhouse.database=" + s.DB, "-s3.bucket=" + s.Bucket.Name(), "-s3.symbols-bucket=" + s.symbols.Name(),
+		"-kafka.topic-prefix=" + s.Kafka.TopicPrefix}
+}
+
+// serveBinary runs `crashstream webapp` as a subprocess on this stack and
+// waits until it answers; it is stopped with SIGTERM at cleanup.
+func (s *stack) serveBinary(tb testing.TB, bin string) {
+	tb.Helper()
+	addr := freeAddr(tb)
+	args := append([]string{"webapp", "-webapp.addr=" + addr, "-admin.addr=" + freeAddr(tb), "-log.format=json", "-log.level=warn",
+		"-webapp.secret-key=browser-test-secret-key-0123456789abcdef", "-webapp.source-url-template=https://source.example/{file}#L{line}"},
+		s.stackFlags()...)
+	cmd := exec.Command(bin, args...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	require.NoError(tb, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tb.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if tb.Failed() {
+			tb.Logf("crashstream webapp output:\n%s", logs.String())
+		}
+	})
+	s.URL = "http://" + addr
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		select {
+		case err := <-exited:
+			tb.Fatalf("crashstream webapp exited: %v\n%s", err, logs.String())
+		default:
+		}
+		resp, err := http.Get(s.URL + "/__lbheartbeat__")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		require.True(tb, time.Now().Before(deadline), "crashstream webapp did not start:\n%s", logs.String())
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// createToken runs `crashstream token create` and returns the raw key.
+func (s *stack) createToken(tb testing.TB, bin, name string, perms ...string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	args := []string{"token", "create", "-name=" + name, "-permissions=" + strings.Join(perms, ","), "-expires=1h",
+		"-s3.bucket=" + s.Bucket.Name()}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(tb, cmd.Run(), stderr.String())
+	key := strings.TrimSpace(stdout.String())
+	require.Len(tb, key, 32, "token key")
+	return key
+}
