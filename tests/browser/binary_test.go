@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // buildBinary builds bin/crashstream's sources into a temporary file.
@@ -102,4 +103,26 @@ func (s *stack) createToken(tb testing.TB, bin, name string, perms ...string) st
 	key := strings.TrimSpace(stdout.String())
 	require.Len(tb, key, 32, "token key")
 	return key
+}
+
+// records reads topic from the start until want records arrived, then
+// polls briefly once more so that a duplicate would be seen too.
+func (s *stack) records(tb testing.TB, topic string, want int) []*kgo.Record {
+	tb.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Kafka.Brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	require.NoError(tb, err)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var recs []*kgo.Record
+	for len(recs) < want {
+		fs := cl.PollFetches(ctx)
+		require.NoError(tb, ctx.Err(), "waiting for %d records of %s, got %d", want, topic, len(recs))
+		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel2()
+	cl.PollFetches(short).EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
+	return recs
 }

@@ -220,6 +220,10 @@ func TestCrashStats(t *testing.T) {
 	// Pending, not found and missing symbols.
 	p.visit("/report/index/"+pendingID, "#pending")
 	p.shot("07-pending")
+	p.visit("/report/index/"+pendingID, "#pending") // a second view within the minute
+	prio := s.records(t, s.Kafka.Topics().Priority, 1)
+	require.Len(t, prio, 1, "one priority request per crash per minute")
+	assert.Equal(t, pendingID, string(prio[0].Key))
 	unknown := s.newCrashID(888888, today)
 	p.visit("/report/index/"+unknown, "#error")
 	assert.Contains(t, p.text("#error"), "There is no crash report")
@@ -250,6 +254,9 @@ func TestCrashStats(t *testing.T) {
 	assert.Contains(t, href, "/api/RawCrash/?crash_id="+crashes[0].CrashID)
 	p.shot("10-report-signed-in")
 	p.do(chromedp.Click(chromedp.CSS("#reprocess")), visible("#reprocessed"))
+	re := s.records(t, s.Kafka.Topics().Reprocess, 1)
+	require.Len(t, re, 1)
+	assert.Equal(t, crashes[0].CrashID, string(re[0].Key))
 	p.visit("/search/", "#searchform")
 	offered = get(p, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("select[name=f] option")).map(o => o.value)`))
 	assert.Contains(t, offered, "url", "view_pii offers protected fields")
