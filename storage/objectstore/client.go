@@ -102,6 +102,15 @@ func (b *Bucket) Ensure(ctx context.Context) error {
 	return nil
 }
 
+// Remove deletes the bucket, which must be empty (tests and tooling use
+// it to clean up after themselves).
+func (b *Bucket) Remove(ctx context.Context) error {
+	if err := b.mc.RemoveBucket(ctx, b.name); err != nil {
+		return b.wrap("remove bucket", "", err)
+	}
+	return nil
+}
+
 // Check reports whether the bucket is reachable and exists; it is the
 // dependency check for /__heartbeat__.
 func (b *Bucket) Check(ctx context.Context) error {

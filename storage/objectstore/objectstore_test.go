@@ -144,7 +144,7 @@ func stackBucket(t *testing.T) (*Client, *Bucket) {
 			}
 			_ = b.Delete(ctx, o.Key)
 		}
-		_ = b.mc.RemoveBucket(ctx, b.name)
+		assert.NoError(t, b.Remove(ctx))
 	})
 	return c, b
 }

@@ -285,6 +285,7 @@ func TestBenchCollector(t *testing.T) {
 			}
 			_ = bucket.Delete(ctx, o.Key)
 		}
+		_ = bucket.Remove(ctx)
 	})
 
 	// Pre-built bodies, reused round-robin: each POST still gets a new

@@ -93,6 +93,7 @@ func freshBucket(t testing.TB, cfg objectstore.Config) *objectstore.Bucket {
 			}
 			_ = b.Delete(ctx, o.Key)
 		}
+		_ = b.Remove(ctx)
 		c.Close()
 	})
 	return b
