@@ -55,7 +55,7 @@ func (s *Server) uploadSymbols(c *gin.Context) {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		apiError(c, http.StatusRequestEntityTooLarge, "upload larger than %d bytes", s.cfg.MaxUploadBytes)
+		apiError(c, http.StatusRequestEntityTooLarge, "upload larger than %d bytes; nothing was stored", s.cfg.MaxUploadBytes)
 		return
 	case err != nil:
 		apiError(c, http.StatusBadRequest, "%v", err)
