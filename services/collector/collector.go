@@ -57,7 +57,7 @@ func New(cfg Config, store Store, pub Publisher, reg prometheus.Registerer, log 
 		return nil, err
 	}
 	c := &Collector{cfg: cfg, store: store, throttler: th, log: log,
-		sem: make(chan struct{}, cfg.MaxInFlight), now: time.Now, pool: newChunkPool()}
+		sem: make(chan struct{}, cfg.MaxInFlight), now: time.Now, pool: newChunkPool(cfg.SpoolMemoryTotal)}
 	if cfg.SubmitterToken != "" {
 		c.token = sha256.Sum256([]byte(cfg.SubmitterToken))
 	}

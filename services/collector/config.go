@@ -28,6 +28,8 @@ type Config struct {
 	// spilling to SpoolDir: memory per request is bounded by SpoolMemory +
 	// MaxAnnotationsSize + small buffers, whatever the report size.
 	SpoolMemory int64
+	// SpoolMemoryTotal bounds the in-memory spool of all requests together.
+	SpoolMemoryTotal int64
 	// SpoolDir holds spilled dumps ("" = the OS temp dir).
 	SpoolDir string
 	// MaxInFlight bounds concurrent submissions; past it: 503 + Retry-After.
@@ -66,6 +68,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxParts, "collector.max-parts", 512, "max multipart parts in one report (413 above)")
 	fs.IntVar(&c.MaxDumps, "collector.max-dumps", 32, "max dumps in one report (413 above)")
 	fs.Int64Var(&c.SpoolMemory, "collector.spool-memory", 2<<20, "dump bytes a request keeps in memory before spilling to disk")
+	fs.Int64Var(&c.SpoolMemoryTotal, "collector.spool-memory-total", 128<<20, "dump bytes all requests together keep in memory before spilling to disk")
 	fs.StringVar(&c.SpoolDir, "collector.spool-dir", "", "directory for spilled dumps (default: the OS temp dir)")
 	fs.IntVar(&c.MaxInFlight, "collector.max-in-flight", 128, "max concurrent submissions (503 + Retry-After above)")
 	fs.DurationVar(&c.RetryAfter, "collector.retry-after", 30*time.Second, "Retry-After sent with 503 answers")
@@ -103,6 +106,7 @@ func (c Config) Validate() error {
 		{"-collector.max-parts", int64(c.MaxParts)},
 		{"-collector.max-dumps", int64(c.MaxDumps)},
 		{"-collector.spool-memory", c.SpoolMemory},
+		{"-collector.spool-memory-total", c.SpoolMemoryTotal},
 		{"-collector.max-in-flight", int64(c.MaxInFlight)},
 		{"-collector.retry-after", int64(c.RetryAfter)},
 		{"-collector.read-timeout", int64(c.ReadTimeout)},

@@ -8,8 +8,9 @@
 // body is capped as sent (-collector.max-body-size) and after gzip
 // decompression (-collector.max-payload-size, so a gzip bomb costs at most
 // that much spool before its 413), annotations are capped in total, and
-// dumps keep at most -collector.spool-memory bytes per request in memory
-// before spilling to a temporary file. -collector.max-in-flight bounds the
+// dumps keep at most -collector.spool-memory bytes per request, and
+// -collector.spool-memory-total for all requests together, in memory before
+// spilling to a temporary file. -collector.max-in-flight bounds the
 // number of requests doing this at once (503 + Retry-After above).
 //
 // Answers, as Antenna gives them (text/plain):

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 )
 
 // chunkSize is the unit of in-memory spooling. Fixed-size chunks recycled
@@ -16,19 +17,36 @@ import (
 // report, which keeps both the GC's CPU and the heap's headroom small.
 const chunkSize = 64 << 10
 
-// chunkPool recycles spool chunks; one per Collector.
-type chunkPool struct{ p sync.Pool }
-
-func newChunkPool() *chunkPool {
-	return &chunkPool{p: sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}}
+// chunkPool recycles spool chunks, one per Collector, and bounds the spool
+// memory of all requests together: when limit bytes of chunks are out, a
+// request spills to disk instead, however many requests are in flight.
+type chunkPool struct {
+	p     sync.Pool
+	limit int64
+	used  atomic.Int64
 }
 
-func (c *chunkPool) get() *[]byte  { return c.p.Get().(*[]byte) }
-func (c *chunkPool) put(b *[]byte) { c.p.Put(b) }
+func newChunkPool(limit int64) *chunkPool {
+	return &chunkPool{limit: limit, p: sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}}
+}
+
+// get returns a chunk, or nil when the process-wide limit is reached.
+func (c *chunkPool) get() *[]byte {
+	if c.used.Add(chunkSize) > c.limit {
+		c.used.Add(-chunkSize)
+		return nil
+	}
+	return c.p.Get().(*[]byte)
+}
+
+func (c *chunkPool) put(b *[]byte) {
+	c.p.Put(b)
+	c.used.Add(-chunkSize)
+}
 
 // spool holds one dump while the rest of the report is read: the first
-// bytes in memory chunks, drawn from a per-request budget, the rest in a
-// temporary file. The report cannot be stored before it is fully read (the
+// bytes in memory chunks, drawn from a per-request budget and the
+// process-wide pool, the rest in a temporary file. The report cannot be stored before it is fully read (the
 // throttle decision and the crash id need every annotation, and a refused
 // report must leave no object behind), so this is what bounds memory per
 // request.
@@ -59,8 +77,12 @@ func (s *spool) Write(p []byte) (int, error) {
 			if *s.budget < chunkSize {
 				break
 			}
+			c := s.pool.get()
+			if c == nil {
+				break
+			}
 			*s.budget -= chunkSize
-			s.chunks = append(s.chunks, s.pool.get())
+			s.chunks = append(s.chunks, c)
 		}
 		k := copy((*s.chunks[len(s.chunks)-1])[used:], p)
 		s.mem += int64(k)

@@ -11,7 +11,7 @@ import (
 )
 
 func TestSpoolReadBack(t *testing.T) {
-	pool := newChunkPool()
+	pool := newChunkPool(1 << 30)
 	rng := rand.New(rand.NewPCG(1, 1))
 	tests := []struct {
 		name         string
@@ -57,4 +57,31 @@ func TestSpoolReadBack(t *testing.T) {
 			assert.Equal(t, int64(tt.budget), budget, "budget returned")
 		})
 	}
+}
+
+// TestSpoolProcessLimit: when the process-wide pool is exhausted, another
+// request spills to disk at once, and returned chunks become available.
+func TestSpoolProcessLimit(t *testing.T) {
+	pool := newChunkPool(2 * chunkSize)
+	dir := t.TempDir()
+	budgetA, budgetB := int64(8*chunkSize), int64(8*chunkSize)
+	a := newSpool("a", dir, &budgetA, pool)
+	_, err := a.Write(make([]byte, 3*chunkSize))
+	require.NoError(t, err)
+	assert.Len(t, a.chunks, 2, "takes what the pool allows")
+	assert.NotNil(t, a.file)
+	b := newSpool("b", dir, &budgetB, pool)
+	_, err = b.Write(make([]byte, 10))
+	require.NoError(t, err)
+	assert.Empty(t, b.chunks, "nothing left in the pool")
+	assert.NotNil(t, b.file)
+	require.NoError(t, a.close())
+	require.NoError(t, b.close())
+	assert.Zero(t, pool.used.Load())
+	c := newSpool("c", dir, &budgetA, pool)
+	_, err = c.Write(make([]byte, 10))
+	require.NoError(t, err)
+	assert.Len(t, c.chunks, 1)
+	assert.Nil(t, c.file)
+	require.NoError(t, c.close())
 }
