@@ -1,0 +1,337 @@
+package sinks
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/services/sinks"
+	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
+	"github.com/crashstream/crashstream/streams"
+)
+
+func flagSet() *flag.FlagSet { return flag.NewFlagSet("defaults", flag.ContinueOnError) }
+
+// The bulk-load harness. It is a test, not a Go benchmark, because one
+// load serves many measured queries:
+//
+//	CRASHSTREAM_STACK=1 CRASHSTREAM_BENCH_ROWS=1000000 go test -run TestBenchQueries -v -timeout 60m ./sinks/
+//
+// It loads CRASHSTREAM_BENCH_ROWS crashes into the database
+// cs_bench_<rows> (kept between runs; set CRASHSTREAM_BENCH_RELOAD=1 to
+// rebuild it) with one INSERT ... SELECT FROM numbers() per million rows,
+// through the materialized views, so the aggregates are built as the sink
+// would build them. Signatures follow a Zipf law: rank r of 20,000 is drawn
+// with density ∝ 1/r (r = floor(20000^u), u uniform), so the top signature
+// holds about 7% of crashes and half of them sit in the top ~100. Crashes
+// spread over the 60 days before now; products Firefox 70%, Fenix 20%,
+// Thunderbird 10%; 5 versions, 4 process types, 3 platforms.
+
+const benchSignatures = 20000
+
+func benchLoad(t *testing.T, conn driver.Conn, db string, rows int) {
+	t.Helper()
+	ctx := context.Background()
+	var have uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".crashes").Scan(&have); err == nil && have == uint64(rows) && os.Getenv("CRASHSTREAM_BENCH_RELOAD") != "1" {
+		t.Logf("reusing %s with %d rows", db, have)
+		return
+	}
+	require.NoError(t, conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db))
+	_, err := clickhouse.Migrate(ctx, conn, db)
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Second)
+	start := time.Now()
+	const chunk = 1_000_000
+	for off := 0; off < rows; off += chunk {
+		n := min(chunk, rows-off)
+		q := fmt.Sprintf(`INSERT INTO %[1]s.crashes (crash_id, uuid, date_processed, submitted_timestamp, product, version, release_channel,
+  build, process_type, os_name, os_version, signature, uptime, install_time, startup_crash, is_garbage_collecting,
+  modules_in_stack, addons, success, row_version)
+SELECT id, id, sub + 60, sub, product, version, channel, build, ptype, os, '10.0.19045', sig, uptime, itime,
+  toUInt8(uptime < 60), toUInt8(n %% 17 = 0), ['xul.dll/0123456789ABCDEF', 'ntdll.dll/0123456789ABCDEF'],
+  [concat('addon', toString(n %% 13), '@example.com:1.0')], 1, toUInt64(toUInt32(sub)) * 1000000
+FROM (
+  SELECT number + %[2]d AS n,
+    lower(hex(sipHash128(toString(n)))) AS h,
+    toDateTime(%[3]d - toUInt32(cityHash64(n, 1) %% 5184000)) AS sub,
+    concat(substring(h, 1, 8), '-', substring(h, 9, 4), '-4', substring(h, 14, 3), '-a', substring(h, 18, 3), '-',
+      substring(h, 21, 5), '0', formatDateTime(sub, '%%y%%m%%d')) AS id,
+    cityHash64(n, 2) %% 100 AS p,
+    multiIf(p < 70, 'Firefox', p < 90, 'Fenix', 'Thunderbird') AS product,
+    concat(toString(130 + cityHash64(n, 3) %% 5), '.0') AS version,
+    multiIf(n %% 7 = 0, 'beta', n %% 11 = 0, 'nightly', 'release') AS channel,
+    toInt64(20261001000000 + (cityHash64(n, 3) %% 5) * 1000000) AS build,
+    multiIf(cityHash64(n, 4) %% 100 < 50, 'parent', cityHash64(n, 4) %% 100 < 85, 'content', cityHash64(n, 4) %% 100 < 95, 'gpu', 'rdd') AS ptype,
+    multiIf(cityHash64(n, 5) %% 100 < 70, 'Windows NT', cityHash64(n, 5) %% 100 < 85, 'Mac OS X', 'Linux') AS os,
+    concat('sig_', toString(toUInt32(floor(exp((cityHash64(n, 6) %% 1000000) / 1000000 * log(%[4]d))))), ' | mozilla::dom::Something') AS sig,
+    toInt64((cityHash64(n, 7) %% 7200)) AS uptime,
+    toInt64(1700000000 + cityHash64(n, 8) %% 2000000) AS itime
+  FROM system.numbers LIMIT %[5]d
+)`, db, off, now.Unix(), benchSignatures, n)
+		require.NoError(t, conn.Exec(ctx, q))
+	}
+	t.Logf("loaded %d rows in %s (%.0f rows/s, INSERT ... SELECT through the views)", rows, time.Since(start).Round(time.Second), float64(rows)/time.Since(start).Seconds())
+	// let background merges settle so that timings are not of a table mid-merge
+	require.NoError(t, conn.Exec(ctx, "OPTIMIZE TABLE "+db+".top_crashers_daily"))
+}
+
+func percentiles(ds []time.Duration) (p50, p95 time.Duration) {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[len(ds)/2], ds[(len(ds)*95+99)/100-1]
+}
+
+func measure(t *testing.T, runs int, fn func() error) (time.Duration, time.Duration) {
+	t.Helper()
+	require.NoError(t, fn()) // warm-up
+	ds := make([]time.Duration, runs)
+	for i := range ds {
+		s := time.Now()
+		require.NoError(t, fn())
+		ds[i] = time.Since(s)
+	}
+	return percentiles(ds)
+}
+
+func TestBenchQueries(t *testing.T) {
+	requireStack(t)
+	rows, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_ROWS"))
+	if rows <= 0 {
+		t.Skip("set CRASHSTREAM_BENCH_ROWS (e.g. 1000000) to run the bulk-load harness")
+	}
+	runs := 20
+	if v, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_RUNS")); v > 0 {
+		runs = v
+	}
+	cfg := chConfig(fmt.Sprintf("cs_bench_%d", rows))
+	conn, err := clickhouse.Open(context.Background(), cfg)
+	require.NoError(t, err)
+	defer conn.Close()
+	benchLoad(t, conn, cfg.Database, rows)
+	ctx := context.Background()
+	end := time.Now().UTC().AddDate(0, 0, 1)
+	fs := supersearch.FromRegistry(fields.New())
+
+	var out []string
+	row := func(name string, p50, p95 time.Duration, note string) {
+		out = append(out, fmt.Sprintf("| %d | %s | %d | %d | %s |", rows, name, p50.Milliseconds(), p95.Milliseconds(), note))
+	}
+	for _, tc := range []struct {
+		name string
+		p    clickhouse.TopCrashersParams
+	}{
+		{"top crashers Firefox 7d, all versions", clickhouse.TopCrashersParams{Product: "Firefox", Days: 7, End: end}},
+		{"top crashers Firefox 7d, one version, content", clickhouse.TopCrashersParams{Product: "Firefox", Versions: []string{"132.0"}, Days: 7, End: end, ProcessType: "content"}},
+		{"top crashers Firefox 28d, 300 signatures", clickhouse.TopCrashersParams{Product: "Firefox", Days: 28, End: end, Limit: 300}},
+		{"top crashers Firefox 7d + installs", clickhouse.TopCrashersParams{Product: "Firefox", Days: 7, End: end, Installs: true}},
+	} {
+		rd, err := clickhouse.NewReader(conn, cfg.Database, clickhouse.DedupArgMax)
+		require.NoError(t, err)
+		var res *clickhouse.TopCrashersResult
+		p50, p95 := measure(t, runs, func() error {
+			var err error
+			res, err = rd.TopCrashers(ctx, tc.p)
+			return err
+		})
+		row(tc.name, p50, p95, fmt.Sprintf("%d crashes in window, #1 %s = %d", res.Total, res.Crashers[0].Signature[:8], res.Crashers[0].Count))
+	}
+	for _, mode := range []struct {
+		name string
+		d    clickhouse.Dedup
+	}{{"argMax", clickhouse.DedupArgMax}, {"FINAL", clickhouse.DedupFinal}} {
+		rd, err := clickhouse.NewReader(conn, cfg.Database, mode.d)
+		require.NoError(t, err)
+		for _, sq := range []struct{ name, raw string }{
+			{"super search 7d, facets signature+product+os_name", "_facets=signature&_facets=product&_facets=os_name"},
+			{"super search 7d, product=Firefox, signature ~, facets", "product=Firefox&signature=~sig_1&_facets=signature&_facets=version"},
+			{"super search 1d, 3 facets, histogram by hour", "date=>=" + time.Now().UTC().AddDate(0, 0, -1).Format(time.RFC3339) + "&_facets=signature&_facets=product&_facets=process_type&_histogram.date=product&_histogram_interval.date=1h"},
+		} {
+			params, err := url.ParseQuery(sq.raw)
+			require.NoError(t, err)
+			q, err := supersearch.Parse(params, fs, false, time.Now())
+			require.NoError(t, err)
+			var res *clickhouse.SearchResult
+			p50, p95 := measure(t, max(runs/4, 3), func() error {
+				var err error
+				res, err = rd.SuperSearch(ctx, q)
+				return err
+			})
+			row(sq.name+" ("+mode.name+")", p50, p95, fmt.Sprintf("%d hits", res.Total))
+		}
+	}
+	t.Logf("\n| crashes | query | p50 ms | p95 ms | note |\n|---|---|---|---|---|\n%s", strings.Join(out, "\n"))
+}
+
+// TestBenchSinkThroughput measures sink-clickhouse end to end: N processed
+// crashes already on the topic, the sink started, time until all are in
+// ClickHouse (rows/s), with the default batch settings.
+//
+//	CRASHSTREAM_STACK=1 CRASHSTREAM_BENCH_SINK=50000 go test -run TestBenchSinkThroughput -v ./sinks/
+func TestBenchSinkThroughput(t *testing.T) {
+	requireStack(t)
+	n, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_SINK"))
+	if n <= 0 {
+		t.Skip("set CRASHSTREAM_BENCH_SINK (e.g. 50000) to measure sink throughput")
+	}
+	kcfg := kafkaConfig(t)
+	conn, chcfg := chDB(t)
+	s := serde(t)
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	crashes := make([]*schemas.ProcessedCrash, n)
+	for i := range crashes {
+		crashes[i] = newCrash(i, day, day.Add(time.Hour), fmt.Sprintf("sig_%d", i%500))
+	}
+	produce(t, kcfg, s, crashes)
+	table, err := clickhouse.NewTable(fields.New())
+	require.NoError(t, err)
+	wcfg := clickhouse.WriterConfig{MaxAttempts: 5, Backoff: 100 * time.Millisecond, MaxBackoff: time.Second}
+	w, err := clickhouse.NewWriter(conn, chcfg.Database, table, wcfg)
+	require.NoError(t, err)
+	sink, err := sinks.NewClickHouse(sinks.ClickHouseConfig{Group: unique("bench-"), BatchRows: 5000, Linger: time.Second, Writer: wcfg},
+		sinks.ClickHouseDeps{Writer: w, Table: table, Decoder: s, Logger: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- sink.Run(ctx, kcfg) }()
+	var first time.Time
+	eventually(t, 10*time.Minute, "all rows stored", func() (bool, string) {
+		var c uint64
+		require.NoError(t, conn.QueryRow(context.Background(), "SELECT count() FROM "+chcfg.Database+".crashes").Scan(&c))
+		if c > 0 && first.IsZero() {
+			first = time.Now()
+		}
+		return c >= uint64(n), fmt.Sprint(c)
+	})
+	el := time.Since(start)
+	cancel()
+	require.NoError(t, <-done)
+	t.Logf("sink-clickhouse: %d crashes in %s = %.0f rows/s (first row after %s: group join)", n, el.Round(time.Millisecond),
+		float64(n)/el.Seconds(), first.Sub(start).Round(time.Millisecond))
+	t.Logf("steady rate after the first row: %.0f rows/s", float64(n)/time.Since(first).Seconds())
+}
+
+// TestBenchVisibilityLag measures, at a steady produce rate, the time from
+// a processed crash acknowledged on crash.processed.v1 to its row being
+// queryable in ClickHouse, through sink-clickhouse with default batching.
+// The poll runs every 50 ms, which bounds the resolution.
+//
+//	CRASHSTREAM_STACK=1 CRASHSTREAM_BENCH_LAG=100 go test -run TestBenchVisibilityLag -v ./sinks/
+func TestBenchVisibilityLag(t *testing.T) {
+	requireStack(t)
+	rate, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_LAG"))
+	if rate <= 0 {
+		t.Skip("set CRASHSTREAM_BENCH_LAG to a produce rate per second (e.g. 100)")
+	}
+	const seconds = 30
+	kcfg := kafkaConfig(t)
+	conn, chcfg := chDB(t)
+	s := serde(t)
+	table, err := clickhouse.NewTable(fields.New())
+	require.NoError(t, err)
+	var defaults sinks.ClickHouseConfig
+	defaults.RegisterFlags(flagSet())
+	w, err := clickhouse.NewWriter(conn, chcfg.Database, table, defaults.Writer)
+	require.NoError(t, err)
+	defaults.Group = unique("lag-")
+	sink, err := sinks.NewClickHouse(defaults, sinks.ClickHouseDeps{Writer: w, Table: table, Decoder: s, Logger: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sink.Run(ctx, kcfg) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+
+	p, err := streams.NewProducer(kcfg, streams.Options{Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	defer func() { _ = p.Close(context.Background()) }()
+	// warm up: the group join is not part of the lag
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	produce(t, kcfg, s, []*schemas.ProcessedCrash{newCrash(1_000_000, day, day.Add(time.Hour), "warmup")})
+	eventually(t, 2*time.Minute, "warm-up row", func() (bool, string) {
+		var c uint64
+		require.NoError(t, conn.QueryRow(context.Background(), "SELECT count() FROM "+chcfg.Database+".crashes").Scan(&c))
+		return c == 1, fmt.Sprint(c)
+	})
+
+	var mu sync.Mutex
+	acked := map[string]time.Time{}
+	seen := map[string]time.Time{}
+	stop := make(chan struct{})
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			rows, err := conn.Query(context.Background(), "SELECT crash_id FROM "+chcfg.Database+".crashes")
+			if err != nil {
+				continue
+			}
+			now := time.Now()
+			mu.Lock()
+			for rows.Next() {
+				var id string
+				if rows.Scan(&id) == nil {
+					if _, ok := seen[id]; !ok {
+						seen[id] = now
+					}
+				}
+			}
+			mu.Unlock()
+			rows.Close()
+		}
+	}()
+	interval := time.Second / time.Duration(rate)
+	next := time.Now()
+	for i := range rate * seconds {
+		c := newCrash(i, day, day.Add(time.Hour), fmt.Sprintf("sig_%d", i%50))
+		v, err := s.Marshal(c)
+		require.NoError(t, err)
+		id := c.CrashID
+		p.SendAsync(context.Background(), kcfg.Topics().Processed, []byte(id), v, func(err error) {
+			if err == nil {
+				mu.Lock()
+				acked[id] = time.Now()
+				mu.Unlock()
+			}
+		})
+		next = next.Add(interval)
+		time.Sleep(time.Until(next))
+	}
+	eventually(t, 2*time.Minute, "every row seen", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) == rate*seconds+1, fmt.Sprint(len(seen))
+	})
+	close(stop)
+	<-pollDone
+	var lags []time.Duration
+	mu.Lock()
+	for id, a := range acked {
+		lags = append(lags, seen[id].Sub(a))
+	}
+	mu.Unlock()
+	p50, p95 := percentiles(lags)
+	t.Logf("visibility lag at %d crashes/s for %d s (%d crashes): p50 %s, p95 %s (poll every 50 ms)", rate, seconds, len(lags), p50.Round(time.Millisecond), p95.Round(time.Millisecond))
+}
