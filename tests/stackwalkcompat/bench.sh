@@ -10,7 +10,8 @@
 # The symbol cache is warm: symbols are local files, read once before timing.
 #
 # Usage: tests/stackwalkcompat/bench.sh [ITERATIONS]   (default 3)
-# Env: BENCH_CORE (default 1), BIGSYM_SIZE (default 300000000, 0 skips).
+# Env: BENCH_CORE (default 1), BIGSYM_SIZE (default 300000000, 0 skips),
+#      EXTRA_DUMPS/EXTRA_SYMBOLS (more dumps and their symbols directory).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,6 +35,12 @@ done
 for d in "$root"/tests/corpus/dumps/*.dmp; do
 	[[ -e "$d" ]] && cases+=("$d $root/tests/corpus/symbols")
 done
+# Extra dumps (e.g. a corpus generated elsewhere): EXTRA_DUMPS=dir EXTRA_SYMBOLS=dir.
+if [[ -n "${EXTRA_DUMPS:-}" ]]; then
+	for d in "$EXTRA_DUMPS"/*.dmp; do
+		[[ -e "$d" ]] && cases+=("$d ${EXTRA_SYMBOLS:?EXTRA_SYMBOLS must name the symbols dir}")
+	done
+fi
 
 # run LABEL CMD... : one pinned run; appends "user sys wall maxrss_kb" to $work/LABEL.
 run() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,11 +20,7 @@ import (
 //
 //	taskset -c 1 go test -run '^$' -bench WalkWarm -cpu 1 ./tests/stackwalkcompat
 func BenchmarkWalkWarm(b *testing.B) {
-	root := repoRoot(b)
-	cases := Cases(filepath.Join(root, "..", "shared", "testdata"), filepath.Join(root, "tests", "corpus"))
-	if len(cases) == 0 {
-		b.Skip("no dumps")
-	}
+	cases := benchCases(b)
 	var dirs []string
 	seen := map[string]bool{}
 	dumps := make([][]byte, len(cases))
@@ -60,13 +55,18 @@ func BenchmarkWalkWarm(b *testing.B) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "dumps/s")
 }
 
-// BenchmarkParseDump isolates the minidump reader on the same inputs.
-func BenchmarkParseDump(b *testing.B) {
-	root := repoRoot(b)
-	cases := Cases(filepath.Join(root, "..", "shared", "testdata"), filepath.Join(root, "tests", "corpus"))
+// benchCases are the comparison cases (see extraCases).
+func benchCases(b *testing.B) []Case {
+	cases := allCases(b)
 	if len(cases) == 0 {
 		b.Skip("no dumps")
 	}
+	return cases
+}
+
+// BenchmarkParseDump isolates the minidump reader on the same inputs.
+func BenchmarkParseDump(b *testing.B) {
+	cases := benchCases(b)
 	dumps := make([][]byte, len(cases))
 	for i, c := range cases {
 		var err error

@@ -30,12 +30,26 @@ func repoRoot(t testing.TB) string {
 	}
 }
 
+// allCases are the shared and corpus dumps plus, when EXTRA_DUMPS and
+// EXTRA_SYMBOLS name directories, the dumps there (a corpus generated
+// elsewhere; compared with the live tool only).
+func allCases(t testing.TB) []Case {
+	root := repoRoot(t)
+	cases := Cases(filepath.Join(root, "..", "shared", "testdata"), filepath.Join(root, "tests", "corpus"))
+	if dir, syms := os.Getenv("EXTRA_DUMPS"), os.Getenv("EXTRA_SYMBOLS"); dir != "" && syms != "" {
+		extra, _ := filepath.Glob(filepath.Join(dir, "*.dmp"))
+		for _, d := range extra {
+			cases = append(cases, Case{Name: "extra/" + filepath.Base(d), Dump: d, Symbols: []string{syms}})
+		}
+	}
+	return cases
+}
+
 // TestCrashingThreadFramesAgree walks every dump with symbols with both
 // walkers and requires ≥99% of crashing-thread frames to agree on module,
 // offsets, function, file, line, trust, missing_symbols and inlines.
 func TestCrashingThreadFramesAgree(t *testing.T) {
-	root := repoRoot(t)
-	cases := Cases(filepath.Join(root, "..", "shared", "testdata"), filepath.Join(root, "tests", "corpus"))
+	cases := allCases(t)
 	tool, toolErr := Oracle()
 	if toolErr != nil {
 		tool = ""
