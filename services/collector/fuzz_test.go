@@ -22,7 +22,7 @@ func FuzzParseBody(f *testing.F) {
 	f.Add([]byte("--crashstream-test-boundary--\r\n"), false)
 	f.Add([]byte("junk"), true)
 	f.Add(good[:len(good)/2], false)
-	dir, pool := f.TempDir(), newChunkPool(1 << 30)
+	dir, pool := f.TempDir(), newChunkPool(1<<30)
 	f.Fuzz(func(t *testing.T, body []byte, gzipped bool) {
 		lim := limits{maxPayload: 1 << 16, maxAnnotations: 1 << 12, maxParts: 16, maxDumps: 4, spoolMemory: 2 * chunkSize, spoolDir: dir, pool: pool}
 		rep, err := parseBody(bytes.NewReader(body), "crashstream-test-boundary", gzipped, lim)
