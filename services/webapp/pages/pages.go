@@ -11,6 +11,17 @@
 //
 // Pages are html/template (contextual escaping), with the templates, CSS
 // and hand-written SVG charts embedded in the binary: no script, no CDN.
+//
+// Routes (the URL holds every query, so a page can be shared):
+//
+//	/                          products, versions, crashes per day by product
+//	/home/product/<product>    one product: crashes per day by version
+//	/topcrashers/?product=&version=&days=&process_type=&platform=&_range_type=report|build&_facets_size=
+//	/signature/?signature=<sig>[&<Super Search params>]   summary, aggregations, graph, reports
+//	/report/index/<crash id>   one crash; pending page (and a priority request) or 404
+//	POST /report/reprocess/<crash id>   reprocess button (reprocess_crashes, CSRF)
+//	/search/?<Super Search params>      the search form, facets and results
+//	/missingsymbols/           the cron job's missing-symbols report
 package pages
 
 import (
@@ -178,8 +189,13 @@ type view struct {
 
 // render writes a page; a template failure becomes a plain 500.
 func (p *Pages) render(c *gin.Context, status int, name, title string, data any) {
-	v := view{Title: title, Caller: p.core.Caller(c), CSRF: p.core.CSRFToken(c), SignIn: p.core.SignInPath(),
+	v := view{Title: title, Caller: p.core.Caller(c), SignIn: p.core.SignInPath(),
 		SignOut: p.core.SignOutPath(), Nav: name, Path: c.Request.URL.RequestURI(), Data: data}
+	if !v.Caller.Anonymous {
+		// only signed-in pages have forms (sign out, reprocess); anonymous
+		// pages set no session cookie
+		v.CSRF = p.core.CSRFToken(c)
+	}
 	var b strings.Builder
 	if err := p.tmpl[name].ExecuteTemplate(&b, "layout.html", v); err != nil {
 		c.String(http.StatusInternalServerError, "template error")

@@ -149,7 +149,7 @@ func processedJSON(t *testing.T) []byte {
 		OSName: "Windows NT", CPUArch: "amd64", Reason: "EXCEPTION_ACCESS_VIOLATION_READ", Address: "0xdead", Uptime: &up,
 		CrashingThread: &thread, URL: secretURL, UserComments: "my secret comment",
 		SubmittedTimestamp: time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC), DateProcessed: time.Date(2026, 11, 20, 1, 1, 0, 0, time.UTC),
-		Modules: []schemas.Module{{Filename: "xul.dll", DebugFile: "xul.pdb", DebugID: "ABC123", MissingSymbols: true}, {Filename: "ntdll.dll", LoadedSymbols: true}},
+		Modules:  []schemas.Module{{Filename: "xul.dll", DebugFile: "xul.pdb", DebugID: "ABC123", MissingSymbols: true}, {Filename: "ntdll.dll", LoadedSymbols: true}},
 		JSONDump: `{"crash_info":{"crashing_thread":0},"threads":[{"thread_name":"main","frames":[{"frame":0,"module":"xul.dll","function":"mozalloc_abort","file":"memory/mozalloc.cpp","line":42,"offset":"0x10","module_offset":"0x1","trust":"context"}]},{"thread_name":"worker <b>","frames":[{"frame":0,"module":"ntdll.dll","function":"NtWait","trust":"context"}]}]}`,
 	}
 	b, err := json.Marshal(pc)

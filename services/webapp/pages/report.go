@@ -125,7 +125,10 @@ func (p *Pages) report(c *gin.Context) {
 	}
 	caller := p.core.Caller(c)
 	page := reportPage{ID: id, Crash: &pc, CanRawDump: caller.Has(auth.ViewRawDump), CanReprocess: caller.Has(auth.ReprocessCrashes),
-		Reprocessed: c.Query("reprocessed") == "1", Modules: pc.Modules, CSRF: p.core.CSRFToken(c)}
+		Reprocessed: c.Query("reprocessed") == "1", Modules: pc.Modules}
+	if page.CanReprocess {
+		page.CSRF = p.core.CSRFToken(c)
+	}
 	if page.CanRawDump {
 		page.RawDumpURL = "/api/RawCrash/?" + url.Values{"crash_id": {id}, "format": {"raw"}, "name": {objectstore.MainDumpField}}.Encode()
 		page.RawCrashURL = "/api/RawCrash/?" + url.Values{"crash_id": {id}}.Encode()

@@ -38,7 +38,7 @@ type resultTable struct {
 	Params  url.Values
 }
 
-// sortURL is the page's URL sorted by name (toggling the direction when it
+// SortURL is the page's URL sorted by name (toggling the direction when it
 // is already the sort key).
 func (t resultTable) SortURL(name string) string {
 	v := clone(t.Params)
