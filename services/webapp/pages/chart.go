@@ -138,8 +138,15 @@ func dailyChart(buckets []clickhouse.Bucket, from, to time.Time) Chart {
 	for i := 0; i < len(days); i += step {
 		c.XLabels = append(c.XLabels, Label{X: x(i), Y: c.Bottom + 16, Text: days[i][5:]})
 	}
-	for i := 0; i <= 4; i++ {
-		v := top * int64(i) / 4
+	ticks := int64(1)
+	for _, k := range []int64{4, 5, 2} {
+		if top%k == 0 {
+			ticks = k
+			break
+		}
+	}
+	for i := int64(0); i <= ticks; i++ {
+		v := top * i / ticks
 		c.YLabels = append(c.YLabels, Label{X: c.Left - 6, Y: y(v) + 4, Text: fmt.Sprint(v)})
 	}
 	return c

@@ -351,6 +351,11 @@ func TestDailyChart(t *testing.T) {
 	assert.Equal(t, "v0", c.Series[0].Name)
 	assert.Equal(t, "other", c.Series[maxSeries].Name)
 	assert.Equal(t, int64(3+2), c.Series[maxSeries].Total, "v7 and v8 summed")
+	var ticks []string
+	for _, l := range c.YLabels {
+		ticks = append(ticks, l.Text)
+	}
+	assert.Equal(t, []string{"0", "2", "4", "6", "8", "10"}, ticks, "round ticks up to the largest count, 10")
 	assert.True(t, dailyChart(nil, from, from.AddDate(0, 0, 3)).Empty)
 	assert.Equal(t, []int64{1, 2, 5, 10, 100, 200}, []int64{niceCeil(1), niceCeil(2), niceCeil(5), niceCeil(7), niceCeil(100), niceCeil(101)})
 }
