@@ -34,6 +34,7 @@ const (
 	TrustContext
 )
 
+// String is the trust name minidump-stackwalk prints ("cfi", "scan", ...).
 func (t Trust) String() string {
 	switch t {
 	case TrustScan:

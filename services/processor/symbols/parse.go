@@ -27,6 +27,7 @@ type ParseError struct {
 	Msg  string
 }
 
+// Error implements error.
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("sym line %d: %s", e.Line, e.Msg)
 }

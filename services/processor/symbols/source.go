@@ -80,6 +80,7 @@ func (k Key) CodeIDPath() (string, bool) {
 	return cf + "/" + strings.ToUpper(k.CodeID) + "/" + name + ".sym", true
 }
 
+// String names the key in logs: debug file and id.
 func (k Key) String() string {
 	return k.DebugFile + "/" + k.DebugID
 }
