@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs every Go fuzz target of the workspace, one at a time, for DURATION
+# each (-parallel 1: the machine is shared), then copies the inputs the
+# fuzzer found interesting from the Go cache into the package's
+# testdata/fuzz/<Target>/ so the corpus is committed and replayed as seeds
+# by every `go test`.
+#
+#   tests/fuzz/run.sh DURATION [PATTERN]   e.g. tests/fuzz/run.sh 60s  or  tests/fuzz/run.sh 5m Minidump
+#
+# PATTERN (a grep -E over "module/package FuzzName") selects targets.
+# A summary table (target, fuzz time, execs, new corpus entries, result) is
+# printed at the end and written to tests/fuzz/last-run.md.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DURATION=${1:?usage: tests/fuzz/run.sh DURATION [PATTERN]}
+PATTERN=${2:-.}
+MODULES=(schemas streams storage services tests)
+CACHE="$(go env GOCACHE)/fuzz"
+OUT="$ROOT/tests/fuzz/last-run.md"
+LOG=$(mktemp -d)
+trap 'rm -rf "$LOG"' EXIT
+
+# targets: lines "module<TAB>package dir<TAB>FuzzName".
+targets=$(cd "$ROOT" && for m in "${MODULES[@]}"; do
+	grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(' "$m" 2>/dev/null | while read -r f; do
+		for name in $(grep -oE '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
+			printf '%s\t%s\t%s\n' "$m" "$(dirname "${f#"$m"/}")" "$name"
+		done
+	done
+done | sort -u | grep -E -- "$PATTERN")
+[[ -n $targets ]] || { echo "fuzz: no target matches $PATTERN" >&2; exit 1; }
+echo "fuzz: $(wc -l <<<"$targets") targets, $DURATION each, -parallel 1 ($(date -u +%FT%TZ), commit $(git -C "$ROOT" rev-parse --short HEAD))"
+
+{
+	echo "Fuzz run $(date -u +%FT%TZ), commit $(git -C "$ROOT" rev-parse --short HEAD), \`tests/fuzz/run.sh $DURATION${2:+ $2}\`, $(nproc) cores"
+	echo
+	echo "| target | fuzz time | execs | new corpus files | result |"
+	echo "|---|---|---|---|---|"
+} >"$OUT"
+
+failed=0
+while IFS=$'\t' read -r mod dir name; do
+	pkg=$(cd "$ROOT/$mod" && go list "./$dir")
+	log="$LOG/$mod-${dir//\//_}-$name.log"
+	echo "== $mod/$dir $name"
+	start=$(date +%s)
+	(cd "$ROOT/$mod" && go test -run '^$' -fuzz "^$name\$" -fuzztime "$DURATION" -parallel 1 "./$dir") >"$log" 2>&1
+	rc=$?
+	secs=$(( $(date +%s) - start ))
+	# The last progress line carries the total number of executions.
+	execs=$(grep -oE 'execs: [0-9]+' "$log" | tail -1 | awk '{print $2}')
+	fuzzed=$(grep -oE 'elapsed: [0-9hms]+' "$log" | tail -1 | awk '{print $2}')
+	result=ok
+	if [[ $rc -ne 0 ]]; then
+		result="FAIL (see testdata/fuzz/$name for the crasher)"
+		failed=1
+		tail -n 30 "$log"
+	fi
+	# Interesting inputs live in the build cache; commit them as seeds.
+	added=0
+	src="$CACHE/$pkg/$name"
+	dst="$ROOT/$mod/$dir/testdata/fuzz/$name"
+	if [[ -d $src ]]; then
+		mkdir -p "$dst"
+		for f in "$src"/*; do
+			[[ -f $f ]] || continue
+			b=$(basename "$f")
+			if [[ ! -e $dst/$b ]]; then cp "$f" "$dst/$b" && added=$((added + 1)); fi
+		done
+		rmdir "$dst" 2>/dev/null || true
+	fi
+	echo "   $result: ${fuzzed:-?} fuzzing (${secs}s with build), ${execs:-0} execs, $added new corpus files"
+	echo "| \`$mod/$dir\` $name | ${fuzzed:-?} | ${execs:-0} | $added | $result |" >>"$OUT"
+done <<<"$targets"
+echo
+cat "$OUT"
+exit $failed
