@@ -42,12 +42,18 @@ const tmpDirName = ".tmp"
 const snapshotExt = ".snap"
 
 // OpenDiskCache indexes an existing cache directory (oldest modification
-// time = least recently used) and trims it to maxBytes (0 = unbounded).
+// time = least recently used) and trims it to maxBytes. With maxBytes 0
+// the cache is unbounded and the directory is not indexed.
 func OpenDiskCache(dir string, maxBytes int64) (*DiskCache, error) {
 	if err := os.MkdirAll(filepath.Join(dir, tmpDirName), 0o755); err != nil {
 		return nil, fmt.Errorf("symbols cache: %w", err)
 	}
 	c := &DiskCache{dir: dir, maxBytes: maxBytes, lru: list.New(), index: map[string]*list.Element{}}
+	if maxBytes == 0 {
+		// Unbounded: nothing will be evicted, so skip indexing what may be
+		// a large shared directory (a one-shot CLI run would pay for it).
+		return c, nil
+	}
 	type found struct {
 		rel   string
 		size  int64

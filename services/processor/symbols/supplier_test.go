@@ -264,7 +264,7 @@ func TestDiskCacheLRU(t *testing.T) {
 	p, err := c.Create("d/1/d.sym")
 	require.NoError(t, err)
 	p.Abort()
-	c2, err := OpenDiskCache(dir, 0)
+	c2, err := OpenDiskCache(dir, 1000)
 	require.NoError(t, err)
 	assert.Equal(t, int64(200), c2.Size())
 	tmp, err := os.ReadDir(filepath.Join(dir, tmpDirName))
