@@ -617,3 +617,48 @@ func FuzzSessionCookie(f *testing.F) {
 }
 
 func multipartWriter(w io.Writer) *multipart.Writer { return multipart.NewWriter(w) }
+
+// FuzzParseTopCrashers: any query either validates to Socorro's choices
+// or is refused; nothing panics.
+func FuzzParseTopCrashers(f *testing.F) {
+	for _, s := range []string{"product=Firefox", "product=Firefox&days=28&limit=300&version=1.0,2.0", "product=&days=5", "product=F&end_date=2024-02-30", "product=F&limit=x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, qs string) {
+		q, err := url.ParseQuery(qs)
+		if err != nil {
+			return
+		}
+		p, err := ParseTopCrashers(q)
+		if err != nil {
+			return
+		}
+		require.Contains(t, []int{1, 3, 7, 14, 28}, p.Days)
+		require.Contains(t, []int{50, 100, 200, 300}, p.Limit)
+		require.NotEmpty(t, p.Product)
+		require.LessOrEqual(t, len(p.Versions), 100)
+	})
+}
+
+// FuzzReprocessing: any form body gets 200, 400 or 403 and publishes only
+// valid crash ids of stored crashes with known rulesets.
+func FuzzReprocessing(f *testing.F) {
+	f.Add("crash_ids=" + crashID)
+	f.Add("crash_ids=" + crashID + ":regenerate_signature&ruleset=default")
+	f.Add("crash_ids=bp-" + crashID + ",x&crash_ids[]=")
+	f.Add("ruleset=%zz")
+	fx := newFixture(f, func(c *Config) { c.APIPerMinAuth = 1_000_000 })
+	rkey, _ := objectstore.RawCrashKey(crashID)
+	require.NoError(f, fx.crashes.Put(context.Background(), rkey, strings.NewReader("{}"), 2, ""))
+	f.Fuzz(func(t *testing.T, body string) {
+		before := len(fx.pub.all())
+		rec := fx.do("POST", "/api/Reprocessing/", "all", strings.NewReader(body), "Content-Type", "application/x-www-form-urlencoded")
+		require.Contains(t, []int{200, 400}, rec.Code, rec.Body.String())
+		for _, s := range fx.pub.all()[before:] {
+			require.Equal(t, crashID, s.key)
+		}
+		if rec.Code != 200 {
+			require.Len(t, fx.pub.all(), before)
+		}
+	})
+}

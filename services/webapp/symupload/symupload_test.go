@@ -3,6 +3,7 @@ package symupload
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -202,4 +203,24 @@ func FuzzParseModule(f *testing.F) {
 		require.NoError(t, CheckPath(m.Key()))
 		require.Len(t, strings.Split(m.Key(), "/"), 3)
 	})
+}
+
+// BenchmarkZip validates a 10-file archive of 1 MiB .sym files (the
+// validation pass inflates everything once).
+func BenchmarkZip(b *testing.B) {
+	var entries []entry
+	body := strings.Repeat("FUNC 1000 10 0 some::function(int)\n1000 10 42 0\n", 1<<20/48)
+	for i := 0; i < 10; i++ {
+		name := fmt.Sprintf("m%d.pdb", i)
+		entries = append(entries, entry{name: name + "/5A9832E5287241C1838ED98914E9B7FF1/" + fmt.Sprintf("m%d.sym", i),
+			data: "MODULE windows x86 5A9832E5287241C1838ED98914E9B7FF1 " + name + "\n" + body})
+	}
+	z := makeZip(b, entries...)
+	b.SetBytes(int64(10 * len(body)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := Zip(bytes.NewReader(z), int64(len(z)), DefaultLimits()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
