@@ -37,6 +37,10 @@ type diskEntry struct {
 
 const tmpDirName = ".tmp"
 
+// localSnapshotDir holds the snapshots of symbol files read from local
+// directories (which are not copied into the cache).
+const localSnapshotDir = "_local"
+
 // snapshotExt is appended to a cached .sym path for its snapshot
 // (xul.sym -> xul.sym.snap).
 const snapshotExt = ".snap"

@@ -3,11 +3,14 @@ package symbols
 import (
 	"container/list"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -247,6 +250,17 @@ func (s *Supplier) fetch(ctx context.Context, k Key) Result {
 			return Result{}, false
 		}
 		defer rc.Close()
+		// A local file is parsed in place, but its snapshot can still live
+		// in the disk cache, keyed by the file's path, size and time.
+		snapKey := ""
+		if f, ok := rc.(*os.File); ok && s.disk != nil && !src.Cacheable() {
+			snapKey = localSnapshotKey(f)
+			if snapKey != "" {
+				if sf, ok := s.readSnapshot(ctx, snapKey); ok {
+					return Result{File: sf, URL: sf.URL}, true
+				}
+			}
+		}
 		var pending *Pending
 		var r io.Reader = &limitReader{r: rc, left: s.cfg.MaxFileBytes}
 		if s.disk != nil && src.Cacheable() {
@@ -267,6 +281,9 @@ func (s *Supplier) fetch(ctx context.Context, k Key) Result {
 		if sf.URL != "" && u == "" {
 			u = sf.URL
 		}
+		if snapKey != "" {
+			s.writeSnapshotAt(snapKey, sf)
+		}
 		if pending != nil {
 			// A failed cache write only costs a refetch.
 			if pending.Commit(u) == nil {
@@ -285,12 +302,8 @@ func (s *Supplier) fetch(ctx context.Context, k Key) Result {
 	}
 	if s.disk != nil {
 		if rel, ok := k.RelPath(); ok {
-			if f, err := s.disk.Open(rel + snapshotExt); err == nil {
-				sf, err := ReadSnapshot(ctxReader{ctx, f})
-				f.Close()
-				if err == nil {
-					return Result{File: sf, URL: sf.URL}
-				}
+			if sf, ok := s.readSnapshot(ctx, rel+snapshotExt); ok {
+				return Result{File: sf, URL: sf.URL}
 			}
 			if f, err := s.disk.Open(rel); err == nil {
 				sf, err := Parse(ctxReader{ctx, f})
@@ -313,14 +326,19 @@ func (s *Supplier) fetch(ctx context.Context, k Key) Result {
 	return Result{Err: ErrNotFound}
 }
 
-// writeSnapshot stores a parsed file's snapshot in the disk cache; failure
-// only costs a text parse next time.
+// writeSnapshot stores a parsed file's snapshot in the disk cache next to
+// its .sym; failure only costs a text parse next time.
 func (s *Supplier) writeSnapshot(k Key, sf *SymbolFile) {
-	rel, ok := k.RelPath()
-	if !ok || s.disk == nil {
+	if rel, ok := k.RelPath(); ok {
+		s.writeSnapshotAt(rel+snapshotExt, sf)
+	}
+}
+
+func (s *Supplier) writeSnapshotAt(rel string, sf *SymbolFile) {
+	if s.disk == nil {
 		return
 	}
-	p, err := s.disk.Create(rel + snapshotExt)
+	p, err := s.disk.Create(rel)
 	if err != nil {
 		return
 	}
@@ -329,6 +347,31 @@ func (s *Supplier) writeSnapshot(k Key, sf *SymbolFile) {
 		return
 	}
 	_ = p.Commit("")
+}
+
+func (s *Supplier) readSnapshot(ctx context.Context, rel string) (*SymbolFile, bool) {
+	f, err := s.disk.Open(rel)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	sf, err := ReadSnapshot(ctxReader{ctx, f})
+	return sf, err == nil
+}
+
+// localSnapshotKey names the snapshot of a local .sym file in the disk
+// cache: a changed file (other size or time) gets a new name.
+func localSnapshotKey(f *os.File) string {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
+	abs, err := filepath.Abs(f.Name())
+	if err != nil {
+		return ""
+	}
+	h := sha256.Sum256([]byte(abs))
+	return fmt.Sprintf("%s/%x-%d-%d%s", localSnapshotDir, h[:12], st.Size(), st.ModTime().UnixNano(), snapshotExt)
 }
 
 // ErrTooLarge reports a symbol file over Config.MaxFileBytes.

@@ -330,3 +330,36 @@ func TestMaxFileBytes(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoError(t, s.Load(context.Background(), Key{DebugFile: "app", DebugID: "AB0"}).Err)
 }
+
+func TestLocalFileSnapshots(t *testing.T) {
+	dir, cacheDir := t.TempDir(), t.TempDir()
+	writeSym(t, dir, "app/AB0/app.sym", tinySym)
+	p := filepath.Join(dir, "app/AB0/app.sym")
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	load := func() *SymbolFile {
+		s, err := NewSupplier(Config{Paths: []string{dir}, CacheDir: cacheDir}, nil)
+		require.NoError(t, err)
+		r := s.Load(context.Background(), Key{DebugFile: "app", DebugID: "AB0"})
+		require.NoError(t, r.Err)
+		return r.File
+	}
+	fn := func(sf *SymbolFile) string {
+		loc, _ := sf.Lookup(0x12)
+		return loc.Function
+	}
+	assert.Equal(t, "main", fn(load()))
+	snaps, _ := filepath.Glob(filepath.Join(cacheDir, localSnapshotDir, "*"+snapshotExt))
+	require.Len(t, snaps, 1)
+
+	// Same size and time, other content: the snapshot answers, which
+	// shows the text was not parsed again.
+	require.NoError(t, os.WriteFile(p, []byte(strings.Replace(tinySym, "main", "mian", 1)), 0o644))
+	require.NoError(t, os.Chtimes(p, st.ModTime(), st.ModTime()))
+	assert.Equal(t, "main", fn(load()))
+
+	// A changed file (new time) is parsed again.
+	later := st.ModTime().Add(time.Second)
+	require.NoError(t, os.Chtimes(p, later, later))
+	assert.Equal(t, "mian", fn(load()))
+}
