@@ -27,7 +27,41 @@ const (
 	// query time. Conditions stay in WHERE (not PREWHERE), so they apply to
 	// the merged row.
 	DedupFinal
+	// DedupClean skips deduplication for clean partitions and uses argMax
+	// for the others. A daily partition made of a single part holds no
+	// duplicates: the writer never inserts two rows of one crash in one
+	// INSERT, and a ReplacingMergeTree merge keeps one row per key. Closed
+	// days become single parts through CompactDay (run by cron); the current
+	// day stays deduplicated by argMax. A row inserted into a clean
+	// partition while a query runs may be counted twice by that query only.
+	DedupClean
 )
+
+// CompactDay merges one day's crashes partition into a single part with
+// OPTIMIZE ... FINAL, collapsing duplicates, so that DedupClean reads it
+// without deduplication. Cron runs it for closed days.
+func (r *Reader) CompactDay(ctx context.Context, day time.Time) error {
+	d := day.UTC()
+	return r.conn.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE %s.crashes PARTITION %d FINAL", r.db, d.Year()*10000+int(d.Month())*100+d.Day()))
+}
+
+// cleanPartitions returns the crashes partitions made of a single part.
+func (r *Reader) cleanPartitions(ctx context.Context) ([]uint32, error) {
+	rows, err := r.conn.Query(ctx, "SELECT toUInt32OrZero(partition) AS p FROM system.parts WHERE database = ? AND table = 'crashes' AND active GROUP BY p HAVING count() = 1", r.db)
+	if err != nil {
+		return nil, fmt.Errorf("clean partitions: %w", err)
+	}
+	defer rows.Close()
+	var out []uint32
+	for rows.Next() {
+		var p uint32
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
 
 // Reader is the query library the webapp uses. Every value is a bound
 // parameter; identifiers come from the field registry and are checked.

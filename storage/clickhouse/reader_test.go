@@ -131,7 +131,11 @@ func TestSuperSearch(t *testing.T) {
 	ids := loadSearch(t, conn, db)
 	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	fs := supersearch.FromRegistry(fields.New())
-	for _, mode := range []Dedup{DedupArgMax, DedupFinal} {
+	// compact one of the two days so that DedupClean reads it plainly
+	compact, err := NewReader(conn, db, DedupClean)
+	require.NoError(t, err)
+	require.NoError(t, compact.CompactDay(context.Background(), time.Date(2026, 11, 19, 0, 0, 0, 0, time.UTC)))
+	for _, mode := range []Dedup{DedupArgMax, DedupFinal, DedupClean} {
 		rd, err := NewReader(conn, db, mode)
 		require.NoError(t, err)
 		search := func(raw string) *SearchResult {

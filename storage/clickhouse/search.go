@@ -52,7 +52,7 @@ type search struct {
 // and cardinalities, the facets and aggregations in one pass, and the
 // histograms. Every value is bound.
 func (r *Reader) SuperSearch(ctx context.Context, q *supersearch.Query) (*SearchResult, error) {
-	s, err := r.newSearch(q)
+	s, err := r.newSearch(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -121,13 +121,13 @@ func needed(q *supersearch.Query) []supersearch.Field {
 
 // col is how the outer query names a field's column.
 func (s *search) col(f supersearch.Field) string {
-	if s.r.dedup == DedupArgMax {
+	if s.r.dedup != DedupFinal {
 		return "f_" + f.Column
 	}
 	return f.Column
 }
 
-func (r *Reader) newSearch(q *supersearch.Query) (*search, error) {
+func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, error) {
 	for _, f := range needed(q) {
 		if !identRE.MatchString(f.Column) {
 			return nil, fmt.Errorf("%w: bad column %q", supersearch.ErrBadRequest, f.Column)
@@ -139,18 +139,39 @@ func (r *Reader) newSearch(q *supersearch.Query) (*search, error) {
 	// deduplication and prunes partitions.
 	rangeCond := supersearch.DateField + " >= toDateTime(?) AND " + supersearch.DateField + " < toDateTime(?)"
 	rangeArgs := []any{chTime(q.From), chTime(q.To)}
+	argMaxCols, plainCols := []string{"crash_id AS f_crash_id"}, []string{"crash_id AS f_crash_id"}
+	for _, f := range needed(q) {
+		if f.Column != "crash_id" {
+			argMaxCols = append(argMaxCols, fmt.Sprintf("argMax(%s, row_version) AS f_%s", f.Column, f.Column))
+			if f.Type == supersearch.String {
+				// argMax drops LowCardinality; UNION ALL needs equal types
+				plainCols = append(plainCols, fmt.Sprintf("CAST(%s AS String) AS f_%s", f.Column, f.Column))
+			} else {
+				plainCols = append(plainCols, fmt.Sprintf("%s AS f_%s", f.Column, f.Column))
+			}
+		}
+	}
+	deduped := "SELECT " + strings.Join(argMaxCols, ", ") + " FROM " + r.db + ".crashes WHERE " + rangeCond
 	switch r.dedup {
 	case DedupArgMax:
-		cols := []string{"crash_id AS f_crash_id"}
-		for _, f := range needed(q) {
-			if f.Column == "crash_id" {
-				continue
-			}
-			cols = append(cols, fmt.Sprintf("argMax(%s, row_version) AS f_%s", f.Column, f.Column))
-		}
-		s.source = "(SELECT " + strings.Join(cols, ", ") + " FROM " + r.db + ".crashes WHERE " + rangeCond + " GROUP BY crash_id)"
+		s.source = "(" + deduped + " GROUP BY crash_id)"
 		s.args = rangeArgs
 		s.where = "1"
+	case DedupClean:
+		clean, err := r.cleanPartitions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.where = "1"
+		if len(clean) == 0 {
+			s.source = "(" + deduped + " GROUP BY crash_id)"
+			s.args = rangeArgs
+			break
+		}
+		plain := "SELECT " + strings.Join(plainCols, ", ") + " FROM " + r.db + ".crashes WHERE " + rangeCond
+		s.source = "(" + plain + " AND toYYYYMMDD(" + supersearch.DateField + ") IN ? UNION ALL " +
+			deduped + " AND toYYYYMMDD(" + supersearch.DateField + ") NOT IN ? GROUP BY crash_id)"
+		s.args = []any{rangeArgs[0], rangeArgs[1], set(clean), rangeArgs[0], rangeArgs[1], set(clean)}
 	default:
 		s.source = r.db + ".crashes FINAL"
 		s.where = rangeCond
@@ -306,7 +327,7 @@ func (s *search) hits(ctx context.Context, res *SearchResult) error {
 	cols := make([]string, len(s.q.Columns))
 	for i, f := range s.q.Columns {
 		cols[i] = s.col(f) + " AS " + "f_" + f.Column
-		if s.r.dedup == DedupArgMax {
+		if s.r.dedup != DedupFinal {
 			cols[i] = s.col(f)
 		}
 	}
@@ -319,7 +340,7 @@ func (s *search) hits(ctx context.Context, res *SearchResult) error {
 		order = append(order, s.col(k.Field)+dir)
 	}
 	idCol := "crash_id"
-	if s.r.dedup == DedupArgMax {
+	if s.r.dedup != DedupFinal {
 		idCol = "f_crash_id"
 	}
 	order = append(order, idCol) // a stable order pages consistently
