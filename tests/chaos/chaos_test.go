@@ -94,21 +94,108 @@ type tally struct {
 	missingIDs                                         []string
 }
 
-func TestChaos(t *testing.T) {
+func requireStack(t *testing.T) {
 	if os.Getenv("CRASHSTREAM_STACK") != "1" {
 		t.Skip("needs the real stack: run `make up` and set CRASHSTREAM_STACK=1 (make test does both)")
 	}
-	count := envInt("CRASHSTREAM_CHAOS_COUNT", 1000)
-	rate := float64(envInt("CRASHSTREAM_CHAOS_RATE", 20))
-	pause := envDuration("CRASHSTREAM_CHAOS_PAUSE", 30*time.Second)
-	down := envDuration("CRASHSTREAM_CHAOS_DOWN", 3*time.Second)
-	gap := envDuration("CRASHSTREAM_CHAOS_GAP", 8*time.Second)
-	settle := envDuration("CRASHSTREAM_CHAOS_SETTLE", 4*time.Minute)
+}
+
+// TestChaos: faults one at a time during a fixed-rate run; every
+// acknowledged crash arrives everywhere exactly once.
+func TestChaos(t *testing.T) {
+	requireStack(t)
 	spec := os.Getenv("CRASHSTREAM_CHAOS_FAULTS")
 	if spec == "" {
 		spec = "kill:processor-a,stop:sink-clickhouse"
 	}
-	faults := parseFaults(t, spec)
+	run(t, scenario{
+		count:       envInt("CRASHSTREAM_CHAOS_COUNT", 1000),
+		rate:        float64(envInt("CRASHSTREAM_CHAOS_RATE", 20)),
+		concurrency: 32,
+		sizeScale:   0.1, // the point is loss, not bandwidth: ~40 KB median dumps
+		faults:      parseFaults(t, spec),
+		pause:       envDuration("CRASHSTREAM_CHAOS_PAUSE", 30*time.Second),
+		down:        envDuration("CRASHSTREAM_CHAOS_DOWN", 3*time.Second),
+		gap:         envDuration("CRASHSTREAM_CHAOS_GAP", 8*time.Second),
+		settle:      envDuration("CRASHSTREAM_CHAOS_SETTLE", 4*time.Minute),
+		report:      os.Getenv("CRASHSTREAM_CHAOS_REPORT"),
+	})
+}
+
+// TestOverload offers CRASHSTREAM_OVERLOAD_RATE reports/s (set it to twice
+// the capacity tests/bench/run.sh measured) of the realistic size mix with
+// many connections: the collector must shed the excess with 503 and
+// Retry-After, keep its memory bounded, and everything it acknowledged must
+// arrive. Opt-in (it saturates the machine): tests/chaos/run.sh overload.
+func TestOverload(t *testing.T) {
+	requireStack(t)
+	rate := envInt("CRASHSTREAM_OVERLOAD_RATE", 0)
+	if rate == 0 {
+		t.Skip("set CRASHSTREAM_OVERLOAD_RATE (2x the measured capacity) to run the overload test")
+	}
+	seconds := envInt("CRASHSTREAM_OVERLOAD_SECONDS", 60)
+	res := run(t, scenario{
+		count:        rate * seconds,
+		rate:         float64(rate),
+		concurrency:  512,
+		sizeScale:    1,
+		settle:       envDuration("CRASHSTREAM_CHAOS_SETTLE", 15*time.Minute),
+		report:       os.Getenv("CRASHSTREAM_CHAOS_REPORT"),
+		collectorEnv: []string{"CRASHSTREAM_COLLECTOR_MAX_IN_FLIGHT=" + strconv.Itoa(envInt("CRASHSTREAM_OVERLOAD_IN_FLIGHT", 64))},
+	})
+	require.Positive(t, res.status503, "the excess got 503")
+	require.Equal(t, res.status503, res.retryAfter, "every 503 carried Retry-After")
+}
+
+// scenario is one run of the pipeline under crashgen.
+type scenario struct {
+	count                    int
+	rate                     float64
+	concurrency              int
+	sizeScale                float64
+	faults                   []fault
+	pause, down, gap, settle time.Duration
+	report                   string
+	collectorEnv             []string
+}
+
+// outcome is what a scenario observed beside the per-window table.
+type outcome struct {
+	status503, retryAfter int
+	collectorPeakKiB      int64
+}
+
+// countingTransport counts 503 answers and those with Retry-After.
+type countingTransport struct {
+	http.RoundTripper
+	mu                    sync.Mutex
+	status503, retryAfter int
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// wrapped transport.
+func (c *countingTransport) CloseIdleConnections() {
+	if ci, ok := c.RoundTripper.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.RoundTripper.RoundTrip(r)
+	if err == nil && resp.StatusCode == http.StatusServiceUnavailable {
+		c.mu.Lock()
+		c.status503++
+		if resp.Header.Get("Retry-After") != "" {
+			c.retryAfter++
+		}
+		c.mu.Unlock()
+	}
+	return resp, err
+}
+
+func run(t *testing.T, sc scenario) outcome {
+	count, rate, faults := sc.count, sc.rate, sc.faults
+	pause, down, gap, settle := sc.pause, sc.down, sc.gap, sc.settle
 	root := repoRoot(t)
 	bin := buildBinary(t)
 	ctx := context.Background()
@@ -160,7 +247,7 @@ func TestChaos(t *testing.T) {
 		args := []string{strings.TrimSuffix(strings.TrimSuffix(name, "-a"), "-b")}
 		env := base
 		if name == "collector" {
-			env = append(append([]string(nil), base...), "CRASHSTREAM_COLLECTOR_ADDR="+collectorAddr)
+			env = append(append(append([]string(nil), base...), "CRASHSTREAM_COLLECTOR_ADDR="+collectorAddr), sc.collectorEnv...)
 		}
 		s := &service{name: name, args: args, env: env, admin: freeAddr(t), log: &lockedBuffer{}}
 		require.NoError(t, s.start(ctx, bin), name)
@@ -194,7 +281,30 @@ func TestChaos(t *testing.T) {
 	phase := 0
 	ackedIn := map[string]int{}
 	gen := crashgen.NewGenerator(cat, 11)
-	gen.SizeScale = 0.1 // the point is loss, not bandwidth: ~40 KB median dumps
+	gen.SizeScale = sc.sizeScale
+	transport := &countingTransport{RoundTripper: &http.Transport{MaxIdleConnsPerHost: sc.concurrency}}
+	var out outcome
+	var peakMu sync.Mutex
+	collectorPID := services["collector"].pid()
+	sampleDone := make(chan struct{})
+	sampleStop := make(chan struct{})
+	go func() { // the collector's peak RSS while sending (VmHWM survives restarts only per process)
+		defer close(sampleDone)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-sampleStop:
+				return
+			case <-tick.C:
+				if kb := rssKiB(collectorPID); kb > 0 {
+					peakMu.Lock()
+					out.collectorPeakKiB = max(out.collectorPeakKiB, kb)
+					peakMu.Unlock()
+				}
+			}
+		}
+	}()
 	sendCtx, stopSend := context.WithCancel(ctx)
 	defer stopSend()
 	type sendResult struct {
@@ -203,10 +313,10 @@ func TestChaos(t *testing.T) {
 	}
 	sent := make(chan sendResult, 1)
 	go func() {
-		client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
+		client := &http.Client{Timeout: 2 * time.Minute, Transport: transport}
 		defer client.CloseIdleConnections()
 		res, err := crashgen.Run(sendCtx, crashgen.RunConfig{
-			URL: "http://" + collectorAddr, Rate: rate, Count: count, Concurrency: 32,
+			URL: "http://" + collectorAddr, Rate: rate, Count: count, Concurrency: sc.concurrency,
 			Progress: os.Stderr, ProgressEvery: 15 * time.Second,
 			OnAccepted: func(id string) {
 				mu.Lock()
@@ -228,7 +338,10 @@ func TestChaos(t *testing.T) {
 		inject(t, root, bin, f, services, pause, down)
 	}
 	r := <-sent
+	close(sampleStop)
+	<-sampleDone
 	require.NoError(t, r.err)
+	out.status503, out.retryAfter = transport.status503, transport.retryAfter
 	t.Logf("crashgen: %s", r.res.Summary())
 	mu.Lock()
 	phase = len(faults) + 1
@@ -310,16 +423,18 @@ func TestChaos(t *testing.T) {
 	for _, ty := range append(tallies, total) {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n", ty.name, ty.acked, ty.processed, ty.inCH, ty.rawObj, ty.processedObj, ty.tele, ty.missing, ty.dupRows, ty.redelivered)
 	}
-	fmt.Fprintf(&b, "\ncrashgen: sent %d, acknowledged %d, rejected %d (statuses %v), failed %d; top_crashers_daily sum %d for %d crashes in ClickHouse; unacknowledged crash ids in ClickHouse: %d\n",
-		r.res.Sent, r.res.Accepted, r.res.Rejected, r.res.Statuses, r.res.Failed, counts.aggSum, len(counts.ch), phantoms)
+	fmt.Fprintf(&b, "\ncrashgen: sent %d, acknowledged %d, rejected %d (statuses %v), failed %d; 503 with Retry-After %d of %d; offered %.0f/s, acked %.1f/s, ack p50 %s p99 %s; collector peak RSS %d MiB; top_crashers_daily sum %d for %d crashes in ClickHouse; unacknowledged crash ids in ClickHouse: %d\n",
+		r.res.Sent, r.res.Accepted, r.res.Rejected, r.res.Statuses, r.res.Failed, out.retryAfter, out.status503, rate,
+		float64(r.res.Accepted)/r.res.Elapsed.Seconds(), quantile(r.res.Latencies, 0.5), quantile(r.res.Latencies, 0.99),
+		out.collectorPeakKiB/1024, counts.aggSum, len(counts.ch), phantoms)
 	for _, ty := range tallies {
 		if len(ty.missingIDs) > 0 {
 			fmt.Fprintf(&b, "missing in %q, e.g. %s\n", ty.name, strings.Join(ty.missingIDs, " "))
 		}
 	}
 	t.Log(b.String())
-	if out := os.Getenv("CRASHSTREAM_CHAOS_REPORT"); out != "" {
-		require.NoError(t, os.WriteFile(out, []byte(b.String()), 0o644))
+	if sc.report != "" {
+		require.NoError(t, os.WriteFile(sc.report, []byte(b.String()), 0o644))
 	}
 	require.Equal(t, acked, r.res.Accepted, "OnAccepted saw every acknowledged crash")
 	require.Zero(t, total.missing, "acknowledged crashes missing")
@@ -333,6 +448,17 @@ func TestChaos(t *testing.T) {
 		default:
 		}
 	}
+	return out
+}
+
+// quantile is the nearest-rank q-quantile, rounded for the report.
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(int(q*float64(len(s))), len(s)-1)].Round(time.Millisecond)
 }
 
 // inject applies one fault and returns once the target is back.
