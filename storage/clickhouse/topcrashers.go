@@ -27,6 +27,10 @@ type TopCrashersParams struct {
 	// Installs asks for the distinct install_time count per signature
 	// (Socorro's "installs"), read from the crashes table.
 	Installs bool
+	// RangeType is "report" (the default: the window is on submission
+	// days, read from the aggregates) or "build" (the window is on build
+	// dates, read from the deduplicated crashes table: slower).
+	RangeType string
 }
 
 // TopCrasher is one signature of the report.
@@ -86,6 +90,13 @@ func (p *TopCrashersParams) Validate() error {
 	if p.ProcessType == "any" {
 		p.ProcessType = ""
 	}
+	switch p.RangeType {
+	case "":
+		p.RangeType = "report"
+	case "report", "build":
+	default:
+		return fmt.Errorf("top crashers: range type must be report or build, got %q", p.RangeType)
+	}
 	return nil
 }
 
@@ -105,8 +116,9 @@ func (r *Reader) TopCrashers(ctx context.Context, p TopCrashersParams) (*TopCras
 	prevStart := start.AddDate(0, 0, -p.Days)
 	res := &TopCrashersResult{Start: start, End: end}
 
-	table := p.table(r.db)
-	where, args := p.where(start, end)
+	table, args := r.source(&p, start, false)
+	where, wargs := p.where(start, end)
+	args = append(args, wargs...)
 	rows, err := r.conn.Query(ctx, "SELECT signature, sum(crashes) AS c, sum(startup_crashes), sum(short_uptime), sum(gc_crashes) FROM "+table+
 		" WHERE "+where+" GROUP BY signature HAVING c > 0 ORDER BY c DESC, signature LIMIT ?", append(args, p.Limit)...)
 	if err != nil {
@@ -164,22 +176,41 @@ func (p *TopCrashersParams) filtered() bool {
 	return len(p.Versions) > 0 || p.ProcessType != "" || p.Platform != ""
 }
 
-// table is where the ranking is read: signature_daily (one row per
-// signature and day) unless the report is filtered.
-func (p *TopCrashersParams) table(db string) string {
-	if p.filtered() {
-		return db + ".top_crashers_daily"
+// source is what the report reads, with its own bound arguments, for a
+// window starting at from: signature_daily (one row per signature and day)
+// when nothing splits it, top_crashers_daily when filtered or when the
+// breakdown (fine) is wanted, and for the build range type a subquery of
+// the deduplicated crashes shaped like top_crashers_daily, whose day is the
+// build date. Crashes cannot be submitted before their build, so the
+// subquery reads only submissions from the window's start on.
+func (r *Reader) source(p *TopCrashersParams, from time.Time, fine bool) (string, []any) {
+	switch {
+	case p.RangeType == "build":
+		return "(SELECT x_product AS product, x_signature AS signature, x_os AS os_name, x_pt AS process_type, x_version AS version, " +
+			"toDate(concat(substring(bs, 1, 4), '-', substring(bs, 5, 2), '-', substring(bs, 7, 2))) AS day, " +
+			"toInt64(1) AS crashes, st AS startup_crashes, su AS short_uptime, g AS gc_crashes FROM (" +
+			"SELECT crash_id, any(toString(product)) AS x_product, argMax(signature, row_version) AS x_signature, " +
+			"argMax(toString(os_name), row_version) AS x_os, argMax(toString(process_type), row_version) AS x_pt, " +
+			"argMax(toString(version), row_version) AS x_version, toString(argMax(ifNull(build, 0), row_version)) AS bs, " +
+			"toInt64(argMax(ifNull(startup_crash, 0), row_version)) AS st, toInt64(argMax(ifNull(uptime < 60, 0), row_version)) AS su, " +
+			"toInt64(argMax(ifNull(is_garbage_collecting, 0), row_version)) AS g FROM " + r.db + ".crashes " +
+			"WHERE product = ? AND submitted_timestamp >= toDateTime(?) GROUP BY crash_id) WHERE length(bs) = 14)", []any{p.Product, chTime(from)}
+	case fine || p.filtered():
+		return r.db + ".top_crashers_daily", nil
+	default:
+		return r.db + ".signature_daily", nil
 	}
-	return db + ".signature_daily"
 }
 
 // breakdown fills the per-platform and per-process-type counts of the
 // ranked signatures from top_crashers_daily, which is ordered by signature
 // so that only their granules are read.
 func (r *Reader) breakdown(ctx context.Context, p TopCrashersParams, start, end time.Time, sigs []string, res *TopCrashersResult) error {
-	where, args := p.where(start, end)
-	rows, err := r.conn.Query(ctx, "SELECT signature, toString(os_name), toString(process_type), sum(crashes) AS c FROM "+r.db+
-		".top_crashers_daily WHERE "+where+" AND signature IN ? GROUP BY signature, os_name, process_type HAVING c != 0", append(args, set(sigs))...)
+	table, args := r.source(&p, start, true)
+	where, wargs := p.where(start, end)
+	args = append(args, wargs...)
+	rows, err := r.conn.Query(ctx, "SELECT signature, toString(os_name), toString(process_type), sum(crashes) AS c FROM "+table+
+		" WHERE "+where+" AND signature IN ? GROUP BY signature, os_name, process_type HAVING c != 0", append(args, set(sigs))...)
 	if err != nil {
 		return fmt.Errorf("top crashers breakdown: %w", err)
 	}
@@ -228,8 +259,9 @@ func (p *TopCrashersParams) where(start, end time.Time) (string, []any) {
 // window, so only those at least as frequent as the least frequent of ours
 // are read.
 func (r *Reader) previous(ctx context.Context, p TopCrashersParams, start, end time.Time, res *TopCrashersResult) error {
-	table := p.table(r.db)
-	where, args := p.where(start, end)
+	table, args := r.source(&p, start, false)
+	where, wargs := p.where(start, end)
+	args = append(args, wargs...)
 	sigs := make([]string, len(res.Crashers))
 	for i, c := range res.Crashers {
 		sigs[i] = c.Signature

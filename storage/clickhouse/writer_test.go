@@ -94,6 +94,16 @@ func TestWriteDedupAndCorrections(t *testing.T) {
 	assert.Equal(t, tc.Crashers[0].Count, tf.Crashers[0].Count)
 	assert.Equal(t, tc.Total, tf.Total)
 
+	// by build date: the builds are of 2026-01-01; deduplicated raw rows
+	tb, err := rd.TopCrashers(ctx, TopCrashersParams{Product: "Firefox", Days: 7, End: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), RangeType: "build"})
+	require.NoError(t, err)
+	require.Len(t, tb.Crashers, 2)
+	assert.Equal(t, int64(9), tb.Crashers[0].Count)
+	assert.Equal(t, int64(10), tb.Total)
+	assert.Equal(t, map[string]int64{"Windows NT": 9}, tb.Crashers[0].Platforms)
+	_, err = rd.TopCrashers(ctx, TopCrashersParams{Product: "Firefox", Days: 7, RangeType: "bogus"})
+	require.Error(t, err)
+
 	// a week later, this week is the previous window
 	later, err := rd.TopCrashers(ctx, TopCrashersParams{Product: "Firefox", Days: 7, End: day.AddDate(0, 0, 8)})
 	require.NoError(t, err)
