@@ -12,7 +12,7 @@ LDFLAGS   := -s -w -X github.com/crashstream/crashstream/services/runtime.versio
 GOTEST    := go test -race -shuffle=on -timeout 20m
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help up down status clean build run test test-unit test-integration check fmt vet tidy bench bench-quick fuzz compat oracles chart-test
+.PHONY: help up down status clean build run test test-unit test-integration check fmt vet tidy bench bench-quick fuzz chaos compat oracles chart-test
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ bench-quick: up ## a short benchmark run (under 5 minutes)
 
 fuzz: ## run every fuzz target (FUZZTIME per target, default 30m)
 	@tests/fuzz/run.sh $(or $(FUZZTIME),30m)
+
+chaos: up ## the fault matrix: kill -9 / SIGSTOP each stack server and service during 10,000 crashes (RELIABILITY.md)
+	@tests/chaos/run.sh full
 
 compat: ## compare with minidump-stackwalk and siggen over the corpus (installs them once)
 	@tests/corpus/install-oracles.sh

@@ -116,7 +116,7 @@ func TestChaos(t *testing.T) {
 		faults:      parseFaults(t, spec),
 		pause:       envDuration("CRASHSTREAM_CHAOS_PAUSE", 30*time.Second),
 		down:        envDuration("CRASHSTREAM_CHAOS_DOWN", 3*time.Second),
-		gap:         envDuration("CRASHSTREAM_CHAOS_GAP", 8*time.Second),
+		gap:         envDuration("CRASHSTREAM_CHAOS_GAP", 5*time.Second),
 		settle:      envDuration("CRASHSTREAM_CHAOS_SETTLE", 4*time.Minute),
 		report:      os.Getenv("CRASHSTREAM_CHAOS_REPORT"),
 	})
@@ -253,10 +253,13 @@ func run(t *testing.T, sc scenario) outcome {
 		require.NoError(t, s.start(ctx, bin), name)
 		services[name] = s
 	}
-	defer func() {
-		for i := len(order) - 1; i >= 0; i-- {
-			services[order[i]].stop()
+	defer func() { // drain every service at once
+		var wg sync.WaitGroup
+		for _, s := range services {
+			wg.Add(1)
+			go func() { defer wg.Done(); s.stop() }()
 		}
+		wg.Wait()
 	}()
 
 	// The checker reads crash.processed.v1 from the start, for the whole run.
