@@ -13,6 +13,9 @@ type JobsConfig struct {
 	// DumpRetentionDays is how long dumps are kept (shorter: they hold
 	// memory contents).
 	DumpRetentionDays int
+	// RetentionLookback is how many days before the cutoff each
+	// retention run sweeps again.
+	RetentionLookback int
 	// MissingSymbolsSample bounds the crashes the report reads per day.
 	MissingSymbolsSample int
 }
@@ -25,6 +28,7 @@ func RegisterFlags(fs *flag.FlagSet, c *Config, j *JobsConfig) {
 	fs.IntVar(&c.MaxBackfill, "cron.max-backfill", 60, "most missed periods one tick runs")
 	fs.IntVar(&j.RetentionDays, "cron.retention-days", 180, "days crash reports are kept")
 	fs.IntVar(&j.DumpRetentionDays, "cron.dump-retention-days", 30, "days dumps are kept (at most cron.retention-days)")
+	fs.IntVar(&j.RetentionLookback, "cron.retention-lookback-days", 30, "days before each retention cutoff swept again (catches up after outages)")
 	fs.IntVar(&j.MissingSymbolsSample, "cron.missing-symbols-sample", 2000, "crashes read per day for the missing-symbols report")
 }
 
@@ -43,6 +47,8 @@ func Validate(c Config, j JobsConfig) error {
 		return errors.New("-cron.retention-days: must be at least 1")
 	case j.DumpRetentionDays < 1 || j.DumpRetentionDays > j.RetentionDays:
 		return errors.New("-cron.dump-retention-days: must be between 1 and -cron.retention-days")
+	case j.RetentionLookback < 0:
+		return errors.New("-cron.retention-lookback-days: must not be negative")
 	case j.MissingSymbolsSample < 1:
 		return errors.New("-cron.missing-symbols-sample: must be at least 1")
 	}

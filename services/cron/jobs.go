@@ -103,65 +103,82 @@ type PartitionDropper interface {
 
 // Retention deletes crashes older than age: the ClickHouse partitions, and
 // every object of the crash (raw crash, dump names, dumps, processed crash,
-// telemetry export). Daily, backfilled: the period p handles the day p-age,
-// so each day's data is deleted exactly once and a missed day is caught up.
-func Retention(b, telemetry Bucket, ch PartitionDropper, age time.Duration, log zerolog.Logger) Job {
+// telemetry export). Daily, backfilled. The period p sweeps the days from
+// p-age back lookback days, so a first run, or a run after an outage longer
+// than the backfill bound, still catches up; sweeping an emptied day again
+// costs one listing.
+func Retention(b, telemetry Bucket, ch PartitionDropper, age time.Duration, lookback int, log zerolog.Logger) Job {
 	return NewJob("retention", 24*time.Hour, true, func(ctx context.Context, p time.Time) error {
-		day := p.Add(-age).Truncate(24 * time.Hour)
+		newest := p.Add(-age).Truncate(24 * time.Hour)
 		if ch != nil {
-			dropped, err := ch.DropPartitionsBefore(ctx, day.Add(24*time.Hour))
+			dropped, err := ch.DropPartitionsBefore(ctx, newest.Add(24*time.Hour))
 			if err != nil {
 				return err
 			}
 			log.Info().Strs("partitions", dropped).Msg("retention: dropped ClickHouse partitions")
 		}
-		ids, err := crashIDsOfDay(ctx, b, day)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := deleteDumps(ctx, b, id); err != nil {
+		total := 0
+		for d := 0; d <= lookback; d++ {
+			day := newest.Add(-time.Duration(d) * 24 * time.Hour)
+			ids, err := crashIDsOfDay(ctx, b, day)
+			if err != nil {
 				return err
 			}
-			names, _ := objectstore.DumpNamesKey(id)
-			processed, _ := objectstore.ProcessedCrashKey(id)
-			raw, _ := objectstore.RawCrashKey(id)
-			// The raw crash goes last: it is what lists the crash for a retry.
-			for _, k := range []string{processed, names, raw} {
-				if err := b.Delete(ctx, k); err != nil {
+			for _, id := range ids {
+				if err := deleteCrash(ctx, b, telemetry, id); err != nil {
 					return err
 				}
 			}
-			if telemetry != nil {
-				if k, err := objectstore.TelemetryKey(id); err == nil {
-					if err := telemetry.Delete(ctx, k); err != nil {
-						return err
-					}
-				}
-			}
+			total += len(ids)
 		}
-		log.Info().Time("day", day).Int("crashes", len(ids)).Msg("retention: deleted crash objects")
+		log.Info().Time("through", newest).Int("crashes", total).Msg("retention: deleted crash objects")
 		return nil
 	})
+}
+
+// deleteCrash removes every object of one crash; the raw crash goes last,
+// since it is what lists the crash for a retry.
+func deleteCrash(ctx context.Context, b, telemetry Bucket, id string) error {
+	if err := deleteDumps(ctx, b, id); err != nil {
+		return err
+	}
+	names, _ := objectstore.DumpNamesKey(id)
+	processed, _ := objectstore.ProcessedCrashKey(id)
+	raw, _ := objectstore.RawCrashKey(id)
+	for _, k := range []string{processed, names, raw} {
+		if err := b.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	if telemetry != nil {
+		if k, err := objectstore.TelemetryKey(id); err == nil {
+			return telemetry.Delete(ctx, k)
+		}
+	}
+	return nil
 }
 
 // DumpRetention deletes the dumps (not the reports) of crashes older than
 // age, on its own shorter schedule: dumps hold memory contents, the most
 // sensitive and the largest part of a crash (Socorro's policy: dumps within
-// 30 days).
-func DumpRetention(b Bucket, age time.Duration, log zerolog.Logger) Job {
+// 30 days). It sweeps lookback days like Retention.
+func DumpRetention(b Bucket, age time.Duration, lookback int, log zerolog.Logger) Job {
 	return NewJob("retention-dumps", 24*time.Hour, true, func(ctx context.Context, p time.Time) error {
-		day := p.Add(-age).Truncate(24 * time.Hour)
-		ids, err := crashIDsOfDay(ctx, b, day)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := deleteDumps(ctx, b, id); err != nil {
+		newest := p.Add(-age).Truncate(24 * time.Hour)
+		total := 0
+		for d := 0; d <= lookback; d++ {
+			ids, err := crashIDsOfDay(ctx, b, newest.Add(-time.Duration(d)*24*time.Hour))
+			if err != nil {
 				return err
 			}
+			for _, id := range ids {
+				if err := deleteDumps(ctx, b, id); err != nil {
+					return err
+				}
+			}
+			total += len(ids)
 		}
-		log.Info().Time("day", day).Int("crashes", len(ids)).Msg("retention-dumps: deleted dumps")
+		log.Info().Time("through", newest).Int("crashes", total).Msg("retention-dumps: deleted dumps")
 		return nil
 	})
 }

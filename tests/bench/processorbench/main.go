@@ -9,11 +9,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -34,9 +37,18 @@ import (
 func main() {
 	dir := flag.String("dir", "", "directory written by crashstream crashgen -out (dumps/ and symbols/)")
 	repeat := flag.Int("repeat", 3, "timed passes over the dumps")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed passes to this file")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(*dir, *repeat); err != nil {
 		fmt.Fprintln(os.Stderr, "processorbench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -77,12 +89,15 @@ func run(dir string, repeat int) error {
 		if b, err := os.ReadFile(strings.TrimSuffix(d, ".dmp") + ".json"); err == nil {
 			_ = json.Unmarshal(b, &ann)
 		}
-		ann["uuid"], ann["submitted_timestamp"] = id, day.Format(time.RFC3339)
-		raw, _ := json.Marshal(ann)
 		dump, err := os.ReadFile(d)
 		if err != nil {
 			return err
 		}
+		// As the collector stores it: with the dump's checksum in metadata.
+		sum := sha256.Sum256(dump)
+		ann["uuid"], ann["submitted_timestamp"] = id, day.Format(time.RFC3339)
+		ann["metadata"] = map[string]any{"dump_checksums": map[string]string{"upload_file_minidump": hex.EncodeToString(sum[:])}}
+		raw, _ := json.Marshal(ann)
 		bytes += int64(len(dump))
 		rawKey, _ := objectstore.RawCrashKey(id)
 		namesKey, _ := objectstore.DumpNamesKey(id)
