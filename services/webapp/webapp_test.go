@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -661,4 +662,49 @@ func FuzzReprocessing(f *testing.F) {
 			require.Len(t, fx.pub.all(), before)
 		}
 	})
+}
+
+func TestSessionCookieSecure(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		public string
+		tls    bool
+		secure bool
+	}{
+		{"plain http", "", false, false},
+		{"tls", "", true, true},
+		{"https public url behind a proxy", "https://crash-stats.example", false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.PublicURL = tt.public })
+			req := httptest.NewRequest("GET", "/signin", nil)
+			if tt.tls {
+				req.TLS = &tls.ConnectionState{}
+			}
+			rec := httptest.NewRecorder()
+			f.srv.Handler().ServeHTTP(rec, req)
+			ck := rec.Result().Cookies()
+			require.Len(t, ck, 1)
+			assert.Equal(t, tt.secure, ck[0].Secure)
+			assert.True(t, ck[0].HttpOnly)
+		})
+	}
+}
+
+func TestSignOut(t *testing.T) {
+	f := newFixture(t, nil)
+	sid := strings.Repeat("b", 32)
+	signed := &http.Cookie{Name: sessionCookie, Value: f.srv.encodeSession(session{sid: sid, tokenHash: auth.HashKey(f.keys["pii"]), expires: f.now.Add(time.Hour)})}
+	req := httptest.NewRequest("POST", "/signout", strings.NewReader(url.Values{"csrf_token": {f.srv.csrfFor(sid)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(signed)
+	rec := httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(rec, req)
+	require.Equal(t, 303, rec.Code)
+	out := rec.Result().Cookies()[0]
+	req = httptest.NewRequest("GET", "/api/SuperSearchFields/", nil)
+	req.AddCookie(out)
+	rec = httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(rec, req)
+	assert.NotContains(t, rec.Body.String(), `"url"`, "signed out: anonymous")
 }
