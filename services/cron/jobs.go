@@ -152,7 +152,11 @@ func deleteCrash(ctx context.Context, b, telemetry Bucket, id string) error {
 	}
 	if telemetry != nil {
 		if k, err := objectstore.TelemetryKey(id); err == nil {
-			return telemetry.Delete(ctx, k)
+			// A deployment without the telemetry export has no such
+			// bucket: nothing to delete.
+			if err := telemetry.Delete(ctx, k); err != nil && !errors.Is(err, objectstore.ErrNotFound) {
+				return err
+			}
 		}
 	}
 	return nil
