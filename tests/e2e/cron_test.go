@@ -70,7 +70,7 @@ func TestVerifyProcessedHealsAMissingPublish(t *testing.T) {
 	e.start([]string{"processor"})
 	e.start([]string{"sink-objectstore"})
 
-	yesterday := time.Now().UTC().Truncate(24*time.Hour).Add(-24 * time.Hour)
+	yesterday := time.Now().UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
 	id := crashIDOn(1, yesterday)
 	e.storeRawCrash(id, yesterday, dump)
 	require.False(t, e.exists("v1/processed_crash/"+id))
@@ -108,7 +108,7 @@ func TestRetentionDeletesExactlyTheExpired(t *testing.T) {
 	defer conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db) //nolint:errcheck // cleanup
 
 	// The run's period is yesterday; reports older than yesterday-180d expire.
-	yesterday := time.Now().UTC().Truncate(24*time.Hour).Add(-24 * time.Hour)
+	yesterday := time.Now().UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
 	cutoff := yesterday.Add(-180 * 24 * time.Hour)
 	days := map[string]time.Time{
 		"expired-on-cutoff": cutoff,
