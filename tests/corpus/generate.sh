@@ -25,7 +25,8 @@ log() { echo "generate: $*" >&2; }
 # Cases: name | variant | binary | stack limit in KiB (ulimit -s; "-" keeps the
 # default) | arguments. Variants (flags) are in build_variant. The overflow
 # cases run with a 256 KiB stack: minidump-writer copies the crashing
-# thread's whole stack mapping, 8 MiB by default.
+# thread's whole stack mapping, 8 MiB by default. Leading VAR=value words
+# of the arguments are added to the crasher's environment.
 cases() {
 	cat <<'EOF'
 c-null-O0-fp         c-O0-fp      crash-c    -    null
@@ -50,7 +51,7 @@ cpp-lambda-O0-fp     cpp-O0-fp    crash-cpp  -    lambda
 cpp-lambda-O2-nofp   cpp-O2-nofp  crash-cpp  -    lambda
 cpp-anon-O2-nofp     cpp-O2-nofp  crash-cpp  -    anon
 cpp-throw-O0-fp      cpp-O0-fp    crash-cpp  -    throw
-rust-panic-O0-fp     rust-O0-fp   crash-rust -    panic
+rust-panic-O0-fp     rust-O0-fp   crash-rust -    RUST_BACKTRACE=1 panic
 rust-panic-O2-nofp   rust-O2-nofp crash-rust -    panic
 rust-segv-O0-fp      rust-O0-fp   crash-rust -    segv
 rust-segv-O2-nofp    rust-O2-nofp crash-rust -    segv
@@ -59,13 +60,14 @@ rust-thread-O2-nofp  rust-O2-nofp crash-rust -    thread
 EOF
 }
 
-# Source paths in debug info are remapped to this fixed prefix.
-src_prefix="/crashstream/tests/corpus/src"
+# Paths in debug info (sources, compilation directory) are remapped from the
+# checkout to this fixed prefix, so the .sym files do not depend on it.
+src_prefix="/crashstream/tests/corpus"
 
 build_variant() {
 	local v="$1" out="$build/$1"
 	mkdir -p "$out"
-	local cflags=(-g -ffile-prefix-map="$here/src=$src_prefix" -Wall)
+	local cflags=(-g -ffile-prefix-map="$here=$src_prefix" -Wall)
 	case "$v" in
 	*-O0-fp) cflags+=(-O0 -fno-omit-frame-pointer) ;;
 	*-O2-nofp) cflags+=(-O2 -fomit-frame-pointer) ;;
@@ -82,7 +84,7 @@ build_variant() {
 		;;
 	rust-*)
 		local rflags=(-g -C panic=abort --edition 2021
-			--remap-path-prefix "$here/src=$src_prefix")
+			--remap-path-prefix "$here=$src_prefix")
 		case "$v" in
 		*-O0-fp) rflags+=(-C opt-level=0 -C force-frame-pointers=yes) ;;
 		*-O2-nofp) rflags+=(-C opt-level=2 -C force-frame-pointers=no) ;;
@@ -99,6 +101,9 @@ main() {
 	local dumper="$here/dumper/target/release/dumper"
 
 	local want=("$@")
+	if ((${#want[@]} == 0)); then
+		rm -rf dumps golden symbols # a full run leaves no stale IDs behind
+	fi
 	mkdir -p dumps golden symbols "$build"
 	local built=" "
 	local name variant bin stack args
@@ -112,20 +117,35 @@ main() {
 			built+="$variant "
 		fi
 		log "crashing $name ($bin $args)"
+		local args_env="" args_rest="" w
+		for w in $args; do
+			if [[ -z "$args_rest" && "$w" == *=* ]]; then args_env+="$w "; else args_rest+="$w "; fi
+		done
+		# The crasher gets a small fixed environment: minidumps record it
+		# (LinuxEnviron stream and the top of the main stack), and the
+		# generating shell's environment is nobody's business.
 		# shellcheck disable=SC2086 # args is a word list
 		(
 			[[ "$stack" == - ]] || ulimit -s "$stack"
-			"$dumper" "dumps/$name.dmp" -- "$build/$variant/$bin" $args
+			cd "$build"
+			"$dumper" "$here/dumps/$name.dmp" -- env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
+				$args_env "$build/$variant/$bin" $args_rest
 		) 2>"$build/$name.stderr" || { cat "$build/$name.stderr" >&2; return 1; }
 	done < <(cases)
 
 	log "writing symbols"
-	local mods
-	mods="$(for v in $built; do ls "$build/$v"/crash-* "$build/$v"/*.so 2>/dev/null; done)"
-	# System libraries the crashers load: no debug info on this machine, but
-	# their .sym files still carry PUBLIC symbols and CFI for unwinding.
-	mods+=$'\n'"$(ldd "$build"/*/crash-* | awk '$3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' |
-		xargs -r readlink -f | sort -u)"
+	# The crashers and libcrashlib.so, plus the system libraries they load
+	# (stripped here: their .sym files carry PUBLIC symbols and CFI only).
+	local mods v
+	mods="$(
+		for v in $built; do
+			find "$build/$v" -maxdepth 1 -type f \( -name 'crash-*' -o -name '*.so' \)
+		done
+		ldd "$build"/*/crash-* |
+			awk '$2 == "=>" && $3 ~ /^\// {print $3} NF == 2 && $1 ~ /^\// && $2 ~ /^\(/ {print $1}' |
+			xargs -r readlink -f
+	)"
+	mods="$(sort -u <<<"$mods")"
 	local m sym dir
 	while read -r m; do
 		[[ -n "$m" ]] || continue
@@ -146,7 +166,7 @@ main() {
 		if ((${#want[@]})) && [[ " ${want[*]} " != *" $name "* ]]; then
 			continue
 		fi
-		minidump-stackwalk --json --pretty --symbols-path symbols "$d" >"golden/$name.json" \
+		minidump-stackwalk --json --pretty "$d" symbols >"golden/$name.json" \
 			2>"$build/$name.stackwalk.log"
 	done
 	log "done: $(ls dumps | wc -l) dumps, $(du -sh . --exclude=dumper/target | cut -f1) total"

@@ -49,6 +49,7 @@ __attribute__((noinline)) static void crash_abort(int value)
 	check_invariant(value > 0, "value > 0");
 }
 
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
 __attribute__((noinline)) static int overflow(int depth)
 {
 	volatile char frame[1024];
