@@ -134,6 +134,10 @@ func TestOverload(t *testing.T) {
 		t.Skip("set CRASHSTREAM_OVERLOAD_RATE (2x the measured capacity) to run the overload test")
 	}
 	seconds := envInt("CRASHSTREAM_OVERLOAD_SECONDS", 60)
+	var collectorEnv []string // the collector's defaults (max-in-flight 128) unless told
+	if n := envInt("CRASHSTREAM_OVERLOAD_IN_FLIGHT", 0); n > 0 {
+		collectorEnv = append(collectorEnv, "CRASHSTREAM_COLLECTOR_MAX_IN_FLIGHT="+strconv.Itoa(n))
+	}
 	res := run(t, scenario{
 		count:        rate * seconds,
 		rate:         float64(rate),
@@ -141,8 +145,16 @@ func TestOverload(t *testing.T) {
 		sizeScale:    1,
 		settle:       envDuration("CRASHSTREAM_CHAOS_SETTLE", 15*time.Minute),
 		report:       os.Getenv("CRASHSTREAM_CHAOS_REPORT"),
-		collectorEnv: []string{"CRASHSTREAM_COLLECTOR_MAX_IN_FLIGHT=" + strconv.Itoa(envInt("CRASHSTREAM_OVERLOAD_IN_FLIGHT", 64))},
+		collectorEnv: collectorEnv,
 	})
+	for part := range stackParts { // no server of the stack died (an OOM kill would show here)
+		b, err := os.ReadFile(filepath.Join(repoRoot(t), ".stack", "run", part+".pid"))
+		require.NoError(t, err)
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		require.NoError(t, err)
+		require.NoError(t, syscall.Kill(pid, 0), "%s is still running", part)
+	}
+	t.Logf("collector peak RSS %d MiB; %d answers 503, %d with Retry-After", res.collectorPeakKiB/1024, res.status503, res.retryAfter)
 	require.Positive(t, res.status503, "the excess got 503")
 	require.Equal(t, res.status503, res.retryAfter, "every 503 carried Retry-After")
 }
