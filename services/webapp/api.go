@@ -302,8 +302,21 @@ type fieldJSON struct {
 	ClickHouseFieldType string   `json:"clickhouse_type,omitempty"`
 }
 
-var queryTypes = map[fields.Type]string{fields.String: "string", fields.Int: "number", fields.Float: "number",
-	fields.Bool: "bool", fields.Date: "date", fields.List: "string", fields.Object: "object"}
+// queryType is Socorro's query_type of a field type.
+func queryType(t fields.Type) string {
+	switch t {
+	case fields.Int, fields.Float:
+		return "number"
+	case fields.Bool:
+		return "bool"
+	case fields.Date:
+		return "date"
+	case fields.Object:
+		return "object"
+	default:
+		return "string"
+	}
+}
 
 func (s *Server) superSearchFields(c *gin.Context) {
 	viewPII := CallerOf(c).Has(auth.ViewPII)
@@ -315,7 +328,7 @@ func (s *Server) superSearchFields(c *gin.Context) {
 		}
 		out[f.Name] = fieldJSON{
 			Name: f.Name, Namespace: "processed_crash", InDatabaseName: f.ClickHouseColumn,
-			QueryType: queryTypes[f.Type], DataValidationType: string(f.Type), PermissionsNeeded: perms,
+			QueryType: queryType(f.Type), DataValidationType: string(f.Type), PermissionsNeeded: perms,
 			IsExposed: f.Searchable && f.ClickHouseColumn != "", IsReturned: f.Searchable && f.ClickHouseColumn != "",
 			Description: f.Description, FormFieldChoices: []string{}, ClickHouseFieldType: f.ClickHouseType,
 		}
@@ -591,8 +604,8 @@ func (s *Server) topCrashers(c *gin.Context) {
 
 // --- reprocessing -----------------------------------------------------------
 
-// Rulesets the processor knows (services/processor/rules).
-var rulesets = []string{"default", "regenerate_signature"}
+// rulesets are the processor's ruleset names (services/processor/rules).
+func rulesets() []string { return []string{"default", "regenerate_signature"} }
 
 // MaxReprocess bounds the crash ids of one Reprocessing call.
 const MaxReprocess = 1000
@@ -638,8 +651,8 @@ func (s *Server) reprocessing(c *gin.Context) {
 			apiError(c, http.StatusBadRequest, "crash_ids: %q is not a crash id", r)
 			return
 		}
-		if !contains(rulesets, rs) {
-			apiError(c, http.StatusBadRequest, "ruleset: %q is not one of %s", rs, strings.Join(rulesets, ", "))
+		if !contains(rulesets(), rs) {
+			apiError(c, http.StatusBadRequest, "ruleset: %q is not one of %s", rs, strings.Join(rulesets(), ", "))
 			return
 		}
 		if !seen[id] {

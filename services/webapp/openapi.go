@@ -20,12 +20,9 @@ func qp(name, desc string, required bool, schema obj) obj {
 	return obj{"name": name, "in": "query", "description": desc, "required": required, "schema": schema}
 }
 
-var (
-	str    = obj{"type": "string"}
-	strs   = obj{"type": "array", "items": obj{"type": "string"}}
-	intS   = obj{"type": "integer"}
-	crashQ = qp("crash_id", "crash report id (a bp- prefix is accepted)", true, str)
-)
+func str() obj  { return obj{"type": "string"} }
+func strs() obj { return obj{"type": "array", "items": obj{"type": "string"}} }
+func intS() obj { return obj{"type": "integer"} }
 
 func errResp(desc string) obj {
 	return obj{"description": desc, "content": obj{"application/json": obj{"schema": obj{"$ref": "#/components/schemas/Error"}}}}
@@ -38,7 +35,7 @@ func jsonResp(desc string) obj {
 func std(ok obj, extra obj) obj {
 	r := obj{"200": ok, "400": errResp("bad parameters (unknown or, without view_pii, protected field)"),
 		"403": errResp("bad, expired or revoked token, or missing permission"),
-		"429": obj{"description": "rate limited; see Retry-After", "headers": obj{"Retry-After": obj{"schema": intS}}},
+		"429": obj{"description": "rate limited; see Retry-After", "headers": obj{"Retry-After": obj{"schema": intS()}}},
 		"503": errResp("a backend is unavailable")}
 	for k, v := range extra {
 		r[k] = v
@@ -48,19 +45,20 @@ func std(ok obj, extra obj) obj {
 
 // OpenAPI returns the document.
 func (s *Server) OpenAPI() obj {
+	crashQ := qp("crash_id", "crash report id (a bp- prefix is accepted)", true, str())
 	searchParams := []obj{
-		qp("<field>", "filter on any field of SuperSearchFields; operators are value prefixes: ~ = ^ $ @ > >= < <= __null__ __true__ and ! to negate; repeated values: ranges ANDed, others ORed", false, str),
-		qp("date", "date range on submitted_timestamp (default the last 7 days, at most 365), e.g. >=2024-01-01", false, strs),
-		qp("_columns", "columns of hits (default uuid, date, signature, product, version)", false, strs),
-		qp("_results_number", "hits per page, 0..1000 (default 100)", false, intS),
-		qp("_results_offset", "offset; offset + number <= 10000", false, intS),
-		qp("_sort", "sort fields, - prefix for descending", false, strs),
-		qp("_facets", "fields to facet on (default signature)", false, strs),
-		qp("_facets_size", "terms per facet, 1..10000 (default 50)", false, intS),
-		qp("_aggs.<field>[.<field2>]", "nested facets of a field's terms", false, strs),
-		qp("_histogram.<field>", "histogram of a date or number field, optionally split by terms", false, strs),
-		qp("_histogram_interval.<field>", "interval: 1h, 1d, 1w, 1M for dates, a width for numbers", false, str),
-		qp("_cardinality.<field>", "distinct count of a field", false, str),
+		qp("<field>", "filter on any field of SuperSearchFields; operators are value prefixes: ~ = ^ $ @ > >= < <= __null__ __true__ and ! to negate; repeated values: ranges ANDed, others ORed", false, str()),
+		qp("date", "date range on submitted_timestamp (default the last 7 days, at most 365), e.g. >=2024-01-01", false, strs()),
+		qp("_columns", "columns of hits (default uuid, date, signature, product, version)", false, strs()),
+		qp("_results_number", "hits per page, 0..1000 (default 100)", false, intS()),
+		qp("_results_offset", "offset; offset + number <= 10000", false, intS()),
+		qp("_sort", "sort fields, - prefix for descending", false, strs()),
+		qp("_facets", "fields to facet on (default signature)", false, strs()),
+		qp("_facets_size", "terms per facet, 1..10000 (default 50)", false, intS()),
+		qp("_aggs.<field>[.<field2>]", "nested facets of a field's terms", false, strs()),
+		qp("_histogram.<field>", "histogram of a date or number field, optionally split by terms", false, strs()),
+		qp("_histogram_interval.<field>", "interval: 1h, 1d, 1w, 1M for dates, a width for numbers", false, str()),
+		qp("_cardinality.<field>", "distinct count of a field", false, str()),
 	}
 	sec := []obj{{"AuthToken": []string{}}, {}}
 	paths := obj{
@@ -74,29 +72,29 @@ func (s *Server) OpenAPI() obj {
 			"responses": std(jsonResp("the processed crash"), obj{"404": errResp("not processed or unknown")})}},
 		"/api/RawCrash/": obj{"get": obj{"summary": "A raw crash (format=meta; protected annotations only with " + auth.ViewPII + ") or a dump (format=raw, needs " + auth.ViewRawDump + ")",
 			"parameters": []obj{crashQ, qp("format", "meta (default) or raw", false, obj{"type": "string", "enum": []string{"meta", "raw"}}),
-				qp("name", "dump name for format=raw (default upload_file_minidump)", false, str)}, "security": sec,
+				qp("name", "dump name for format=raw (default upload_file_minidump)", false, str())}, "security": sec,
 			"responses": std(obj{"description": "annotations (JSON) or dump bytes", "content": obj{"application/json": obj{}, "application/octet-stream": obj{}}}, obj{"404": errResp("unknown crash or dump")})}},
-		"/api/SignatureFirstDate/": obj{"get": obj{"summary": "First date and build of signatures", "parameters": []obj{qp("signatures", "signatures (repeat)", true, strs)}, "security": sec,
+		"/api/SignatureFirstDate/": obj{"get": obj{"summary": "First date and build of signatures", "parameters": []obj{qp("signatures", "signatures (repeat)", true, strs())}, "security": sec,
 			"responses": std(jsonResp("hits: signature, first_date, first_build"), nil)}},
 		"/api/TopCrashers/": obj{"get": obj{"summary": "Top crashing signatures with rank change against the previous period", "security": sec, "parameters": []obj{
-			qp("product", "product name", true, str), qp("version", "versions (repeat or comma-separated)", false, strs),
-			qp("days", "1, 3, 7, 14 or 28 (default 7)", false, intS), qp("process_type", "any (default) or a process type", false, str),
-			qp("platform", "an os_name", false, str), qp("limit", "50, 100, 200 or 300", false, intS),
-			qp("end_date", "last day, YYYY-MM-DD (default today)", false, str), qp("installs", "1 to count distinct installs", false, str)},
+			qp("product", "product name", true, str()), qp("version", "versions (repeat or comma-separated)", false, strs()),
+			qp("days", "1, 3, 7, 14 or 28 (default 7)", false, intS()), qp("process_type", "any (default) or a process type", false, str()),
+			qp("platform", "an os_name", false, str()), qp("limit", "50, 100, 200 or 300", false, intS()),
+			qp("end_date", "last day, YYYY-MM-DD (default today)", false, str()), qp("installs", "1 to count distinct installs", false, str())},
 			"responses": std(jsonResp("crashes ranked"), nil)}},
 		"/api/Reprocessing/": obj{"post": obj{"summary": "Reprocess crashes (needs " + auth.ReprocessCrashes + "); publishes to crash.reprocess.v1",
 			"security": []obj{{"AuthToken": []string{}}},
 			"requestBody": obj{"content": obj{"application/x-www-form-urlencoded": obj{"schema": obj{"type": "object", "properties": obj{
-				"crash_ids": obj{"type": "array", "items": str, "description": "crash ids, each optionally suffixed :<ruleset>; at most 1000"},
-				"ruleset":   obj{"type": "string", "enum": rulesets}}, "required": []string{"crash_ids"}}}}},
+				"crash_ids": obj{"type": "array", "items": str(), "description": "crash ids, each optionally suffixed :<ruleset>; at most 1000"},
+				"ruleset":   obj{"type": "string", "enum": rulesets()}}, "required": []string{"crash_ids"}}}}},
 			"responses": std(jsonResp("reprocessed: crash_id, ruleset"), nil)}},
 		"/api/upload-symbols": obj{"post": obj{"summary": "Upload Breakpad symbols (needs " + auth.UploadSymbols + "): a zip of debug_file/debug_id/file.sym or one .sym; then re-queues recent crashes with those modules",
 			"security":    []obj{{"AuthToken": []string{}}},
 			"requestBody": obj{"content": obj{"application/zip": obj{}, "text/plain": obj{}, "multipart/form-data": obj{}}},
 			"responses":   std(obj{"description": "stored, skipped, requeued", "content": obj{"application/json": obj{}}}, obj{"201": jsonResp("stored, skipped, requeued"), "413": errResp("over a size cap; nothing stored")})}},
-		"/schemas/ids/{id}":                      obj{"get": obj{"summary": "Confluent schema registry: a schema by id (read-only)", "parameters": []obj{{"name": "id", "in": "path", "required": true, "schema": intS}}, "responses": obj{"200": jsonResp("schema")}}},
+		"/schemas/ids/{id}":                      obj{"get": obj{"summary": "Confluent schema registry: a schema by id (read-only)", "parameters": []obj{{"name": "id", "in": "path", "required": true, "schema": intS()}}, "responses": obj{"200": jsonResp("schema")}}},
 		"/subjects":                              obj{"get": obj{"summary": "Confluent schema registry: subjects", "responses": obj{"200": jsonResp("subject names")}}},
-		"/subjects/{subject}/versions/{version}": obj{"get": obj{"summary": "Confluent schema registry: one version", "parameters": []obj{{"name": "subject", "in": "path", "required": true, "schema": str}, {"name": "version", "in": "path", "required": true, "schema": str}}, "responses": obj{"200": jsonResp("version")}}},
+		"/subjects/{subject}/versions/{version}": obj{"get": obj{"summary": "Confluent schema registry: one version", "parameters": []obj{{"name": "subject", "in": "path", "required": true, "schema": str()}, {"name": "version", "in": "path", "required": true, "schema": str()}}, "responses": obj{"200": jsonResp("version")}}},
 	}
 	doc := obj{
 		"openapi": "3.0.3",
@@ -105,7 +103,7 @@ func (s *Server) OpenAPI() obj {
 		"paths": paths,
 		"components": obj{
 			"securitySchemes": obj{"AuthToken": obj{"type": "apiKey", "in": "header", "name": "Auth-Token"}},
-			"schemas":         obj{"Error": obj{"type": "object", "properties": obj{"error": str}, "required": []string{"error"}}},
+			"schemas":         obj{"Error": obj{"type": "object", "properties": obj{"error": str()}, "required": []string{"error"}}},
 		},
 	}
 	if s.cfg.PublicURL != "" {

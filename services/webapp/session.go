@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -217,7 +216,9 @@ func (s *Server) csrfValid(c *gin.Context) bool {
 	return ss.sid != "" && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrfFor(ss.sid))) == 1
 }
 
-var signinPage = template.Must(template.New("signin").Parse(`<!doctype html><html><head><meta charset="utf-8"><title>Sign in - Crash Stats</title></head><body>
+// signinHTML is the minimal sign-in page (pages may offer their own form
+// posting to SignInPath).
+const signinHTML = `<!doctype html><html><head><meta charset="utf-8"><title>Sign in - Crash Stats</title></head><body>
 <h1>Sign in</h1>
 {{if .Caller.Anonymous}}<p>Paste an API token (create one with <code>crashstream token create</code>).</p>
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
@@ -226,7 +227,7 @@ var signinPage = template.Must(template.New("signin").Parse(`<!doctype html><htm
 <label>API token <input type="password" name="token" autocomplete="off" required></label> <button type="submit">Sign in</button></form>
 {{else}}<p>Signed in as {{.Caller.Name}} ({{range .Caller.Permissions}}{{.}} {{end}}).</p>
 <form method="post" action="/signout"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit">Sign out</button></form>{{end}}
-</body></html>`))
+</body></html>`
 
 // safeNext keeps a post-sign-in redirect on this site.
 func safeNext(next string) string {
@@ -241,7 +242,7 @@ func (s *Server) signinForm(c *gin.Context, status int, msg string) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-store")
 	c.Status(status)
-	_ = signinPage.Execute(c.Writer, map[string]any{"Caller": CallerOf(c), "CSRF": csrf, "Error": msg, "Next": safeNext(c.Query("next"))})
+	_ = s.signinPage.Execute(c.Writer, map[string]any{"Caller": CallerOf(c), "CSRF": csrf, "Error": msg, "Next": safeNext(c.Query("next"))})
 }
 
 func (s *Server) signin(c *gin.Context) {

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"sync"
@@ -108,6 +109,8 @@ type Server struct {
 	priority *dedup
 	fields   supersearch.Fields
 	now      func() time.Time
+	// signinPage renders signinHTML.
+	signinPage *template.Template
 }
 
 // New builds the webapp from a validated Config. pages builds the HTML
@@ -126,6 +129,9 @@ func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
 		s.now = time.Now
 	}
 	var err error
+	if s.signinPage, err = template.New("signin").Parse(signinHTML); err != nil {
+		return nil, err
+	}
 	if s.key, err = secretKey(cfg.SecretKey); err != nil {
 		return nil, err
 	}
