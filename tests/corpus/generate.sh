@@ -7,6 +7,7 @@
 #   3. runs each crash case under the dumper      -> dumps/<case>.dmp
 #   4. dump_syms every module the dumps load       -> symbols/<file>/<ID>/<file>.sym
 #   5. minidump-stackwalk --json on every dump     -> golden/<case>.json
+#   6. the case table in README.md, from the goldens (readme_table.py)
 #
 # Usage: tests/corpus/generate.sh [CASE...]   (no CASE: every case below)
 # Needs gcc, g++, cargo/rustc, and the pinned oracles (./install-oracles.sh,
@@ -130,7 +131,7 @@ main() {
 			cd "$build"
 			"$dumper" "$here/dumps/$name.dmp" -- env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
 				$args_env "$build/$variant/$bin" $args_rest
-		) 2>"$build/$name.stderr" || { cat "$build/$name.stderr" >&2; return 1; }
+		) </dev/null >"$build/$name.stderr" 2>&1 || { cat "$build/$name.stderr" >&2; return 1; }
 	done < <(cases)
 
 	log "writing symbols"
@@ -169,6 +170,7 @@ main() {
 		minidump-stackwalk --json --pretty "$d" symbols >"golden/$name.json" \
 			2>"$build/$name.stackwalk.log"
 	done
+	python3 "$here/readme_table.py"
 	log "done: $(ls dumps | wc -l) dumps, $(du -sh . --exclude=dumper/target | cut -f1) total"
 }
 

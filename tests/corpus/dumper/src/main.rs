@@ -140,6 +140,9 @@ fn spawn_traced(args: &Args) -> Result<i32> {
             let mut b = 0u8;
             libc::read(fds[0], (&mut b as *mut u8).cast(), 1);
             libc::close(fds[0]);
+            // The program gets stdin/stdout/stderr only: the dump lists
+            // open file descriptors, and the tracer's others are not its.
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
             if !args.keep_aslr {
                 libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
             }
