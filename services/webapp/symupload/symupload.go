@@ -71,10 +71,16 @@ func (m Module) SymName() string {
 // Key is the module's path in the symbols bucket.
 func (m Module) Key() string { return m.DebugFile + "/" + m.DebugID + "/" + m.SymName() }
 
+// Patterns of a MODULE line's fields (compiled once, never changed).
 var (
-	debugIDRE   = regexp.MustCompile(`^[0-9A-Fa-f]{1,64}$`)
-	osArchRE    = regexp.MustCompile(`^[A-Za-z0-9_.+-]{1,32}$`)
-	maxLineLen  = 4096
+	debugIDRE = regexp.MustCompile(`^[0-9A-Fa-f]{1,64}$`)
+	osArchRE  = regexp.MustCompile(`^[A-Za-z0-9_.+-]{1,32}$`)
+)
+
+const (
+	// maxLineLen bounds the MODULE line.
+	maxLineLen = 4096
+	// moduleSplit is the MODULE line's field count.
 	moduleSplit = 5
 )
 
