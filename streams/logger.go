@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"fmt"
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -43,7 +44,15 @@ func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 		if !ok {
 			key = "key"
 		}
-		e = e.Interface(key, keyvals[i+1])
+		switch v := keyvals[i+1].(type) {
+		case error:
+			// Interface would render an error struct as {}.
+			e = e.AnErr(key, v)
+		case fmt.Stringer:
+			e = e.Str(key, v.String())
+		default:
+			e = e.Interface(key, v)
+		}
 	}
 	e.Msg(msg)
 }
