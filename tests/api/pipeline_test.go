@@ -111,6 +111,10 @@ func TestLateSymbolsEndToEnd(t *testing.T) {
 	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
 	require.NoError(t, err)
 	id := submit(t, "http://"+collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
+	// a crash without test_app in its stack must not be re-queued
+	otherDump, err := os.ReadFile(filepath.Join(td, "breakpad", "linux_null_read_av.dmp"))
+	require.NoError(t, err)
+	other := submit(t, "http://"+collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, otherDump)
 
 	var first processed
 	require.True(t, waitFor(120*time.Second, func() bool {
@@ -123,6 +127,8 @@ func TestLateSymbolsEndToEnd(t *testing.T) {
 	assert.Contains(t, strings.Join(first.ModulesInStack, " "), "/5A9832E5287241C1838ED98914E9B7FF1")
 	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == first.Signature }),
 		"crash %s not in ClickHouse", id)
+	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, other) != "" }),
+		"crash %s not in ClickHouse", other)
 	t.Logf("without symbols: %q", first.Signature)
 
 	sym, err := os.ReadFile(filepath.Join(td, "breakpad", "symbols", filepath.FromSlash(testAppKey)))
@@ -138,7 +144,7 @@ func TestLateSymbolsEndToEnd(t *testing.T) {
 	r.json(t, &up)
 	require.Len(t, up.Stored, 1)
 	assert.Equal(t, testAppKey, up.Stored[0].Key)
-	assert.Equal(t, []string{id}, up.Requeued.CrashIDs, "the crash with test_app in its stack was re-queued")
+	assert.Equal(t, []string{id}, up.Requeued.CrashIDs, "only the crash with test_app in its stack was re-queued")
 
 	var second processed
 	require.True(t, waitFor(120*time.Second, func() bool {
