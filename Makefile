@@ -38,9 +38,9 @@ build: ## build bin/crashstream
 run: up build ## start the stack and every service, with sample traffic; prints the URLs
 	@tests/stack/run.sh
 
-oracles: ## install the reference tools used as test oracles (siggen, confluent-kafka, helm, kubeconform)
-	@for s in tests/sigcompat/install-siggen.sh tests/dataengineer/install.sh tests/chart/install-tools.sh; do \
-		if [ -x $$s ]; then $$s || exit 1; fi; done
+oracles: ## install the test tools and oracles once (siggen, confluent-kafka, helm, kubeconform, chromium)
+	@set -e; for s in tests/sigcompat/install-siggen.sh tests/dataengineer/install.sh tests/chart/install-tools.sh \
+		tests/browser/install.sh; do $$s; done
 
 test: ## the whole suite: unit tests with -race, then integration tests against the real stack
 	@$(MAKE) --no-print-directory up
@@ -53,8 +53,7 @@ test-unit: ## go test -race over every module (integration tests skip unless CRA
 	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && CRASHSTREAM_STACK=$(CRASHSTREAM_STACK) $(GOTEST) ./...); done
 
 test-integration: ## non-Go integration tests (the data engineer's Python consumer, the Helm chart)
-	@set -e; for s in tests/dataengineer/run.sh tests/chart/run.sh; do \
-		if [ -x $$s ]; then echo "== $$s"; $$s; fi; done
+	@set -e; for s in tests/dataengineer/run.sh tests/chart/run.sh; do echo "== $$s"; $$s; done
 
 check: fmt vet tidy ## gofmt, go vet, go mod tidy must be clean
 
