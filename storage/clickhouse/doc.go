@@ -12,5 +12,18 @@
 //
 // One row per crash id, latest processing wins: the crashes table is a
 // ReplacingMergeTree on row_version, and because merges are eventual every
-// read deduplicates (see dedup.go for the measured choice).
+// read deduplicates. Three read paths are implemented and measured side by
+// side in BENCHMARKS.md ("Sinks and queries"): argMax(column, row_version)
+// GROUP BY crash_id, FINAL, and DedupClean (single-part daily partitions,
+// which CompactDay produces for closed days, are read plainly; the rest with
+// argMax). The partition and sorting keys use only values a reprocessing
+// cannot change (product, submission time, crash id), so all three are exact.
+//
+// Top crashers never scans crashes: two SummingMergeTree tables fed by
+// materialized views hold per-day counts (signature_daily per product, day
+// and signature; top_crashers_daily split further by version, process type
+// and platform). The writer keeps them exact under at-least-once delivery:
+// it looks up the stored versions of a batch's crash ids first, skips rows
+// already stored (a replayed batch), and subtracts the old row of a
+// reprocessed crash; RebuildDay recomputes a day from deduplicated rows.
 package clickhouse
