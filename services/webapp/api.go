@@ -83,6 +83,10 @@ func (s *Server) routes(e *gin.Engine) {
 	// Tecken's path, so its upload scripts work unchanged.
 	e.POST("/upload/", other, need(auth.UploadSymbols), s.uploadSymbols)
 	api.GET("/openapi.json", s.openAPI)
+	tokens := []gin.HandlerFunc{other, headerOnly, need(auth.ManageTokens)}
+	api.GET("/tokens", append(tokens, s.listTokens)...)
+	api.POST("/tokens", append(tokens, s.createToken)...)
+	api.POST("/tokens/revoke", append(tokens, s.revokeToken)...)
 
 	reg := gin.WrapH(registry.NewHandler(s.deps.Schemas))
 	e.GET("/schemas/ids/:id", reg)

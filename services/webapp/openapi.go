@@ -92,6 +92,16 @@ func (s *Server) OpenAPI() obj {
 			"security":    []obj{{"AuthToken": []string{}}},
 			"requestBody": obj{"content": obj{"application/zip": obj{}, "text/plain": obj{}, "multipart/form-data": obj{}}},
 			"responses":   std(obj{"description": "stored, skipped, requeued", "content": obj{"application/json": obj{}}}, obj{"201": jsonResp("stored, skipped, requeued"), "413": errResp("over a size cap; nothing stored")})}},
+		"/api/tokens": obj{
+			"get": obj{"summary": "List tokens (needs " + auth.ManageTokens + ")", "security": []obj{{"AuthToken": []string{}}}, "responses": std(jsonResp("tokens: id, name, permissions, created, expires, state"), nil)},
+			"post": obj{"summary": "Create a token with a subset of the caller's permissions (needs " + auth.ManageTokens + "); the key is returned once",
+				"security": []obj{{"AuthToken": []string{}}},
+				"requestBody": obj{"content": obj{"application/x-www-form-urlencoded": obj{"schema": obj{"type": "object", "properties": obj{
+					"name": str(), "permissions": strs(), "expires_days": intS()}, "required": []string{"name"}}}}},
+				"responses": std(jsonResp("key and token"), obj{"201": jsonResp("key and token")})}},
+		"/api/tokens/revoke": obj{"post": obj{"summary": "Revoke a token by id prefix or name (needs " + auth.ManageTokens + ")", "security": []obj{{"AuthToken": []string{}}},
+			"requestBody": obj{"content": obj{"application/x-www-form-urlencoded": obj{"schema": obj{"type": "object", "properties": obj{"id": str()}, "required": []string{"id"}}}}},
+			"responses":   std(jsonResp("revoked token"), obj{"404": errResp("no such token")})}},
 		"/schemas/ids/{id}":                      obj{"get": obj{"summary": "Confluent schema registry: a schema by id (read-only)", "parameters": []obj{{"name": "id", "in": "path", "required": true, "schema": intS()}}, "responses": obj{"200": jsonResp("schema")}}},
 		"/subjects":                              obj{"get": obj{"summary": "Confluent schema registry: subjects", "responses": obj{"200": jsonResp("subject names")}}},
 		"/subjects/{subject}/versions/{version}": obj{"get": obj{"summary": "Confluent schema registry: one version", "parameters": []obj{{"name": "subject", "in": "path", "required": true, "schema": str()}, {"name": "version", "in": "path", "required": true, "schema": str()}}, "responses": obj{"200": jsonResp("version")}}},

@@ -708,3 +708,37 @@ func TestSignOut(t *testing.T) {
 	f.srv.Handler().ServeHTTP(rec, req)
 	assert.NotContains(t, rec.Body.String(), `"url"`, "signed out: anonymous")
 }
+
+func TestTokenAdminAPI(t *testing.T) {
+	f := newFixture(t, nil)
+	ct := []string{"Content-Type", "application/x-www-form-urlencoded"}
+	form := func(v url.Values) io.Reader { return strings.NewReader(v.Encode()) }
+	assert.Equal(t, 403, f.do("GET", "/api/tokens", "pii", nil).Code, "needs manage_tokens")
+	assert.Equal(t, 403, f.do("GET", "/api/tokens", "", nil).Code)
+	rec := f.do("GET", "/api/tokens", "all", nil)
+	require.Equal(t, 200, rec.Code)
+	assert.NotContains(t, rec.Body.String(), f.keys["pii"], "keys are never listed")
+	assert.Contains(t, rec.Body.String(), `"state":"revoked"`)
+
+	// a manager without view_pii cannot hand it out
+	mkey, _, err := f.tokens.Create(context.Background(), "manager", []string{auth.ManageTokens, auth.UploadSymbols}, time.Hour)
+	require.NoError(t, err)
+	f.keys["manager"] = mkey
+	assert.Equal(t, 403, f.do("POST", "/api/tokens", "manager", form(url.Values{"name": {"x"}, "permissions": {"view_pii"}}), ct...).Code)
+	assert.Equal(t, 400, f.do("POST", "/api/tokens", "manager", form(url.Values{"name": {"x"}, "permissions": {"bogus"}}), ct...).Code)
+	assert.Equal(t, 400, f.do("POST", "/api/tokens", "manager", form(url.Values{"name": {"x"}, "expires_days": {"999"}}), ct...).Code)
+	rec = f.do("POST", "/api/tokens", "manager", form(url.Values{"name": {"ci"}, "permissions": {"upload_symbols"}, "expires_days": {"7"}}), ct...)
+	require.Equal(t, 201, rec.Code, rec.Body.String())
+	var created struct {
+		Key   string
+		Token tokenJSON
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &created))
+	assert.Equal(t, []string{auth.UploadSymbols}, created.Token.Permissions)
+	f.keys["ci"] = created.Key
+	assert.Equal(t, 200, f.do("GET", "/api/SuperSearchFields/", "ci", nil).Code)
+	rec = f.do("POST", "/api/tokens/revoke", "manager", form(url.Values{"id": {created.Token.ID}}), ct...)
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	assert.Equal(t, 403, f.do("GET", "/api/SuperSearchFields/", "ci", nil).Code, "revoked at once")
+	assert.Equal(t, 404, f.do("POST", "/api/tokens/revoke", "manager", form(url.Values{"id": {"nosuchtoken"}}), ct...).Code)
+}

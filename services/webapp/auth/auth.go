@@ -37,11 +37,14 @@ const (
 	ReprocessCrashes = "reprocess_crashes"
 	// UploadSymbols lets a caller upload symbol files.
 	UploadSymbols = "upload_symbols"
+	// ManageTokens lets a caller create (with a subset of its own
+	// permissions), list and revoke tokens through the admin API.
+	ManageTokens = "manage_tokens"
 )
 
 // AllPermissions lists every permission.
 func AllPermissions() []string {
-	return []string{ViewPII, ViewRawDump, ReprocessCrashes, UploadSymbols}
+	return []string{ViewPII, ViewRawDump, ReprocessCrashes, UploadSymbols, ManageTokens}
 }
 
 // Token is a stored API token. The raw key is never stored.
