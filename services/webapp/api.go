@@ -98,7 +98,7 @@ func (s *Server) routes(e *gin.Engine) {
 	e.GET("/config", reg)
 
 	e.GET("/signin", func(c *gin.Context) { s.signinForm(c, http.StatusOK, "") })
-	e.POST("/signin", s.signin)
+	e.POST("/signin", other, s.signin) // rate limited: each attempt reads the token store
 	e.POST("/signout", s.signout)
 }
 
