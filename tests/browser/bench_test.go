@@ -103,6 +103,8 @@ func BenchmarkPages(b *testing.B) {
 	}{
 		{"topcrashers", func(int) string { return "/topcrashers/?product=Firefox&days=7" }},
 		{"signature", func(int) string { return "/signature/?signature=sig_0&product=Firefox" }},
+		{"signature-reports", func(int) string { return "/signature/?signature=sig_0&product=Firefox&tab=reports" }},
+		{"signature-graph", func(int) string { return "/signature/?signature=sig_0&product=Firefox&tab=graph" }},
 		{"report", func(i int) string { return "/report/index/" + ids[i%len(ids)] }},
 	}
 	for _, p := range pages {

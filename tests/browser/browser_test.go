@@ -178,11 +178,20 @@ func TestCrashStats(t *testing.T) {
 		}
 	}
 	assert.Contains(t, p.text("#firstseen"), first.Format("2006-01-02 15:04:05"), "first seen is the earliest crash of the signature")
-	lines = get(p, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart polyline").length`))
-	assert.Equal(t, 2, lines, "one line per version (130.0, 131.0)")
 	assert.Contains(t, p.text("#facet-os_name"), "Windows NT")
 	p.public()
 	p.shot("04-signature")
+
+	p.do(chromedp.Click(chromedp.CSS("#tab-graph")), visible("svg.chart"))
+	lines = get(p, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart polyline").length`))
+	assert.Equal(t, 2, lines, "one line per version (130.0, 131.0)")
+	p.public()
+	p.shot("04b-signature-graph")
+
+	p.do(chromedp.Click(chromedp.CSS("#tab-reports")), visible("#results"))
+	assert.Contains(t, p.text("p.count"), "12 crashes")
+	p.public()
+	p.shot("04c-signature-reports")
 
 	p.do(chromedp.Click(chromedp.CSS(`#results a.report`)), visible("#detailslist"))
 	assert.Contains(t, p.location(), "/report/index/")

@@ -213,9 +213,12 @@ func TestPages(t *testing.T) {
 		{"top crashers bad days", "/topcrashers/?product=Firefox&days=5", "-", 400, []string{"days must be"}, nil},
 		{"top crashers no product redirects", "/topcrashers/", "-", 302, nil, nil},
 		{"signature", "/signature/?signature=OOM+%7C+small", "-", 200,
-			[]string{"Summary", "2026-01-02 03:04:05", "facet-version", "/report/index/" + crashID}, nil},
+			[]string{"Summary", "2026-01-02 03:04:05", "facet-version", `id="tab-reports"`}, []string{"/report/index/"}},
+		{"signature reports", "/signature/?signature=OOM+%7C+small&tab=reports", "-", 200, []string{"/report/index/" + crashID, "tab=reports"}, []string{"facet-version"}},
+		{"signature graph", "/signature/?signature=OOM+%7C+small&tab=graph", "-", 200, []string{"<polyline"}, []string{"facet-version"}},
+		{"signature bad tab", "/signature/?signature=x&tab=nope", "-", 400, nil, nil},
 		{"signature protected column anonymous", "/signature/?signature=x&_columns=url", "-", 400, []string{"unknown field"}, nil},
-		{"signature protected column pii", "/signature/?signature=x&_columns=url", "view_pii", 200, []string{"url-0"}, nil},
+		{"signature protected column pii", "/signature/?signature=x&_columns=url&tab=reports", "view_pii", 200, []string{"url-0"}, nil},
 		{"report anonymous", "/report/index/" + crashID, "-", 200,
 			[]string{"EXCEPTION_ACCESS_VIOLATION_READ", "mozalloc_abort", "memory/mozalloc.cpp:42", `<span class="tag missing">missing</span>`, "worker &lt;b&gt;", "Sign in"},
 			[]string{secretURL, "my secret comment", "rawdump", `id="reprocess"`}},
@@ -308,23 +311,17 @@ func TestTopCrashersParams(t *testing.T) {
 	require.Equal(t, 200, w.Code)
 	got := e.crashes.tops[0]
 	assert.Equal(t, clickhouse.TopCrashersParams{Product: "Firefox", Versions: []string{"130.0", "131.0"}, Days: 14, ProcessType: "content",
-		Platform: "Linux", Limit: 100, Installs: true}, got)
+		Platform: "Linux", Limit: 100, Installs: true, RangeType: "report"}, got)
 }
 
 func TestTopCrashersByBuild(t *testing.T) {
 	e := newEnv(t, Config{})
 	w := e.do(http.MethodGet, "/topcrashers/?product=Firefox&days=3&_range_type=build", "-", nil)
 	require.Equal(t, 200, w.Code, w.Body.String())
-	q := e.crashes.searches[0]
-	var build []supersearch.Term
-	for _, f := range q.Filters {
-		if f.Field.Name == "build" {
-			build = f.Terms
-		}
-	}
-	require.Len(t, build, 2)
-	assert.Equal(t, 20261118000000.0, build[0].Num)
-	assert.Equal(t, 20261121000000.0, build[1].Num)
+	assert.Equal(t, "build", e.crashes.tops[0].RangeType)
+	assert.Contains(t, w.Body.String(), "by build date")
+	w = e.do(http.MethodGet, "/topcrashers/?product=Firefox&_range_type=nope", "-", nil)
+	assert.Equal(t, 400, w.Code)
 }
 
 func TestSplitOp(t *testing.T) {

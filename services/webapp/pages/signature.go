@@ -115,6 +115,8 @@ func facetTables(q *supersearch.Query, res *clickhouse.SearchResult) []facetTabl
 
 type signaturePage struct {
 	Signature  string
+	Tab        string
+	Tabs       []tabLink
 	First      *clickhouse.SignatureFirst
 	Total      int64
 	Installs   uint64
@@ -128,9 +130,22 @@ type signaturePage struct {
 	SearchLink string
 }
 
-// signature is the signature report: summary, aggregations, reports and
-// the crashes-per-day graph by version, from one Super Search query whose
-// parameters are the page's own (so the URL can be shared and narrowed).
+// tabLink is one tab of the signature report.
+type tabLink struct{ Name, Label, URL string }
+
+// Signature report tabs. As in Socorro, each tab runs only its own query:
+// at a million crashes every Super Search pass deduplicates the whole date
+// range, so the summary does not pay for the report list and the graph.
+const (
+	tabSummary = "summary" // summary and aggregations (facets)
+	tabReports = "reports" // the reports list (columns, sort, paging)
+	tabGraph   = "graph"   // crashes per day by version
+)
+
+// signature is the signature report: summary with aggregations, reports
+// and the crashes-per-day graph by version, each tab one Super Search
+// query whose parameters are the page's own (so the URL can be shared and
+// narrowed with any Super Search filter).
 func (p *Pages) signature(c *gin.Context) {
 	ctx, cancel := p.ctx(c)
 	defer cancel()
@@ -140,14 +155,31 @@ func (p *Pages) signature(c *gin.Context) {
 		p.fail(c, http.StatusBadRequest, "The signature report needs ?signature=<signature>.")
 		return
 	}
+	tab := params.Get("tab")
+	if tab == "" {
+		tab = tabSummary
+	}
+	params.Del("tab")
 	q := clone(params)
 	q.Set("signature", "="+sig)
-	setDefault(q, "_facets", sigFacets)
-	setDefault(q, "_columns", sigColumns)
-	setDefault(q, "_results_number", sigResults)
-	q.Set("_histogram."+supersearch.DateField, "version")
-	viewPII := p.viewPII(c)
-	query, err := supersearch.Parse(withCardinality(q, "install_time"), p.search, viewPII, p.now())
+	switch tab {
+	case tabSummary:
+		setDefault(q, "_facets", sigFacets)
+		q.Set("_results_number", "0")
+		q.Set("_cardinality.install_time", "1")
+	case tabReports:
+		q.Set("_facets", "")
+		setDefault(q, "_columns", sigColumns)
+		setDefault(q, "_results_number", sigResults)
+	case tabGraph:
+		q.Set("_facets", "")
+		q.Set("_results_number", "0")
+		q.Set("_histogram."+supersearch.DateField, "version")
+	default:
+		p.fail(c, http.StatusBadRequest, "tab must be summary, reports or graph.")
+		return
+	}
+	query, err := supersearch.Parse(q, p.search, p.viewPII(c), p.now())
 	if err != nil {
 		p.queryFailed(c, err)
 		return
@@ -157,18 +189,34 @@ func (p *Pages) signature(c *gin.Context) {
 		p.queryFailed(c, err)
 		return
 	}
-	first, err := p.crashes.SignatureFirstDate(ctx, []string{sig})
-	if err != nil {
-		p.queryFailed(c, err)
-		return
-	}
-	page := signaturePage{Signature: sig, Total: res.Total, Installs: res.Cardinality["install_time"],
+	page := signaturePage{Signature: sig, Tab: tab, Total: res.Total, Installs: res.Cardinality["install_time"],
 		Platforms: res.Facets["os_name"], Versions: res.Facets["version"], Products: res.Facets["product"],
-		From: query.From.Format("2006-01-02 15:04"), To: query.To.Format("2006-01-02 15:04"),
-		Facets: facetTables(query, res), Results: newResultTable("/signature/", params, query, res),
-		Chart: dailyChart(res.Histograms[supersearch.DateField+".version"], query.From, query.To)}
-	if len(first) > 0 {
-		page.First = &first[0]
+		From: query.From.Format("2006-01-02 15:04"), To: query.To.Format("2006-01-02 15:04")}
+	for _, t := range []tabLink{{tabSummary, "Summary and aggregations", ""}, {tabReports, "Reports", ""}, {tabGraph, "Graph", ""}} {
+		v := clone(params)
+		if t.Name != tabSummary {
+			v.Set("tab", t.Name)
+		}
+		t.URL = "/signature/?" + v.Encode()
+		page.Tabs = append(page.Tabs, t)
+	}
+	switch tab {
+	case tabSummary:
+		page.Facets = facetTables(query, res)
+		first, err := p.crashes.SignatureFirstDate(ctx, []string{sig})
+		if err != nil {
+			p.queryFailed(c, err)
+			return
+		}
+		if len(first) > 0 {
+			page.First = &first[0]
+		}
+	case tabReports:
+		rp := clone(params)
+		rp.Set("tab", tabReports)
+		page.Results = newResultTable("/signature/", rp, query, res)
+	case tabGraph:
+		page.Chart = dailyChart(res.Histograms[supersearch.DateField+".version"], query.From, query.To)
 	}
 	sp := clone(params)
 	sp.Set("signature", "="+sig)
@@ -181,11 +229,4 @@ func setDefault(q url.Values, k, v string) {
 	if len(nonEmpty(q[k])) == 0 {
 		q.Set(k, v)
 	}
-}
-
-// withCardinality returns q plus _cardinality.<field>.
-func withCardinality(q url.Values, field string) url.Values {
-	out := clone(q)
-	out.Set("_cardinality."+field, "1")
-	return out
 }

@@ -1,17 +1,14 @@
 package pages
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/crashstream/crashstream/storage/clickhouse"
-	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
 )
 
 type topCrashersPage struct {
@@ -57,12 +54,9 @@ func (p *Pages) topCrashers(c *gin.Context) {
 		c.Redirect(http.StatusFound, "/topcrashers/?product="+url.QueryEscape(vers[0].Product))
 		return
 	}
+	tp.RangeType = rangeType
 	if err := tp.Validate(); err != nil {
 		p.fail(c, http.StatusBadRequest, err.Error())
-		return
-	}
-	if rangeType != "report" && rangeType != "build" {
-		p.fail(c, http.StatusBadRequest, "_range_type must be report or build.")
 		return
 	}
 	page := topCrashersPage{Params: tp, RangeType: rangeType, Days: []int{1, 3, 7, 14, 28}, Limits: []int{50, 100, 200, 300},
@@ -75,11 +69,7 @@ func (p *Pages) topCrashers(c *gin.Context) {
 			page.Versions = append(page.Versions, v.Version)
 		}
 	}
-	if rangeType == "build" {
-		page.Result, err = p.topByBuild(ctx, p.viewPII(c), tp)
-	} else {
-		page.Result, err = p.crashes.TopCrashers(ctx, tp)
-	}
+	page.Result, err = p.crashes.TopCrashers(ctx, tp)
 	if err != nil {
 		p.queryFailed(c, err)
 		return
@@ -95,87 +85,6 @@ func nonEmpty(xs []string) []string {
 		}
 	}
 	return out
-}
-
-// buildID is the YYYYMMDDhhmmss build id at the start of day t.
-func buildID(t time.Time) string { return t.UTC().Format("20060102") + "000000" }
-
-// topByBuild is the build-date variant (Socorro's _range_type=build): the
-// window is over build ids rather than submission days, so the daily
-// aggregate cannot answer it and Super Search does, on crashes submitted
-// since the window began. Installs and the uptime flag are not computed
-// in this mode (they are zero).
-func (p *Pages) topByBuild(ctx context.Context, viewPII bool, tp clickhouse.TopCrashersParams) (*clickhouse.TopCrashersResult, error) {
-	now := p.now().UTC()
-	end := now.Truncate(24*time.Hour).AddDate(0, 0, 1)
-	start := end.AddDate(0, 0, -tp.Days)
-	prevStart := start.AddDate(0, 0, -tp.Days)
-	window := func(from, to time.Time, size int, aggs bool) (*clickhouse.SearchResult, error) {
-		v := url.Values{"product": {"=" + tp.Product}, "build": {">=" + buildID(from), "<" + buildID(to)},
-			"date":            {">=" + from.Format("2006-01-02"), "<" + end.Format("2006-01-02")},
-			"_results_number": {"0"}, "_facets": {"signature"}, "_facets_size": {strconv.Itoa(size)}}
-		for _, ver := range tp.Versions {
-			v.Add("version", "="+ver)
-		}
-		if tp.ProcessType != "" {
-			v.Set("process_type", "="+tp.ProcessType)
-		}
-		if tp.Platform != "" {
-			v.Set("os_name", "="+tp.Platform)
-		}
-		if aggs {
-			v["_aggs.signature"] = []string{"os_name", "process_type", "startup_crash"}
-		}
-		q, err := supersearch.Parse(v, p.search, viewPII, now)
-		if err != nil {
-			return nil, err
-		}
-		return p.crashes.SuperSearch(ctx, q)
-	}
-	cur, err := window(start, end, tp.Limit, true)
-	if err != nil {
-		return nil, err
-	}
-	prev, err := window(prevStart, start, supersearch.MaxFacetSize, false)
-	if err != nil {
-		return nil, err
-	}
-	res := &clickhouse.TopCrashersResult{Start: start, End: end, Total: cur.Total}
-	byGroup := func(key string) map[string]map[string]int64 {
-		m := map[string]map[string]int64{}
-		for _, b := range cur.Aggs[key] {
-			if m[b.Group] == nil {
-				m[b.Group] = map[string]int64{}
-			}
-			m[b.Group][b.Term] += b.Count
-		}
-		return m
-	}
-	platforms, ptypes, startup := byGroup("signature.os_name"), byGroup("signature.process_type"), byGroup("signature.startup_crash")
-	prevRank := map[string]int{}
-	prevCount := map[string]int64{}
-	for i, b := range prev.Facets["signature"] {
-		prevRank[b.Term], prevCount[b.Term] = i+1, b.Count
-	}
-	for i, b := range cur.Facets["signature"] {
-		tc := clickhouse.TopCrasher{Rank: i + 1, Signature: b.Term, Count: b.Count, Platforms: platforms[b.Term],
-			ProcessTypes: ptypes[b.Term], StartupCount: startup[b.Term]["1"]}
-		if cur.Total > 0 {
-			tc.Percent = float64(b.Count) / float64(cur.Total)
-		}
-		tc.StartupAll = tc.StartupCount == tc.Count
-		tc.StartupSome = tc.StartupCount > 0
-		if r, ok := prevRank[b.Term]; ok {
-			tc.PrevRank, tc.RankDiff, tc.PrevCount = r, r-tc.Rank, prevCount[b.Term]
-			if prev.Total > 0 {
-				tc.PrevPercent = float64(tc.PrevCount) / float64(prev.Total)
-			}
-		} else {
-			tc.New = true
-		}
-		res.Crashers = append(res.Crashers, tc)
-	}
-	return res, nil
 }
 
 // platformCounts orders a crasher's platform counts for display.
