@@ -3,6 +3,7 @@ package stackwalk
 import (
 	"context"
 	"encoding/binary"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/crashstream/crashstream/services/processor/minidump"
 	"github.com/crashstream/crashstream/services/processor/minidump/synth"
+	"github.com/crashstream/crashstream/services/processor/symbols"
 )
 
 // loopFixture is a stack the scanner can walk for a long time: every word
@@ -167,4 +169,28 @@ func TestHandles(t *testing.T) {
 	d, err = minidump.Parse(b2.Bytes())
 	require.NoError(t, err)
 	assert.Equal(t, "null", string(handles(d)))
+}
+
+func TestSymbolBound(t *testing.T) {
+	f := newFixture(minidump.ArchAMD64)
+	f.syms["module1"] = "FUNC 100 400 10 monotreme\n"
+	f.set(t, "rip", 0x00007400c0000200)
+	f.set(t, "rsp", 0x80000000)
+	d, err := minidump.Parse(f.dumpBytes(t, newSection(0x80000000).zeros(8)))
+	require.NoError(t, err)
+	syms := mapSymbols{}
+	for name, text := range f.syms {
+		sf, err := symbols.Parse(strings.NewReader(text))
+		require.NoError(t, err)
+		syms[name] = sf
+	}
+	res, err := Walk(context.Background(), d, syms, Options{MaxSymbolBytes: 1})
+	require.NoError(t, err)
+	assert.Equal(t, SymbolsError, res.Modules[0].Status)
+	assert.ErrorIs(t, res.Modules[0].Err, ErrSymbolBound)
+	assert.False(t, res.Threads[0].Frames[0].HasFunction)
+
+	res, err = Walk(context.Background(), d, syms, Options{MaxSymbolBytes: 1 << 20})
+	require.NoError(t, err)
+	assert.Equal(t, "monotreme", res.Threads[0].Frames[0].Function)
 }

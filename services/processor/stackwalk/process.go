@@ -19,6 +19,9 @@ type Config struct {
 	MaxDumpBytes int64
 	// MaxFrames bounds the frames kept for all threads of one dump.
 	MaxFrames int
+	// MaxSymbolBytes bounds the parsed symbols one dump may use (0 =
+	// unbounded); see Options.MaxSymbolBytes.
+	MaxSymbolBytes int64
 }
 
 // RegisterFlagsWithPrefix registers the flags (prefix usually "stackwalk.").
@@ -26,6 +29,7 @@ func (c *Config) RegisterFlagsWithPrefix(prefix string, fs *flag.FlagSet) {
 	fs.DurationVar(&c.Timeout, prefix+"timeout", 2*time.Minute, "deadline for walking one dump")
 	fs.Int64Var(&c.MaxDumpBytes, prefix+"max-dump-bytes", 512<<20, "largest dump accepted")
 	fs.IntVar(&c.MaxFrames, prefix+"max-frames", 1<<20, "most frames kept for one dump (bounds memory)")
+	fs.Int64Var(&c.MaxSymbolBytes, prefix+"max-symbol-bytes", 4<<30, "most parsed symbol bytes one dump may use (0: unbounded)")
 }
 
 // Validate checks the configuration.
@@ -37,6 +41,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("stackwalk.max-dump-bytes: must be in 1..%d", int64(minidump.MaxSize))
 	case c.MaxFrames <= 0:
 		return errors.New("stackwalk.max-frames: must be positive")
+	case c.MaxSymbolBytes < 0:
+		return errors.New("stackwalk.max-symbol-bytes: must not be negative")
 	}
 	return nil
 }
@@ -72,5 +78,5 @@ func (s *Stackwalker) Process(ctx context.Context, dump []byte) (*Result, error)
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
 		defer cancel()
 	}
-	return Walk(ctx, d, s.syms, Options{MaxFrames: s.cfg.MaxFrames})
+	return Walk(ctx, d, s.syms, Options{MaxFrames: s.cfg.MaxFrames, MaxSymbolBytes: s.cfg.MaxSymbolBytes})
 }

@@ -141,7 +141,15 @@ type Options struct {
 	// memory a hostile dump can make the walker hold (0 = 1<<20). Threads
 	// past the bound keep the frames found so far.
 	MaxFrames int
+	// MaxSymbolBytes bounds the parsed symbol files one dump may hold at
+	// once (0 = unbounded): past it, further modules are walked without
+	// symbols (reported as a symbol error) instead of growing memory.
+	MaxSymbolBytes int64
 }
+
+// ErrSymbolBound reports a module left without symbols by
+// Options.MaxSymbolBytes.
+var ErrSymbolBound = errors.New("stackwalk: symbol memory bound reached")
 
 // Result is a walked dump.
 type Result struct {
@@ -227,6 +235,7 @@ type walker struct {
 	unloads []minidump.UnloadedModule
 	frames  int
 	loads   int
+	symMem  int64
 	stopErr error
 	// ptrMask strips arm64 pointer-authentication bits.
 	ptrMask uint64
@@ -304,6 +313,13 @@ func (w *walker) symbolsFor(mi int) *symbols.SymbolFile {
 	}
 	r := w.syms.Load(w.ctx, k)
 	ms.URL = r.URL
+	if r.File != nil && w.opts.MaxSymbolBytes > 0 {
+		if size := r.File.SizeBytes(); w.symMem+size > w.opts.MaxSymbolBytes {
+			r = symbols.Result{Err: ErrSymbolBound}
+		} else {
+			w.symMem += size
+		}
+	}
 	var pe *symbols.ParseError
 	switch {
 	case r.File != nil:
