@@ -332,6 +332,25 @@ func (g *gen) realStacks() error {
 // fromStackwalk turns one stackwalker output into several inputs: the
 // processed-crash form, crash_data for each thread, and trimmed variants.
 func (g *gen) fromStackwalk(d obj) {
+	// Only the first 40 frames (inlines counted) of a thread can matter,
+	// and the signature reads nothing of json_dump but crash_info,
+	// system_info and threads: trim the rest to keep the inputs small.
+	d = obj{"crash_info": d["crash_info"], "system_info": d["system_info"], "threads": d["threads"],
+		"crashing_thread": d["crashing_thread"]}
+	if ts, ok := d["threads"].([]any); ok {
+		for _, t := range ts {
+			if tm, ok := t.(obj); ok {
+				if fs, ok := tm["frames"].([]any); ok && len(fs) > 45 {
+					tm["frames"] = fs[:45]
+				}
+			}
+		}
+	}
+	if ct, ok := d["crashing_thread"].(obj); ok {
+		if fs, ok := ct["frames"].([]any); ok && len(fs) > 45 {
+			ct["frames"] = fs[:45]
+		}
+	}
 	g.add("real-processed", obj{"json_dump": clone(d)})
 	threads, _ := d["threads"].([]any)
 	osName, _ := getPath(d, "system_info", "os").(string)
@@ -340,7 +359,7 @@ func (g *gen) fromStackwalk(d obj) {
 		cd := obj{"os": osName, "crashing_thread": i, "threads": clone(threads), "reason": reason}
 		g.add("real-thread", cd)
 		frames := threadFrames(cd, i)
-		for k := 0; k < 6 && len(frames) > 0; k++ {
+		for k := 0; k < 3 && len(frames) > 0; k++ {
 			v := clone(cd)
 			setFrames(v, i, frames[g.rng.IntN(len(frames)):])
 			if g.chance(0.3) {
@@ -351,7 +370,7 @@ func (g *gen) fromStackwalk(d obj) {
 	}
 	if ct, ok := d["crashing_thread"].(obj); ok {
 		frames, _ := ct["frames"].([]any)
-		for k := 0; k < 20; k++ {
+		for k := 0; k < 8; k++ {
 			// Real frames on top of generated ones: the real stack decides
 			// once the generated part is irrelevant.
 			var fs []any
