@@ -383,3 +383,28 @@ func FuzzCanonical(f *testing.F) {
 		splitOp(value)
 	})
 }
+
+func TestResultTablePaging(t *testing.T) {
+	params := url.Values{"signature": {"x"}, "_sort": {"date"}}
+	tests := []struct {
+		offset, number int
+		total          int64
+		prev, next     int
+	}{
+		{0, 50, 120, -1, 50},
+		{50, 50, 120, 0, 100},
+		{100, 50, 120, 50, -1},
+		{30, 50, 120, 0, 80},
+		{9950, 50, 20000, 9900, -1}, // the 10 000 window ends paging
+	}
+	for _, tt := range tests {
+		rt := resultTable{Offset: tt.offset, Number: tt.number, Total: tt.total, Path: "/search/", Params: params, Sort: "date"}
+		assert.Equal(t, tt.prev, rt.Prev(), "prev at %d", tt.offset)
+		assert.Equal(t, tt.next, rt.Next(), "next at %d", tt.offset)
+	}
+	rt := resultTable{Path: "/search/", Params: params, Sort: "date"}
+	assert.Equal(t, "/search/?_results_offset=50&_sort=date&signature=x", rt.PageURL(50))
+	assert.Equal(t, "/search/?_sort=-date&signature=x", rt.SortURL("date"), "sorting again on the key reverses it")
+	assert.Equal(t, "/search/?_sort=uptime&signature=x", rt.SortURL("uptime"))
+	assert.Equal(t, url.Values{"signature": {"x"}, "_sort": {"date"}}, params, "the page's parameters are not changed")
+}
