@@ -203,8 +203,8 @@ func merge(a, b runResult) runResult {
 
 // stageMeans reads the collector's per-stage histograms from /metrics and
 // returns the mean seconds of each stage.
-func stageMeans(t testing.TB, admin string) map[string]float64 {
-	resp, err := http.Get("http://" + admin + "/metrics")
+func stageMeans(t testing.TB, hc *http.Client, admin string) map[string]float64 {
+	resp, err := hc.Get("http://" + admin + "/metrics")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(resp.Body)
@@ -260,9 +260,11 @@ func TestBenchCollector(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	pid := cmd.Process.Pid
+	hc := &http.Client{Timeout: 10 * time.Second}
+	defer hc.CloseIdleConnections()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		resp, err := http.Get("http://" + addr + "/__heartbeat__")
+		resp, err := hc.Get("http://" + addr + "/__heartbeat__")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -274,7 +276,7 @@ func TestBenchCollector(t *testing.T) {
 	}
 	c, err := objectstore.New(s3Config(""))
 	require.NoError(t, err)
-	defer c.Close()
+	t.Cleanup(c.Close) // after the bucket clean-up below (cleanups run last-in first-out)
 	bucket := c.Bucket(bucketName)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -384,7 +386,7 @@ func TestBenchCollector(t *testing.T) {
 	}
 	reports = per * rounds
 	peak := procKB(t, pid, "VmHWM")
-	stages := stageMeans(t, admin)
+	stages := stageMeans(t, hc, admin)
 
 	// Ack latency below saturation: the same clients, paced.
 	offered := float64(envInt("CRASHSTREAM_BENCH_RATE", 30))
