@@ -54,7 +54,17 @@ type Processor struct {
 	deps     Deps
 	rulesets map[string]rules.Ruleset
 	metrics  *metrics
+	symbols  *symbols.Supplier
+
+	mu sync.Mutex
+	// forgotAt is when remembered symbol misses were last dropped for a
+	// symbol upload (see Handle).
+	forgotAt time.Time
 }
+
+// ReasonSymbols is the ProcessRequest reason of reprocessing asked for by
+// a symbol upload.
+const ReasonSymbols = "symbols"
 
 // New builds the processor: the symbol supplier, the stackwalker, the
 // signature generator and the rulesets.
@@ -74,7 +84,7 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 	}
 	gen := signature.New(lists, signature.RulesetSocorro)
 	walker := hangGuard{w: stackwalk.New(cfg.Stackwalk, sup), limit: cfg.Stackwalk.Timeout + cfg.HangGrace}
-	p := &Processor{cfg: cfg, deps: deps, metrics: newMetrics(deps.Registry)}
+	p := &Processor{cfg: cfg, deps: deps, metrics: newMetrics(deps.Registry), symbols: sup}
 	p.rulesets = map[string]rules.Ruleset{
 		rules.RulesetDefault:             rules.Default(fields.New(), walker, gen),
 		rules.RulesetRegenerateSignature: rules.RegenerateSignature(gen),
@@ -260,6 +270,9 @@ func (p *Processor) Handle(ctx context.Context, m *streams.Message) error {
 		p.metrics.failures.WithLabelValues("decode").Inc()
 		return streams.Permanent(err)
 	}
+	if uploadedAt, ok := p.symbolUpload(ctx, m); ok {
+		p.forgetMissingSince(uploadedAt)
+	}
 	pc, err := p.Process(ctx, crashID, ruleset)
 	if err != nil {
 		if streams.IsPermanent(err) {
@@ -276,6 +289,32 @@ func (p *Processor) Handle(ctx context.Context, m *streams.Message) error {
 		return fmt.Errorf("publishing processed crash: %w", err)
 	}
 	return nil
+}
+
+// symbolUpload reports whether m is a reprocessing request sent because
+// symbols were uploaded, and when.
+func (p *Processor) symbolUpload(ctx context.Context, m *streams.Message) (time.Time, bool) {
+	if m.Topic != p.deps.Topics.Reprocess {
+		return time.Time{}, false
+	}
+	var req schemas.ProcessRequest
+	if p.deps.Serde.Unmarshal(ctx, m.Value, &req) != nil || req.Reason != ReasonSymbols {
+		return time.Time{}, false
+	}
+	return req.RequestedAt, true
+}
+
+// forgetMissingSince drops remembered symbol misses once per upload: the
+// first request of an upload clears them; the upload's other requests,
+// asked for at the same time, find them cleared already.
+func (p *Processor) forgetMissingSince(uploadedAt time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !uploadedAt.After(p.forgotAt) {
+		return
+	}
+	p.forgotAt = time.Now()
+	p.symbols.ForgetMissing()
 }
 
 func (p *Processor) decode(ctx context.Context, m *streams.Message) (crashID, ruleset string, err error) {

@@ -179,3 +179,39 @@ func TestHangGuardAbandonsStuckWalk(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+// TestSymbolUploadForgetsMisses: a crash processed before its symbols were
+// uploaded is symbolicated when the upload's reprocessing request arrives,
+// even though the miss is still remembered.
+func TestSymbolUploadForgetsMisses(t *testing.T) {
+	objs := storedCrash(t)
+	p, pub, serde := setup(t, objs)
+	ctx := context.Background()
+	// No local symbols, a long negative TTL, symbols "uploaded" later to a
+	// directory the supplier reads.
+	dir := t.TempDir()
+	cfg := p.cfg
+	cfg.Symbols.Paths = []string{dir}
+	cfg.Symbols.NegativeTTL = time.Hour
+	deps := p.deps
+	deps.Registry = prometheus.NewRegistry()
+	p2, err := New(cfg, deps)
+	require.NoError(t, err)
+	require.NoError(t, p2.Handle(ctx, received(t, serde, crashID)))
+	var first schemas.ProcessedCrash
+	require.NoError(t, serde.Unmarshal(ctx, pub.sent[0].value, &first))
+	assert.Equal(t, "test_app.exe", first.Signature, "no symbols yet")
+
+	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(testdata(t), "breakpad", "symbols"))))
+	req, _ := serde.Marshal(&schemas.ProcessRequest{CrashID: crashID, Reason: "report viewed", RequestedAt: time.Now().UTC()})
+	require.NoError(t, p2.Handle(ctx, &streams.Message{Topic: "crash.reprocess.v1", Value: req}))
+	var stale schemas.ProcessedCrash
+	require.NoError(t, serde.Unmarshal(ctx, pub.sent[1].value, &stale))
+	assert.Equal(t, "test_app.exe", stale.Signature, "the miss is remembered for other reprocessing")
+
+	req, _ = serde.Marshal(&schemas.ProcessRequest{CrashID: crashID, Reason: ReasonSymbols, RequestedAt: time.Now().UTC()})
+	require.NoError(t, p2.Handle(ctx, &streams.Message{Topic: "crash.reprocess.v1", Value: req}))
+	var fixed schemas.ProcessedCrash
+	require.NoError(t, serde.Unmarshal(ctx, pub.sent[2].value, &fixed))
+	assert.Equal(t, "(anonymous namespace)::CrashFunction", fixed.Signature)
+}

@@ -98,9 +98,9 @@ func TestLateSymbolsEndToEnd(t *testing.T) {
 	td := sharedTestdata(t)
 	collector := freePort(t)
 	e.start([]string{"collector"}, "CRASHSTREAM_COLLECTOR_ADDR="+collector)
-	// no negative cache: the re-queued crash must see symbols uploaded a
-	// moment ago (see the report: the default is 10 minutes)
-	e.start([]string{"processor"}, "CRASHSTREAM_SYMBOLS_NEGATIVE_TTL=0s")
+	// The default negative cache (10 minutes) is on: the upload's
+	// reprocessing requests make the processor forget its misses.
+	e.start([]string{"processor"})
 	e.start([]string{"sink-clickhouse"})
 	e.start([]string{"sink-objectstore"})
 	base := e.webapp()

@@ -234,6 +234,21 @@ func (s *Supplier) remember(k Key, r Result) {
 	}
 }
 
+// ForgetMissing drops every remembered miss, so the next lookups ask the
+// sources again: symbols uploaded after a crash was first processed must be
+// found when that crash is reprocessed, without waiting out NegativeTTL.
+func (s *Supplier) ForgetMissing() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for e := s.lru.Front(); e != nil; {
+		next := e.Next()
+		if me := e.Value.(*memEntry); !me.expires.IsZero() {
+			s.removeLocked(e)
+		}
+		e = next
+	}
+}
+
 func isParseError(err error) bool {
 	var pe *ParseError
 	return errors.As(err, &pe) || errors.Is(err, ErrEmptyFile)
