@@ -50,7 +50,9 @@ test: ## the whole suite: unit tests with -race, then integration tests against 
 	@echo "make test: all passed"
 
 test-unit: ## go test -race over every module (integration tests skip unless CRASHSTREAM_STACK=1)
-	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && CRASHSTREAM_STACK=$(CRASHSTREAM_STACK) $(GOTEST) ./...); done
+	@failed=""; for m in $(MODULES); do echo "== go test $$m"; \
+		(cd $$m && CRASHSTREAM_STACK=$(CRASHSTREAM_STACK) $(GOTEST) ./...) || failed="$$failed $$m"; done; \
+		if [ -n "$$failed" ]; then echo "go test failed in:$$failed"; exit 1; fi
 
 test-integration: ## non-Go integration tests (the data engineer's Python consumer, the Helm chart)
 	@set -e; for s in tests/dataengineer/run.sh tests/chart/run.sh; do echo "== $$s"; $$s; done
