@@ -673,7 +673,7 @@ var flagsSet = []string{
 	"s3.endpoint", "s3.access-key", "s3.secret-key", "s3.secure", "s3.region",
 	"s3.bucket", "s3.symbols-bucket", "s3.telemetry-bucket",
 	"clickhouse.addr", "clickhouse.database", "clickhouse.username", "clickhouse.password", "schema-registry.url",
-	"admin.addr", "collector.addr", "webapp.addr", "log.level", "log.format",
+	"admin.addr", "collector.addr", "webapp.addr", "webapp.secret-key", "log.level", "log.format",
 	"collector.throttle-rules", "collector.submitter-token", "signature.list-dir", "processor.group", "processor.priority-group",
 	"symbols.cache-dir", "symbols.cache-max-bytes", "symbols.memory-max-bytes", "symbols.url",
 }
