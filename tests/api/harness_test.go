@@ -5,21 +5,15 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,70 +27,15 @@ import (
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, stacktest.LeakOptions()...) }
 
-func requireStack(t *testing.T) {
-	t.Helper()
-	if os.Getenv("CRASHSTREAM_STACK") != "1" {
-		t.Skip("needs the real stack: run `make up` and set CRASHSTREAM_STACK=1 (make test does both)")
-	}
-}
-
-// repoRoot is the directory holding go.work.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.work not found")
-		dir = parent
-	}
-}
-
-func sharedTestdata(t *testing.T) string {
-	p := filepath.Join(repoRoot(t), "..", "shared", "testdata")
-	if _, err := os.Stat(p); err != nil {
-		t.Skip("shared test data not found beside the repository")
-	}
-	return p
-}
-
-var buildOnce struct {
-	sync.Once
-	bin string
-	err error
-}
-
-// binary builds crashstream once per test process.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "crashstream-api")
-		if err != nil {
-			buildOnce.err = err
-			return
-		}
-		buildOnce.bin = filepath.Join(dir, "crashstream")
-		cmd := exec.Command("go", "build", "-o", buildOnce.bin, "./cmd/crashstream")
-		cmd.Dir = filepath.Join(repoRoot(t), "services")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, buildOnce.err)
-	return buildOnce.bin
-}
+func requireStack(t *testing.T)          { stacktest.RequireStack(t) }
+func sharedTestdata(t *testing.T) string { return stacktest.SharedTestdata(t) }
+func binary(t *testing.T) string         { return stacktest.Binary(t) }
+func freePort(t *testing.T) string       { return stacktest.FreePort(t) }
 
 func unique(prefix string) string {
 	b := make([]byte, 5)
@@ -176,78 +115,9 @@ func (e *env) vars(extra ...string) []string {
 	), extra...)
 }
 
-type proc struct {
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	done   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// start runs `crashstream <args>` and waits until its admin server is healthy.
-func (e *env) start(args []string, extra ...string) *proc {
-	t := e.t
-	admin := freePort(t)
-	cmd := exec.Command(binary(t), args...)
-	cmd.Env = e.vars(append(extra, "CRASHSTREAM_ADMIN_ADDR="+admin)...)
-	p := &proc{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	cmd.Stderr = p.stderr
-	require.NoError(t, cmd.Start())
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() { p.stop() })
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-p.done:
-			p.done <- err
-			t.Fatalf("%v exited during start-up: %v\n%s", args, err, p.stderr)
-		default:
-		}
-		if resp, err := http.Get("http://" + admin + "/__heartbeat__"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%v not healthy within 90s\n%s", args, p.stderr)
-	return nil
-}
-
-func (p *proc) stop() {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+// start runs `crashstream <args>` against the env and waits until healthy.
+func (e *env) start(args []string, extra ...string) *stacktest.Proc {
+	return stacktest.Start(e.t, e.vars(extra...), args...)
 }
 
 // webapp starts the webapp and returns its base URL.

@@ -9,15 +9,12 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,70 +27,15 @@ import (
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/streams"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, stacktest.LeakOptions()...) }
 
-func requireStack(t *testing.T) {
-	t.Helper()
-	if os.Getenv("CRASHSTREAM_STACK") != "1" {
-		t.Skip("needs the real stack: run `make up` and set CRASHSTREAM_STACK=1 (make test does both)")
-	}
-}
-
-// repoRoot is the directory holding go.work.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.work not found")
-		dir = parent
-	}
-}
-
-func sharedTestdata(t *testing.T) string {
-	p := filepath.Join(repoRoot(t), "..", "shared", "testdata")
-	if _, err := os.Stat(p); err != nil {
-		t.Skip("shared test data not found beside the repository")
-	}
-	return p
-}
-
-var buildOnce struct {
-	sync.Once
-	bin string
-	err error
-}
-
-// binary builds bin/crashstream once per test process.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "crashstream-e2e")
-		if err != nil {
-			buildOnce.err = err
-			return
-		}
-		buildOnce.bin = filepath.Join(dir, "crashstream")
-		cmd := exec.Command("go", "build", "-o", buildOnce.bin, "./cmd/crashstream")
-		cmd.Dir = filepath.Join(repoRoot(t), "services")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, buildOnce.err)
-	return buildOnce.bin
-}
+func requireStack(t *testing.T)          { stacktest.RequireStack(t) }
+func sharedTestdata(t *testing.T) string { return stacktest.SharedTestdata(t) }
+func binary(t *testing.T) string         { return stacktest.Binary(t) }
+func freePort(t *testing.T) string       { return stacktest.FreePort(t) }
 
 // env is one isolated pipeline: its own topic prefix and buckets.
 type env struct {
@@ -137,87 +79,9 @@ func (e *env) vars(extra ...string) []string {
 	), extra...)
 }
 
-// proc is a crashstream subprocess.
-type proc struct {
-	cmd    *exec.Cmd
-	stderr *syncWriter
-	done   chan error
-}
-
-func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// start runs `crashstream <args>` and waits until its admin server answers.
-func (e *env) start(args []string, extra ...string) *proc {
-	t := e.t
-	admin := freePort(t)
-	cmd := exec.Command(binary(t), args...)
-	cmd.Env = e.vars(append(extra, "CRASHSTREAM_ADMIN_ADDR="+admin)...)
-	p := &proc{cmd: cmd, stderr: &syncWriter{}, done: make(chan error, 1)}
-	cmd.Stderr = p.stderr
-	require.NoError(t, cmd.Start())
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() { p.stop(t) })
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-p.done:
-			p.done <- err
-			t.Fatalf("%v exited during start-up: %v\n%s", args, err, p.stderr)
-		default:
-		}
-		if resp, err := http.Get("http://" + admin + "/__heartbeat__"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%v not healthy within 60s\n%s", args, p.stderr)
-	return nil
-}
-
-func (p *proc) stop(t *testing.T) {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// kill sends SIGKILL, as a crash or an OOM kill would.
-func (p *proc) kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
-	p.done <- nil
-}
-
-// syncWriter collects a subprocess's output while the test may read it.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncWriter) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(b)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// start runs `crashstream <args>` against the env and waits until healthy.
+func (e *env) start(args []string, extra ...string) *stacktest.Proc {
+	return stacktest.Start(e.t, e.vars(extra...), args...)
 }
 
 // submit posts a crash report and returns the crash id.

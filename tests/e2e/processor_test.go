@@ -225,7 +225,7 @@ func TestKillOneOfTwoProcessors(t *testing.T) {
 			map[string][]byte{"upload_file_minidump": dump})
 		want[id] = true
 		if i == n/3 {
-			p1.kill()
+			p1.Kill()
 		}
 	}
 	got := e.processed(want, 3*time.Minute)

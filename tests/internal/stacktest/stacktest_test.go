@@ -1,0 +1,26 @@
+package stacktest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, LeakOptions()...) }
+
+func TestRepoRootHoldsGoWork(t *testing.T) {
+	_, err := os.Stat(filepath.Join(RepoRoot(t), "go.work"))
+	assert.NoError(t, err)
+}
+
+func TestSyncBuffer(t *testing.T) {
+	var b SyncBuffer
+	_, _ = b.Write([]byte("a"))
+	_, _ = b.Write([]byte("b"))
+	assert.Equal(t, "ab", b.String())
+	assert.True(t, strings.HasPrefix(FreePort(t), "127.0.0.1:"))
+}
