@@ -97,21 +97,41 @@ func BenchmarkPages(b *testing.B) {
 	ids := s.reportIDs(b, 200, end)
 	b.Logf("loaded %d crashes in %s", n, time.Since(start).Round(time.Second))
 
+	// the JSON API answers the same queries: the page / API ratio is what
+	// the HTML costs over the data (the API's search is rate limited per
+	// token, 100 a minute: one token per sub-benchmark)
+	apiToken := func() string {
+		key, _, err := s.Tokens.Create(context.Background(), "bench", nil, time.Hour)
+		require.NoError(b, err)
+		return key
+	}
 	pages := []struct {
-		name string
-		path func(i int) string
+		name  string
+		path  func(i int) string
+		token bool
 	}{
-		{"topcrashers", func(int) string { return "/topcrashers/?product=Firefox&days=7" }},
-		{"signature", func(int) string { return "/signature/?signature=sig_0&product=Firefox" }},
-		{"signature-reports", func(int) string { return "/signature/?signature=sig_0&product=Firefox&tab=reports" }},
-		{"signature-graph", func(int) string { return "/signature/?signature=sig_0&product=Firefox&tab=graph" }},
-		{"report", func(i int) string { return "/report/index/" + ids[i%len(ids)] }},
+		{"topcrashers", func(int) string { return "/topcrashers/?product=Firefox&days=7" }, false},
+		{"signature", func(int) string { return "/signature/?signature=sig_0&product=Firefox" }, false},
+		{"signature-reports", func(int) string { return "/signature/?signature=sig_0&product=Firefox&tab=reports" }, false},
+		{"signature-graph", func(int) string { return "/signature/?signature=sig_0&product=Firefox&tab=graph" }, false},
+		{"report", func(i int) string { return "/report/index/" + ids[i%len(ids)] }, false},
+		{"api-topcrashers", func(int) string { return "/api/TopCrashers/?product=Firefox&days=7" }, true},
+		{"api-signature", func(int) string {
+			return "/api/SuperSearch/?signature=%3Dsig_0&product=Firefox&_results_number=0&_cardinality.install_time=1&_facets=" + sigFacetsParam
+		}, true},
 	}
 	for _, p := range pages {
 		b.Run(p.name, func(b *testing.B) {
 			times := make([]time.Duration, 0, b.N)
+			token := ""
+			if p.token {
+				token = apiToken()
+			}
 			for i := 0; i < b.N; i++ {
 				req := httptest.NewRequest(http.MethodGet, p.path(i), nil)
+				if token != "" {
+					req.Header.Set("Auth-Token", token)
+				}
 				w := httptest.NewRecorder()
 				t0 := time.Now()
 				s.Handler.ServeHTTP(w, req)
@@ -124,6 +144,9 @@ func BenchmarkPages(b *testing.B) {
 		})
 	}
 }
+
+// sigFacetsParam is the signature summary's facet list (pages.sigFacets).
+const sigFacetsParam = "product,version,os_name,os_pretty_version,process_type,cpu_arch,release_channel,reason,startup_crash"
 
 // pct is the q-quantile of sorted durations (nearest rank).
 func pct(sorted []time.Duration, q float64) time.Duration {
