@@ -143,31 +143,52 @@ func (r *Reader) TopCrashers(ctx context.Context, p TopCrashersParams) (*TopCras
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if err := r.conn.QueryRow(ctx, "SELECT sum(crashes) FROM "+table+" WHERE "+where, args...).Scan(&res.Total); err != nil {
-		return nil, fmt.Errorf("top crashers total: %w", err)
+	// The rest only needs the ranked signatures: run it concurrently. Each
+	// part writes its own fields of the crashers.
+	parts := []func(context.Context) error{
+		func(ctx context.Context) error {
+			if err := r.conn.QueryRow(ctx, "SELECT sum(crashes) FROM "+table+" WHERE "+where, args...).Scan(&res.Total); err != nil {
+				return fmt.Errorf("top crashers total: %w", err)
+			}
+			return nil
+		},
 	}
 	if len(sigs) > 0 {
-		if err := r.breakdown(ctx, p, start, end, sigs, res); err != nil {
-			return nil, err
+		parts = append(parts,
+			func(ctx context.Context) error { return r.breakdown(ctx, p, start, end, sigs, res) },
+			func(ctx context.Context) error { return r.previous(ctx, p, prevStart, start, res) })
+		if p.Installs {
+			parts = append(parts, func(ctx context.Context) error { return r.installs(ctx, p, start, end, sigs, res) })
 		}
+	}
+	if err := concurrently(ctx, parts...); err != nil {
+		return nil, err
 	}
 	for i := range res.Crashers {
 		if res.Total > 0 {
 			res.Crashers[i].Percent = float64(res.Crashers[i].Count) / float64(res.Total)
 		}
 	}
-	if len(sigs) == 0 {
-		return res, nil
+	return res, nil
+}
+
+// concurrently runs fns at once and returns the first error; the others
+// are cancelled.
+func concurrently(ctx context.Context, fns ...func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(fns))
+	for _, fn := range fns {
+		go func() { errs <- fn(ctx) }()
 	}
-	if err := r.previous(ctx, p, prevStart, start, res); err != nil {
-		return nil, err
-	}
-	if p.Installs {
-		if err := r.installs(ctx, p, start, end, sigs, res); err != nil {
-			return nil, err
+	var first error
+	for range fns {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
 		}
 	}
-	return res, nil
+	return first
 }
 
 // filtered reports whether the report splits by version, process type or
@@ -216,8 +237,8 @@ func (r *Reader) breakdown(ctx context.Context, p TopCrashersParams, start, end 
 	}
 	defer rows.Close()
 	idx := make(map[string]int, len(res.Crashers))
-	for i, c := range res.Crashers {
-		idx[c.Signature] = i
+	for i := range res.Crashers { // by index: other parts write other fields meanwhile
+		idx[res.Crashers[i].Signature] = i
 	}
 	for rows.Next() {
 		var sig, os, pt string
@@ -263,8 +284,8 @@ func (r *Reader) previous(ctx context.Context, p TopCrashersParams, start, end t
 	where, wargs := p.where(start, end)
 	args = append(args, wargs...)
 	sigs := make([]string, len(res.Crashers))
-	for i, c := range res.Crashers {
-		sigs[i] = c.Signature
+	for i := range res.Crashers { // by index: other parts write other fields meanwhile
+		sigs[i] = res.Crashers[i].Signature
 	}
 	prev := map[string]int64{}
 	rows, err := r.conn.Query(ctx, "SELECT signature, sum(crashes) AS c FROM "+table+" WHERE "+where+
