@@ -139,6 +139,7 @@ func (c *Collector) handle(g *gin.Context) answer {
 		maxParts: c.cfg.MaxParts, maxDumps: c.cfg.MaxDumps,
 		spoolMemory: c.cfg.SpoolMemory, spoolDir: c.cfg.SpoolDir, pool: c.pool,
 	})
+	body.done()
 	if err != nil {
 		return refusal(err)
 	}
@@ -280,17 +281,41 @@ func buildCrash(id string, now time.Time, d Decision, rep *report, userAgent str
 // deadlineReader extends the connection's read deadline before each read,
 // so a stalled client is cut off after ReadTimeout of silence however long
 // its (legitimate, slow) upload takes overall.
+//
+// Once the body has ended it never touches the deadline again, and it
+// clears it: after the body's EOF net/http keeps a background read on the
+// connection, and a deadline left on it would fire while the crash is being
+// stored (a slow object store), which cancels the connection's context —
+// that request and every later one on the same keep-alive connection would
+// then fail with "context canceled" (found by tests/chaos: a MinIO pause
+// turned into 503s for all pooled client connections, for good).
 type deadlineReader struct {
 	r       io.Reader
 	rc      *http.ResponseController
 	timeout time.Duration
+	err     error // the body's end (or failure), sticky
 }
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
 	_ = d.rc.SetReadDeadline(time.Now().Add(d.timeout)) // unsupported writers (tests) just keep no deadline
 	n, err := d.r.Read(p)
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		return n, errReadTimeout
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = errReadTimeout
+		}
+		d.err = err
+		_ = d.rc.SetReadDeadline(time.Time{})
 	}
 	return n, err
+}
+
+// done clears the read deadline when the parse stopped before the body's
+// end (the multipart closing boundary came first), for the same reason.
+func (d *deadlineReader) done() {
+	if d.err == nil {
+		_ = d.rc.SetReadDeadline(time.Time{})
+	}
 }
