@@ -3,7 +3,8 @@
 # each (-parallel 1: the machine is shared), then copies the inputs the
 # fuzzer found interesting from the Go cache into the package's
 # testdata/fuzz/<Target>/ so the corpus is committed and replayed as seeds
-# by every `go test`.
+# by every `go test` (at most FUZZ_MAX_NEW=200 new files per target per run,
+# each at most FUZZ_MAX_BYTES=65536 bytes, smallest first).
 #
 #   tests/fuzz/run.sh DURATION [PATTERN]   e.g. tests/fuzz/run.sh 60s  or  tests/fuzz/run.sh 5m Minidump
 #
@@ -17,6 +18,7 @@ PATTERN=${2:-.}
 MODULES=(schemas streams storage services tests)
 CACHE="$(go env GOCACHE)/fuzz"
 OUT="$ROOT/tests/fuzz/last-run.md"
+MAX_NEW=${FUZZ_MAX_NEW:-200} MAX_BYTES=${FUZZ_MAX_BYTES:-65536}
 LOG=$(mktemp -d)
 trap 'rm -rf "$LOG"' EXIT
 
@@ -62,11 +64,12 @@ while IFS=$'\t' read -r mod dir name; do
 	dst="$ROOT/$mod/$dir/testdata/fuzz/$name"
 	if [[ -d $src ]]; then
 		mkdir -p "$dst"
-		for f in "$src"/*; do
-			[[ -f $f ]] || continue
-			b=$(basename "$f")
-			if [[ ! -e $dst/$b ]]; then cp "$f" "$dst/$b" && added=$((added + 1)); fi
-		done
+		# Keep the committed corpus small: the $MAX_NEW smallest new inputs
+		# of at most $MAX_BYTES bytes each (every `go test` replays them).
+		while read -r _ f; do
+			cp "$f" "$dst/" && added=$((added + 1))
+		done < <(find "$src" -maxdepth 1 -type f -size -"$((MAX_BYTES / 1024 + 1))"k -printf '%s %p\n' |
+			while read -r size f; do [[ -e $dst/$(basename "$f") ]] || echo "$size $f"; done | sort -n | head -n "$MAX_NEW")
 		rmdir "$dst" 2>/dev/null || true
 	fi
 	echo "   $result: ${fuzzed:-?} fuzzing (${secs}s with build), ${execs:-0} execs, $added new corpus files"
