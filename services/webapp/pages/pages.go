@@ -87,6 +87,14 @@ type Core interface {
 	SignOutPath() string
 }
 
+// SearchLimiter is an optional capability of Core: when the core has it,
+// the pages that run Super Search queries (the search page and the
+// signature report) go through the same per-minute limit as the Super
+// Search API, so the HTML is not a way around the API's rate limit.
+type SearchLimiter interface {
+	SearchLimit() gin.HandlerFunc
+}
+
 // Config holds the page settings. They come from the core's flags
 // (webapp.source-url-template, webapp.request-timeout); see FromServer.
 type Config struct {
@@ -148,10 +156,14 @@ func (p *Pages) Register(r gin.IRouter) {
 	r.GET("/", p.home)
 	r.GET("/home/product/:product", p.product)
 	r.GET("/topcrashers/", p.topCrashers)
-	r.GET("/signature/", p.signature)
+	var limit []gin.HandlerFunc
+	if sl, ok := p.core.(SearchLimiter); ok {
+		limit = append(limit, sl.SearchLimit())
+	}
+	r.GET("/signature/", append(limit, p.signature)...)
 	r.GET("/report/index/:id", p.report)
 	r.POST("/report/reprocess/:id", p.reprocess)
-	r.GET("/search/", p.superSearch)
+	r.GET("/search/", append(limit, p.superSearch)...)
 	r.GET("/missingsymbols/", p.missingSymbols)
 }
 

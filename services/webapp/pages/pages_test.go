@@ -408,3 +408,36 @@ func TestResultTablePaging(t *testing.T) {
 	assert.Equal(t, "/search/?_sort=uptime&signature=x", rt.SortURL("uptime"))
 	assert.Equal(t, url.Values{"signature": {"x"}, "_sort": {"date"}}, params, "the page's parameters are not changed")
 }
+
+// limitedCore is a core with a search limit of one request.
+type limitedCore struct {
+	*fakeCore
+	mu   sync.Mutex
+	used int
+}
+
+func (l *limitedCore) SearchLimit() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.used++; l.used > 1 {
+			c.AbortWithStatus(http.StatusTooManyRequests)
+		}
+	}
+}
+
+func TestSearchLimiter(t *testing.T) {
+	core := &limitedCore{fakeCore: &fakeCore{}}
+	p, err := New(Config{Timeout: time.Second}, &fakeCrashes{}, fakeObjects{}, core, fields.New())
+	require.NoError(t, err)
+	r := gin.New()
+	p.Register(r)
+	codes := map[string][]int{}
+	for _, path := range []string{"/search/", "/signature/?signature=x", "/missingsymbols/", "/missingsymbols/"} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		codes[path] = append(codes[path], w.Code)
+	}
+	assert.Equal(t, map[string][]int{"/search/": {200}, "/signature/?signature=x": {429}, "/missingsymbols/": {200, 200}}, codes,
+		"search and signature share the limit; other pages are not limited")
+}
