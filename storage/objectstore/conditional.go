@@ -17,24 +17,48 @@ import (
 var ErrPrecondition = errors.New("objectstore: precondition failed")
 
 // GetWithETag reads a small object and its ETag, for a later PutIfMatch.
+// minio-go reads an object pinned to the ETag it first saw, so an object
+// replaced mid-read fails with a precondition error; GetWithETag then reads
+// the new version, a few times at most.
 func (b *Bucket) GetWithETag(ctx context.Context, key string, maxSize int64) ([]byte, string, error) {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		var data []byte
+		var etag string
+		data, etag, err = b.getWithETag(ctx, key, maxSize)
+		if !errors.Is(err, ErrPrecondition) {
+			return data, etag, err
+		}
+	}
+	return nil, "", err
+}
+
+func (b *Bucket) getWithETag(ctx context.Context, key string, maxSize int64) ([]byte, string, error) {
 	obj, err := b.mc.GetObject(ctx, b.name, key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, "", b.wrap("get", key, err)
+		return nil, "", b.wrapRead(key, err)
 	}
 	defer obj.Close()
 	st, err := obj.Stat()
 	if err != nil {
-		return nil, "", b.wrap("get", key, err)
+		return nil, "", b.wrapRead(key, err)
 	}
 	if st.Size > maxSize {
 		return nil, "", fmt.Errorf("objectstore: get %s/%s: %w", b.name, key, ErrTooLarge)
 	}
 	data, err := io.ReadAll(io.LimitReader(obj, maxSize+1))
 	if err != nil {
-		return nil, "", b.wrap("get", key, err)
+		return nil, "", b.wrapRead(key, err)
 	}
 	return data, st.ETag, nil
+}
+
+// wrapRead is wrap for reads, telling a version change apart.
+func (b *Bucket) wrapRead(key string, err error) error {
+	if resp := minio.ToErrorResponse(err); resp.Code == "PreconditionFailed" || resp.StatusCode == 412 {
+		return fmt.Errorf("objectstore: get %s/%s changed while reading: %w", b.name, key, ErrPrecondition)
+	}
+	return b.wrap("get", key, err)
 }
 
 // PutIfAbsent writes key only if it does not exist yet.
