@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,8 +53,8 @@ func (s *stack) serveBinary(tb testing.TB, bin string) {
 		"-webapp.secret-key=browser-test-secret-key-0123456789abcdef", "-webapp.source-url-template=https://source.example/{file}#L{line}"},
 		s.stackFlags()...)
 	cmd := exec.Command(bin, args...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(tb, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -84,9 +85,30 @@ func (s *stack) serveBinary(tb testing.TB, bin string) {
 				return
 			}
 		}
-		require.True(tb, time.Now().Before(deadline), "crashstream webapp did not start:\n%s", logs.String())
+		if time.Now().After(deadline) {
+			tb.Fatalf("crashstream webapp did not start:\n%s", logs.String())
+		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// syncBuffer collects a subprocess's output; the process writes while the
+// test may read.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // createToken runs `crashstream token create` and returns the raw key.
