@@ -95,6 +95,15 @@ func (p *page) visit(path, sel string) {
 	p.do(chromedp.Navigate(p.base+path), visible(sel))
 }
 
+// follow clicks sel and waits for wait on the new page: the old document
+// is marked first, so an element of the same id on it cannot satisfy the
+// wait while the browser is still navigating.
+func (p *page) follow(sel, wait string) {
+	p.t.Helper()
+	get(p, chromedp.Evaluate[bool](`(document.body.dataset.old = "1") === "1"`))
+	p.do(chromedp.Click(chromedp.CSS(sel)), visible("body:not([data-old]) "+wait))
+}
+
 func (p *page) html() string { return get(p, chromedp.OuterHTML(chromedp.CSS("html"))) }
 
 func (p *page) text(sel string) string {
@@ -147,7 +156,7 @@ func TestCrashStats(t *testing.T) {
 	p.public()
 	p.shot("01-home")
 
-	p.do(chromedp.Click(chromedp.Search(`//a[@class="product" and text()="Firefox"]`)), visible("#versions"))
+	p.follow(`a.product[href="/home/product/Firefox"]`, "#versions")
 	assert.True(t, strings.HasSuffix(p.location(), "/home/product/Firefox"))
 	assert.Contains(t, p.text("#versions"), "131.0")
 	p.public()
@@ -155,7 +164,7 @@ func TestCrashStats(t *testing.T) {
 
 	// Top crashers from the product page: ranks and rank changes of the
 	// constructed two-period data set.
-	p.do(chromedp.Click(chromedp.CSS(`main p a[href^="/topcrashers/"]`)), visible("#topcrashers"))
+	p.follow(`main p a[href^="/topcrashers/"]`, "#topcrashers")
 	rows := get(p, chromedp.Evaluate[[][]string](`Array.from(document.querySelectorAll("#topcrashers tr[data-signature]")).map(r => [r.dataset.signature,
 		r.querySelector(".rank").textContent.trim(), r.querySelector(".change").textContent.trim(), r.querySelector(".count").textContent.trim()])`))
 	require.Len(t, rows, 4)
@@ -169,7 +178,7 @@ func TestCrashStats(t *testing.T) {
 	p.shot("03-topcrashers")
 
 	// Signature report of the top crasher, then one of its reports.
-	p.do(chromedp.Click(chromedp.CSS(`tr[data-signature="sigA::crash"] a.siglink`)), visible("#sigtotal"))
+	p.follow(`tr[data-signature="sigA::crash"] a.siglink`, "#sigtotal")
 	assert.Equal(t, "12", p.text("#sigtotal"))
 	var first time.Time
 	for _, c := range crashes {
@@ -182,18 +191,18 @@ func TestCrashStats(t *testing.T) {
 	p.public()
 	p.shot("04-signature")
 
-	p.do(chromedp.Click(chromedp.CSS("#tab-graph")), visible("svg.chart"))
+	p.follow("#tab-graph", "svg.chart")
 	lines = get(p, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart polyline").length`))
 	assert.Equal(t, 2, lines, "one line per version (130.0, 131.0)")
 	p.public()
 	p.shot("04b-signature-graph")
 
-	p.do(chromedp.Click(chromedp.CSS("#tab-reports")), visible("#results"))
+	p.follow("#tab-reports", "#results")
 	assert.Contains(t, p.text("p.count"), "12 crashes")
 	p.public()
 	p.shot("04c-signature-reports")
 
-	p.do(chromedp.Click(chromedp.CSS(`#results a.report`)), visible("#detailslist"))
+	p.follow(`#results a.report`, "#detailslist")
 	assert.Contains(t, p.location(), "/report/index/")
 	details := p.text("#detailslist")
 	for _, want := range []string{"sigA::crash", "Firefox", "EXCEPTION_ACCESS_VIOLATION_READ", "amd64", "10.0.19045"} {
@@ -207,7 +216,7 @@ func TestCrashStats(t *testing.T) {
 	p.public()
 	p.shot("05-report")
 
-	p.do(chromedp.Click(chromedp.CSS("#sigreport")), visible("#sigtotal"))
+	p.follow("#sigreport", "#sigtotal")
 	assert.Contains(t, p.location(), "/signature/?")
 
 	// Super Search: the form narrows the result and the URL holds the query.
@@ -220,7 +229,7 @@ func TestCrashStats(t *testing.T) {
 	get(p, chromedp.Evaluate[bool](`(() => { const r = document.querySelectorAll("tr.filterrow")[1];
 		r.querySelector("select[name=f]").value = "signature"; r.querySelector("select[name=op]").value = "~";
 		r.querySelector("input[name=v]").value = "sigB"; return true })()`))
-	p.do(chromedp.Click(chromedp.CSS("#searchbtn")), visible("#results"))
+	p.follow("#searchbtn", "#results")
 	assert.Contains(t, p.text("p.count"), "8 crashes")
 	assert.Contains(t, p.location(), "signature=~sigB")
 	p.public()
@@ -262,14 +271,14 @@ func TestCrashStats(t *testing.T) {
 	href := get(p, chromedp.Evaluate[string](`document.querySelector("#rawdump").getAttribute("href")`))
 	assert.Contains(t, href, "/api/RawCrash/?crash_id="+crashes[0].CrashID)
 	p.shot("10-report-signed-in")
-	p.do(chromedp.Click(chromedp.CSS("#reprocess")), visible("#reprocessed"))
+	p.follow("#reprocess", "#reprocessed")
 	re := s.records(t, s.Kafka.Topics().Reprocess, 1)
 	require.Len(t, re, 1)
 	assert.Equal(t, crashes[0].CrashID, string(re[0].Key))
 	p.visit("/search/", "#searchform")
 	offered = get(p, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("select[name=f] option")).map(o => o.value)`))
 	assert.Contains(t, offered, "url", "view_pii offers protected fields")
-	p.do(chromedp.Click(chromedp.CSS("#signout")), visible("#signin"))
+	p.follow("#signout", "#signin")
 	p.visit("/report/index/"+crashes[0].CrashID, "#anntable")
 	p.public()
 }

@@ -23,6 +23,19 @@ type topCrashersPage struct {
 	Base url.Values
 }
 
+// SigURL links a signature to its report over the same crashes: product,
+// versions and, for the report-date range, the same window (a build-date
+// window has no submission-date equivalent, so the report's default
+// range applies).
+func (t topCrashersPage) SigURL(sig string) string {
+	v := clone(t.Base)
+	v.Set("signature", sig)
+	if t.RangeType == "report" && t.Result != nil {
+		v["date"] = []string{">=" + t.Result.Start.Format("2006-01-02"), "<" + t.Result.End.Format("2006-01-02")}
+	}
+	return "/signature/?" + v.Encode()
+}
+
 // topCrashers is Socorro's top-crashers report: signatures of the window
 // ranked by count, with the rank change against the previous window.
 func (p *Pages) topCrashers(c *gin.Context) {
