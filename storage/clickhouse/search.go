@@ -445,7 +445,7 @@ func (s *search) bucketExpr(h supersearch.Histogram) string {
 func (s *search) histograms(ctx context.Context, res *SearchResult) error {
 	for _, h := range s.q.Histograms {
 		bucket := s.bucketExpr(h)
-		splits := append([]*supersearch.Field{nil}, nil)
+		splits := []*supersearch.Field{nil} // the unsplit histogram, then one per term
 		for i := range h.Terms {
 			splits = append(splits, &h.Terms[i])
 		}
