@@ -192,6 +192,28 @@ for rows in "${QUERY_ROWS[@]}"; do
 	grep -E 'loaded|reusing' "$TMP/q.$rows" | sed 's/^\s*//' >&2 || true
 done
 
+# ---------------------------------------------------------------- goals
+# goals prints one line per goal of issue 13 with its verdict.
+goals() {
+	local e2e_rate ratio tc95 verdict
+	e2e_rate=$(grep -oE '[0-9.]+ reports/s end to end' <<<"$E2E_LINE" | awk '{print $1}')
+	verdict=$(awk -v b="$BEST" -v e="${e2e_rate:-0}" -v p="$BEST_P99" 'BEGIN {
+		ms = p; if (p ~ /ms$/) { sub(/ms$/, "", ms) } else { sub(/s$/, "", ms); ms *= 1000 }
+		print ((b >= 100 && e >= 100 && ms <= 250) ? "**met**" : "**not met**") }')
+	echo "- ≥ 100 reports/s ingested end to end with p99 ack ≤ 250 ms: $verdict — the collector acknowledged up to ${BEST}/s" \
+		"(p99 ${BEST_P99:-n/a}), the whole pipeline drained ${e2e_rate:-?} reports/s end to end; the same run's MinIO ceiling" \
+		"for this size mix is in the ceilings below."
+	ratio=$(grep -oE 'ratio crashstream / reference: [0-9.]+x' <<<"$PROC" | awk '{print $NF}')
+	echo "- processor ≥ 2× minidump-stackwalk (+ siggen), per core: $(awk -v r="${ratio%x}" 'BEGIN {print (r >= 2 ? "**met**" : "**not met**")}') — ${ratio:-?}."
+	tc95=$(awk -F'|' '$2 ~ /10000000/ && $3 ~ /top crashers/ {gsub(/ /, "", $5); if ($5 + 0 > m) m = $5 + 0} END {print m + 0}' "$QRY")
+	if grep -q '| 10000000 |' "$QRY"; then
+		echo "- top crashers ≤ 300 ms p95 at 10M crashes: $(awk -v m="$tc95" 'BEGIN {print (m <= 300 ? "**met**" : "**not met**")}') — worst top-crashers p95 at 10M: ${tc95} ms."
+	else
+		echo "- top crashers ≤ 300 ms p95 at 10M crashes: not measured in this mode."
+	fi
+	echo "- all crashstream services together ≤ 1 GiB RSS: $(awk -v k="$TOT_HWM" 'BEGIN {print (k <= 1048576 ? "**met**" : "**not met**")}') — sum of the services' peak RSS $((TOT_HWM / 1024)) MiB."
+}
+
 # ---------------------------------------------------------------- report
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(( $(date +%s) - T0 ))
@@ -237,6 +259,10 @@ REPORT="$TMP/report.md"
 	echo "\`CRASHSTREAM_STACK=1 CRASHSTREAM_BENCH_ROWS=N CRASHSTREAM_BENCH_RUNS=$QUERY_RUNS go test -run TestBenchQueries -v ./sinks/\`"
 	echo
 	cat "$QRY"
+	echo
+	echo "### Goals (issue 13), read from the figures above"
+	echo
+	goals
 	echo
 	echo "### Ceilings of this machine, same run"
 	echo
