@@ -93,6 +93,12 @@ func (c *Collector) submit(g *gin.Context) {
 	if a.status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(int(c.cfg.RetryAfter.Seconds())))
 	}
+	if a.status >= 400 {
+		// A refused request may have left body bytes unread: close the
+		// connection instead of letting the server read on to reuse it
+		// (a stalled or oversized body would hold it, as nginx's 413 does).
+		w.Header().Set("Connection", "close")
+	}
 	w.WriteHeader(a.status)
 	_, _ = io.WriteString(w, a.body)
 	c.m.requests.WithLabelValues(a.outcome).Inc()
