@@ -37,6 +37,19 @@ const (
 	DedupClean
 )
 
+// String names the read path (test names, logs).
+func (d Dedup) String() string {
+	switch d {
+	case DedupArgMax:
+		return "argMax"
+	case DedupFinal:
+		return "final"
+	case DedupClean:
+		return "clean"
+	}
+	return "unknown"
+}
+
 // CompactDay merges one day's crashes partition into a single part with
 // OPTIMIZE ... FINAL, collapsing duplicates, so that DedupClean reads it
 // without deduplication. Cron runs it for closed days.
