@@ -162,8 +162,9 @@ var buildOnce struct {
 func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "crashstream-sinks-")
-		if err != nil {
+		// one fixed directory, overwritten by each run, so runs leave no litter
+		dir := filepath.Join(os.TempDir(), "crashstream-sinks-test")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			buildOnce.err = err
 			return
 		}
