@@ -212,6 +212,21 @@ func deleteDumps(ctx context.Context, b Bucket, id string) error {
 	return nil
 }
 
+// Compactor merges a closed day of the crashes table;
+// *clickhouse.Reader implements it.
+type Compactor interface {
+	CompactDay(ctx context.Context, day time.Time) error
+}
+
+// Compact merges each closed day's ClickHouse partition into one part, which
+// collapses reprocessing duplicates, so the webapp's clean-partition read
+// path serves it without per-query deduplication. Daily, backfilled.
+func Compact(c Compactor) Job {
+	return NewJob("compact", 24*time.Hour, true, func(ctx context.Context, day time.Time) error {
+		return c.CompactDay(ctx, day)
+	})
+}
+
 // Version is one entry of the product/version catalogue.
 type Version struct {
 	Product string    `json:"product"`

@@ -87,6 +87,7 @@ func (s *cronService) start(ctx context.Context, sh *shared) error {
 		cron.VerifyProcessed(bucket, requeuer{producer, serde, sh.kafka.Topics().Reprocess}, log),
 		cron.Retention(bucket, store.Bucket(sh.s3.TelemetryBucket), reader, time.Duration(s.jobs.RetentionDays)*24*time.Hour, s.jobs.RetentionLookback, log),
 		cron.DumpRetention(bucket, time.Duration(s.jobs.DumpRetentionDays)*24*time.Hour, s.jobs.RetentionLookback, log),
+		cron.Compact(reader),
 		cron.Versions(bucket, cron.ClickHouseVersions{Conn: conn, Database: sh.ch.Database}),
 		cron.MissingSymbols(bucket, s.jobs.MissingSymbolsSample),
 		cron.Tokens(auth.NewStore(auth.BucketBlobs(bucket)), log),

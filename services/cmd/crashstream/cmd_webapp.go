@@ -39,7 +39,9 @@ func (s *webappService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	reader, err := clickhouse.NewReader(conn, sh.ch.Database, clickhouse.DedupArgMax)
+	// Clean partitions (compacted by cron's compact job) are read without
+	// per-query deduplication; the others with argMax. Exact either way.
+	reader, err := clickhouse.NewReader(conn, sh.ch.Database, clickhouse.DedupClean)
 	if err != nil {
 		return err
 	}
