@@ -102,3 +102,8 @@ func (s *Server) rateLimit(class string, l *limiter) gin.HandlerFunc {
 		c.AbortWithStatusJSON(http.StatusTooManyRequests, gin.H{"error": "Too Many Requests: rate limit exceeded, retry after " + strconv.Itoa(secs) + " s"})
 	}
 }
+
+// SearchLimit is the Super Search API's rate limit as middleware, for the
+// HTML pages that run Super Search queries: one budget per caller, so the
+// pages are not a way around the API's limit.
+func (s *Server) SearchLimit() gin.HandlerFunc { return s.rateLimit("search", s.search) }

@@ -9,3 +9,6 @@ func FromServer(s *webapp.Server) (webapp.PageSet, error) {
 	d, cfg := s.Deps(), s.Config()
 	return New(Config{SourceURL: cfg.SourceURLTemplate, Timeout: cfg.RequestTimeout}, d.Reader, d.Crashes, s, d.Fields)
 }
+
+// The core shares the API's search rate limit with the pages.
+var _ SearchLimiter = (*webapp.Server)(nil)
