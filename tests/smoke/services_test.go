@@ -1,51 +1,24 @@
 package smoke
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
-// lockedBuffer collects a subprocess's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// buildBinary builds bin/crashstream into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "crashstream")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/crashstream")
-	cmd.Dir = filepath.Join("..", "..", "services")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
-}
+// buildBinary builds crashstream (once per test process).
+func buildBinary(t *testing.T) string { return stacktest.Binary(t) }
 
 // serviceTargets are the long-running subcommands with the admin port each
 // uses when run alone.
@@ -69,7 +42,7 @@ func TestServiceLifecycle(t *testing.T) {
 	for i, tt := range serviceTargets {
 		t.Run(tt.name, func(t *testing.T) {
 			admin := fmt.Sprintf("127.0.0.1:%d", 19500+i)
-			stderr := &lockedBuffer{}
+			stderr := &stacktest.SyncBuffer{}
 			cmd := exec.Command(bin, tt.name)
 			cmd.Env = append(os.Environ(),
 				"CRASHSTREAM_ADMIN_ADDR="+admin,
