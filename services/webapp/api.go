@@ -359,6 +359,13 @@ func (s *Server) ProcessedCrash(ctx context.Context, id string, caller auth.Call
 	if err != nil {
 		return nil, false, err
 	}
+	return s.readRedacted(ctx, key, caller, s.public)
+}
+
+// readRedacted reads a JSON object from the crash bucket and, for a caller
+// without view_pii, keeps only the keys visible says are public. found is
+// false when the object does not exist.
+func (s *Server) readRedacted(ctx context.Context, key string, caller auth.Caller, visible func(string) bool) (map[string]json.RawMessage, bool, error) {
 	b, err := s.deps.Crashes.GetBytes(ctx, key, maxJSONObject)
 	if errors.Is(err, objectstore.ErrNotFound) {
 		return nil, false, nil
@@ -368,11 +375,11 @@ func (s *Server) ProcessedCrash(ctx context.Context, id string, caller auth.Call
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, false, fmt.Errorf("processed crash %s: %w", id, err)
+		return nil, false, fmt.Errorf("%s: %w", key, err)
 	}
 	if !caller.Has(auth.ViewPII) {
 		for k := range m {
-			if !s.public(k) {
+			if !visible(k) {
 				delete(m, k)
 			}
 		}
@@ -422,25 +429,7 @@ func (s *Server) RawCrash(ctx context.Context, id string, caller auth.Caller) (m
 	if err != nil {
 		return nil, false, err
 	}
-	b, err := s.deps.Crashes.GetBytes(ctx, key, maxJSONObject)
-	if errors.Is(err, objectstore.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, false, fmt.Errorf("raw crash %s: %w", id, err)
-	}
-	if !caller.Has(auth.ViewPII) {
-		for k := range m {
-			if !s.PublicAnnotation(k) {
-				delete(m, k)
-			}
-		}
-	}
-	return m, true, nil
+	return s.readRedacted(ctx, key, caller, s.PublicAnnotation)
 }
 
 func (s *Server) rawCrash(c *gin.Context) {
