@@ -62,6 +62,7 @@ func TestSizeMix(t *testing.T) {
 		sizes = append(sizes, gen.targetSize())
 	}
 	median, p95 := quantile(sizes, 0.5), quantile(sizes, 0.95)
+	assert.LessOrEqual(t, quantile(sizes, 1), 20<<20, "the largest stays under the collector's 25 MiB limit")
 	assert.InDelta(t, 400<<10, median, 120<<10, "median")
 	assert.InDelta(t, 1500<<10, p95, 600<<10, "p95")
 }

@@ -48,9 +48,11 @@ func (g *Generator) targetSize() int {
 	if g.rng.Float64() < 0.01 {
 		return int(float64(4<<20+g.rng.IntN(16<<20)) * g.SizeScale)
 	}
-	// ln(400 KB) = 12.9; sigma 0.8 puts p95 near 1.5 MB.
+	// ln(400 KB) = 12.9; sigma 0.8 puts p95 near 1.5 MB. The lognormal's
+	// far tail is cut at 4 MB: sizes above belong to the 1% branch, which
+	// stays under 20 MB and so under the collector's 25 MiB body limit.
 	x := g.rng.NormFloat64()*0.8 + 12.9
-	return int(math.Exp(x) * g.SizeScale)
+	return int(min(math.Exp(x), 4<<20) * g.SizeScale)
 }
 
 // Next generates one report.
