@@ -55,6 +55,17 @@ func TestGeneratedCrashWalksWithCFI(t *testing.T) {
 	}
 }
 
+// TestDumpSizes: the dumps themselves follow the mix, not just the targets.
+func TestDumpSizes(t *testing.T) {
+	gen := NewGenerator(NewCatalog(1, 10, 1.1), 5)
+	var sizes []int
+	for i := 0; i < 200; i++ {
+		sizes = append(sizes, len(gen.Next().Dump))
+	}
+	assert.InDelta(t, 400<<10, quantile(sizes, 0.5), 150<<10, "median dump")
+	assert.LessOrEqual(t, quantile(sizes, 1), 21<<20, "largest dump")
+}
+
 func TestSizeMix(t *testing.T) {
 	gen := NewGenerator(NewCatalog(1, 10, 1.1), 3)
 	var sizes []int

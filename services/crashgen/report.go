@@ -104,11 +104,13 @@ func (g *Generator) Next() Report {
 	b.AddThread(synth.Thread{ID: crashTID, Stack: st.Memory(), Context: &crashCtx})
 
 	// Other threads carry the bulk of the size: idle stacks of zeroes,
-	// as a real process's many parked threads are.
+	// as a real process's many parked threads are. A stack is written
+	// twice (thread descriptor and memory list, as Breakpad writers do),
+	// so each costs twice its length.
 	size := g.targetSize()
-	for tid := uint32(crashTID + 1); size > 64<<10; tid++ {
-		n := min(size, 256<<10+g.rng.IntN(768<<10))
-		size -= n
+	for tid := uint32(crashTID + 1); size > 128<<10; tid++ {
+		n := min(size/2, 256<<10+g.rng.IntN(768<<10))
+		size -= 2 * n
 		base := uint64(0x10000000 + (tid-crashTID)<<24)
 		c := minidump.NewContext(minidump.ArchAMD64)
 		c.Set("rip", moduleBase(3)+0x1010)
