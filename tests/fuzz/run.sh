@@ -10,14 +10,15 @@
 #
 # PATTERN (a grep -E over "module/package FuzzName") selects targets.
 # A summary table (target, fuzz time, execs, new corpus entries, result) is
-# printed at the end and written to tests/fuzz/last-run.md.
+# printed at the end and written to tests/fuzz/last-run.md (or $FUZZ_REPORT,
+# so two runs can go side by side, one per core).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DURATION=${1:?usage: tests/fuzz/run.sh DURATION [PATTERN]}
 PATTERN=${2:-.}
 MODULES=(schemas streams storage services tests)
 CACHE="$(go env GOCACHE)/fuzz"
-OUT="$ROOT/tests/fuzz/last-run.md"
+OUT=${FUZZ_REPORT:-$ROOT/tests/fuzz/last-run.md}
 MAX_NEW=${FUZZ_MAX_NEW:-200} MAX_BYTES=${FUZZ_MAX_BYTES:-65536}
 LOG=$(mktemp -d)
 trap 'rm -rf "$LOG"' EXIT
