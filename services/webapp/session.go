@@ -76,7 +76,9 @@ func (s *Server) decodeSession(v string) (session, bool) {
 		return session{}, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil {
+	// The decoder skips CR/LF and ignores the last character's unused bits:
+	// accept only the one spelling the server signed.
+	if err != nil || base64.RawURLEncoding.EncodeToString(raw) != enc {
 		return session{}, false
 	}
 	p := string(raw)

@@ -620,6 +620,42 @@ func FuzzSessionCookie(f *testing.F) {
 	})
 }
 
+// TestSessionCookieIsNotMalleable: only the exact text the server signed
+// verifies. Go's base64 decoder skips CR and LF and, unless strict, ignores
+// the unused bits of the last character, so without a canonical check a
+// signed cookie had several spellings that all verified.
+func TestSessionCookieIsNotMalleable(t *testing.T) {
+	fx := newFixture(t, nil)
+	good := fx.srv.encodeSession(session{sid: strings.Repeat("a", 32), tokenHash: "h", expires: fx.now.Add(time.Hour)})
+	_, ok := fx.srv.decodeSession(good)
+	require.True(t, ok, "the signed cookie verifies")
+	enc, mac, _ := strings.Cut(good, ".")
+	for name, v := range map[string]string{
+		"newline inside":  enc[:5] + "\n" + enc[5:] + "." + mac,
+		"carriage return": "\r" + good,
+		"trailing bits":   enc[:len(enc)-1] + string(flipUnusedBits(enc[len(enc)-1], len(enc))) + "." + mac,
+	} {
+		if v == good {
+			continue // the payload's length leaves no unused bits
+		}
+		_, ok := fx.srv.decodeSession(v)
+		require.False(t, ok, "%s: %q verified", name, v)
+	}
+}
+
+// flipUnusedBits returns the base64url character that decodes to the same
+// bytes as c but differs in the bits past the payload's end (c itself when
+// the encoding of n characters has no unused bits).
+func flipUnusedBits(c byte, n int) byte {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	unused := map[int]int{2: 4, 3: 2}[n%4]
+	if unused == 0 {
+		return c
+	}
+	i := strings.IndexByte(alphabet, c)
+	return alphabet[i^1]
+}
+
 func multipartWriter(w io.Writer) *multipart.Writer { return multipart.NewWriter(w) }
 
 // FuzzParseTopCrashers: any query either validates to Socorro's choices
