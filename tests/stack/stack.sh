@@ -156,6 +156,7 @@ wait_port() {
 	for ((i = 0; i < secs * 5; i++)); do
 		port_open "$port" && return 0
 		pid_alive "$part" || fail_with_log "$part" "$log"
+		((i > 0 && i % 75 == 0)) && say "still waiting for $part to listen on $port ($((i / 5))s of ${secs}s)"
 		sleep 0.2
 	done
 	fail_with_log "$part" "$log"
@@ -188,7 +189,9 @@ up() {
 	start_minio
 	start_clickhouse
 	wait_port minio $MINIO_PORT 60 "$STACK/logs/minio/server.log"
-	wait_port clickhouse $CH_HTTP 60 "$STACK/logs/clickhouse/error.log"
+	# ClickHouse loads every table before it listens: minutes for a data
+	# directory holding the 10M-row benchmark set on a busy machine.
+	wait_port clickhouse $CH_HTTP 300 "$STACK/logs/clickhouse/error.log"
 	wait_port kafka $KAFKA_PORT 120 "$STACK/logs/kafka/server.log"
 	say "checking: produce/consume, put/get, select"
 	"$STACK/bin/stackcheck" -timeout 60s -only minio || fail_with_log minio "$STACK/logs/minio/server.log"
