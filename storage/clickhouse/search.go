@@ -152,10 +152,15 @@ func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, 
 		}
 	}
 	deduped := "SELECT " + strings.Join(argMaxCols, ", ") + " FROM " + r.db + ".crashes WHERE " + rangeCond
+	dedupedArgs := rangeArgs
+	if pre, preArgs := prefilter(r.db, q, rangeCond, rangeArgs); pre != "" {
+		deduped += " AND " + pre
+		dedupedArgs = append(append([]any{}, rangeArgs...), preArgs...)
+	}
 	switch r.dedup {
 	case DedupArgMax:
 		s.source = "(" + deduped + " GROUP BY crash_id)"
-		s.args = rangeArgs
+		s.args = dedupedArgs
 		s.where = "1"
 	case DedupClean:
 		clean, err := r.cleanPartitions(ctx)
@@ -165,13 +170,13 @@ func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, 
 		s.where = "1"
 		if len(clean) == 0 {
 			s.source = "(" + deduped + " GROUP BY crash_id)"
-			s.args = rangeArgs
+			s.args = dedupedArgs
 			break
 		}
 		plain := "SELECT " + strings.Join(plainCols, ", ") + " FROM " + r.db + ".crashes WHERE " + rangeCond
 		s.source = "(" + plain + " AND toYYYYMMDD(" + supersearch.DateField + ") IN ? UNION ALL " +
 			deduped + " AND toYYYYMMDD(" + supersearch.DateField + ") NOT IN ? GROUP BY crash_id)"
-		s.args = []any{rangeArgs[0], rangeArgs[1], set(clean), rangeArgs[0], rangeArgs[1], set(clean)}
+		s.args = append(append([]any{rangeArgs[0], rangeArgs[1], set(clean)}, dedupedArgs...), set(clean))
 	default:
 		s.source = r.db + ".crashes FINAL"
 		s.where = rangeCond
@@ -185,10 +190,40 @@ func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, 
 	return s, nil
 }
 
-// filter renders one field's terms: comparisons ANDed, positive values
-// ORed, negated values ANDed.
+// prefilter narrows the rows that deduplication groups to the crashes
+// with at least one processing that matches the filters: the crash_id IN
+// subquery reads only the filtered columns, so a selective filter (the
+// signature report's signature) no longer pays for grouping the whole window
+// by crash id. The filters are still applied after deduplication; this only
+// drops crashes that cannot match. It is exact for fields whose columns are
+// not Nullable (argMax then takes every such value from the newest row, which
+// is one of the rows the subquery saw); Nullable fields are left out, since
+// argMax skips NULLs and may combine values of different rows.
+func prefilter(db string, q *supersearch.Query, rangeCond string, rangeArgs []any) (string, []any) {
+	conds := []string{rangeCond}
+	args := append([]any{}, rangeArgs...)
+	for _, f := range q.Filters {
+		switch f.Field.Type {
+		case supersearch.String, supersearch.List, supersearch.Date:
+			cond, a := renderFilter(f.Field.Column, f)
+			conds = append(conds, cond)
+			args = append(args, a...)
+		}
+	}
+	if len(conds) == 1 {
+		return "", nil
+	}
+	return "crash_id IN (SELECT crash_id FROM " + db + ".crashes WHERE " + strings.Join(conds, " AND ") + ")", args
+}
+
+// filter renders one field's terms on the search's column for the field.
 func (s *search) filter(f supersearch.Filter) (string, []any) {
-	x := s.col(f.Field)
+	return renderFilter(s.col(f.Field), f)
+}
+
+// renderFilter renders one field's terms on column expression x:
+// comparisons ANDed, positive values ORed, negated values ANDed.
+func renderFilter(x string, f supersearch.Filter) (string, []any) {
 	var ands, ors []string
 	var andArgs, orArgs []any
 	for _, t := range f.Terms {
