@@ -186,6 +186,14 @@ func TestSuperSearch(t *testing.T) {
 			assert.Contains(t, res.Aggs["product.signature"], Bucket{Group: "Fenix", Term: "sig_0", Count: 2})
 			assert.Contains(t, res.Histograms["submitted_timestamp"], Bucket{Group: "2026-11-19", Count: 10})
 			assert.Contains(t, res.Histograms["submitted_timestamp.product"], Bucket{Group: "2026-11-20", Term: "Fenix", Count: 5})
+			// the unsplit histogram of a split request is summed from the
+			// first split: it must equal the one queried on its own,
+			// including for a list field (split by the list's text)
+			alone := search("_histogram.date=").Histograms["submitted_timestamp"]
+			require.Len(t, alone, 2)
+			for _, split := range []string{"product", "addons", "uptime"} {
+				assert.Equal(t, alone, search("_histogram.date="+split).Histograms["submitted_timestamp"], split)
+			}
 		})
 	}
 }

@@ -479,35 +479,67 @@ func (s *search) bucketExpr(h supersearch.Histogram) string {
 
 func (s *search) histograms(ctx context.Context, res *SearchResult) error {
 	for _, h := range s.q.Histograms {
-		bucket := s.bucketExpr(h)
-		splits := []*supersearch.Field{nil} // the unsplit histogram, then one per term
 		for i := range h.Terms {
-			splits = append(splits, &h.Terms[i])
-		}
-		for _, t := range splits {
-			key, term := h.Field.Name, "''"
-			if t != nil {
-				key += "." + t.Name
-				term = s.text(*t)
-			}
-			q := "SELECT " + bucket + " AS b, " + term + " AS t, toInt64(count()) FROM (" + s.inner() + ") GROUP BY b, t ORDER BY b, t LIMIT 100000"
-			rows, err := s.r.conn.Query(ctx, q, s.args...)
-			if err != nil {
-				return fmt.Errorf("super search histogram %s: %w", key, err)
-			}
-			for rows.Next() {
-				var b Bucket
-				if err := rows.Scan(&b.Group, &b.Term, &b.Count); err != nil {
-					rows.Close()
-					return err
-				}
-				res.Histograms[key] = append(res.Histograms[key], b)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			t := &h.Terms[i]
+			if err := s.histogram(ctx, h, t, res); err != nil {
 				return err
 			}
 		}
+		// Every row has exactly one split term (a list is split by its
+		// text), so the unsplit histogram is the first split summed per
+		// bucket — one pass over the data fewer — unless that split was cut
+		// at the row limit.
+		if len(h.Terms) > 0 {
+			if split := res.Histograms[h.Field.Name+"."+h.Terms[0].Name]; len(split) < histogramRows {
+				if len(split) > 0 {
+					res.Histograms[h.Field.Name] = sumTerms(split)
+				}
+				continue
+			}
+		}
+		if err := s.histogram(ctx, h, nil, res); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// histogramRows bounds the buckets × terms one histogram query returns.
+const histogramRows = 100_000
+
+// histogram runs one histogram, split by term t (nil: unsplit).
+func (s *search) histogram(ctx context.Context, h supersearch.Histogram, t *supersearch.Field, res *SearchResult) error {
+	key, term := h.Field.Name, "''"
+	if t != nil {
+		key += "." + t.Name
+		term = s.text(*t)
+	}
+	q := "SELECT " + s.bucketExpr(h) + " AS b, " + term + " AS t, toInt64(count()) FROM (" + s.inner() +
+		") GROUP BY b, t ORDER BY b, t LIMIT " + strconv.Itoa(histogramRows)
+	rows, err := s.r.conn.Query(ctx, q, s.args...)
+	if err != nil {
+		return fmt.Errorf("super search histogram %s: %w", key, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b Bucket
+		if err := rows.Scan(&b.Group, &b.Term, &b.Count); err != nil {
+			return err
+		}
+		res.Histograms[key] = append(res.Histograms[key], b)
+	}
+	return rows.Err()
+}
+
+// sumTerms folds a split histogram (ordered by bucket) into the unsplit one.
+func sumTerms(split []Bucket) []Bucket {
+	var out []Bucket
+	for _, b := range split {
+		if n := len(out); n > 0 && out[n-1].Group == b.Group {
+			out[n-1].Count += b.Count
+			continue
+		}
+		out = append(out, Bucket{Group: b.Group, Count: b.Count})
+	}
+	return out
 }
