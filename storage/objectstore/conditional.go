@@ -34,15 +34,12 @@ func (b *Bucket) GetWithETag(ctx context.Context, key string, maxSize int64) ([]
 }
 
 func (b *Bucket) getWithETag(ctx context.Context, key string, maxSize int64) ([]byte, string, error) {
-	obj, err := b.mc.GetObject(ctx, b.name, key, minio.GetObjectOptions{})
+	// one GET: the body and the ETag come from the same response
+	obj, st, err := b.getOnce(ctx, key)
 	if err != nil {
 		return nil, "", b.wrapRead(key, err)
 	}
 	defer obj.Close()
-	st, err := obj.Stat()
-	if err != nil {
-		return nil, "", b.wrapRead(key, err)
-	}
 	if st.Size > maxSize {
 		return nil, "", fmt.Errorf("objectstore: get %s/%s: %w", b.name, key, ErrTooLarge)
 	}
