@@ -27,7 +27,7 @@ func (s *collectorService) validate() error                { return s.cfg.Valida
 
 func (s *collectorService) start(ctx context.Context, sh *shared) error {
 	gin.SetMode(gin.ReleaseMode)
-	log := sh.process.Logger.With().Str("service", "collector").Logger()
+	log := sh.logger("collector")
 	store, err := sh.objectStore()
 	if err != nil {
 		return err
@@ -47,11 +47,8 @@ func (s *collectorService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	serde, err := sh.eventSerde(ctx)
+	serde, err := sh.events(ctx)
 	if err != nil {
-		return err
-	}
-	if err := sh.ensureTopics(ctx); err != nil {
 		return err
 	}
 	c, err := collector.New(s.cfg, bucket, collector.NewKafkaPublisher(producer, serde, sh.kafka.Topics().Received), sh.process.Registry, log)

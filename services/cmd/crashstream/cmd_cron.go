@@ -66,11 +66,8 @@ func (s *cronService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	serde, err := sh.eventSerde(ctx)
+	serde, err := sh.events(ctx)
 	if err != nil {
-		return err
-	}
-	if err := sh.ensureTopics(ctx); err != nil {
 		return err
 	}
 	conn, err := sh.clickhouse(ctx)
@@ -82,7 +79,7 @@ func (s *cronService) start(ctx context.Context, sh *shared) error {
 		return err
 	}
 	bucket := store.Bucket(sh.s3.Bucket)
-	log := sh.process.Logger.With().Str("service", "cron").Logger()
+	log := sh.logger("cron")
 	jobs := []cron.Job{
 		cron.VerifyProcessed(bucket, requeuer{producer, serde, sh.kafka.Topics().Reprocess}, log),
 		cron.Retention(bucket, store.Bucket(sh.s3.TelemetryBucket), reader, time.Duration(s.jobs.RetentionDays)*24*time.Hour, s.jobs.RetentionLookback, log),

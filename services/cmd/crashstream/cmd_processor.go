@@ -28,11 +28,8 @@ func (s *processorService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	serde, err := sh.eventSerde(ctx)
+	serde, err := sh.events(ctx)
 	if err != nil {
-		return err
-	}
-	if err := sh.ensureTopics(ctx); err != nil {
 		return err
 	}
 	p, err := processor.New(s.cfg, processor.Deps{
@@ -41,7 +38,7 @@ func (s *processorService) start(ctx context.Context, sh *shared) error {
 		Publisher: producer,
 		Serde:     serde,
 		Topics:    sh.kafka.Topics(),
-		Logger:    sh.process.Logger.With().Str("service", "processor").Logger(),
+		Logger:    sh.logger("processor"),
 		Registry:  sh.process.Registry,
 	})
 	if err != nil {

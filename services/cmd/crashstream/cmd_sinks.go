@@ -38,11 +38,8 @@ func (s *sinkClickHouseService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	serde, err := sh.eventSerde(ctx)
+	serde, err := sh.events(ctx)
 	if err != nil {
-		return err
-	}
-	if err := sh.ensureTopics(ctx); err != nil {
 		return err
 	}
 	sink, err := sinks.NewClickHouse(s.cfg, sinks.ClickHouseDeps{
@@ -75,11 +72,8 @@ func (s *sinkObjectStoreService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	serde, err := sh.eventSerde(ctx)
+	serde, err := sh.events(ctx)
 	if err != nil {
-		return err
-	}
-	if err := sh.ensureTopics(ctx); err != nil {
 		return err
 	}
 	sink, err := sinks.NewObjectStore(s.cfg, sinks.ObjectStoreDeps{
@@ -112,11 +106,8 @@ func (s *sinkTelemetryService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	serde, err := sh.eventSerde(ctx)
+	serde, err := sh.events(ctx)
 	if err != nil {
-		return err
-	}
-	if err := sh.ensureTopics(ctx); err != nil {
 		return err
 	}
 	deps := sinks.TelemetryDeps{

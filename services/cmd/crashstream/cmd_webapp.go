@@ -34,7 +34,7 @@ func (s *webappService) validate() error                { return s.cfg.Validate(
 
 func (s *webappService) start(ctx context.Context, sh *shared) error {
 	gin.SetMode(gin.ReleaseMode)
-	log := sh.process.Logger.With().Str("service", "webapp").Logger()
+	log := sh.logger("webapp")
 	conn, err := sh.clickhouse(ctx)
 	if err != nil {
 		return err
@@ -62,11 +62,8 @@ func (s *webappService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	serde, err := sh.eventSerde(ctx)
+	serde, err := sh.events(ctx)
 	if err != nil {
-		return err
-	}
-	if err := sh.ensureTopics(ctx); err != nil {
 		return err
 	}
 	static, err := registry.NewStatic()

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"io"
 	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/rs/zerolog"
 
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/runtime"
@@ -126,9 +127,14 @@ func (sh *shared) kafkaProducer() (*streams.Producer, error) {
 	return p, nil
 }
 
-// eventSerde returns the process's Avro serde (static registry unless
-// -schema-registry.url is set, in which case the schemas are registered).
-func (sh *shared) eventSerde(ctx context.Context) (*registry.Serde, error) {
+// events prepares what every service that reads or writes events needs:
+// the pipeline's topics exist, and the process's Avro serde (static registry
+// unless -schema-registry.url is set, in which case the schemas are
+// registered).
+func (sh *shared) events(ctx context.Context) (*registry.Serde, error) {
+	if err := sh.ensureTopics(ctx); err != nil {
+		return nil, err
+	}
 	if sh.serde != nil {
 		return sh.serde, nil
 	}
@@ -154,6 +160,11 @@ func (sh *shared) ensureTopics(ctx context.Context) error {
 	}
 	sh.topics = true
 	return nil
+}
+
+// logger is the process's logger, labelled with the service's name.
+func (sh *shared) logger(service string) zerolog.Logger {
+	return sh.process.Logger.With().Str("service", service).Logger()
 }
 
 // runServices parses the flags of the given services, validates them, builds
