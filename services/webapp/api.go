@@ -481,18 +481,6 @@ func (s *Server) rawCrash(c *gin.Context) {
 
 // --- reports --------------------------------------------------------------
 
-func listParam(c *gin.Context, name string) []string {
-	var out []string
-	for _, v := range c.QueryArray(name) {
-		for _, s := range strings.Split(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
-
 func (s *Server) signatureFirstDate(c *gin.Context) {
 	sigs := append(c.QueryArray("signatures"), c.QueryArray("signatures[]")...)
 	if len(sigs) == 0 {

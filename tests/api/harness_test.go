@@ -34,7 +34,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m, stacktest.LeakOptions()..
 
 func requireStack(t *testing.T)          { stacktest.RequireStack(t) }
 func sharedTestdata(t *testing.T) string { return stacktest.SharedTestdata(t) }
-func binary(t *testing.T) string         { return stacktest.Binary(t) }
 func freePort(t *testing.T) string       { return stacktest.FreePort(t) }
 
 func unique(prefix string) string {

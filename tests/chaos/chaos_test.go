@@ -520,9 +520,9 @@ func inject(t *testing.T, root, bin string, f fault, services map[string]*servic
 
 // arrival is what the stores hold, per crash id.
 type arrival struct {
-	ch              map[string]int // rows per crash id (before merges)
-	raw, proc, tele map[string]bool
-	aggSum          int64
+	ch        map[string]int // rows per crash id (before merges)
+	raw, proc map[string]bool
+	aggSum    int64
 }
 
 // arrived reads ClickHouse and lists the buckets; errors (a store being

@@ -39,11 +39,6 @@ type cmdEnv struct {
 // errUsage reports a usage error that was already printed.
 var errUsage = errors.New("usage")
 
-// errNotBuilt is returned by subcommands whose service is not implemented yet.
-func errNotBuilt(_ string) error {
-	return fmt.Errorf("not built yet in this version of crashstream")
-}
-
 func commands() []command {
 	cmds := []command{
 		allCommand(),

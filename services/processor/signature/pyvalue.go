@@ -283,10 +283,7 @@ func parsePyInt(s string, base int) (*big.Int, error) {
 		s = s[1:]
 	}
 	if base == 16 && len(s) >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
-		s = s[2:]
-		if strings.HasPrefix(s, "_") {
-			s = s[1:]
-		}
+		s = strings.TrimPrefix(s[2:], "_")
 	}
 	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
 		return nil, fmt.Errorf("invalid literal")

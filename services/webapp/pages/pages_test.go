@@ -111,10 +111,9 @@ func (o fakeObjects) Exists(_ context.Context, key string) (bool, error) {
 
 // fakeCore takes the caller's permissions from the X-Perms test header.
 type fakeCore struct {
-	mu         sync.Mutex
-	priority   []string
-	reprocess  []string
-	csrfWanted string
+	mu        sync.Mutex
+	priority  []string
+	reprocess []string
 }
 
 func (f *fakeCore) Caller(c *gin.Context) auth.Caller {
