@@ -12,7 +12,7 @@ LDFLAGS   := -s -w -X github.com/crashstream/crashstream/services/runtime.versio
 GOTEST    := go test -race -shuffle=on -timeout 20m
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help up down status clean build run test test-unit test-integration check fmt vet tidy bench bench-quick fuzz chaos compat oracles chart-test
+.PHONY: lint help up down status clean build run test test-unit test-integration check fmt vet tidy bench bench-quick fuzz chaos compat oracles chart-test
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -57,7 +57,13 @@ test-unit: ## go test -race over every module (integration tests skip unless CRA
 test-integration: ## non-Go integration tests (the data engineer's Python consumer, the Helm chart)
 	@set -e; for s in tests/dataengineer/run.sh tests/chart/run.sh; do echo "== $$s"; $$s; done
 
-check: fmt vet tidy ## gofmt, go vet, go mod tidy must be clean
+check: fmt vet tidy lint ## gofmt, go vet, go mod tidy and staticcheck must be clean
+
+# staticcheck at a pinned version, installed once into .stack/bin
+STATICCHECK := .stack/bin/staticcheck-v0.8.2
+lint:
+	@[ -x $(STATICCHECK) ] || { mkdir -p .stack/bin && GOBIN=$(CURDIR)/.stack/tmp-gobin go install honnef.co/go/tools/cmd/staticcheck@v0.8.2 && mv .stack/tmp-gobin/staticcheck $(STATICCHECK) && rmdir .stack/tmp-gobin; }
+	@set -e; for m in $(MODULES); do (cd $$m && $(CURDIR)/$(STATICCHECK) -checks 'all,-ST1000,-ST1003,-ST1005,-ST1020,-ST1021,-ST1022,-S1016' ./...); done
 
 fmt:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
