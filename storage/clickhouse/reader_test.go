@@ -192,7 +192,7 @@ func TestSuperSearch(t *testing.T) {
 			alone := search("_histogram.date=").Histograms["submitted_timestamp"]
 			require.Len(t, alone, 2)
 			for _, split := range []string{"product", "addons", "uptime"} {
-				assert.Equal(t, alone, search("_histogram.date="+split).Histograms["submitted_timestamp"], split)
+				assert.Equal(t, alone, search("_histogram.date=" + split).Histograms["submitted_timestamp"], split)
 			}
 		})
 	}
