@@ -82,7 +82,7 @@ bench: up ## the full benchmark run; writes BENCHMARKS.md
 bench-quick: up ## a short benchmark run (under 5 minutes)
 	@tests/bench/run.sh quick
 
-fuzz: ## run every fuzz target (FUZZTIME per target, default 30m)
+fuzz: ## run every fuzz target (FUZZTIME per target, default 30m; FUZZ_JOBS=N runs N at a time)
 	@tests/fuzz/run.sh $(or $(FUZZTIME),30m)
 
 chaos: up ## the fault matrix: kill -9 / SIGSTOP each stack server and service during 10,000 crashes (RELIABILITY.md)

@@ -8,6 +8,9 @@
 #
 #   tests/fuzz/run.sh DURATION [PATTERN]   e.g. tests/fuzz/run.sh 60s  or  tests/fuzz/run.sh 5m Minidump
 #
+# FUZZ_JOBS=N runs N targets at a time (one core each), for machines with
+# cores to spare; the default is 1.
+#
 # PATTERN (a grep -E over "module/package FuzzName") selects targets.
 # A summary table (target, fuzz time, execs, new corpus entries, result) is
 # printed at the end and written to tests/fuzz/last-run.md (or $FUZZ_REPORT,
@@ -31,8 +34,36 @@ targets=$(cd "$ROOT" && for m in "${MODULES[@]}"; do
 		done
 	done
 done | sort -u | grep -E -- "$PATTERN")
+# A lane of a FUZZ_JOBS run gets its share of the targets from its parent.
+[[ -n ${FUZZ_TARGETS:-} ]] && targets=$FUZZ_TARGETS
 [[ -n $targets ]] || { echo "fuzz: no target matches $PATTERN" >&2; exit 1; }
-echo "fuzz: $(wc -l <<<"$targets") targets, $DURATION each, -parallel 1 ($(date -u +%FT%TZ), commit $(git -C "$ROOT" rev-parse --short HEAD))"
+JOBS=${FUZZ_JOBS:-1}
+echo "fuzz: $(wc -l <<<"$targets") targets, $DURATION each, -parallel 1, $JOBS at a time ($(date -u +%FT%TZ), commit $(git -C "$ROOT" rev-parse --short HEAD))"
+
+if [[ -z ${FUZZ_TARGETS:-} && $JOBS -gt 1 ]]; then
+	# Deal the targets round-robin into JOBS lanes, run each lane as its own
+	# run.sh in the background (output prefixed with the lane), then merge
+	# their tables.
+	failed=0 pids=()
+	for ((j = 0; j < JOBS; j++)); do
+		lane=$(awk -v n="$JOBS" -v j="$j" '(NR - 1) % n == j' <<<"$targets")
+		[[ -n $lane ]] || continue
+		FUZZ_TARGETS=$lane FUZZ_JOBS=1 FUZZ_REPORT="$LOG/lane$j.md" "$0" "$DURATION" "$PATTERN" 2>&1 | sed -u "s/^/[lane $j] /" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || failed=1; done
+	{
+		echo "Fuzz run $(date -u +%FT%TZ), commit $(git -C "$ROOT" rev-parse --short HEAD), \`tests/fuzz/run.sh $DURATION${2:+ $2}\` with FUZZ_JOBS=$JOBS, $(nproc) cores"
+		echo
+		echo "| target | fuzz time | execs | new corpus files | result |"
+		echo "|---|---|---|---|---|"
+		cat "$LOG"/lane*.md | grep '^| `' | sort
+	} >"$OUT"
+	grep -q 'FAIL' "$OUT" && failed=1
+	echo
+	cat "$OUT"
+	exit $failed
+fi
 
 {
 	echo "Fuzz run $(date -u +%FT%TZ), commit $(git -C "$ROOT" rev-parse --short HEAD), \`tests/fuzz/run.sh $DURATION${2:+ $2}\`, $(nproc) cores"
