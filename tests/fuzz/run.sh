@@ -9,7 +9,9 @@
 #   tests/fuzz/run.sh DURATION [PATTERN]   e.g. tests/fuzz/run.sh 60s  or  tests/fuzz/run.sh 5m Minidump
 #
 # FUZZ_JOBS=N runs N targets at a time (one core each), for machines with
-# cores to spare; the default is 1.
+# cores to spare; the default is 1. FUZZ_MINIMIZE (default 10s) bounds the
+# time spent shrinking each new interesting input: with Go's 60 s default a
+# parser of large inputs (minidumps) spent most of a run minimizing.
 #
 # PATTERN (a grep -E over "module/package FuzzName") selects targets.
 # A summary table (target, fuzz time, execs, new corpus entries, result) is
@@ -78,7 +80,7 @@ while IFS=$'\t' read -r mod dir name; do
 	log="$LOG/$mod-${dir//\//_}-$name.log"
 	echo "== $mod/$dir $name"
 	start=$(date +%s)
-	(cd "$ROOT/$mod" && go test -run '^$' -fuzz "^$name\$" -fuzztime "$DURATION" -parallel 1 "./$dir") >"$log" 2>&1
+	(cd "$ROOT/$mod" && go test -run '^$' -fuzz "^$name\$" -fuzztime "$DURATION" -fuzzminimizetime "${FUZZ_MINIMIZE:-10s}" -parallel 1 "./$dir") >"$log" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	# The last progress line carries the total number of executions.
