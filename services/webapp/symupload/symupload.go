@@ -117,6 +117,10 @@ func checkName(s string) error {
 		return errors.New("name longer than 256 bytes")
 	case strings.ContainsAny(s, "/\\"):
 		return fmt.Errorf("%q contains a path separator", s)
+	case len(s) >= 2 && s[1] == ':':
+		// "C:" would make the key's first segment look like a drive,
+		// which CheckPath (rightly) refuses in archives
+		return fmt.Errorf("%q looks like a drive letter", s)
 	case strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
 		return fmt.Errorf("%q contains control characters", s)
 	}

@@ -166,6 +166,19 @@ func TestCheckPath(t *testing.T) {
 	assert.NoError(t, CheckPath("a/b/c.sym"))
 }
 
+// TestParseModuleRefusesDriveLetters: a debug file "C:" parsed, but its key
+// "C:/<id>/C:.sym" failed CheckPath — found by FuzzParseModule (its input
+// is kept in testdata/fuzz).
+func TestParseModuleRefusesDriveLetters(t *testing.T) {
+	for _, line := range []string{"MODULE windows x86 00 C:", "MODULE 0 0 0 0:", "MODULE mac arm64 AB C:x.pdb"} {
+		_, err := ParseModule(line)
+		require.ErrorIs(t, err, ErrInvalid, line)
+	}
+	m, err := ParseModule("MODULE Linux x86_64 ABCDEF0123 lib:x.so")
+	require.NoError(t, err, "a colon elsewhere is allowed")
+	require.NoError(t, CheckPath(m.Key()))
+}
+
 // FuzzZip: no archive makes the validator panic, exceed its caps or accept
 // a file whose key disagrees with its MODULE line or escapes the layout.
 func FuzzZip(f *testing.F) {
