@@ -3,11 +3,9 @@ package browser
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,27 +13,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
-// buildBinary builds bin/crashstream's sources into a temporary file.
-func buildBinary(tb testing.TB) string {
-	tb.Helper()
-	root := filepath.Dir(filepath.Dir(artifactDir(tb))) // tests/artifacts/browser -> tests
-	bin := filepath.Join(tb.TempDir(), "crashstream")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/crashstream")
-	cmd.Dir = filepath.Join(filepath.Dir(root), "services")
-	out, err := cmd.CombinedOutput()
-	require.NoError(tb, err, "go build: %s", out)
-	return bin
-}
+func buildBinary(tb testing.TB) string { return stacktest.Binary(tb) }
 
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(tb, err)
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(tb testing.TB) string { return stacktest.FreePort(tb) }
 
 // stackFlags are the flags that point the binary at this stack's
 // database, buckets and topics.

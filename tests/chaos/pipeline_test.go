@@ -5,11 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,42 +15,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
-// repoRoot is the directory holding go.work.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.work not found")
-		dir = parent
-	}
-}
+func repoRoot(t testing.TB) string { return stacktest.RepoRoot(t) }
 
-// buildBinary builds crashstream into the test's temp dir.
-func buildBinary(t testing.TB) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "crashstream")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/crashstream")
-	cmd.Dir = filepath.Join(repoRoot(t), "services")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
-}
+func buildBinary(t testing.TB) string { return stacktest.Binary(t) }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(t testing.TB) string { return stacktest.FreePort(t) }
 
 // service is one crashstream subprocess that a fault may kill, pause and
 // restart with the same arguments and environment.

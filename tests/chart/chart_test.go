@@ -29,6 +29,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/crashstream/crashstream/services/runtime"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -56,19 +57,7 @@ type env struct {
 	root, chart, helm, kubeconform, schemas string
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "no go.work above the test directory")
-		dir = parent
-	}
-}
+func repoRoot(t *testing.T) string { return stacktest.RepoRoot(t) }
 
 // tools finds the installed tools, or skips the test naming the installer.
 func tools(t *testing.T) env {

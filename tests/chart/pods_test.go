@@ -1,7 +1,6 @@
 package chart
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -13,13 +12,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 // podsComeUp plays the kubelet for the chart against the local stack: it
@@ -80,7 +80,7 @@ func podsComeUp(t *testing.T, bin string) {
 		t.Run(sub, func(t *testing.T) {
 			grace, _ := intAt(spec, "terminationGracePeriodSeconds")
 			cmd, ports := podCommand(t, bin, c, configMap, secret)
-			logs := &lockedBuffer{}
+			logs := &stacktest.SyncBuffer{}
 			cmd.Stdout, cmd.Stderr = logs, logs
 			require.NoError(t, cmd.Start())
 			var waitErr error
@@ -237,23 +237,4 @@ func dropClickHouseDatabase(t *testing.T, name string) {
 	if resp.StatusCode != http.StatusOK {
 		t.Logf("dropping ClickHouse database %s: HTTP %d", name, resp.StatusCode)
 	}
-}
-
-// lockedBuffer collects a process's output while the test reads it: exec
-// copies the pipes from its own goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -8,11 +8,9 @@ import (
 	"io"
 	"math"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
@@ -23,8 +21,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 // The benchmark harness: the real `crashstream collector` binary against
@@ -64,12 +64,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[max(i, 0)]
 }
 
-func freePort(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freePort(t testing.TB) string { return stacktest.FreePort(t) }
 
 // procCPU returns user+system CPU time of pid.
 func procCPU(t testing.TB, pid int) time.Duration {
@@ -227,18 +222,7 @@ func stageMeans(t testing.TB, hc *http.Client, admin string) map[string]float64 
 	return out
 }
 
-// buildBinary builds the crashstream binary into a temporary directory.
-func buildBinary(t testing.TB) string {
-	t.Helper()
-	root, err := repoRoot()
-	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "crashstream")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/crashstream")
-	build.Dir = filepath.Join(root, "services")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
-	return bin
-}
+func buildBinary(t testing.TB) string { return stacktest.Binary(t) }
 
 func TestBenchCollector(t *testing.T) {
 	needStack(t)

@@ -28,11 +28,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crashstream/crashstream/schemas"
-	"github.com/crashstream/crashstream/schemas/registry"
-	"github.com/crashstream/crashstream/services/collector"
-	"github.com/crashstream/crashstream/storage/objectstore"
-	"github.com/crashstream/crashstream/streams"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -40,6 +35,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/collector"
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/streams"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 func TestMain(m *testing.M) {
@@ -333,9 +335,7 @@ func minioBinary(t testing.TB) string {
 	if home, err := os.UserHomeDir(); err == nil {
 		cands = append(cands, filepath.Join(home, "go", "bin", "minio"))
 	}
-	if root, err := repoRoot(); err == nil {
-		cands = append(cands, filepath.Join(root, ".stack", "bin", "minio"))
-	}
+	cands = append(cands, filepath.Join(stacktest.RepoRoot(t), ".stack", "bin", "minio"))
 	if p, err := exec.LookPath("minio"); err == nil {
 		cands = append(cands, p)
 	}
@@ -349,24 +349,6 @@ func minioBinary(t testing.TB) string {
 	}
 	t.Skip("no minio binary (set CRASHSTREAM_MINIO_BIN)")
 	return ""
-}
-
-// repoRoot walks up from the working directory to go.work.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", os.ErrNotExist
-		}
-		dir = parent
-	}
 }
 
 // privateMinIO is a MinIO server this test owns, so it can stop it.

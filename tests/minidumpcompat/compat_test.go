@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -19,22 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // deliberate choice.
 var knownDifferences = map[string]string{}
 
-// repoRoot walks up to the directory holding go.work.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.work not found above the test directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t testing.TB) string { return stacktest.RepoRoot(t) }
 
 // corpus lists the shared test dumps, tests/corpus/dumps, and any extra
 // directories in $CRASHSTREAM_COMPAT_DUMPS (colon-separated) for ad-hoc

@@ -24,6 +24,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -66,19 +68,7 @@ func setup(t *testing.T) env {
 	return e
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, dir, parent, "no go.work above %s", dir)
-		dir = parent
-	}
-}
+func repoRoot(t *testing.T) string { return stacktest.RepoRoot(t) }
 
 func run(t *testing.T, dir string, stdin []byte, name string, args ...string) []byte {
 	t.Helper()

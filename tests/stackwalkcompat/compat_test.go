@@ -9,26 +9,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// repoRoot walks up to the directory holding go.work.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.work not found above the test directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t testing.TB) string { return stacktest.RepoRoot(t) }
 
 // allCases are the shared and corpus dumps plus, when EXTRA_DUMPS and
 // EXTRA_SYMBOLS name directories, the dumps there (a corpus generated
