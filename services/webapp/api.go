@@ -104,40 +104,54 @@ func (s *Server) routes(e *gin.Engine) {
 
 // --- Super Search -----------------------------------------------------
 
-// SearchResponse is Socorro's Super Search answer: hits, total, and
-// facets, where _aggs nest under their field's facet, histograms are
-// "histogram_<field>" and cardinalities "cardinality_<field>".
+// SearchResponse is Socorro's Super Search answer: hits, total, facets and
+// errors. Facets hold the _facets fields; an _aggs key's buckets nest under
+// their field's facet ("facets" of each bucket, level by level);
+// histograms are "histogram_<field>" and cardinalities
+// "cardinality_<field>": {"value": n}, at the top or inside a bucket.
 type SearchResponse struct {
 	Hits   []map[string]any `json:"hits"`
 	Total  int64            `json:"total"`
 	Facets map[string]any   `json:"facets"`
-	Errors []string         `json:"errors"`
+	Errors []SearchError    `json:"errors"`
 }
 
-// FacetBucket is one term of a facet, with nested facets for _aggs.
+// SearchError is one entry of a Super Search answer's errors: Socorro
+// lists objects with a "type" there. crashstream reports each protected
+// field it left out of the search (type "protected_field_dropped").
+type SearchError struct {
+	Type      string `json:"type"`
+	Parameter string `json:"parameter,omitempty"`
+	Field     string `json:"field,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+// FacetBucket is one term of a facet or histogram. Facets holds the nested
+// levels: lists of FacetBucket, or {"value": n} for a cardinality.
 type FacetBucket struct {
-	Term   string                   `json:"term"`
-	Count  int64                    `json:"count"`
-	Facets map[string][]FacetBucket `json:"facets,omitempty"`
+	Term   string         `json:"term"`
+	Count  int64          `json:"count"`
+	Facets map[string]any `json:"facets,omitempty"`
 }
 
 // ParseSearch parses Super Search parameters for a caller: unredacted
 // allows protected fields (the caller must hold view_pii). It is what the
-// API and the search page use, so both refuse the same things.
+// API and the search page use, so both treat parameters alike.
 func (s *Server) ParseSearch(params url.Values, unredacted bool) (*supersearch.Query, error) {
 	q, err := supersearch.Parse(params, s.fields, unredacted, s.now())
 	if err != nil {
 		return nil, err
 	}
-	// Each aggregation's field is also a facet, so the nested buckets hang
-	// under exact counts.
+	// The first field of each aggregation is also a facet, so the nested
+	// buckets hang under exact counts (Socorro's _aggs.<f> bucket is
+	// answered under facets.<f>).
 	for _, a := range q.Aggs {
 		found := false
 		for _, f := range q.Facets {
-			found = found || f.Name == a.By.Name
+			found = found || f.Name == a.By[0].Name
 		}
 		if !found {
-			q.Facets = append(q.Facets, *a.By)
+			q.Facets = append(q.Facets, a.By[0])
 		}
 	}
 	return q, nil
@@ -157,134 +171,210 @@ func (s *Server) superSearch(unredacted bool) gin.HandlerFunc {
 			s.backendError(c, "search", err)
 			return
 		}
-		c.JSON(http.StatusOK, s.SearchJSON(q, res, unredacted))
+		out := s.SearchJSON(q, res, unredacted)
+		hint := "needs the " + auth.ViewPII + " permission"
+		if CallerOf(c).Has(auth.ViewPII) {
+			hint = "is protected: use SuperSearchUnredacted"
+		}
+		for _, d := range q.Dropped {
+			out.Errors = append(out.Errors, SearchError{Type: "protected_field_dropped", Parameter: d.Param, Field: d.Field,
+				Message: fmt.Sprintf("%s: field %q %s; it was left out of the search", d.Param, d.Field, hint)})
+		}
+		c.JSON(http.StatusOK, out)
 	}
 }
 
-// SearchJSON shapes a result as Socorro does. Hit columns are filtered
-// again by permission: defence in depth behind Parse.
+// facetNode is a facet bucket while the nested levels are attached.
+type facetNode struct {
+	term  string
+	count int64
+	kids  map[string][]*facetNode
+	cards map[string]uint64
+}
+
+func findNode(list []*facetNode, term string) *facetNode {
+	for _, n := range list {
+		if n.term == term {
+			return n
+		}
+	}
+	return nil
+}
+
+// at walks from the top-level facets along by/groups to the bucket they
+// name; nil when a level was cut by _facets_size.
+func at(top map[string][]*facetNode, by, groups []string) *facetNode {
+	if len(groups) != len(by) {
+		return nil
+	}
+	n := findNode(top[by[0]], groups[0])
+	for i := 1; n != nil && i < len(by); i++ {
+		n = findNode(n.kids[by[i]], groups[i])
+	}
+	return n
+}
+
+func (n *facetNode) bucket() FacetBucket {
+	b := FacetBucket{Term: n.term, Count: n.count}
+	if len(n.kids)+len(n.cards) > 0 {
+		b.Facets = map[string]any{}
+		for k, list := range n.kids {
+			b.Facets[k] = nodeBuckets(list)
+		}
+		for k, v := range n.cards {
+			b.Facets["cardinality_"+k] = map[string]uint64{"value": v}
+		}
+	}
+	return b
+}
+
+func nodeBuckets(list []*facetNode) []FacetBucket {
+	out := make([]FacetBucket, len(list))
+	for i, n := range list {
+		out[i] = n.bucket()
+	}
+	return out
+}
+
+// SearchJSON shapes a result as Socorro does. Every name is checked again
+// by permission: defence in depth behind Parse.
 func (s *Server) SearchJSON(q *supersearch.Query, res *clickhouse.SearchResult, viewPII bool) SearchResponse {
-	out := SearchResponse{Hits: []map[string]any{}, Total: res.Total, Facets: map[string]any{}, Errors: []string{}}
+	out := SearchResponse{Hits: []map[string]any{}, Total: res.Total, Facets: map[string]any{}, Errors: []SearchError{}}
+	visible := func(names ...string) bool {
+		for _, n := range names {
+			if !viewPII && !s.public(n) {
+				return false
+			}
+		}
+		return true
+	}
 	for _, h := range res.Hits {
 		hit := make(map[string]any, len(h))
 		for k, v := range h {
-			if viewPII || s.public(k) {
+			if visible(k) {
 				hit[k] = v
 			}
 		}
 		out.Hits = append(out.Hits, hit)
 	}
-	facets := map[string][]FacetBucket{}
+	top := map[string][]*facetNode{}
 	for name, bs := range res.Facets {
-		if !viewPII && !s.public(name) {
+		if !visible(name) {
 			continue
 		}
-		facets[name] = buckets(bs)
+		list := make([]*facetNode, len(bs))
+		for i, b := range bs {
+			list[i] = &facetNode{term: b.Term, count: b.Count, kids: map[string][]*facetNode{}, cards: map[string]uint64{}}
+		}
+		top[name] = list
 	}
-	for key, bs := range res.Aggs {
+	// shallow levels first, so every level finds its parent
+	keys := make([]string, 0, len(res.Aggs))
+	for k := range res.Aggs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		di, dj := strings.Count(keys[i], "."), strings.Count(keys[j], ".")
+		return di < dj || (di == dj && keys[i] < keys[j])
+	})
+	for _, key := range keys {
 		parts := strings.Split(key, ".")
-		if !viewPII && !allPublic(s, parts) {
+		if !visible(parts...) {
 			continue
 		}
-		by, target := parts[0], parts[len(parts)-1]
-		top := facets[by]
-		for _, b := range bs {
-			groups := strings.Split(b.Group, "\x1f")
-			i := indexOf(top, groups[0])
-			if i < 0 {
-				continue
+		by, target := parts[:len(parts)-1], parts[len(parts)-1]
+		for _, b := range res.Aggs[key] {
+			if n := at(top, by, strings.Split(b.Group, "\x1f")); n != nil {
+				n.kids[target] = append(n.kids[target], &facetNode{term: b.Term, count: b.Count,
+					kids: map[string][]*facetNode{}, cards: map[string]uint64{}})
 			}
-			if top[i].Facets == nil {
-				top[i].Facets = map[string][]FacetBucket{}
-			}
-			if len(parts) == 3 { // _aggs.by.by2=target: by2 buckets nest the target
-				by2 := parts[1]
-				inner := top[i].Facets[by2]
-				j := indexOf(inner, groups[len(groups)-1])
-				if j < 0 {
-					inner = append(inner, FacetBucket{Term: groups[len(groups)-1]})
-					j = len(inner) - 1
-				}
-				// the by2 count is the sum of its target counts
-				inner[j].Count += b.Count
-				if inner[j].Facets == nil {
-					inner[j].Facets = map[string][]FacetBucket{}
-				}
-				inner[j].Facets[target] = append(inner[j].Facets[target], FacetBucket{Term: b.Term, Count: b.Count})
-				top[i].Facets[by2] = inner
-				continue
-			}
-			top[i].Facets[target] = append(top[i].Facets[target], FacetBucket{Term: b.Term, Count: b.Count})
 		}
 	}
-	for name, bs := range facets {
-		out.Facets[name] = bs
+	for key, bs := range res.AggCardinality {
+		parts := strings.Split(key, ".")
+		if !visible(parts...) {
+			continue
+		}
+		by, target := parts[:len(parts)-1], parts[len(parts)-1]
+		for _, b := range bs {
+			if n := at(top, by, strings.Split(b.Group, "\x1f")); n != nil {
+				n.cards[target] = uint64(b.Count)
+			}
+		}
+	}
+	for name, list := range top {
+		out.Facets[name] = nodeBuckets(list)
+	}
+	dateHist := map[string]bool{}
+	for _, h := range q.Histograms {
+		dateHist[h.Field.Name] = h.Field.Type == supersearch.Date
+	}
+	hists := map[string][]*facetNode{}
+	histNode := func(field, group string) *facetNode {
+		term := group
+		if dateHist[field] {
+			term = histogramDate(group)
+		}
+		if n := findNode(hists[field], term); n != nil {
+			return n
+		}
+		n := &facetNode{term: term, kids: map[string][]*facetNode{}, cards: map[string]uint64{}}
+		hists[field] = append(hists[field], n)
+		return n
 	}
 	for key, bs := range res.Histograms {
 		field, split, _ := strings.Cut(key, ".")
-		if !viewPII && (!s.public(field) || (split != "" && !s.public(split))) {
+		if !visible(field) || (split != "" && !visible(split)) {
 			continue
 		}
-		name := "histogram_" + field
-		hist, _ := out.Facets[name].([]FacetBucket)
 		for _, b := range bs {
-			i := indexOf(hist, b.Group)
-			if i < 0 {
-				hist = append(hist, FacetBucket{Term: b.Group})
-				i = len(hist) - 1
-			}
+			n := histNode(field, b.Group)
 			if split == "" {
-				hist[i].Count += b.Count
+				n.count += b.Count
 				continue
 			}
-			if hist[i].Facets == nil {
-				hist[i].Facets = map[string][]FacetBucket{}
-			}
-			hist[i].Facets[split] = append(hist[i].Facets[split], FacetBucket{Term: b.Term, Count: b.Count})
+			n.kids[split] = append(n.kids[split], &facetNode{term: b.Term, count: b.Count})
 		}
-		out.Facets[name] = hist
+	}
+	for key, bs := range res.HistogramCardinality {
+		field, card, _ := strings.Cut(key, ".")
+		if !visible(field, card) {
+			continue
+		}
+		for _, b := range bs {
+			histNode(field, b.Group).cards[card] = uint64(b.Count)
+		}
+	}
+	for field, list := range hists {
+		sort.SliceStable(list, func(i, j int) bool { return list[i].term < list[j].term })
+		out.Facets["histogram_"+field] = nodeBuckets(list)
 	}
 	for name, n := range res.Cardinality {
-		if viewPII || s.public(name) {
+		if visible(name) {
 			out.Facets["cardinality_"+name] = map[string]uint64{"value": n}
 		}
 	}
 	return out
 }
 
-func buckets(bs []clickhouse.Bucket) []FacetBucket {
-	out := make([]FacetBucket, len(bs))
-	for i, b := range bs {
-		out[i] = FacetBucket{Term: b.Term, Count: b.Count}
+// histogramDate writes a date histogram interval as Socorro does
+// (Elasticsearch's key_as_string): "2026-11-27T00:00:00+00:00". The query
+// gives "2026-11-27" for days, weeks and months, and "2026-11-27 10:00:00"
+// for hours.
+func histogramDate(group string) string {
+	switch len(group) {
+	case len("2006-01-02"):
+		return group + "T00:00:00+00:00"
+	case len("2006-01-02 15:04:05"):
+		return group[:10] + "T" + group[11:] + "+00:00"
 	}
-	return out
+	return group
 }
 
-func indexOf(bs []FacetBucket, term string) int {
-	for i, b := range bs {
-		if b.Term == term {
-			return i
-		}
-	}
-	return -1
-}
-
-func allPublic(s *Server, names []string) bool {
-	for _, n := range names {
-		if !s.public(n) {
-			return false
-		}
-	}
-	return true
-}
-
-// public reports whether a field (by API name) is public; unknown names
-// are not (default deny).
+// public reports whether a field (by API name or Socorro alias) is public;
+// unknown names are not (default deny).
 func (s *Server) public(name string) bool {
-	if name == "date" {
-		name = supersearch.DateField
-	}
-	f, ok := s.deps.Fields.Lookup(name)
+	f, ok := s.deps.Fields.Lookup(supersearch.Canonical(name))
 	return ok && f.IsPublic()
 }
 

@@ -33,7 +33,7 @@ func jsonResp(desc string) obj {
 }
 
 func std(ok obj, extra obj) obj {
-	r := obj{"200": ok, "400": errResp("bad parameters (unknown or, without view_pii, protected field)"),
+	r := obj{"200": ok, "400": errResp("bad parameters: the message names the parameter"),
 		"403": errResp("bad, expired or revoked token, or missing permission"),
 		"429": obj{"description": "rate limited; see Retry-After", "headers": obj{"Retry-After": obj{"schema": intS()}}},
 		"503": errResp("a backend is unavailable")}
@@ -47,25 +47,25 @@ func std(ok obj, extra obj) obj {
 func (s *Server) OpenAPI() obj {
 	crashQ := qp("crash_id", "crash report id (a bp- prefix is accepted)", true, str())
 	searchParams := []obj{
-		qp("<field>", "filter on any field of SuperSearchFields; operators are value prefixes: ~ = ^ $ @ > >= < <= __null__ __true__ and ! to negate; repeated values: ranges ANDed, others ORed", false, str()),
-		qp("date", "date range on submitted_timestamp (default the last 7 days, at most 365), e.g. >=2024-01-01", false, strs()),
-		qp("_columns", "columns of hits (default uuid, date, signature, product, version)", false, strs()),
+		qp("<field>", "filter on any field of SuperSearchFields, or Socorro's names build_id, platform, platform_version, platform_pretty_version, date; operators are value prefixes: ~ = ^ $ @ > >= < <= __null__ __true__ and ! to negate (a crash without the field matches every negation); repeated values: ranges ANDed, negations ANDed, others ORed", false, str()),
+		qp("date", "date range on the submission time (default the last 7 days, at most 365): YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS[.frac]] or ISO 8601 with an optional zone (UTC when none), with a > >= < <= prefix", false, strs()),
+		qp("_columns", "columns of hits, keyed by the name asked (default uuid, date, signature, product, version)", false, strs()),
 		qp("_results_number", "hits per page, 0..1000 (default 100)", false, intS()),
 		qp("_results_offset", "offset; offset + number <= 10000", false, intS()),
-		qp("_sort", "sort fields, - prefix for descending", false, strs()),
-		qp("_facets", "fields to facet on (default signature)", false, strs()),
-		qp("_facets_size", "terms per facet, 1..10000 (default 50)", false, intS()),
-		qp("_aggs.<field>[.<field2>]", "nested facets of a field's terms", false, strs()),
-		qp("_histogram.<field>", "histogram of a date or number field, optionally split by terms", false, strs()),
-		qp("_histogram_interval.<field>", "interval: 1h, 1d, 1w, 1M for dates, a width for numbers", false, str()),
-		qp("_cardinality.<field>", "distinct count of a field", false, str()),
+		qp("_sort", "sort fields, - prefix for descending (default -date)", false, strs()),
+		qp("_facets", "fields to facet on (default signature); also _cardinality.<field> and _histogram.<field>", false, strs()),
+		qp("_facets_size", "terms per facet, 0..10000 (default 50); 0 computes no facet, aggregation, histogram or cardinality", false, intS()),
+		qp("_aggs.<field>[.<field2>[.<field3>]]", "nested facets: for each term of the key fields, the top terms of each value, or _cardinality.<field>", false, strs()),
+		qp("_histogram.<field>", "histogram_<field> of a date or number field; values are term fields or _cardinality.<field> per bucket", false, strs()),
+		qp("_histogram_interval.<field>", "interval: 1h, 1d, 1w, 1M (or hour, day, week, month) for dates, a width for numbers", false, str()),
+		qp("_cardinality.<field>", "distinct count of a field (cardinality_<field>); crashstream's shorthand for _facets=_cardinality.<field>", false, str()),
 	}
 	sec := []obj{{"AuthToken": []string{}}, {}}
 	paths := obj{
-		"/api/SuperSearch/": obj{"get": obj{"summary": "Search crashes (protected fields are never returned nor accepted)", "parameters": searchParams, "security": sec,
-			"responses": std(jsonResp("hits, total, facets"), nil)}},
+		"/api/SuperSearch/": obj{"get": obj{"summary": "Search crashes; a protected field named anywhere is left out of the search and listed in errors (type protected_field_dropped)", "parameters": searchParams, "security": sec,
+			"responses": std(jsonResp("hits, total, facets, errors"), nil)}},
 		"/api/SuperSearchUnredacted/": obj{"get": obj{"summary": "Search crashes including protected fields (needs " + auth.ViewPII + ")", "parameters": searchParams,
-			"security": []obj{{"AuthToken": []string{}}}, "responses": std(jsonResp("hits, total, facets"), nil)}},
+			"security": []obj{{"AuthToken": []string{}}}, "responses": std(jsonResp("hits, total, facets, errors"), nil)}},
 		"/api/SuperSearchFields/": obj{"get": obj{"summary": "The searchable fields; protected ones only with " + auth.ViewPII, "security": sec,
 			"responses": std(jsonResp("field name -> description"), nil)}},
 		"/api/ProcessedCrash/": obj{"get": obj{"summary": "A processed crash; protected fields only with " + auth.ViewPII, "parameters": []obj{crashQ}, "security": sec,

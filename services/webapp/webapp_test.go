@@ -249,31 +249,50 @@ func TestSuperSearchFieldsRedacted(t *testing.T) {
 	assert.Contains(t, pii, "url")
 }
 
+// A protected field named in SuperSearch is left out of the search and
+// reported in errors (Socorro's SuperSearch drops it too), for every
+// caller: view_pii callers get it on SuperSearchUnredacted.
 func TestSuperSearchProtected(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, func(c *Config) { c.SearchPerMinAnon = 1000 })
 	for _, q := range []string{"url=x", "_facets=url", "_sort=-url", "_columns=url", "_aggs.signature=url", "_aggs.url=signature",
-		"_histogram.phc_usable_size=signature", "_histogram.date=url", "_cardinality.url=", "url=__null__"} {
+		"_histogram.phc_usable_size=signature", "_histogram.date=url", "_cardinality.url=", "url=__null__", "_facets=_cardinality.url"} {
 		for _, tok := range []string{"", "plain", "pii"} {
+			n := len(f.reader.queries)
 			rec := f.do("GET", "/api/SuperSearch/?"+q, tok, nil)
-			assert.Equal(t, 400, rec.Code, "%s as %q", q, tok)
-			assert.Contains(t, rec.Body.String(), "unknown field")
+			require.Equal(t, 200, rec.Code, "%s as %q: %s", q, tok, rec.Body.String())
+			var out SearchResponse
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+			require.NotEmpty(t, out.Errors, "%s as %q", q, tok)
+			assert.Equal(t, "protected_field_dropped", out.Errors[0].Type)
+			assert.Contains(t, []string{"url", "phc_usable_size"}, out.Errors[0].Field)
+			if tok == "pii" {
+				assert.Contains(t, out.Errors[0].Message, "SuperSearchUnredacted")
+			}
+			require.Len(t, f.reader.queries, n+1)
+			for _, name := range queryFields(f.reader.queries[n]) {
+				assert.NotContains(t, []string{"url", "phc_usable_size"}, name, "%s reached the backend", q)
+			}
 		}
 		assert.Equal(t, 403, f.do("GET", "/api/SuperSearchUnredacted/?"+q, "plain", nil).Code)
-		assert.Equal(t, 200, f.do("GET", "/api/SuperSearchUnredacted/?"+q, "pii", nil).Code, q)
+		rec := f.do("GET", "/api/SuperSearchUnredacted/?"+q, "pii", nil)
+		assert.Equal(t, 200, rec.Code, q)
+		assert.NotContains(t, rec.Body.String(), "protected_field_dropped")
 	}
-	assert.Len(t, f.reader.queries, 10, "only the unredacted calls with view_pii reached the backend")
+	assert.Equal(t, 400, f.do("GET", "/api/SuperSearch/?_columns=nope", "", nil).Code, "an unknown field is still an error")
 }
 
 func TestSearchJSONShape(t *testing.T) {
 	f := newFixture(t, nil)
 	f.reader.result = &clickhouse.SearchResult{Total: 2,
-		Hits:        []map[string]any{{"signature": "s", "url": "secret"}},
-		Facets:      map[string][]clickhouse.Bucket{"signature": {{Term: "s", Count: 2}}, "url": {{Term: "secret", Count: 2}}},
-		Aggs:        map[string][]clickhouse.Bucket{"signature.product": {{Group: "s", Term: "Firefox", Count: 2}}},
-		Histograms:  map[string][]clickhouse.Bucket{"submitted_timestamp": {{Group: "2024-01-01", Count: 2}}, "submitted_timestamp.product": {{Group: "2024-01-01", Term: "Firefox", Count: 2}}},
-		Cardinality: map[string]uint64{"install_time": 1, "url": 1},
+		Hits:                 []map[string]any{{"signature": "s", "url": "secret"}},
+		Facets:               map[string][]clickhouse.Bucket{"signature": {{Term: "s", Count: 2}}, "url": {{Term: "secret", Count: 2}}},
+		Aggs:                 map[string][]clickhouse.Bucket{"signature.product": {{Group: "s", Term: "Firefox", Count: 2}}},
+		Histograms:           map[string][]clickhouse.Bucket{"date": {{Group: "2024-01-01", Count: 2}}, "date.product": {{Group: "2024-01-01", Term: "Firefox", Count: 2}}},
+		Cardinality:          map[string]uint64{"install_time": 1, "url": 1},
+		AggCardinality:       map[string][]clickhouse.Bucket{"signature.build_id": {{Group: "s", Count: 3}}},
+		HistogramCardinality: map[string][]clickhouse.Bucket{"date.platform": {{Group: "2024-01-01", Count: 4}}},
 	}
-	rec := f.do("GET", "/api/SuperSearch/?_aggs.signature=product", "", nil)
+	rec := f.do("GET", "/api/SuperSearch/?_aggs.signature=product&_aggs.signature=_cardinality.build_id&_histogram.date=product&_histogram.date=_cardinality.platform", "", nil)
 	require.Equal(t, 200, rec.Code, rec.Body.String())
 	body := rec.Body.String()
 	assert.NotContains(t, body, "secret", "defence in depth: protected values dropped from the answer")
@@ -282,16 +301,20 @@ func TestSearchJSONShape(t *testing.T) {
 		Total  int64
 		Facets struct {
 			Signature []FacetBucket          `json:"signature"`
-			Hist      []FacetBucket          `json:"histogram_submitted_timestamp"`
+			Hist      []FacetBucket          `json:"histogram_date"`
 			Card      struct{ Value uint64 } `json:"cardinality_install_time"`
 		}
 	}
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
 	assert.Equal(t, int64(2), out.Total)
 	require.Len(t, out.Facets.Signature, 1)
-	assert.Equal(t, []FacetBucket{{Term: "Firefox", Count: 2}}, out.Facets.Signature[0].Facets["product"])
+	assert.Equal(t, []any{map[string]any{"term": "Firefox", "count": 2.0}}, out.Facets.Signature[0].Facets["product"])
+	assert.Equal(t, map[string]any{"value": 3.0}, out.Facets.Signature[0].Facets["cardinality_build_id"])
 	require.Len(t, out.Facets.Hist, 1)
+	assert.Equal(t, "2024-01-01T00:00:00+00:00", out.Facets.Hist[0].Term, "Socorro's date histogram key")
 	assert.Equal(t, int64(2), out.Facets.Hist[0].Count)
+	assert.Equal(t, map[string]any{"value": 4.0}, out.Facets.Hist[0].Facets["cardinality_platform"])
+	assert.Equal(t, []any{map[string]any{"term": "Firefox", "count": 2.0}}, out.Facets.Hist[0].Facets["product"])
 	assert.Equal(t, uint64(1), out.Facets.Card.Value)
 }
 
@@ -579,31 +602,31 @@ func FuzzSuperSearchParams(f *testing.F) {
 func queryFields(q *supersearch.Query) []string {
 	var out []string
 	for _, x := range q.Filters {
-		out = append(out, x.Field.Name)
+		out = append(out, x.Field.Key())
 	}
 	for _, x := range q.Columns {
-		out = append(out, x.Name)
+		out = append(out, x.Key())
 	}
 	for _, x := range q.Sort {
-		out = append(out, x.Field.Name)
+		out = append(out, x.Field.Key())
 	}
 	for _, x := range q.Facets {
-		out = append(out, x.Name)
+		out = append(out, x.Key())
 	}
 	for _, a := range q.Aggs {
-		out = append(out, a.By.Name, a.Target.Name)
-		if a.By2 != nil {
-			out = append(out, a.By2.Name)
+		for _, x := range a.By {
+			out = append(out, x.Key())
 		}
+		out = append(out, a.Target.Key())
 	}
 	for _, h := range q.Histograms {
-		out = append(out, h.Field.Name)
-		for _, x := range h.Terms {
-			out = append(out, x.Name)
+		out = append(out, h.Field.Key())
+		for _, x := range append(append([]supersearch.Field{}, h.Terms...), h.Cardinality...) {
+			out = append(out, x.Key())
 		}
 	}
 	for _, x := range q.Cardinality {
-		out = append(out, x.Name)
+		out = append(out, x.Key())
 	}
 	return out
 }

@@ -184,15 +184,39 @@ func TestSuperSearch(t *testing.T) {
 
 			res = search("_aggs.product=signature&_histogram.date=product&_facets=signature")
 			assert.Contains(t, res.Aggs["product.signature"], Bucket{Group: "Fenix", Term: "sig_0", Count: 2})
-			assert.Contains(t, res.Histograms["submitted_timestamp"], Bucket{Group: "2026-11-19", Count: 10})
-			assert.Contains(t, res.Histograms["submitted_timestamp.product"], Bucket{Group: "2026-11-20", Term: "Fenix", Count: 5})
+			assert.Contains(t, res.Histograms["date"], Bucket{Group: "2026-11-19", Count: 10})
+			assert.Contains(t, res.Histograms["date.product"], Bucket{Group: "2026-11-20", Term: "Fenix", Count: 5})
+
+			// Socorro's negation keeps crashes without the field
+			assert.Equal(t, int64(20), search("cpu_count=!4").Total, "NULL is not 4")
+			assert.Equal(t, int64(15), search("startup_crash=!__true__").Total)
+			assert.Equal(t, int64(0), search("cpu_count=!__null__").Total)
+			// Socorro's names
+			assert.Equal(t, int64(20), search("platform=Windows NT").Total)
+			assert.Equal(t, int64(7), search("build_id=20260101000001").Total)
+			res = search("_facets=platform&_columns=build_id&_columns=date&_sort=build_id&_results_number=1")
+			assert.Equal(t, []Bucket{{Term: "Windows NT", Count: 20}}, res.Facets["platform"])
+			require.Len(t, res.Hits, 1)
+			assert.Contains(t, res.Hits[0], "build_id")
+			assert.Contains(t, res.Hits[0], "date")
+			// nested levels, cardinality targets and histogram cardinality
+			res = search("_aggs.product.signature=_cardinality.build_id&_aggs.product.signature=uptime&_histogram.date=_cardinality.product")
+			assert.Contains(t, res.Aggs["product.signature"], Bucket{Group: "Fenix", Term: "sig_1", Count: 2})
+			assert.Contains(t, res.AggCardinality["product.signature.build_id"], Bucket{Group: "Fenix\x1fsig_0", Count: 1})
+			assert.Contains(t, res.Aggs["product.signature.uptime"], Bucket{Group: "Fenix\x1fsig_2", Term: "11", Count: 1})
+			assert.Equal(t, []Bucket{{Group: "2026-11-19", Count: 1}, {Group: "2026-11-20", Count: 2}}, res.HistogramCardinality["date.product"])
+			// _facets_size=0: no aggregation at all
+			res = search("_facets_size=0&_facets=product&_histogram.date=product")
+			assert.Empty(t, res.Facets)
+			assert.Empty(t, res.Histograms)
+			assert.Equal(t, int64(20), res.Total)
 			// the unsplit histogram of a split request is summed from the
 			// first split: it must equal the one queried on its own,
 			// including for a list field (split by the list's text)
-			alone := search("_histogram.date=").Histograms["submitted_timestamp"]
+			alone := search("_histogram.date=").Histograms["date"]
 			require.Len(t, alone, 2)
 			for _, split := range []string{"product", "addons", "uptime"} {
-				assert.Equal(t, alone, search("_histogram.date=" + split).Histograms["submitted_timestamp"], split)
+				assert.Equal(t, alone, search("_histogram.date=" + split).Histograms["date"], split)
 			}
 		})
 	}

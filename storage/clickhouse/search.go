@@ -20,9 +20,17 @@ type SearchResult struct {
 	Hits []map[string]any
 	// Facets are the top values of each _facets field, by field name.
 	Facets map[string][]Bucket
-	// Aggs are keyed "by[.by2].target"; each bucket's Group holds the By
-	// value(s) joined with "\x1f".
+	// Aggs are keyed "by1[.by2[.by3]].target"; each bucket's Group holds
+	// the By values joined with "\x1f". An _aggs key of several fields
+	// also yields its intermediate levels (by1.by2, by1.by2.by3), so
+	// every nested bucket has its own count.
 	Aggs map[string][]Bucket
+	// AggCardinality are _aggs targets _cardinality.<f>, keyed like Aggs;
+	// Count is the distinct count of f in the group.
+	AggCardinality map[string][]Bucket
+	// HistogramCardinality are _histogram.<f>=_cardinality.<g>, keyed
+	// "f.g"; Group is the interval, Count the distinct count of g in it.
+	HistogramCardinality map[string][]Bucket
 	// Histograms are keyed by field (and ".term" for a split); Term holds
 	// the split value.
 	Histograms map[string][]Bucket
@@ -60,7 +68,8 @@ func (r *Reader) SuperSearch(ctx context.Context, q *supersearch.Query) (*Search
 		// keep every condition in WHERE, evaluated on merged rows
 		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"optimize_move_to_prewhere": 0}))
 	}
-	res := &SearchResult{Facets: map[string][]Bucket{}, Aggs: map[string][]Bucket{}, Histograms: map[string][]Bucket{}, Cardinality: map[string]uint64{}}
+	res := &SearchResult{Facets: map[string][]Bucket{}, Aggs: map[string][]Bucket{}, Histograms: map[string][]Bucket{},
+		Cardinality: map[string]uint64{}, AggCardinality: map[string][]Bucket{}, HistogramCardinality: map[string][]Bucket{}}
 	if err := s.stats(ctx, res); err != nil {
 		return nil, err
 	}
@@ -68,6 +77,9 @@ func (r *Reader) SuperSearch(ctx context.Context, q *supersearch.Query) (*Search
 		return nil, err
 	}
 	if err := s.facets(ctx, res); err != nil {
+		return nil, err
+	}
+	if err := s.aggCardinality(ctx, res); err != nil {
 		return nil, err
 	}
 	if err := s.histograms(ctx, res); err != nil {
@@ -100,15 +112,17 @@ func needed(q *supersearch.Query) []supersearch.Field {
 		add(f)
 	}
 	for _, a := range q.Aggs {
-		add(*a.By)
-		if a.By2 != nil {
-			add(*a.By2)
+		for _, f := range a.By {
+			add(f)
 		}
 		add(a.Target)
 	}
 	for _, h := range q.Histograms {
 		add(h.Field)
 		for _, t := range h.Terms {
+			add(t)
+		}
+		for _, t := range h.Cardinality {
 			add(t)
 		}
 	}
@@ -230,7 +244,10 @@ func renderFilter(x string, f supersearch.Filter) (string, []any) {
 		cond, args := termSQL(x, f.Field.Type, t)
 		switch {
 		case t.Not:
-			ands = append(ands, "NOT ("+cond+")")
+			// A missing value (NULL) matches every negation, as in Socorro
+			// (Elasticsearch's not-filter keeps documents without the
+			// field): NOT on NULL would drop it.
+			ands = append(ands, "NOT ifNull("+cond+", 0)")
 			andArgs = append(andArgs, args...)
 		case t.IsRange():
 			ands = append(ands, cond)
@@ -414,20 +431,14 @@ func (s *search) facets(ctx context.Context, res *SearchResult) error {
 		}
 		args = append(args, "facet\x1f"+f.Name)
 	}
-	for _, a := range s.q.Aggs {
-		key := a.By.Name
-		group := s.text(*a.By)
-		if a.By2 != nil {
-			key += "." + a.By2.Name
-			group = "concat(" + group + ", '\x1f', " + s.text(*a.By2) + ")"
-		}
-		key += "." + a.Target.Name
-		if a.Target.Type == supersearch.List {
-			parts = append(parts, "arrayMap(e -> (?, "+group+", e), "+s.col(a.Target)+")")
+	for _, l := range aggLevels(s.q.Aggs) {
+		group := s.group(l.by)
+		if l.target.Type == supersearch.List {
+			parts = append(parts, "arrayMap(e -> (?, "+group+", e), "+s.col(l.target)+")")
 		} else {
-			parts = append(parts, "[(?, "+group+", "+s.text(a.Target)+")]")
+			parts = append(parts, "[(?, "+group+", "+s.text(l.target)+")]")
 		}
-		args = append(args, "aggs\x1f"+key)
+		args = append(args, "aggs\x1f"+l.key)
 	}
 	if len(parts) == 0 {
 		return nil
@@ -457,6 +468,100 @@ func (s *search) facets(ctx context.Context, res *SearchResult) error {
 	return rows.Err()
 }
 
+// aggLevel is one grouped terms count: the top values of target for each
+// combination of the by values.
+type aggLevel struct {
+	key    string
+	by     []supersearch.Field
+	target supersearch.Field
+}
+
+// aggName is how results name an aggregation: the by names and the target
+// name joined with dots.
+func aggName(by []supersearch.Field, target supersearch.Field) string {
+	names := make([]string, 0, len(by)+1)
+	for _, f := range by {
+		names = append(names, f.Name)
+	}
+	return strings.Join(append(names, target.Name), ".")
+}
+
+// aggLevels lists the terms counts the aggregations need, each once: the
+// terms targets, and for a key of several fields every intermediate level
+// (_aggs.a.b.c=t needs a.b, a.b.c and a.b.c.t; a itself is a facet).
+func aggLevels(aggs []supersearch.Agg) []aggLevel {
+	var out []aggLevel
+	seen := map[string]bool{}
+	add := func(by []supersearch.Field, t supersearch.Field) {
+		k := aggName(by, t)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, aggLevel{key: k, by: by, target: t})
+		}
+	}
+	for _, a := range aggs {
+		for i := 1; i < len(a.By); i++ {
+			add(a.By[:i], a.By[i])
+		}
+		if !a.Cardinality {
+			add(a.By, a.Target)
+		}
+	}
+	return out
+}
+
+// group renders the by fields of an aggregation as one String key, the
+// values joined with "\x1f".
+func (s *search) group(by []supersearch.Field) string {
+	texts := make([]string, len(by))
+	for i, f := range by {
+		texts[i] = s.text(f)
+	}
+	if len(texts) == 1 {
+		return texts[0]
+	}
+	return "concat(" + strings.Join(texts, ", '\x1f', ") + ")"
+}
+
+// aggCardinality computes the _aggs targets _cardinality.<f>: the distinct
+// count of f per group, for at most aggGroups groups each.
+func (s *search) aggCardinality(ctx context.Context, res *SearchResult) error {
+	for _, a := range s.q.Aggs {
+		if !a.Cardinality {
+			continue
+		}
+		key := aggName(a.By, a.Target)
+		if _, done := res.AggCardinality[key]; done {
+			continue
+		}
+		q := "SELECT " + s.group(a.By) + " AS g, toInt64(uniq(" + s.col(a.Target) + ")) FROM (" + s.inner() +
+			") GROUP BY g ORDER BY count() DESC, g LIMIT " + strconv.Itoa(aggGroups)
+		rows, err := s.r.conn.Query(ctx, q, s.args...)
+		if err != nil {
+			return fmt.Errorf("super search cardinality %s: %w", key, err)
+		}
+		res.AggCardinality[key] = []Bucket{}
+		for rows.Next() {
+			var b Bucket
+			if err := rows.Scan(&b.Group, &b.Count); err != nil {
+				rows.Close()
+				return err
+			}
+			res.AggCardinality[key] = append(res.AggCardinality[key], b)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// aggGroups bounds the groups one cardinality aggregation returns (the
+// answer shows at most _facets_size per level, at most 3 levels deep).
+const aggGroups = 100_000
+
 // bucketExpr is the histogram interval of a field (18.16 has no
 // toStartOfInterval, so dates use the fixed-unit functions).
 func (s *search) bucketExpr(h supersearch.Histogram) string {
@@ -479,6 +584,11 @@ func (s *search) bucketExpr(h supersearch.Histogram) string {
 
 func (s *search) histograms(ctx context.Context, res *SearchResult) error {
 	for _, h := range s.q.Histograms {
+		for _, c := range h.Cardinality {
+			if err := s.histogramCardinality(ctx, h, c, res); err != nil {
+				return err
+			}
+		}
 		for i := range h.Terms {
 			t := &h.Terms[i]
 			if err := s.histogram(ctx, h, t, res); err != nil {
@@ -502,6 +612,27 @@ func (s *search) histograms(ctx context.Context, res *SearchResult) error {
 		}
 	}
 	return nil
+}
+
+// histogramCardinality counts the distinct values of c per interval of h.
+func (s *search) histogramCardinality(ctx context.Context, h supersearch.Histogram, c supersearch.Field, res *SearchResult) error {
+	key := h.Field.Name + "." + c.Name
+	q := "SELECT " + s.bucketExpr(h) + " AS b, toInt64(uniq(" + s.col(c) + ")) FROM (" + s.inner() +
+		") GROUP BY b ORDER BY b LIMIT " + strconv.Itoa(histogramRows)
+	rows, err := s.r.conn.Query(ctx, q, s.args...)
+	if err != nil {
+		return fmt.Errorf("super search histogram cardinality %s: %w", key, err)
+	}
+	defer rows.Close()
+	res.HistogramCardinality[key] = []Bucket{}
+	for rows.Next() {
+		var b Bucket
+		if err := rows.Scan(&b.Group, &b.Count); err != nil {
+			return err
+		}
+		res.HistogramCardinality[key] = append(res.HistogramCardinality[key], b)
+	}
+	return rows.Err()
 }
 
 // histogramRows bounds the buckets × terms one histogram query returns.

@@ -150,6 +150,9 @@ func (p *Pages) superSearch(c *gin.Context) {
 	ctx, cancel := p.ctx(c)
 	defer cancel()
 	q, err := supersearch.Parse(params, p.search, viewPII, p.now())
+	if err == nil {
+		err = q.RefuseDropped() // the pages refuse what the API drops
+	}
 	if err != nil {
 		page.Error = err.Error()
 		p.render(c, http.StatusBadRequest, "search", "Super Search", page)

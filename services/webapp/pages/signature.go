@@ -180,6 +180,9 @@ func (p *Pages) signature(c *gin.Context) {
 		return
 	}
 	query, err := supersearch.Parse(q, p.search, p.viewPII(c), p.now())
+	if err == nil {
+		err = query.RefuseDropped() // the pages refuse what the API drops
+	}
 	if err != nil {
 		p.queryFailed(c, err)
 		return

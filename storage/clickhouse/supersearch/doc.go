@@ -1,8 +1,17 @@
 // Package supersearch parses Socorro's Super Search parameters into a typed,
 // validated Query. It knows nothing of SQL: the clickhouse package turns a
 // Query into bound-parameter SQL. The field set is injected (Fields), built
-// from the field registry, so a field added there is searchable here, and the
-// caller's permission decides whether protected fields may be used at all.
+// from the field registry, so a field added there is searchable here.
+//
+// The contract is Socorro's, so its clients (crashstats-tools' supersearch
+// and supersearchfacet, scripts written against crash-stats) work unchanged:
+// Socorro's field names (Aliases: date, build_id, platform, ...) answered
+// under the name asked, its date forms, _facets_size=0 (no aggregation),
+// _cardinality.<f> and _histogram.<f> inside _facets, _aggs (up to three
+// key fields) and _histogram values, and a protected field the caller may
+// not use left out of the search (Query.Dropped) rather than refused.
+// Contract lists each parameter with crashstream's support, and why where
+// it differs; the webapp's API documentation page renders it.
 //
 // Operators are value prefixes, as in Socorro:
 //
@@ -11,7 +20,8 @@
 //	> >= < <=    comparisons on numbers and dates
 //	__null__     missing (empty string, empty list, NULL number or bool)
 //	__true__     true (bools)
-//	!            prefix negating any of the above
+//	!            prefix negating any of the above; a crash without the
+//	             field matches every negation (Elasticsearch's not-filter)
 //
 // Repeated values of one field: comparisons are ANDed (a range); the other
 // positive values are ORed; negated values are ANDed (none of them matches).

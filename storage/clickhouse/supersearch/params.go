@@ -29,13 +29,25 @@ func (t Type) String() string {
 
 // Field is one searchable field.
 type Field struct {
-	// Name is the public (API) name.
+	// Name is the name the caller used (a Socorro alias such as build_id
+	// or date stays as given), so answers are keyed as the caller asked.
 	Name string
+	// Canonical is the registry name behind an alias; empty when Name is
+	// the registry name. Key returns whichever applies.
+	Canonical string
 	// Column is the ClickHouse column; the parser only carries it.
 	Column string
 	Type   Type
 	// Protected fields need the view_pii permission, for every use.
 	Protected bool
+}
+
+// Key is the field's registry name, whatever alias the caller used.
+func (f Field) Key() string {
+	if f.Canonical != "" {
+		return f.Canonical
+	}
+	return f.Name
 }
 
 // Fields is the searchable field set, by name.
@@ -48,8 +60,11 @@ const (
 	MaxWindow        = 10000
 	DefaultFacetSize = 50
 	MaxFacetSize     = 10000
-	DefaultRange     = 7 * 24 * time.Hour
-	MaxRange         = 365 * 24 * time.Hour
+	// MaxAggDepth bounds the fields of one _aggs.<f1>.<f2>.<f3> key, the
+	// deepest Socorro's own API models use.
+	MaxAggDepth  = 3
+	DefaultRange = 7 * 24 * time.Hour
+	MaxRange     = 365 * 24 * time.Hour
 	// MaxParams bounds distinct parameter names; MaxValues the values of
 	// one name; MaxValueLen the bytes of one value.
 	MaxParams   = 64
@@ -61,6 +76,36 @@ const (
 // which never changes when a crash is reprocessed. "date" is its alias, as
 // in Socorro's API.
 const DateField = "submitted_timestamp"
+
+// Aliases are Socorro's Super Search names for fields the registry names
+// otherwise. "date" is Socorro's date_processed; crashstream's date is the
+// submission time instead (it never changes on reprocessing, and it is the
+// table's partition key), a deliberate difference SuperSearchFields states.
+var aliases = map[string]string{
+	"date":                    DateField,
+	"build_id":                "build",
+	"platform":                "os_name",
+	"platform_version":        "os_version",
+	"platform_pretty_version": "os_pretty_version",
+}
+
+// Aliases returns Socorro's alias names and the registry field each means.
+func Aliases() map[string]string {
+	out := make(map[string]string, len(aliases))
+	for k, v := range aliases {
+		out[k] = v
+	}
+	return out
+}
+
+// Canonical resolves a Socorro alias to the registry name; other names are
+// returned unchanged.
+func Canonical(name string) string {
+	if c, ok := aliases[name]; ok {
+		return c
+	}
+	return name
+}
 
 // Op is a filter operator.
 type Op int
@@ -107,11 +152,13 @@ type SortKey struct {
 	Desc  bool
 }
 
-// Agg is _aggs.<field>[.<field2>]=<target>: for each value of By (and By2),
-// the top values of Target.
+// Agg is _aggs.<f1>[.<f2>[.<f3>]]=<target>: for each combination of the By
+// values, the top values of Target, or with Cardinality its distinct count
+// (a target of _cardinality.<field>).
 type Agg struct {
-	By, By2 *Field
-	Target  Field
+	By          []Field
+	Target      Field
+	Cardinality bool
 }
 
 // Histogram is _histogram.<field>=<terms...>: counts per interval of Field,
@@ -122,6 +169,9 @@ type Histogram struct {
 	// or a positive bucket width for numbers.
 	Interval string
 	Terms    []Field
+	// Cardinality are _cardinality.<field> terms: a distinct count per
+	// bucket.
+	Cardinality []Field
 }
 
 // Query is a validated Super Search request.
@@ -138,6 +188,16 @@ type Query struct {
 	Aggs        []Agg
 	Histograms  []Histogram
 	Cardinality []Field
+	// Dropped lists the protected fields the caller named without the
+	// permission to use them: Socorro leaves them out of the search rather
+	// than refusing it, and so does Parse; the API reports them in errors.
+	Dropped []Dropped
+}
+
+// Dropped is one protected field left out of a search.
+type Dropped struct {
+	Param string
+	Field string
 }
 
 // ErrBadRequest wraps every validation error: the webapp answers 400.
@@ -148,13 +208,15 @@ func bad(format string, a ...any) error {
 }
 
 // Parse validates params. viewPII allows protected fields; without it a
-// protected field is rejected wherever it appears, as if it did not exist.
-// now anchors the default date range.
+// protected field named anywhere (filter, column, sort, facet, aggregation,
+// histogram, cardinality) is left out of the search and listed in
+// Query.Dropped, as Socorro's SuperSearch leaves out what the caller may not
+// see. An unknown field is an error. now anchors the default date range.
 func Parse(params url.Values, fields Fields, viewPII bool, now time.Time) (*Query, error) {
 	if len(params) > MaxParams {
 		return nil, bad("too many parameters (%d > %d)", len(params), MaxParams)
 	}
-	p := parser{fields: fields, viewPII: viewPII}
+	p := &parser{fields: fields, viewPII: viewPII}
 	q := &Query{Number: DefaultResults, FacetsSize: DefaultFacetSize}
 	var dateTerms []Term
 	names := make([]string, 0, len(params))
@@ -186,38 +248,44 @@ func Parse(params url.Values, fields Fields, viewPII bool, now time.Time) (*Quer
 			q.Sort, err = p.sortKeys(splitValues(vals))
 		case name == "_facets":
 			facetsSet = true
-			q.Facets, err = p.fieldList(name, splitValues(vals))
+			err = p.facets(q, name, splitValues(vals), params)
 		case name == "_facets_size":
-			q.FacetsSize, err = intParam(name, vals, 1, MaxFacetSize)
+			q.FacetsSize, err = intParam(name, vals, 0, MaxFacetSize)
+		case name == "_return_query":
+			err = bad("%s: not supported (crashstream has no Elasticsearch query to return)", name)
 		case strings.HasPrefix(name, "_aggs."):
 			var a []Agg
 			a, err = p.aggs(name, splitValues(vals))
 			q.Aggs = append(q.Aggs, a...)
 		case strings.HasPrefix(name, "_histogram."):
-			var h Histogram
-			h, err = p.histogram(name, splitValues(vals), params)
-			q.Histograms = append(q.Histograms, h)
+			var h *Histogram
+			if h, err = p.histogram(name, strings.TrimPrefix(name, "_histogram."), splitValues(vals), params); h != nil {
+				q.Histograms = append(q.Histograms, *h)
+			}
 		case strings.HasPrefix(name, "_histogram_interval."):
 			// read by histogram; validated there
-			if _, ok := params["_histogram."+strings.TrimPrefix(name, "_histogram_interval.")]; !ok {
+			if _, ok := params["_histogram."+strings.TrimPrefix(name, "_histogram_interval.")]; !ok && !facetHistogram(params, name) {
 				err = bad("%s without _histogram.%s", name, strings.TrimPrefix(name, "_histogram_interval."))
 			}
 		case strings.HasPrefix(name, "_cardinality."):
 			var f Field
-			f, err = p.field(strings.TrimPrefix(name, "_cardinality."))
-			q.Cardinality = append(q.Cardinality, f)
+			var ok bool
+			if f, ok, err = p.field(name, strings.TrimPrefix(name, "_cardinality.")); ok {
+				q.Cardinality = append(q.Cardinality, f)
+			}
 		case strings.HasPrefix(name, "_"):
 			err = bad("unknown parameter %q", name)
 		default:
 			var f Field
-			if f, err = p.field(name); err != nil {
+			var ok bool
+			if f, ok, err = p.field(name, name); err != nil || !ok {
 				break
 			}
 			var terms []Term
 			if terms, err = parseTerms(f, vals); err != nil {
 				break
 			}
-			if f.Name == DateField {
+			if f.Key() == DateField {
 				dateTerms = append(dateTerms, terms...)
 				break
 			}
@@ -231,16 +299,21 @@ func Parse(params url.Values, fields Fields, viewPII bool, now time.Time) (*Quer
 		return nil, bad("_results_offset + _results_number must be <= %d", MaxWindow)
 	}
 	if !colsSet {
-		q.Columns = p.defaults("crash_id", DateField, "signature", "product", "version")
+		q.Columns = p.defaults("uuid", "date", "signature", "product", "version")
 	}
 	if !facetsSet {
 		q.Facets = p.defaults("signature")
 	}
 	if len(q.Sort) == 0 {
-		if f, ok := p.lookup(DateField); ok {
+		if f, ok := p.lookup("date"); ok {
 			q.Sort = []SortKey{{Field: f, Desc: true}}
 		}
 	}
+	if q.FacetsSize == 0 {
+		// Socorro computes no aggregation at all with _facets_size=0.
+		q.Facets, q.Aggs, q.Histograms, q.Cardinality = nil, nil, nil, nil
+	}
+	q.Dropped = p.dropped
 	var err error
 	q.From, q.To, err = dateRange(dateTerms, now)
 	if err != nil {
@@ -249,37 +322,71 @@ func Parse(params url.Values, fields Fields, viewPII bool, now time.Time) (*Quer
 	return q, nil
 }
 
+// facetHistogram reports whether a _histogram_interval.<f> parameter
+// belongs to a _facets=_histogram.<f> value.
+func facetHistogram(params url.Values, name string) bool {
+	want := "_histogram." + strings.TrimPrefix(name, "_histogram_interval.")
+	for _, v := range splitValues(params["_facets"]) {
+		if v == want {
+			return true
+		}
+	}
+	return false
+}
+
 type parser struct {
 	fields  Fields
 	viewPII bool
+	dropped []Dropped
 }
 
-// lookup resolves a name (and Socorro's aliases) to a usable field.
-func (p parser) lookup(name string) (Field, bool) {
-	switch name {
-	case "date":
-		name = DateField
-	case "uuid":
-		if _, ok := p.fields["uuid"]; !ok {
-			name = "crash_id"
+// lookup resolves a name (and Socorro's aliases) to a field the caller may
+// use; the returned Field keeps the name as given.
+func (p *parser) lookup(name string) (Field, bool) {
+	f, ok, protected := p.resolve(name)
+	return f, ok && !protected
+}
+
+// resolve finds a field by name or alias; protected reports a field the
+// caller may not use.
+func (p *parser) resolve(name string) (f Field, ok, protected bool) {
+	canon := Canonical(name)
+	if name == "uuid" {
+		if _, has := p.fields["uuid"]; !has {
+			canon = "crash_id"
 		}
 	}
-	f, ok := p.fields[name]
-	if !ok || (f.Protected && !p.viewPII) {
-		return Field{}, false
-	}
-	return f, true
-}
-
-func (p parser) field(name string) (Field, error) {
-	f, ok := p.lookup(name)
+	f, ok = p.fields[canon]
 	if !ok {
-		return Field{}, bad("unknown field %q", name)
+		return Field{}, false, false
 	}
-	return f, nil
+	if canon != name {
+		f.Canonical, f.Name = f.Name, name
+	}
+	return f, true, f.Protected && !p.viewPII
 }
 
-func (p parser) defaults(names ...string) []Field {
+// field resolves a field named in param: ok is false (and the field noted
+// in dropped) for a protected field the caller may not use; an unknown
+// field is an error.
+func (p *parser) field(param, name string) (Field, bool, error) {
+	f, ok, protected := p.resolve(name)
+	if !ok {
+		return Field{}, false, bad("%s: unknown field %q", param, name)
+	}
+	if protected {
+		for _, d := range p.dropped {
+			if d.Param == param && d.Field == name {
+				return Field{}, false, nil
+			}
+		}
+		p.dropped = append(p.dropped, Dropped{Param: param, Field: name})
+		return Field{}, false, nil
+	}
+	return f, true, nil
+}
+
+func (p *parser) defaults(names ...string) []Field {
 	var out []Field
 	for _, n := range names {
 		if f, ok := p.lookup(n); ok {
@@ -289,15 +396,15 @@ func (p parser) defaults(names ...string) []Field {
 	return out
 }
 
-func (p parser) fieldList(param string, names []string) ([]Field, error) {
+func (p *parser) fieldList(param string, names []string) ([]Field, error) {
 	var out []Field
 	seen := map[string]bool{}
 	for _, n := range names {
-		f, err := p.field(n)
+		f, ok, err := p.field(param, n)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", param, err)
+			return nil, err
 		}
-		if !seen[f.Name] {
+		if ok && !seen[f.Name] {
 			seen[f.Name] = true
 			out = append(out, f)
 		}
@@ -305,13 +412,47 @@ func (p parser) fieldList(param string, names []string) ([]Field, error) {
 	return out, nil
 }
 
-func (p parser) sortKeys(names []string) ([]SortKey, error) {
+// facets reads _facets: field names, and Socorro's _cardinality.<field>
+// and _histogram.<field> values (a top-level cardinality or histogram).
+func (p *parser) facets(q *Query, param string, vals []string, params url.Values) error {
+	var names []string
+	for _, v := range vals {
+		switch {
+		case strings.HasPrefix(v, "_cardinality."):
+			f, ok, err := p.field(param, strings.TrimPrefix(v, "_cardinality."))
+			if err != nil {
+				return err
+			}
+			if ok {
+				q.Cardinality = append(q.Cardinality, f)
+			}
+		case strings.HasPrefix(v, "_histogram."):
+			h, err := p.histogram(param, strings.TrimPrefix(v, "_histogram."), nil, params)
+			if err != nil {
+				return err
+			}
+			if h != nil {
+				q.Histograms = append(q.Histograms, *h)
+			}
+		default:
+			names = append(names, v)
+		}
+	}
+	var err error
+	q.Facets, err = p.fieldList(param, names)
+	return err
+}
+
+func (p *parser) sortKeys(names []string) ([]SortKey, error) {
 	var out []SortKey
 	for _, n := range names {
 		desc := strings.HasPrefix(n, "-")
-		f, err := p.field(strings.TrimPrefix(n, "-"))
+		f, ok, err := p.field("_sort", strings.TrimPrefix(n, "-"))
 		if err != nil {
-			return nil, fmt.Errorf("_sort: %w", err)
+			return nil, err
+		}
+		if !ok {
+			continue
 		}
 		if f.Type == List {
 			return nil, bad("_sort: cannot sort on list field %s", f.Name)
@@ -321,34 +462,49 @@ func (p parser) sortKeys(names []string) ([]SortKey, error) {
 	return out, nil
 }
 
-func (p parser) aggs(name string, targets []string) ([]Agg, error) {
+// aggs reads _aggs.<f1>[.<f2>[.<f3>]]=<targets>: each target a field or
+// _cardinality.<field>. An aggregation with a dropped (protected) key field
+// is left out whole; a dropped target only drops that target.
+func (p *parser) aggs(name string, targets []string) ([]Agg, error) {
 	parts := strings.Split(strings.TrimPrefix(name, "_aggs."), ".")
-	if len(parts) < 1 || len(parts) > 2 {
-		return nil, bad("%s: want _aggs.<field>[.<field>]", name)
+	if len(parts) > MaxAggDepth {
+		return nil, bad("%s: at most %d fields in an _aggs key", name, MaxAggDepth)
 	}
-	by, err := p.field(parts[0])
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	a := Agg{By: &by}
-	if len(parts) == 2 {
-		by2, err := p.field(parts[1])
+	var by []Field
+	keep := true
+	for _, part := range parts {
+		f, ok, err := p.field(name, part)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, err
 		}
-		a.By2 = &by2
+		if f.Type == List {
+			return nil, bad("%s: cannot aggregate by list field %s", name, f.Name)
+		}
+		keep = keep && ok
+		by = append(by, f)
 	}
-	tf, err := p.fieldList(name, targets)
-	if err != nil {
-		return nil, err
-	}
-	if len(tf) == 0 {
+	if len(targets) == 0 {
 		return nil, bad("%s: needs a target field", name)
 	}
 	var out []Agg
-	for _, t := range tf {
-		a.Target = t
-		out = append(out, a)
+	seen := map[string]bool{}
+	for _, t := range targets {
+		card := strings.HasPrefix(t, "_cardinality.")
+		if strings.HasPrefix(t, "_histogram.") {
+			return nil, bad("%s: _histogram inside _aggs is not supported; use _histogram.<field>=<term field>", name)
+		}
+		f, ok, err := p.field(name, strings.TrimPrefix(t, "_cardinality."))
+		if err != nil {
+			return nil, err
+		}
+		if !ok || seen[t] {
+			continue
+		}
+		seen[t] = true
+		out = append(out, Agg{By: by, Target: f, Cardinality: card})
+	}
+	if !keep {
+		return nil, nil
 	}
 	return out, nil
 }
@@ -356,11 +512,19 @@ func (p parser) aggs(name string, targets []string) ([]Agg, error) {
 // MonthInterval is the histogram interval of one calendar month.
 const MonthInterval = "1M"
 
-func (p parser) histogram(name string, terms []string, params url.Values) (Histogram, error) {
-	fname := strings.TrimPrefix(name, "_histogram.")
-	f, err := p.field(fname)
-	if err != nil {
-		return Histogram{}, fmt.Errorf("%s: %w", name, err)
+// dateIntervals maps Socorro's (Elasticsearch's) date histogram interval
+// names to crashstream's.
+var dateIntervals = map[string]string{
+	"1h": "1h", "hour": "1h", "1d": "1d", "day": "1d", "1w": "1w", "week": "1w",
+	MonthInterval: MonthInterval, "month": MonthInterval,
+}
+
+// histogram reads _histogram.<fname>=<terms>; param names the parameter
+// for errors. A nil histogram means the field was dropped.
+func (p *parser) histogram(param, fname string, terms []string, params url.Values) (*Histogram, error) {
+	f, ok, err := p.field(param, fname)
+	if err != nil || !ok {
+		return nil, err
 	}
 	h := Histogram{Field: f}
 	iv := params.Get("_histogram_interval." + fname)
@@ -369,26 +533,40 @@ func (p parser) histogram(name string, terms []string, params url.Values) (Histo
 		if iv == "" {
 			iv = "1d"
 		}
-		switch iv {
-		case "1h", "1d", "1w", MonthInterval:
-		default:
-			return Histogram{}, bad("_histogram_interval.%s: want 1h, 1d, 1w or 1M", fname)
+		v, known := dateIntervals[iv]
+		if !known {
+			return nil, bad("_histogram_interval.%s: want 1h, 1d, 1w or 1M (or hour, day, week, month)", fname)
 		}
+		iv = v
 	case Number:
 		if iv == "" {
 			iv = "1"
 		}
 		if n, err := strconv.ParseInt(iv, 10, 64); err != nil || n < 1 || n > 1<<40 {
-			return Histogram{}, bad("_histogram_interval.%s: want a positive integer", fname)
+			return nil, bad("_histogram_interval.%s: want a positive integer", fname)
 		}
 	default:
-		return Histogram{}, bad("%s: histograms need a date or number field", name)
+		return nil, bad("%s: histograms need a date or number field, not %s", param, fname)
 	}
 	h.Interval = iv
-	if h.Terms, err = p.fieldList(name, terms); err != nil {
-		return Histogram{}, err
+	var names []string
+	for _, t := range terms {
+		if !strings.HasPrefix(t, "_cardinality.") {
+			names = append(names, t)
+			continue
+		}
+		c, ok, err := p.field(param, strings.TrimPrefix(t, "_cardinality."))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			h.Cardinality = append(h.Cardinality, c)
+		}
 	}
-	return h, nil
+	if h.Terms, err = p.fieldList(param, names); err != nil {
+		return nil, err
+	}
+	return &h, nil
 }
 
 // splitValues flattens repeated and comma-separated values of meta
@@ -518,21 +696,37 @@ func parseTerm(f Field, raw string) (Term, error) {
 	return t, nil
 }
 
-// parseDate accepts RFC 3339, "2006-01-02T15:04:05" and "2006-01-02" (UTC);
+// dateLayouts are the date-time forms Socorro accepts (ISO 8601 with a T
+// or a space, with or without seconds, fraction and zone); a missing zone
+// means UTC.
+var dateLayouts = []string{
+	"2006-01-02T15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999Z07",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02T15:04",
+}
+
+// parseDate accepts what Socorro's string_to_datetime does: YYYY-MM-DD, and
+// YYYY-MM-DD[T ]HH:MM[:SS[.frac]][Z|±HH[:MM]], UTC when no zone is given;
 // day reports the date-only form.
 func parseDate(s string) (t time.Time, day bool, err error) {
 	s = strings.TrimSpace(s)
-	if tm, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return clampDate(tm.UTC())
+	if len(s) <= len("2006-01-02") {
+		if tm, err := time.Parse("2006-01-02", s); err == nil {
+			tm, _, err := clampDate(tm)
+			return tm, true, err
+		}
+	} else if s[10] == ' ' || s[10] == 'T' || s[10] == 't' {
+		iso := s[:10] + "T" + strings.TrimLeft(s[11:], " ")
+		for _, layout := range dateLayouts {
+			if tm, err := time.Parse(layout, iso); err == nil {
+				return clampDate(tm.UTC())
+			}
+		}
 	}
-	if tm, err := time.Parse("2006-01-02T15:04:05", s); err == nil {
-		return clampDate(tm)
-	}
-	if tm, err := time.Parse("2006-01-02", s); err == nil {
-		tm, _, err := clampDate(tm)
-		return tm, true, err
-	}
-	return time.Time{}, false, fmt.Errorf("%q is not a date (want YYYY-MM-DD or RFC 3339)", s)
+	return time.Time{}, false, fmt.Errorf("%q is not a date (want YYYY-MM-DD, or YYYY-MM-DD HH:MM:SS or ISO 8601 with an optional zone)", s)
 }
 
 // clampDate rejects times outside ClickHouse's DateTime range.
@@ -593,4 +787,16 @@ func dateRange(terms []Term, now time.Time) (time.Time, time.Time, error) {
 		return from, to, bad("date: range longer than 365 days")
 	}
 	return from, to, nil
+}
+
+// RefuseDropped returns an error naming the first protected field Parse
+// left out, or nil: for callers (the HTML pages) that refuse such a search
+// instead of answering without the field. The message is the one an
+// unknown field gets.
+func (q *Query) RefuseDropped() error {
+	if len(q.Dropped) == 0 {
+		return nil
+	}
+	d := q.Dropped[0]
+	return bad("%s: unknown field %q", d.Param, d.Field)
 }

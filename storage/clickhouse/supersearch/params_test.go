@@ -43,9 +43,11 @@ func TestParseDefaults(t *testing.T) {
 	for _, c := range q.Columns {
 		names = append(names, c.Name)
 	}
-	assert.Equal(t, []string{"crash_id", DateField, "signature", "product", "version"}, names)
+	assert.Equal(t, []string{"uuid", "date", "signature", "product", "version"}, names, "Socorro's default columns")
+	assert.Equal(t, DateField, q.Columns[1].Key())
 	require.Len(t, q.Sort, 1)
 	assert.True(t, q.Sort[0].Desc)
+	assert.Equal(t, "date", q.Sort[0].Field.Name)
 }
 
 func TestParseOperators(t *testing.T) {
@@ -87,16 +89,17 @@ func TestParseErrors(t *testing.T) {
 		params url.Values
 	}{
 		{"unknown field", url.Values{"nope": {"x"}}},
-		{"protected filter without pii", url.Values{"user_comments": {"~x"}}},
-		{"protected facet without pii", url.Values{"_facets": {"url"}}},
-		{"protected column without pii", url.Values{"_columns": {"url"}}},
-		{"protected sort without pii", url.Values{"_sort": {"-user_comments"}}},
-		{"protected cardinality without pii", url.Values{"_cardinality.url": {""}}},
-		{"protected agg without pii", url.Values{"_aggs.signature": {"url"}}},
+		{"unknown column", url.Values{"_columns": {"nope"}}},
+		{"unknown agg target", url.Values{"_aggs.product": {"nope"}}},
+		{"unknown cardinality facet", url.Values{"_facets": {"_cardinality.nope"}}},
+		{"agg too deep", url.Values{"_aggs.product.version.platform.build_id": {"signature"}}},
+		{"histogram in aggs", url.Values{"_aggs.product": {"_histogram.date"}}},
+		{"return query", url.Values{"_return_query": {"1"}}},
 		{"too many results", url.Values{"_results_number": {"1001"}}},
 		{"window too deep", url.Values{"_results_number": {"1000"}, "_results_offset": {"9001"}}},
 		{"negative offset", url.Values{"_results_offset": {"-1"}}},
 		{"facet size", url.Values{"_facets_size": {"10001"}}},
+		{"negative facet size", url.Values{"_facets_size": {"-1"}}},
 		{"range on string", url.Values{"signature": {">a"}}},
 		{"contains on number", url.Values{"uptime": {"~1"}}},
 		{"not a number", url.Values{"uptime": {"abc"}}},
@@ -105,6 +108,8 @@ func TestParseErrors(t *testing.T) {
 		{"range too long", url.Values{"date": {">=2025-01-01", "<2026-11-01"}}},
 		{"empty range", url.Values{"date": {">=2026-11-10", "<2026-11-01"}}},
 		{"bad date", url.Values{"date": {">=yesterday"}}},
+		{"bad date time", url.Values{"date": {">=2026-11-27 25:00:00"}}},
+		{"date with junk", url.Values{"date": {">=2026-11-27x00:00:00"}}},
 		{"unknown meta", url.Values{"_bogus": {"1"}}},
 		{"histogram on string", url.Values{"_histogram.signature": {"product"}}},
 		{"bad interval", url.Values{"_histogram.date": {"product"}, "_histogram_interval.date": {"3d"}}},
@@ -116,6 +121,116 @@ func TestParseErrors(t *testing.T) {
 			require.Error(t, err)
 			assert.True(t, errors.Is(err, ErrBadRequest), err.Error())
 		})
+	}
+}
+
+// A protected field named without view_pii is left out of the search and
+// reported, wherever it appears, as Socorro's SuperSearch does.
+func TestParseDropsProtected(t *testing.T) {
+	q, err := Parse(url.Values{
+		"user_comments":              {"~x"},
+		"product":                    {"Firefox"},
+		"_columns":                   {"uuid", "url"},
+		"_facets":                    {"url", "product", "_cardinality.url"},
+		"_sort":                      {"-user_comments"},
+		"_cardinality.url":           {""},
+		"_aggs.signature":            {"url", "product"},
+		"_aggs.url.product":          {"signature"},
+		"_histogram.date":            {"url", "product", "_cardinality.url"},
+		"_histogram.phc_usable_size": {"product"},
+	}, reg(), false, now)
+	require.NoError(t, err)
+	require.Len(t, q.Filters, 1)
+	assert.Equal(t, "product", q.Filters[0].Field.Name)
+	require.Len(t, q.Columns, 1)
+	assert.Equal(t, "uuid", q.Columns[0].Name)
+	require.Len(t, q.Facets, 1)
+	assert.Equal(t, "product", q.Facets[0].Name)
+	assert.Empty(t, q.Cardinality)
+	require.Len(t, q.Aggs, 1, "the url target and the url-keyed aggregation are left out")
+	assert.Equal(t, "product", q.Aggs[0].Target.Name)
+	require.Len(t, q.Histograms, 1)
+	assert.Len(t, q.Histograms[0].Terms, 1)
+	assert.Empty(t, q.Histograms[0].Cardinality)
+	assert.Equal(t, "date", q.Sort[0].Field.Name, "the dropped sort falls back to the default")
+	assert.Contains(t, q.Dropped, Dropped{Param: "user_comments", Field: "user_comments"})
+	assert.Contains(t, q.Dropped, Dropped{Param: "_columns", Field: "url"})
+	assert.Contains(t, q.Dropped, Dropped{Param: "_sort", Field: "user_comments"})
+	assert.Contains(t, q.Dropped, Dropped{Param: "_histogram.phc_usable_size", Field: "phc_usable_size"})
+}
+
+func TestParseAliases(t *testing.T) {
+	q, err := Parse(url.Values{
+		"platform":            {"Linux"},
+		"build_id":            {">=20261101000000"},
+		"_columns":            {"uuid", "build_id", "platform", "date"},
+		"_facets":             {"platform_version", "_cardinality.build_id"},
+		"_sort":               {"build_id"},
+		"_histogram.build_id": {"platform"},
+	}, reg(), false, now)
+	require.NoError(t, err)
+	require.Len(t, q.Filters, 2)
+	byName := map[string]Field{}
+	for _, f := range q.Filters {
+		byName[f.Field.Name] = f.Field
+	}
+	assert.Equal(t, "build", byName["build_id"].Column)
+	assert.Equal(t, "build", byName["build_id"].Key())
+	assert.Equal(t, "os_name", byName["platform"].Column)
+	assert.Equal(t, "date", q.Columns[3].Name)
+	assert.Equal(t, "submitted_timestamp", q.Columns[3].Column)
+	assert.Equal(t, "platform_version", q.Facets[0].Name)
+	assert.Equal(t, "build_id", q.Cardinality[0].Name)
+	assert.Equal(t, "build_id", q.Histograms[0].Field.Name)
+	assert.Equal(t, "platform", q.Histograms[0].Terms[0].Name)
+}
+
+func TestParseDateForms(t *testing.T) {
+	want := time.Date(2026, 11, 20, 10, 11, 12, 0, time.UTC)
+	for _, v := range []string{
+		"2026-11-20T10:11:12", "2026-11-20 10:11:12", "2026-11-20T10:11:12Z", "2026-11-20 10:11:12Z",
+		"2026-11-20T10:11:12+00:00", "2026-11-20T12:11:12+02:00", "2026-11-20T10:11:12.000000",
+		"2026-11-20 10:11:12.000+00:00", "2026-11-20T11:11:12+0100", "2026-11-20T09:11:12-01",
+	} {
+		q, err := Parse(url.Values{"date": {">=" + v}}, reg(), false, now)
+		require.NoError(t, err, v)
+		assert.Equal(t, want, q.From, v)
+	}
+	q, err := Parse(url.Values{"date": {">=2026-11-20 10:11", "<2026-11-21"}}, reg(), false, now)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 11, 20, 10, 11, 0, 0, time.UTC), q.From)
+	assert.Equal(t, time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC), q.To)
+}
+
+func TestParseFacetsSizeZero(t *testing.T) {
+	q, err := Parse(url.Values{"_facets_size": {"0"}, "_facets": {"product"}, "_aggs.product": {"version"},
+		"_histogram.date": {"product"}, "_cardinality.signature": {""}}, reg(), false, now)
+	require.NoError(t, err)
+	assert.Equal(t, 0, q.FacetsSize)
+	assert.Empty(t, q.Facets)
+	assert.Empty(t, q.Aggs)
+	assert.Empty(t, q.Histograms)
+	assert.Empty(t, q.Cardinality)
+}
+
+func TestParseCardinalityAndNesting(t *testing.T) {
+	q, err := Parse(url.Values{
+		"_facets":                  {"_cardinality.version", "_histogram.date"},
+		"_aggs.product.version":    {"_cardinality.install_time", "signature"},
+		"_histogram.date":          {"product", "_cardinality.signature"},
+		"_histogram_interval.date": {"day"},
+	}, reg(), false, now)
+	require.NoError(t, err)
+	require.Len(t, q.Cardinality, 1)
+	assert.Equal(t, "version", q.Cardinality[0].Name)
+	require.Len(t, q.Aggs, 2)
+	assert.True(t, q.Aggs[0].Cardinality)
+	assert.Equal(t, "install_time", q.Aggs[0].Target.Name)
+	assert.Len(t, q.Aggs[0].By, 2)
+	assert.False(t, q.Aggs[1].Cardinality)
+	require.Len(t, q.Histograms, 2)
+	for _, h := range q.Histograms {
+		assert.Equal(t, "1d", h.Interval)
 	}
 }
 
@@ -144,7 +259,7 @@ func TestParseMeta(t *testing.T) {
 	assert.Equal(t, "uuid", q.Columns[1].Name)
 	assert.Equal(t, []SortKey{{Field: reg()["uptime"], Desc: true}, {Field: reg()["signature"]}}, q.Sort)
 	require.Len(t, q.Aggs, 1)
-	assert.Equal(t, "version", q.Aggs[0].By2.Name)
+	assert.Equal(t, "version", q.Aggs[0].By[1].Name)
 	require.Len(t, q.Histograms, 1)
 	assert.Equal(t, "1h", q.Histograms[0].Interval)
 	assert.Equal(t, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), q.From)
@@ -221,15 +336,14 @@ func FuzzParse(f *testing.F) {
 			check(s.Field)
 		}
 		for _, a := range q.Aggs {
-			check(*a.By)
-			check(a.Target)
-			if a.By2 != nil {
-				check(*a.By2)
+			for _, x := range a.By {
+				check(x)
 			}
+			check(a.Target)
 		}
 		for _, h := range q.Histograms {
 			check(h.Field)
-			for _, x := range h.Terms {
+			for _, x := range append(append([]Field{}, h.Terms...), h.Cardinality...) {
 				check(x)
 			}
 		}
