@@ -58,34 +58,39 @@ func main() {
 	}
 }
 
-// checkKafka produces one record to a check topic and consumes it back.
+// checkKafka produces one record to a check topic and consumes it back. It
+// reads from the partition and offset the produce reported, so a slow broker
+// (first start on a busy machine) can never make the consumer start past the
+// record, as a "join at the end, then produce" check can.
 func checkKafka(ctx context.Context, broker string) error {
 	topic := "crashstream.stackcheck"
 	want := fmt.Sprintf("ready-%d", time.Now().UnixNano())
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.AllowAutoTopicCreation(),
-		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
+	producer, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.AllowAutoTopicCreation())
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	// Join the partition at its end before producing, so that we read our own record.
-	for {
+	defer producer.Close()
+	var written *kgo.Record
+	for written == nil {
 		if err := ctx.Err(); err != nil {
-			return err
+			return fmt.Errorf("produce: %w", err)
 		}
-		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte("warmup")}).FirstErr(); err == nil {
+		r, err := producer.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(want)}).First()
+		if err == nil {
+			written = r
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	pollCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	cl.PollFetches(pollCtx)
-	cancel()
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(want)}).FirstErr(); err != nil {
-		return fmt.Errorf("produce: %w", err)
+	consumer, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
+		topic: {written.Partition: kgo.NewOffset().At(written.Offset)},
+	}))
+	if err != nil {
+		return err
 	}
+	defer consumer.Close()
 	for {
-		fs := cl.PollFetches(ctx)
+		fs := consumer.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("consume: did not read back the record: %w", err)
 		}
