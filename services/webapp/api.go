@@ -37,13 +37,14 @@ func apiError(c *gin.Context, status int, format string, a ...any) {
 }
 
 // backendError answers a failed backend call: 503 for the caller, the
-// cause in the log only (it may name internals).
+// cause in the log only (it may name internals), written by requestLog with
+// the request id the answer carries.
 func (s *Server) backendError(c *gin.Context, what string, err error) {
 	if errors.Is(err, context.Canceled) {
 		c.Abort()
 		return
 	}
-	s.deps.Logger.Warn().Err(err).Str("route", c.FullPath()).Msg(what)
+	_ = c.Error(fmt.Errorf("%s: %w", what, err))
 	apiError(c, http.StatusServiceUnavailable, "%s failed; try again later", what)
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -165,7 +166,7 @@ func (s *Server) authenticate(c *gin.Context) {
 			return
 		}
 		if err != nil {
-			s.deps.Logger.Warn().Err(err).Msg("token store unavailable")
+			_ = c.Error(fmt.Errorf("token store unavailable: %w", err))
 			c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": "token store unavailable, try again"})
 			return
 		}

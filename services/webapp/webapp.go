@@ -152,7 +152,7 @@ func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("-webapp.trusted-proxies: %w", err)
 	}
-	e.Use(s.recovery, s.instrument, s.authenticate, s.csrf)
+	e.Use(s.requestLog, s.recovery, s.instrument, s.authenticate, s.csrf)
 	s.routes(e)
 	s.engine = e
 	if pages == nil {
@@ -205,7 +205,8 @@ func FromContext(c *gin.Context) *Server {
 	return srv
 }
 
-// recovery answers 500 for a panicking handler, and counts it.
+// recovery answers 500 for a panicking handler, and counts it; requestLog
+// logs it.
 func (s *Server) recovery(c *gin.Context) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -213,7 +214,7 @@ func (s *Server) recovery(c *gin.Context) {
 				panic(r)
 			}
 			s.m.panics.Inc()
-			s.deps.Logger.Error().Interface("panic", r).Str("route", c.FullPath()).Msg("handler panicked")
+			_ = c.Error(fmt.Errorf("handler panicked: %v", r)) // logged by requestLog
 			if !c.Writer.Written() {
 				c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
 			} else {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -105,12 +106,16 @@ type fakeReader struct {
 	mu      sync.Mutex
 	queries []*supersearch.Query
 	result  *clickhouse.SearchResult
+	fail    error // every query fails with it when set
 }
 
 func (r *fakeReader) SuperSearch(_ context.Context, q *supersearch.Query) (*clickhouse.SearchResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.queries = append(r.queries, q)
+	if r.fail != nil {
+		return nil, r.fail
+	}
 	if r.result != nil {
 		if q.Offset > 0 {
 			return &clickhouse.SearchResult{}, nil
@@ -121,6 +126,9 @@ func (r *fakeReader) SuperSearch(_ context.Context, q *supersearch.Query) (*clic
 }
 
 func (r *fakeReader) TopCrashers(_ context.Context, p clickhouse.TopCrashersParams) (*clickhouse.TopCrashersResult, error) {
+	if r.fail != nil {
+		return nil, r.fail
+	}
 	return &clickhouse.TopCrashersResult{Total: 3, Crashers: []clickhouse.TopCrasher{{Rank: 1, Signature: "a", Count: 3, Percent: 1, New: true}}}, nil
 }
 
@@ -161,6 +169,25 @@ type fixture struct {
 	tokens  *auth.Store
 	keys    map[string]string // name -> raw key
 	now     time.Time
+	logs    *syncBuffer // the server's log
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 const crashID = "de1bb258-cbbf-4589-a673-34f800160918"
@@ -172,7 +199,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	serde, err := registry.NewSerde(context.Background(), static)
 	require.NoError(t, err)
 	f := &fixture{reader: &fakeReader{}, crashes: newMemBucket(), symbols: newMemBucket(), pub: &fakePublisher{},
-		tokens: auth.NewStore(&auth.MemBlobs{}), keys: map[string]string{}, now: time.Now()}
+		tokens: auth.NewStore(&auth.MemBlobs{}), keys: map[string]string{}, now: time.Now(), logs: &syncBuffer{}}
 	ctx := context.Background()
 	for name, perms := range map[string][]string{
 		"plain": nil, "pii": {auth.ViewPII}, "all": auth.AllPermissions(), "expired": {auth.ViewPII}, "revoked": {auth.ViewPII},
@@ -197,7 +224,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	f.srv, err = New(cfg, Deps{
 		Reader: f.reader, Crashes: f.crashes, Symbols: f.symbols, Tokens: f.tokens, Publisher: f.pub, Serde: serde,
 		Topics: streams.NewTopics("t."), Fields: fields.New(), Schemas: static, Registry: prometheus.NewRegistry(),
-		Logger: zerolog.Nop(), Now: func() time.Time { return f.now },
+		Logger: zerolog.New(f.logs), Now: func() time.Time { return f.now },
 	}, nil)
 	require.NoError(t, err)
 	return f
@@ -809,4 +836,37 @@ func TestTokenAdminAPI(t *testing.T) {
 	require.Equal(t, 200, rec.Code, rec.Body.String())
 	assert.Equal(t, 403, f.do("GET", "/api/SuperSearchFields/", "ci", nil).Code, "revoked at once")
 	assert.Equal(t, 404, f.do("POST", "/api/tokens/revoke", "manager", form(url.Values{"id": {"nosuchtoken"}}), ct...).Code)
+}
+
+// TestServerErrorsLogged: a 5xx API answer logs exactly one line with the
+// route, the request id it answered with and the underlying error; an
+// answer below 500 logs nothing; a well-formed X-Request-Id is kept.
+func TestServerErrorsLogged(t *testing.T) {
+	f := newFixture(t, nil)
+	f.reader.fail = errors.New("code: 1001, uniq(install_time) converting NULL")
+	rec := f.do("GET", "/api/TopCrashers/?product=Firefox", "", nil)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	id := rec.Header().Get(RequestIDHeader)
+	require.Regexp(t, `^[0-9a-f]{16}$`, id)
+	lines := strings.Split(strings.TrimSpace(f.logs.String()), "\n")
+	require.Len(t, lines, 1, f.logs.String())
+	var line map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &line))
+	assert.Equal(t, "/api/TopCrashers/", line["route"])
+	assert.Equal(t, id, line["request_id"])
+	assert.Equal(t, float64(503), line["status"])
+	assert.Contains(t, line["error"], "converting NULL")
+
+	rec = f.do("GET", "/api/SuperSearch/?_cardinality.install_time=", "", nil, RequestIDHeader, "trace-0123456789")
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "trace-0123456789", rec.Header().Get(RequestIDHeader))
+	assert.Contains(t, f.logs.String(), `"request_id":"trace-0123456789"`)
+
+	before := f.logs.String()
+	f.reader.fail = nil
+	assert.Equal(t, http.StatusOK, f.do("GET", "/api/TopCrashers/?product=Firefox", "", nil).Code)
+	assert.Equal(t, http.StatusBadRequest, f.do("GET", "/api/TopCrashers/?product=Firefox&days=5", "", nil).Code)
+	rec = f.do("GET", "/api/TopCrashers/?product=Firefox", "", nil, RequestIDHeader, "bad id\nforged")
+	assert.NotContains(t, rec.Header().Get(RequestIDHeader), "forged")
+	assert.Equal(t, before, f.logs.String(), "no line for answers below 500")
 }

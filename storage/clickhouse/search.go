@@ -355,7 +355,7 @@ func (s *search) inner() string {
 func (s *search) stats(ctx context.Context, res *SearchResult) error {
 	exprs := []string{"toInt64(count())"}
 	for _, f := range s.q.Cardinality {
-		exprs = append(exprs, "toUInt64(uniq("+s.col(f)+"))")
+		exprs = append(exprs, uniqOrZero(s.col(f)))
 	}
 	dst := make([]any, len(exprs))
 	dst[0] = &res.Total
@@ -661,6 +661,13 @@ func (s *search) histogram(ctx context.Context, h supersearch.Histogram, t *supe
 	}
 	return rows.Err()
 }
+
+// uniqOrZero is uniq(x) as a UInt64 that is never NULL. On ClickHouse 18.16
+// an aggregate over a Nullable column is Nullable, and uniq over a group
+// whose values are all NULL (every crash of a signature without
+// InstallTime, say) returns NULL rather than 0: scanned into a uint64 that
+// failed the whole query. NULL values are not distinct values, so 0.
+func uniqOrZero(x string) string { return "toUInt64(ifNull(uniq(" + x + "), 0))" }
 
 // sumTerms folds a split histogram (ordered by bucket) into the unsplit one.
 func sumTerms(split []Bucket) []Bucket {

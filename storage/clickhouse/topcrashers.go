@@ -371,7 +371,9 @@ func (r *Reader) previous(ctx context.Context, p TopCrashersParams, start, end t
 
 // installs counts distinct install times per signature from the crashes
 // table (a replayed or reprocessed row has the same install time, so no
-// deduplication is needed for a distinct count).
+// deduplication is needed for a distinct count). A crash without an install
+// time counts for none; a signature whose crashes all lack one has 0
+// installs (see uniqOrZero).
 func (r *Reader) installs(ctx context.Context, p TopCrashersParams, start, end time.Time, sigs []string, res *TopCrashersResult) error {
 	conds := []string{"product = ?", "submitted_timestamp >= toDateTime(?)", "submitted_timestamp < toDateTime(?)", "signature IN ?"}
 	args := []any{p.Product, chTime(start), chTime(end), set(sigs)}
@@ -387,7 +389,7 @@ func (r *Reader) installs(ctx context.Context, p TopCrashersParams, start, end t
 		conds = append(conds, "os_name = ?")
 		args = append(args, p.Platform)
 	}
-	rows, err := r.conn.Query(ctx, "SELECT signature, uniq(install_time) FROM "+r.db+".crashes WHERE "+strings.Join(conds, " AND ")+" GROUP BY signature", args...)
+	rows, err := r.conn.Query(ctx, "SELECT signature, "+uniqOrZero("install_time")+" FROM "+r.db+".crashes WHERE "+strings.Join(conds, " AND ")+" GROUP BY signature", args...)
 	if err != nil {
 		return fmt.Errorf("top crashers installs: %w", err)
 	}

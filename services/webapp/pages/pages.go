@@ -220,18 +220,26 @@ func (p *Pages) render(c *gin.Context, status int, name, title string, data any)
 	c.Data(status, "text/html; charset=utf-8", []byte(b.String()))
 }
 
-// errorPage is the error page: Message is shown to the user.
+// errorPage is the error page: Message is shown to the user, and RequestID
+// (the core's X-Request-Id answer header, also in the log line of a failed
+// request) lets a user's report of a failure be found in the log.
 type errorPage struct {
-	Status  int
-	Message string
+	Status    int
+	Message   string
+	RequestID string
 }
 
+// requestIDHeader is the core's request id header (webapp.RequestIDHeader;
+// read from the answer so the pages need no more of the core).
+const requestIDHeader = "X-Request-Id"
+
 func (p *Pages) fail(c *gin.Context, status int, msg string) {
-	p.render(c, status, "error", http.StatusText(status), errorPage{Status: status, Message: msg})
+	p.render(c, status, "error", http.StatusText(status), errorPage{Status: status, Message: msg, RequestID: c.Writer.Header().Get(requestIDHeader)})
 }
 
 // queryFailed turns a query error into a page: bad requests are the user's
-// (400 with the reason), anything else is ours (500, logged by gin).
+// (400 with the reason), anything else is ours (500, recorded with c.Error
+// for the core's one log line per failed request).
 func (p *Pages) queryFailed(c *gin.Context, err error) {
 	if errors.Is(err, supersearch.ErrBadRequest) {
 		p.fail(c, http.StatusBadRequest, err.Error())
