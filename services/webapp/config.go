@@ -33,6 +33,12 @@ type Config struct {
 	// calls, for anonymous clients (per address) and tokens (per token).
 	SearchPerMinAnon, SearchPerMinAuth int
 	APIPerMinAnon, APIPerMinAuth       int
+	// PagesPerMinAnon and PagesPerMinAuth bound the HTML pages: a class of
+	// their own, generous enough that a person clicking through pages never
+	// meets it (a page view is one request; browsing is a few a minute,
+	// bursts of tens), and low enough that scraping the HTML is no way
+	// around the API's limits.
+	PagesPerMinAnon, PagesPerMinAuth int
 	// SessionTTL bounds a UI session (also bounded by the token's expiry).
 	SessionTTL time.Duration
 	// Upload bounds symbol uploads; UploadDir spools them (empty: the
@@ -59,6 +65,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.SearchPerMinAuth, "webapp.ratelimit.search-token", 100, "Super Search requests per minute per token")
 	fs.IntVar(&c.APIPerMinAnon, "webapp.ratelimit.api-anonymous", 100, "other API requests per minute per anonymous client address")
 	fs.IntVar(&c.APIPerMinAuth, "webapp.ratelimit.api-token", 1000, "other API requests per minute per token")
+	fs.IntVar(&c.PagesPerMinAnon, "webapp.ratelimit.pages-anonymous", 300, "HTML page views per minute per anonymous client address")
+	fs.IntVar(&c.PagesPerMinAuth, "webapp.ratelimit.pages-token", 1200, "HTML page views per minute per signed-in user")
 	fs.DurationVar(&c.SessionTTL, "webapp.session-ttl", 14*24*time.Hour, "lifetime of a signed-in UI session")
 	d := symupload.DefaultLimits()
 	fs.Int64Var(&c.Upload.MaxFileBytes, "webapp.symbols.max-file-bytes", d.MaxFileBytes, "largest uncompressed .sym file accepted")
@@ -92,6 +100,7 @@ func (c Config) Validate() error {
 	for name, v := range map[string]int{
 		"-webapp.ratelimit.search-anonymous": c.SearchPerMinAnon, "-webapp.ratelimit.search-token": c.SearchPerMinAuth,
 		"-webapp.ratelimit.api-anonymous": c.APIPerMinAnon, "-webapp.ratelimit.api-token": c.APIPerMinAuth,
+		"-webapp.ratelimit.pages-anonymous": c.PagesPerMinAnon, "-webapp.ratelimit.pages-token": c.PagesPerMinAuth,
 	} {
 		if v < 1 || v > 1_000_000 {
 			errs = append(errs, fmt.Errorf("%s: want 1..1000000 per minute, got %d", name, v))

@@ -93,15 +93,46 @@ func (s *Server) rateLimit(class string, l *limiter) gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		s.m.ratelimited.WithLabelValues(class).Inc()
-		secs := int(math.Ceil(wait.Seconds()))
-		if secs < 1 {
-			secs = 1
-		}
-		c.Header("Retry-After", strconv.Itoa(secs))
-		c.AbortWithStatusJSON(http.StatusTooManyRequests, gin.H{"error": "Too Many Requests: rate limit exceeded, retry after " + strconv.Itoa(secs) + " s"})
+		s.tooMany(c, class, wait)
 	}
 }
+
+// tooMany answers 429 with Retry-After: JSON for the API, and for a page a
+// page that says when to retry (in seconds and as a UTC time).
+func (s *Server) tooMany(c *gin.Context, class string, wait time.Duration) {
+	s.m.ratelimited.WithLabelValues(class).Inc()
+	secs := int(math.Ceil(wait.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	c.Header("Retry-After", strconv.Itoa(secs))
+	if class != "pages" {
+		c.AbortWithStatusJSON(http.StatusTooManyRequests, gin.H{"error": "Too Many Requests: rate limit exceeded, retry after " + strconv.Itoa(secs) + " s"})
+		return
+	}
+	at := s.now().UTC().Add(time.Duration(secs) * time.Second).Format("15:04:05")
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusTooManyRequests, "text/html; charset=utf-8", []byte(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too many requests — Crash Stats</title></head>
+<body><main><h1>Too many requests</h1><p id="retry">This address has viewed more pages in the last minute than Crash Stats serves to one client. Retry in `+
+		strconv.Itoa(secs)+` seconds (after `+at+` UTC).</p><p>Scripts should use the <a href="/api/openapi.json">API</a> with an API token.</p></main></body></html>`))
+	c.Abort()
+}
+
+// chargeBadToken counts a request with an unknown, expired or revoked
+// Auth-Token against its address's API allowance, as an anonymous
+// request: guessing tokens is not free. It reports whether the request may
+// still be answered (with 403); when not, it has answered 429.
+func (s *Server) chargeBadToken(c *gin.Context) bool {
+	ok, wait := s.api.allow("ip:"+c.ClientIP(), false)
+	if !ok {
+		s.tooMany(c, "api", wait)
+	}
+	return ok
+}
+
+// PageLimit is the HTML pages' rate limit as middleware (class "pages",
+// per address for anonymous callers and per token for signed-in ones).
+func (s *Server) PageLimit() gin.HandlerFunc { return s.rateLimit("pages", s.pages) }
 
 // SearchLimit is the Super Search API's rate limit as middleware, for the
 // HTML pages that run Super Search queries: one budget per caller, so the

@@ -151,7 +151,8 @@ func (s *Server) sessionOf(c *gin.Context) session {
 }
 
 // authenticate resolves the caller: the Auth-Token header (an unknown,
-// expired or revoked token is refused with 403, as Socorro does), else the
+// expired or revoked token is refused with 403, as Socorro does, and counts
+// against the address's anonymous API allowance: 429 once spent), else the
 // session cookie (a session whose token is no longer valid is anonymous).
 func (s *Server) authenticate(c *gin.Context) {
 	if ck, err := c.Request.Cookie(sessionCookie); err == nil {
@@ -162,6 +163,9 @@ func (s *Server) authenticate(c *gin.Context) {
 	if key := c.GetHeader(tokenHeader); key != "" {
 		caller, err := s.deps.Tokens.Authenticate(c.Request.Context(), key)
 		if errors.Is(err, auth.ErrInvalidToken) {
+			if !s.chargeBadToken(c) {
+				return
+			}
 			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "Forbidden: " + err.Error()})
 			return
 		}

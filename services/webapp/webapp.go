@@ -106,6 +106,7 @@ type Server struct {
 	m        *metrics
 	search   *limiter
 	api      *limiter
+	pages    *limiter
 	priority *dedup
 	fields   supersearch.Fields
 	now      func() time.Time
@@ -144,6 +145,7 @@ func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
 	}
 	s.search = newLimiter(cfg.SearchPerMinAnon, cfg.SearchPerMinAuth, s.now)
 	s.api = newLimiter(cfg.APIPerMinAnon, cfg.APIPerMinAuth, s.now)
+	s.pages = newLimiter(cfg.PagesPerMinAnon, cfg.PagesPerMinAuth, s.now)
 	s.priority = newDedup(time.Minute, s.now)
 
 	e := gin.New()
@@ -181,6 +183,7 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-t.C:
 			s.search.sweep()
 			s.api.sweep()
+			s.pages.sweep()
 			s.priority.sweep()
 		}
 	}

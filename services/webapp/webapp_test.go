@@ -161,6 +161,7 @@ func (p *fakePublisher) all() []sent {
 }
 
 type fixture struct {
+	pages   NewPages // mounted by newFixture when set
 	srv     *Server
 	reader  *fakeReader
 	crashes *memBucket
@@ -193,6 +194,10 @@ func (s *syncBuffer) String() string {
 const crashID = "de1bb258-cbbf-4589-a673-34f800160918"
 
 func newFixture(t testing.TB, mod func(*Config)) *fixture {
+	return newFixtureWithPages(t, mod, nil)
+}
+
+func newFixtureWithPages(t testing.TB, mod func(*Config), pages NewPages) *fixture {
 	t.Helper()
 	static, err := registry.NewStatic()
 	require.NoError(t, err)
@@ -225,7 +230,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 		Reader: f.reader, Crashes: f.crashes, Symbols: f.symbols, Tokens: f.tokens, Publisher: f.pub, Serde: serde,
 		Topics: streams.NewTopics("t."), Fields: fields.New(), Schemas: static, Registry: prometheus.NewRegistry(),
 		Logger: zerolog.New(f.logs), Now: func() time.Time { return f.now },
-	}, nil)
+	}, pages)
 	require.NoError(t, err)
 	return f
 }
@@ -869,4 +874,64 @@ func TestServerErrorsLogged(t *testing.T) {
 	rec = f.do("GET", "/api/TopCrashers/?product=Firefox", "", nil, RequestIDHeader, "bad id\nforged")
 	assert.NotContains(t, rec.Header().Get(RequestIDHeader), "forged")
 	assert.Equal(t, before, f.logs.String(), "no line for answers below 500")
+}
+
+// onePage is a page set of one page behind the core's page limit.
+type onePage struct{ s *Server }
+
+func (p onePage) Register(r gin.IRouter) {
+	r.GET("/page/", p.s.PageLimit(), func(c *gin.Context) { c.String(http.StatusOK, "page") })
+}
+
+// TestBrowsingNotThrottled: a person viewing 60 pages a minute for ten
+// minutes (and a burst of 60 at once) never sees a 429, while the API keeps
+// its limits; a scraper past the page limit gets a page saying when to
+// retry.
+func TestBrowsingNotThrottled(t *testing.T) {
+	f := newFixtureWithPages(t, nil, func(s *Server) (PageSet, error) { return onePage{s}, nil })
+	for i := range 60 {
+		require.Equal(t, http.StatusOK, f.do("GET", "/page/", "", nil).Code, "burst view %d", i+1)
+	}
+	for i := range 600 { // ten minutes, one view a second
+		f.now = f.now.Add(time.Second)
+		require.Equal(t, http.StatusOK, f.do("GET", "/page/", "", nil).Code, "view %d", i+1)
+	}
+	// the API's anonymous Super Search limit is unchanged
+	for range 10 {
+		require.Equal(t, http.StatusOK, f.do("GET", "/api/SuperSearch/", "", nil).Code)
+	}
+	assert.Equal(t, http.StatusTooManyRequests, f.do("GET", "/api/SuperSearch/", "", nil).Code)
+
+	// a scraper: 300 views at once spend the minute's allowance
+	var rec *httptest.ResponseRecorder
+	for range 400 {
+		if rec = f.do("GET", "/page/", "", nil); rec.Code == http.StatusTooManyRequests {
+			break
+		}
+	}
+	require.Equal(t, http.StatusTooManyRequests, rec.Code)
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+	assert.Contains(t, rec.Header().Get("Content-Type"), "text/html")
+	assert.Contains(t, rec.Body.String(), "Retry in 1 seconds (after ")
+}
+
+// TestBogusTokenCounts: requests with an unknown Auth-Token are answered
+// 403 and spend the address's anonymous API allowance (100 a minute), then
+// 429; the address's anonymous API calls share that allowance.
+func TestBogusTokenCounts(t *testing.T) {
+	f := newFixture(t, nil)
+	bogus := func() int {
+		req := httptest.NewRequest("GET", "/api/SuperSearchFields/", nil)
+		req.RemoteAddr = "192.0.2.1:1234"
+		req.Header.Set("Auth-Token", "not-a-token")
+		rec := httptest.NewRecorder()
+		f.srv.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i := range 100 {
+		require.Equal(t, http.StatusForbidden, bogus(), "guess %d", i+1)
+	}
+	assert.Equal(t, http.StatusTooManyRequests, bogus())
+	assert.Equal(t, http.StatusTooManyRequests, f.do("GET", "/api/SuperSearchFields/", "", nil).Code, "same address, same allowance")
+	assert.Equal(t, http.StatusOK, f.do("GET", "/api/SuperSearchFields/", "plain", nil).Code, "a valid token has its own")
 }

@@ -50,13 +50,16 @@ cat <<URLS
     Top crashers             http://127.0.0.1:8080/topcrashers/
     Super Search             http://127.0.0.1:8080/search/
     API                      http://127.0.0.1:8080/api/SuperSearch/
-    Submit crashes to        http://127.0.0.1:8000/submit
+    Collector (POST reports) http://127.0.0.1:8000/submit
     Health / metrics         http://127.0.0.1:9100/__heartbeat__   http://127.0.0.1:9100/metrics
     MinIO console            http://127.0.0.1:9001/  (crashstream / crashstream-secret)
 
-  Following the log (Ctrl-C stops following; the services keep running until 'make down').
-
 URLS
+# say "following" only when the log is followed (a terminal, not CI)
 if [[ -t 1 && -z ${CI:-} ]]; then
+	echo "  Following the log (Ctrl-C stops following; the services keep running until 'make down')."
+	echo
 	tail -n 0 -f "$LOG"
+else
+	echo "  The log is $LOG (tail -f it to follow); the services keep running until 'make down'."
 fi

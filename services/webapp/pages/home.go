@@ -90,6 +90,49 @@ func (p *Pages) volume(ctx context.Context, viewPII bool, days int, split string
 	return dailyChart(res.Histograms[supersearch.DateField+"."+split], q.From, q.To), res.Facets[split], nil
 }
 
+// productsByVolume lists the products with crashes in the last 7 days,
+// busiest first, each with its catalogue versions; the empty product (a
+// report without ProductName) is left out.
+func (p *Pages) productsByVolume(ctx context.Context, viewPII bool, vers []catalogueVersion) ([]productInfo, error) {
+	_, facet, err := p.volume(ctx, viewPII, 7, "product", nil)
+	if err != nil {
+		return nil, err
+	}
+	return mergeProducts(facet, vers), nil
+}
+
+// mergeProducts joins the product facet (crash counts) with the version
+// catalogue: products ordered by volume, then catalogue-only ones; at most
+// 10 versions each.
+func mergeProducts(facet []clickhouse.Bucket, vers []catalogueVersion) []productInfo {
+	byName := map[string]*productInfo{}
+	var order []string
+	get := func(name string) *productInfo {
+		if byName[name] == nil {
+			byName[name] = &productInfo{Name: name}
+			order = append(order, name)
+		}
+		return byName[name]
+	}
+	for _, b := range facet {
+		get(b.Term).Crashes = b.Count
+	}
+	for _, v := range vers {
+		pi := get(v.Product)
+		if len(pi.Versions) < 10 {
+			pi.Versions = append(pi.Versions, v)
+		}
+	}
+	var out []productInfo
+	for _, n := range order {
+		if n != "" {
+			out = append(out, *byName[n])
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Crashes > out[j].Crashes })
+	return out
+}
+
 type homePage struct {
 	Days     int
 	Chart    Chart
@@ -111,31 +154,7 @@ func (p *Pages) home(c *gin.Context) {
 		p.queryFailed(c, err)
 		return
 	}
-	byName := map[string]*productInfo{}
-	var order []string
-	get := func(name string) *productInfo {
-		if byName[name] == nil {
-			byName[name] = &productInfo{Name: name}
-			order = append(order, name)
-		}
-		return byName[name]
-	}
-	for _, b := range facet {
-		get(b.Term).Crashes = b.Count
-	}
-	for _, v := range vers {
-		pi := get(v.Product)
-		if len(pi.Versions) < 10 {
-			pi.Versions = append(pi.Versions, v)
-		}
-	}
-	page := homePage{Days: days, Chart: chart}
-	for _, n := range order {
-		if n != "" {
-			page.Products = append(page.Products, *byName[n])
-		}
-	}
-	sort.SliceStable(page.Products, func(i, j int) bool { return page.Products[i].Crashes > page.Products[j].Crashes })
+	page := homePage{Days: days, Chart: chart, Products: mergeProducts(facet, vers)}
 	p.render(c, http.StatusOK, "home", "Crash Stats", page)
 }
 

@@ -87,12 +87,13 @@ type Core interface {
 	SignOutPath() string
 }
 
-// SearchLimiter is an optional capability of Core: when the core has it,
-// the pages that run Super Search queries (the search page and the
-// signature report) go through the same per-minute limit as the Super
-// Search API, so the HTML is not a way around the API's rate limit.
-type SearchLimiter interface {
-	SearchLimit() gin.HandlerFunc
+// PageLimiter is an optional capability of Core: when the core has it,
+// every page goes through its per-minute page-view limit. It is the pages'
+// own class, not the Super Search API's (10 a minute for an anonymous
+// caller would stop a person browsing signature reports); the core sets it
+// so that a person never meets it and a scraper does.
+type PageLimiter interface {
+	PageLimit() gin.HandlerFunc
 }
 
 // Config holds the page settings. They come from the core's flags
@@ -153,18 +154,19 @@ func New(cfg Config, crashes Crashes, objects Objects, core Core, registry *fiel
 func (p *Pages) Register(r gin.IRouter) {
 	sub, _ := fs.Sub(staticFS, "static")
 	r.StaticFS("/static/pages", http.FS(sub))
-	r.GET("/", p.home)
-	r.GET("/home/product/:product", p.product)
-	r.GET("/topcrashers/", p.topCrashers)
 	var limit []gin.HandlerFunc
-	if sl, ok := p.core.(SearchLimiter); ok {
-		limit = append(limit, sl.SearchLimit())
+	if pl, ok := p.core.(PageLimiter); ok {
+		limit = append(limit, pl.PageLimit())
 	}
-	r.GET("/signature/", append(limit, p.signature)...)
-	r.GET("/report/index/:id", p.report)
-	r.POST("/report/reprocess/:id", p.reprocess)
-	r.GET("/search/", append(limit, p.superSearch)...)
-	r.GET("/missingsymbols/", p.missingSymbols)
+	page := func(h gin.HandlerFunc) []gin.HandlerFunc { return append(append([]gin.HandlerFunc{}, limit...), h) }
+	r.GET("/", page(p.home)...)
+	r.GET("/home/product/:product", page(p.product)...)
+	r.GET("/topcrashers/", page(p.topCrashers)...)
+	r.GET("/signature/", page(p.signature)...)
+	r.GET("/report/index/:id", page(p.report)...)
+	r.POST("/report/reprocess/:id", page(p.reprocess)...)
+	r.GET("/search/", page(p.superSearch)...)
+	r.GET("/missingsymbols/", page(p.missingSymbols)...)
 }
 
 // parseTemplates parses each page template with layout.html.

@@ -41,6 +41,7 @@ type fakeCrashes struct {
 	mu       sync.Mutex
 	searches []*supersearch.Query
 	tops     []clickhouse.TopCrashersParams
+	empty    bool // no crashes at all
 }
 
 func (f *fakeCrashes) TopCrashers(_ context.Context, p clickhouse.TopCrashersParams) (*clickhouse.TopCrashersResult, error) {
@@ -62,6 +63,9 @@ func (f *fakeCrashes) SuperSearch(_ context.Context, q *supersearch.Query) (*cli
 	f.searches = append(f.searches, q)
 	f.mu.Unlock()
 	res := &clickhouse.SearchResult{Total: 2, Facets: map[string][]clickhouse.Bucket{}, Histograms: map[string][]clickhouse.Bucket{}, Cardinality: map[string]uint64{"install_time": 2}}
+	if f.empty {
+		return &clickhouse.SearchResult{Facets: map[string][]clickhouse.Bucket{}, Histograms: map[string][]clickhouse.Bucket{}, Cardinality: map[string]uint64{}}, nil
+	}
 	for _, fa := range q.Facets {
 		res.Facets[fa.Name] = []clickhouse.Bucket{{Term: "Firefox", Count: 2}}
 	}
@@ -409,35 +413,54 @@ func TestResultTablePaging(t *testing.T) {
 	assert.Equal(t, url.Values{"signature": {"x"}, "_sort": {"date"}}, params, "the page's parameters are not changed")
 }
 
-// limitedCore is a core with a search limit of one request.
+// limitedCore is a core with a page limit of two requests.
 type limitedCore struct {
 	*fakeCore
 	mu   sync.Mutex
 	used int
 }
 
-func (l *limitedCore) SearchLimit() gin.HandlerFunc {
+func (l *limitedCore) PageLimit() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if l.used++; l.used > 1 {
+		if l.used++; l.used > 2 {
 			c.AbortWithStatus(http.StatusTooManyRequests)
 		}
 	}
 }
 
-func TestSearchLimiter(t *testing.T) {
+func TestPageLimiter(t *testing.T) {
 	core := &limitedCore{fakeCore: &fakeCore{}}
 	p, err := New(Config{Timeout: time.Second}, &fakeCrashes{}, fakeObjects{}, core, fields.New())
 	require.NoError(t, err)
 	r := gin.New()
 	p.Register(r)
-	codes := map[string][]int{}
-	for _, path := range []string{"/search/", "/signature/?signature=x", "/missingsymbols/", "/missingsymbols/"} {
+	var codes []int
+	for _, path := range []string{"/search/", "/missingsymbols/", "/signature/?signature=x"} {
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
-		codes[path] = append(codes[path], w.Code)
+		codes = append(codes, w.Code)
 	}
-	assert.Equal(t, map[string][]int{"/search/": {200}, "/signature/?signature=x": {429}, "/missingsymbols/": {200, 200}}, codes,
-		"search and signature share the limit; other pages are not limited")
+	assert.Equal(t, []int{200, 200, 429}, codes, "every page shares the page limit")
+}
+
+// TestTopCrashersFirstRun: without a product, /topcrashers/ goes to the
+// busiest product; with no crashes at all it is a page saying so, not a 400.
+func TestTopCrashersFirstRun(t *testing.T) {
+	e := newEnv(t, Config{})
+	w := e.do(http.MethodGet, "/topcrashers/", "-", nil)
+	require.Equal(t, http.StatusFound, w.Code)
+	assert.Equal(t, "/topcrashers/?product=Firefox", w.Header().Get("Location"))
+
+	crashes := &fakeCrashes{empty: true}
+	p, err := New(Config{Timeout: time.Second}, crashes, fakeObjects{}, &fakeCore{}, fields.New())
+	require.NoError(t, err)
+	r := gin.New()
+	p.Register(r)
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/topcrashers/", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Contains(t, rec.Body.String(), `id="noproduct"`)
+	assert.Contains(t, rec.Body.String(), "No product has crashes in the last 7 days")
 }

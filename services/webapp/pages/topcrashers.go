@@ -60,11 +60,18 @@ func (p *Pages) topCrashers(c *gin.Context) {
 		return
 	}
 	if tp.Product == "" {
-		if len(vers) == 0 {
-			p.fail(c, http.StatusBadRequest, "Choose a product: /topcrashers/?product=<name>.")
+		// first run: the busiest product, or a chooser saying why there is
+		// none — never a bare 400
+		products, err := p.productsByVolume(ctx, p.viewPII(c), vers)
+		if err != nil {
+			p.queryFailed(c, err)
 			return
 		}
-		c.Redirect(http.StatusFound, "/topcrashers/?product="+url.QueryEscape(vers[0].Product))
+		if len(products) > 0 {
+			c.Redirect(http.StatusFound, "/topcrashers/?product="+url.QueryEscape(products[0].Name))
+			return
+		}
+		p.render(c, http.StatusOK, "topcrashers", "Top crashers", topCrashersPage{Days: []int{1, 3, 7, 14, 28}, Limits: []int{50, 100, 200, 300}})
 		return
 	}
 	tp.RangeType = rangeType

@@ -10,5 +10,5 @@ func FromServer(s *webapp.Server) (webapp.PageSet, error) {
 	return New(Config{SourceURL: cfg.SourceURLTemplate, Timeout: cfg.RequestTimeout}, d.Reader, d.Crashes, s, d.Fields)
 }
 
-// The core shares the API's search rate limit with the pages.
-var _ SearchLimiter = (*webapp.Server)(nil)
+// The core limits page views.
+var _ PageLimiter = (*webapp.Server)(nil)
