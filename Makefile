@@ -38,8 +38,8 @@ build: ## build bin/crashstream
 run: up build ## start the stack and every service, with sample traffic; prints the URLs
 	@tests/stack/run.sh
 
-oracles: ## install the test tools and oracles once (siggen, confluent-kafka, helm, kubeconform, chromium)
-	@set -e; for s in tests/sigcompat/install-siggen.sh tests/dataengineer/install.sh tests/chart/install-tools.sh \
+oracles: ## install the test tools and oracles once (siggen, confluent-kafka, crashstats-tools, helm, kubeconform, chromium)
+	@set -e; for s in tests/sigcompat/install-siggen.sh tests/dataengineer/install.sh tests/crashstatstools/install.sh tests/chart/install-tools.sh \
 		tests/browser/install.sh; do $$s; done
 
 test: ## the whole suite: unit tests with -race, then integration tests against the real stack

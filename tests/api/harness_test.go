@@ -62,6 +62,9 @@ func newEnv(t *testing.T) *env {
 	var s3 objectstore.Config
 	fs := flag.NewFlagSet("s3", flag.ContinueOnError)
 	s3.RegisterFlags(fs) // the defaults are the local stack's
+	if ep := os.Getenv("CRASHSTREAM_S3_ENDPOINT"); ep != "" {
+		s3.Endpoint = ep // as the subprocesses read it
+	}
 	s3.Bucket, s3.SymbolsBucket, s3.TelemetryBucket = id, id+"-symbols", id+"-telemetry"
 	store, err := objectstore.New(s3)
 	require.NoError(t, err)
@@ -90,7 +93,11 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) chConfig() clickhouse.Config {
-	return clickhouse.Config{Addr: "127.0.0.1:19000", Database: e.database, Username: "default",
+	addr := "127.0.0.1:19000"
+	if a := os.Getenv("CRASHSTREAM_CLICKHOUSE_ADDR"); a != "" {
+		addr = a // as the subprocesses read it
+	}
+	return clickhouse.Config{Addr: addr, Database: e.database, Username: "default",
 		DialTimeout: 5 * time.Second, QueryTimeout: time.Minute, MaxOpenConns: 2}
 }
 
