@@ -102,6 +102,8 @@ func TestNullSafeAggregates(t *testing.T) {
 						params.Set("_cardinality."+f.Name, "")
 						params.Add("_facets", f.Name)
 						params.Add("_aggs.signature", f.Name)
+						params.Add("_aggs.signature", "_cardinality."+f.Name)
+						params.Add("_histogram.date", "_cardinality."+f.Name)
 						params.Add("_columns", f.Name)
 						if f.Type != supersearch.List {
 							params.Add("_sort", f.Name)

@@ -534,7 +534,7 @@ func (s *search) aggCardinality(ctx context.Context, res *SearchResult) error {
 		if _, done := res.AggCardinality[key]; done {
 			continue
 		}
-		q := "SELECT " + s.group(a.By) + " AS g, toInt64(uniq(" + s.col(a.Target) + ")) FROM (" + s.inner() +
+		q := "SELECT " + s.group(a.By) + " AS g, toInt64(" + uniqOrZero(s.col(a.Target)) + ") FROM (" + s.inner() +
 			") GROUP BY g ORDER BY count() DESC, g LIMIT " + strconv.Itoa(aggGroups)
 		rows, err := s.r.conn.Query(ctx, q, s.args...)
 		if err != nil {
@@ -617,7 +617,7 @@ func (s *search) histograms(ctx context.Context, res *SearchResult) error {
 // histogramCardinality counts the distinct values of c per interval of h.
 func (s *search) histogramCardinality(ctx context.Context, h supersearch.Histogram, c supersearch.Field, res *SearchResult) error {
 	key := h.Field.Name + "." + c.Name
-	q := "SELECT " + s.bucketExpr(h) + " AS b, toInt64(uniq(" + s.col(c) + ")) FROM (" + s.inner() +
+	q := "SELECT " + s.bucketExpr(h) + " AS b, toInt64(" + uniqOrZero(s.col(c)) + ") FROM (" + s.inner() +
 		") GROUP BY b ORDER BY b LIMIT " + strconv.Itoa(histogramRows)
 	rows, err := s.r.conn.Query(ctx, q, s.args...)
 	if err != nil {
