@@ -84,6 +84,7 @@ func (s *Server) routes(e *gin.Engine) {
 	// Tecken's path, so its upload scripts work unchanged.
 	e.POST("/upload/", other, need(auth.UploadSymbols), s.uploadSymbols)
 	api.GET("/openapi.json", s.openAPI)
+	e.GET("/api/", other, s.apiDocs) // the API documentation page, at Socorro's address
 	tokens := []gin.HandlerFunc{other, headerOnly, need(auth.ManageTokens)}
 	api.GET("/tokens", append(tokens, s.listTokens)...)
 	api.POST("/tokens", append(tokens, s.createToken)...)

@@ -106,6 +106,25 @@ func (s *Server) OpenAPI() obj {
 		"/subjects":                              obj{"get": obj{"summary": "Confluent schema registry: subjects", "responses": obj{"200": jsonResp("subject names")}}},
 		"/subjects/{subject}/versions/{version}": obj{"get": obj{"summary": "Confluent schema registry: one version", "parameters": []obj{{"name": "subject", "in": "path", "required": true, "schema": str()}, {"name": "version", "in": "path", "required": true, "schema": str()}}, "responses": obj{"200": jsonResp("version")}}},
 	}
+	// x-permission says who may call each operation (the API page shows it).
+	perms := map[string]string{
+		"/api/SuperSearch/":           "none; protected fields are left out (see errors)",
+		"/api/SuperSearchUnredacted/": auth.ViewPII,
+		"/api/SuperSearchFields/":     "none; protected fields listed only with " + auth.ViewPII,
+		"/api/ProcessedCrash/":        "none; protected fields only with " + auth.ViewPII,
+		"/api/RawCrash/":              "none for format=meta (protected annotations only with " + auth.ViewPII + "); " + auth.ViewRawDump + " for format=raw",
+		"/api/Reprocessing/":          auth.ReprocessCrashes,
+		"/api/upload-symbols":         auth.UploadSymbols,
+		"/api/tokens":                 auth.ManageTokens,
+		"/api/tokens/revoke":          auth.ManageTokens,
+	}
+	for p, perm := range perms {
+		if ops, ok := paths[p].(obj); ok {
+			for _, op := range ops {
+				op.(obj)["x-permission"] = perm
+			}
+		}
+	}
 	doc := obj{
 		"openapi": "3.0.3",
 		"info": obj{"title": "crashstream Crash Stats API", "version": "1",

@@ -8,10 +8,11 @@
 // Access model: a caller is anonymous, or holds a token with permissions
 // (auth package). Protected fields of the field registry never reach a
 // caller without view_pii: they are removed from every response, and a
-// request that names one as a filter, facet, sort, aggregation, histogram,
-// cardinality or column is answered 400 "unknown field" — exactly as for a
-// field that does not exist, so an error cannot reveal that a protected
-// field is there (Socorro's behaviour).
+// SuperSearch request that names one as a filter, facet, sort, aggregation,
+// histogram, cardinality or column is answered without it, the answer's
+// errors saying so (Socorro's SuperSearch leaves them out too);
+// SuperSearchUnredacted (view_pii) accepts them. The API documentation page
+// (/api/) renders the OpenAPI document and Socorro's Super Search contract.
 package webapp
 
 import (

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -934,4 +935,24 @@ func TestBogusTokenCounts(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, bogus())
 	assert.Equal(t, http.StatusTooManyRequests, f.do("GET", "/api/SuperSearchFields/", "", nil).Code, "same address, same allowance")
 	assert.Equal(t, http.StatusOK, f.do("GET", "/api/SuperSearchFields/", "plain", nil).Code, "a valid token has its own")
+}
+
+// The API page renders every operation of the OpenAPI document, with its
+// parameters and permission, and the Super Search contract table.
+func TestAPIDocsPage(t *testing.T) {
+	f := newFixture(t, nil)
+	rec := f.do("GET", "/api/", "", nil)
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	body := rec.Body.String()
+	paths, _ := f.srv.OpenAPI()["paths"].(map[string]any)
+	require.NotEmpty(t, paths)
+	for p := range paths {
+		assert.Contains(t, body, "<code>"+template.HTMLEscapeString(p)+"</code>", p)
+	}
+	for _, want := range []string{"_facets_size", "_histogram_interval.&lt;field&gt;", auth.ViewPII, auth.ReprocessCrashes, auth.ViewRawDump, "deliberate difference", "histogram_", "build_id"} {
+		assert.Contains(t, body, want)
+	}
+	for _, c := range supersearch.Contract() {
+		assert.Contains(t, body, template.HTMLEscapeString(c.Param))
+	}
 }
