@@ -95,9 +95,15 @@ func runStackwalk(ctx context.Context, args []string, env cmdEnv) error {
 	if len(urls) == 0 && !cacheSet {
 		cfg.CacheDir = "" // nothing to download and no cache asked for: leave the default cache alone
 	}
-	sup, err := symbols.NewSupplier(cfg, &http.Client{Timeout: *fetchTimeout})
-	if err != nil {
-		return err
+	// With no symbol source at all the walk gets no Symbolizer, so modules
+	// are reported as minidump-stackwalk does then: not missing, not loaded.
+	var syms stackwalk.Symbolizer
+	if len(paths) > 0 || len(urls) > 0 {
+		sup, err := symbols.NewSupplier(cfg, &http.Client{Timeout: *fetchTimeout})
+		if err != nil {
+			return err
+		}
+		syms = sup
 	}
 
 	b, err := readDump(operands[0])
@@ -112,8 +118,9 @@ func runStackwalk(ctx context.Context, args []string, env cmdEnv) error {
 		fmt.Fprintf(errOut, "ERROR %v\n", err)
 		return err
 	}
-	res, err := stackwalk.Walk(wctx, d, sup, stackwalk.Options{})
+	res, err := stackwalk.Walk(wctx, d, syms, stackwalk.Options{})
 	if err != nil {
+		fmt.Fprintf(errOut, "ERROR %v\n", err)
 		return err
 	}
 	if res.Incomplete != nil {

@@ -1,10 +1,12 @@
 package minidump
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Report is the part of minidump-stackwalk's JSON output that needs no
@@ -166,10 +168,10 @@ func (d *Dump) Report() Report {
 		}
 		r.Modules = append(r.Modules, rm)
 	}
-	if len(d.Modules) > 0 {
-		zero := 0
-		r.MainModule = &zero
-	}
+	// minidump-stackwalk 0.27 always prints main_module 0, even with no
+	// module list.
+	zero := 0
+	r.MainModule = &zero
 	for _, m := range d.UnloadedModules {
 		r.UnloadedModules = append(r.UnloadedModules, ReportUnloadedModule{
 			BaseAddr: d.Hex(m.Base), EndAddr: d.Hex(m.End()), Filename: m.Name, CodeID: strings.ToLower(m.CodeID()),
@@ -189,10 +191,34 @@ func (d *Dump) Report() Report {
 		r.LSBRelease = d.lsbRelease()
 	}
 	r.MacBootArgs = d.MacBootargs
-	if json.Valid(d.MozSoftErrors) {
-		r.SoftErrors = d.MozSoftErrors
-	}
+	r.SoftErrors = normalizeSoftErrors(d.MozSoftErrors)
 	return r
+}
+
+// normalizeSoftErrors returns the soft errors stream as minidump-stackwalk
+// prints it, or nil (JSON null) when it is not valid UTF-8 JSON. The stream
+// is written by the crashing process, so its bytes are untrusted:
+// json.Valid alone accepts invalid UTF-8 inside strings, which would make
+// the output document invalid. The value is decoded and encoded again,
+// which also sorts object keys and compacts it as minidump-stackwalk's
+// serde_json round trip does.
+func normalizeSoftErrors(raw []byte) json.RawMessage {
+	if len(raw) == 0 || !utf8.Valid(raw) || !json.Valid(raw) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 func (d *Dump) lsbRelease() *ReportLSBRelease {

@@ -187,7 +187,12 @@ func (s *SystemInfo) CPUInfo() string {
 	case "x86", "amd64":
 		var b strings.Builder
 		if s.CPUArch() == "x86" {
-			b.Write(s.CPU[:12]) // vendor id, e.g. GenuineIntel
+			// The vendor id ("GenuineIntel") is bytes, not text: like
+			// minidump-stackwalk, each byte is one Latin-1 character, so
+			// any byte gives valid UTF-8.
+			for _, c := range s.CPU[:12] {
+				b.WriteRune(rune(c))
+			}
 			b.WriteByte(' ')
 		}
 		fmt.Fprintf(&b, "family %d model %d stepping %d", s.ProcessorLevel,

@@ -105,6 +105,10 @@ func statusOf(err error) string {
 		return "ERROR_DUMP_TOO_LARGE"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "ERROR_TIMEOUT"
+	case errors.Is(err, stackwalk.ErrMissingThreadList):
+		return "ERROR_NO_THREAD_LIST"
+	case errors.Is(err, stackwalk.ErrMissingSystemInfo):
+		return "ERROR_NO_SYSTEM_INFO"
 	}
 	return "ERROR_MINIDUMP_READ"
 }

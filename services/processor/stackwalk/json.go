@@ -211,7 +211,12 @@ func (r *Result) JSON() *JSONOutput {
 	ci := &out.CrashInfo
 	ci.Address, ci.Type, ci.Assertion = rep.CrashInfo.Address, rep.CrashInfo.Type, rep.CrashInfo.Assertion
 	ci.AdjustedAddress, ci.InstructionPointerUpdate, ci.MemoryAccesses, ci.PossibleBitFlips = jsonNull(), jsonNull(), jsonNull(), jsonNull()
-	ci.CrashInconsistencies = []string{}
+	// crash_inconsistencies is [] with an exception stream (crashstream
+	// finds none, as minidump-stackwalk on every dump of the corpus) and
+	// null without one.
+	if d.Exception != nil {
+		ci.CrashInconsistencies = []string{}
+	}
 	if r.Requesting >= 0 {
 		i := r.Requesting
 		ci.CrashingThread = &i

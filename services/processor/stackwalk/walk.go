@@ -124,6 +124,10 @@ const (
 	SymbolsCorrupt
 	// SymbolsError: the fetch failed (timeout, server error).
 	SymbolsError
+	// SymbolsNoSource: the walk had no symbol source at all (a nil
+	// Symbolizer). minidump-stackwalk reports such modules as neither
+	// loaded nor missing: it never looked.
+	SymbolsNoSource
 )
 
 // ModuleSymbols is a module's symbol lookup outcome.
@@ -165,6 +169,27 @@ type Result struct {
 	Incomplete error
 }
 
+// ErrMissingThreadList and ErrMissingSystemInfo reject a dump that has no
+// readable thread list or system info stream. minidump-stackwalk treats
+// both as fatal (it exits 1 and prints no document), and so does Walk: a
+// document made without them would claim an "OK" walk of nothing.
+var (
+	ErrMissingThreadList = errors.New("MissingThreadList - Error processing dump: The thread list stream was not found")
+	ErrMissingSystemInfo = errors.New("MissingSystemInfo - Error processing dump: The system information stream was not found")
+)
+
+// Usable reports whether a dump can be walked at all: it needs a readable
+// thread list and system info stream, checked in minidump-stackwalk's order.
+func Usable(d *minidump.Dump) error {
+	switch {
+	case d.Threads == nil:
+		return ErrMissingThreadList
+	case d.SystemInfo == nil:
+		return ErrMissingSystemInfo
+	}
+	return nil
+}
+
 // ErrFrameBound reports that Options.MaxFrames stopped the walk.
 var ErrFrameBound = errors.New("stackwalk: frame bound reached")
 
@@ -174,6 +199,9 @@ var ErrFrameBound = errors.New("stackwalk: frame bound reached")
 func Walk(ctx context.Context, d *minidump.Dump, syms Symbolizer, opts Options) (*Result, error) {
 	if d == nil {
 		return nil, errors.New("stackwalk: nil dump")
+	}
+	if err := Usable(d); err != nil {
+		return nil, err
 	}
 	if opts.MaxFrames <= 0 {
 		opts.MaxFrames = 1 << 20
@@ -307,7 +335,11 @@ func (w *walker) symbolsFor(mi int) *symbols.SymbolFile {
 	w.loads++
 	ms.Seq = w.loads
 	k := symbols.Key{DebugFile: m.DebugFile, DebugID: m.DebugID, CodeFile: m.Name, CodeID: m.CodeID}
-	if w.syms == nil || m.DebugID == "" {
+	if w.syms == nil {
+		ms.Status = SymbolsNoSource
+		return nil
+	}
+	if m.DebugID == "" {
 		ms.Status = SymbolsMissing
 		return nil
 	}
