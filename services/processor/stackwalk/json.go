@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/crashstream/crashstream/services/processor/minidump"
+	"github.com/crashstream/crashstream/services/processor/stackwalk/crashinfo"
 )
 
 // The JSON types below spell out minidump-stackwalk's --json schema. Fields
@@ -211,11 +212,9 @@ func (r *Result) JSON() *JSONOutput {
 	ci := &out.CrashInfo
 	ci.Address, ci.Type, ci.Assertion = rep.CrashInfo.Address, rep.CrashInfo.Type, rep.CrashInfo.Assertion
 	ci.AdjustedAddress, ci.InstructionPointerUpdate, ci.MemoryAccesses, ci.PossibleBitFlips = jsonNull(), jsonNull(), jsonNull(), jsonNull()
-	// crash_inconsistencies is [] with an exception stream (crashstream
-	// finds none, as minidump-stackwalk on every dump of the corpus) and
-	// null without one.
-	if d.Exception != nil {
-		ci.CrashInconsistencies = []string{}
+	// The instruction-derived fields; all null without an exception stream.
+	if info := crashinfo.Analyze(d); info != nil {
+		fillCrashInfo(ci, info, hex)
 	}
 	if r.Requesting >= 0 {
 		i := r.Requesting
@@ -401,4 +400,90 @@ func (r *Result) WriteJSON(w io.Writer, pretty bool) error {
 	}
 	_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	return err
+}
+
+// JSONMemoryAccess is one crash_info.memory_accesses entry; access_type
+// and is_likely_guard_page appear only when known / true.
+type JSONMemoryAccess struct {
+	AccessType        string `json:"access_type,omitempty"`
+	Address           string `json:"address"`
+	IsLikelyGuardPage bool   `json:"is_likely_guard_page,omitempty"`
+	Size              *int   `json:"size"`
+}
+
+// JSONInstructionPointerUpdate is crash_info.instruction_pointer_update.
+type JSONInstructionPointerUpdate struct {
+	Address           string `json:"address"`
+	IsLikelyGuardPage bool   `json:"is_likely_guard_page,omitempty"`
+}
+
+// JSONAdjustedAddress is crash_info.adjusted_address: kind
+// "non-canonical" with address, or "null-pointer" with offset.
+type JSONAdjustedAddress struct {
+	Address *string `json:"address,omitempty"`
+	Kind    string  `json:"kind"`
+	Offset  *string `json:"offset,omitempty"`
+}
+
+// JSONBitFlip is one crash_info.possible_bit_flips entry.
+type JSONBitFlip struct {
+	Address        string             `json:"address"`
+	Confidence     float64            `json:"confidence"`
+	Details        JSONBitFlipDetails `json:"details"`
+	SourceRegister *string            `json:"source_register"`
+}
+
+// JSONBitFlipDetails are the heuristics behind a bit flip's confidence.
+type JSONBitFlipDetails struct {
+	IsNull          bool   `json:"is_null"`
+	NearbyRegisters uint32 `json:"nearby_registers"`
+	PoisonRegisters bool   `json:"poison_registers"`
+	WasLow          bool   `json:"was_low"`
+	WasNonCanonical bool   `json:"was_non_canonical"`
+}
+
+func fillCrashInfo(ci *JSONCrashInfo, info *crashinfo.Info, hex func(uint64) string) {
+	ci.CrashInconsistencies = info.Inconsistencies
+	ci.Instruction = optStr(info.Instruction)
+	if info.Accesses != nil {
+		acc := make([]JSONMemoryAccess, 0, len(info.Accesses))
+		for _, a := range info.Accesses {
+			ja := JSONMemoryAccess{AccessType: a.Type.String(), Address: hex(a.Address), IsLikelyGuardPage: a.GuardPage}
+			if a.Size > 0 {
+				size := a.Size
+				ja.Size = &size
+			}
+			acc = append(acc, ja)
+		}
+		ci.MemoryAccesses = mustJSON(acc)
+	}
+	if u := info.IPUpdate; u != nil {
+		ci.InstructionPointerUpdate = mustJSON(JSONInstructionPointerUpdate{Address: hex(u.Address), IsLikelyGuardPage: u.GuardPage})
+	}
+	if a := info.Adjusted; a != nil {
+		ja := JSONAdjustedAddress{Kind: "null-pointer", Offset: strp(hex(a.Address))}
+		if a.NonCanonical {
+			ja = JSONAdjustedAddress{Kind: "non-canonical", Address: strp(hex(a.Address))}
+		}
+		ci.AdjustedAddress = mustJSON(ja)
+	}
+	if len(info.BitFlips) > 0 {
+		flips := make([]JSONBitFlip, 0, len(info.BitFlips))
+		for _, f := range info.BitFlips {
+			flips = append(flips, JSONBitFlip{Address: hex(f.Address), Confidence: float64(f.Confidence),
+				SourceRegister: optStr(f.Register), Details: JSONBitFlipDetails{IsNull: f.IsNull,
+					NearbyRegisters: f.NearbyRegisters, PoisonRegisters: f.PoisonRegisters, WasLow: f.WasLow,
+					WasNonCanonical: f.WasNonCanonical}})
+		}
+		ci.PossibleBitFlips = mustJSON(flips)
+	}
+}
+
+// mustJSON encodes values whose types cannot fail to encode.
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return jsonNull()
+	}
+	return b
 }
