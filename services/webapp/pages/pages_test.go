@@ -153,7 +153,7 @@ func processedJSON(t *testing.T) []byte {
 		CrashingThread: &thread, URL: secretURL, UserComments: "my secret comment",
 		SubmittedTimestamp: time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC), DateProcessed: time.Date(2026, 11, 20, 1, 1, 0, 0, time.UTC),
 		Modules:  []schemas.Module{{Filename: "xul.dll", DebugFile: "xul.pdb", DebugID: "ABC123", MissingSymbols: true}, {Filename: "ntdll.dll", LoadedSymbols: true}},
-		JSONDump: `{"crash_info":{"crashing_thread":0},"threads":[{"thread_name":"main","frames":[{"frame":0,"module":"xul.dll","function":"mozalloc_abort","file":"memory/mozalloc.cpp","line":42,"offset":"0x10","module_offset":"0x1","trust":"context"}]},{"thread_name":"worker <b>","frames":[{"frame":0,"module":"ntdll.dll","function":"NtWait","trust":"context"}]}]}`,
+		JSONDump: `{"crash_info":{"crashing_thread":0,"instruction":"mov eax, dword [rax + 0x10]","adjusted_address":{"kind":"null-pointer","offset":"0x0000000000000010"},"memory_accesses":[{"access_type":"read","address":"0x0000000000000010","size":4}],"instruction_pointer_update":null,"possible_bit_flips":[{"address":"0x0000000000000000","confidence":0.4375,"source_register":"rax"},{"address":"0x00007ffffffbfd7c","confidence":0.625,"source_register":null}]},"threads":[{"thread_name":"main","frames":[{"frame":0,"module":"xul.dll","function":"mozalloc_abort","file":"memory/mozalloc.cpp","line":42,"offset":"0x10","module_offset":"0x1","trust":"context"}]},{"thread_name":"worker <b>","frames":[{"frame":0,"module":"ntdll.dll","function":"NtWait","trust":"context"}]}]}`,
 	}
 	b, err := json.Marshal(pc)
 	require.NoError(t, err)
@@ -224,7 +224,9 @@ func TestPages(t *testing.T) {
 		{"signature protected column anonymous", "/signature/?signature=x&_columns=url", "-", 400, []string{"unknown field"}, nil},
 		{"signature protected column pii", "/signature/?signature=x&_columns=url&tab=reports", "view_pii", 200, []string{"url-0"}, nil},
 		{"report anonymous", "/report/index/" + crashID, "-", 200,
-			[]string{"EXCEPTION_ACCESS_VIOLATION_READ", "mozalloc_abort", "memory/mozalloc.cpp:42", `<span class="tag missing">missing</span>`, "worker &lt;b&gt;", "Sign in"},
+			[]string{"EXCEPTION_ACCESS_VIOLATION_READ", "mozalloc_abort", "memory/mozalloc.cpp:42", `<span class="tag missing">missing</span>`, "worker &lt;b&gt;", "Sign in",
+				`<dd class="mono" id="instruction">mov eax, dword [rax &#43; 0x10]</dd>`, "null pointer &#43; 0x0000000000000010",
+				"0x0000000000000010 (4 bytes, read)", "0x00007ffffffbfd7c (confidence 62%)<br>rax = 0x0000000000000000 (confidence 44%)"},
 			[]string{secretURL, "my secret comment", "rawdump", `id="reprocess"`}},
 		{"report bp prefix", "/report/index/bp-" + crashID, "-", 200, []string{"mozalloc_abort"}, nil},
 		{"report pii", "/report/index/" + crashID, all, 200, []string{secretURL, "my secret comment", "protected", `id="rawdump"`, `id="reprocess"`, "csrf-ok"}, nil},

@@ -2,8 +2,10 @@ package pages
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -51,9 +53,20 @@ type annotation struct {
 	Protected   bool
 }
 
+// crashDetails are the stack walker's findings about the faulting
+// instruction (json_dump.crash_info), as Socorro's report shows them.
+type crashDetails struct {
+	Instruction     string
+	AdjustedAddress string
+	MemoryAccesses  []string
+	IPUpdate        string
+	BitFlips        []string
+}
+
 type reportPage struct {
 	ID             string
 	Crash          *schemas.ProcessedCrash
+	Details        crashDetails
 	Crashing       *thread
 	Others         []thread
 	ThreadsCut     int
@@ -72,7 +85,27 @@ type reportPage struct {
 // page reads.
 type stackwalk struct {
 	CrashInfo struct {
-		CrashingThread *int `json:"crashing_thread"`
+		CrashingThread  *int    `json:"crashing_thread"`
+		Instruction     *string `json:"instruction"`
+		AdjustedAddress *struct {
+			Kind    string  `json:"kind"`
+			Address *string `json:"address"`
+			Offset  *string `json:"offset"`
+		} `json:"adjusted_address"`
+		MemoryAccesses []struct {
+			Address    string  `json:"address"`
+			Size       *int    `json:"size"`
+			AccessType *string `json:"access_type"`
+			GuardPage  bool    `json:"is_likely_guard_page"`
+		} `json:"memory_accesses"`
+		InstructionPointerUpdate *struct {
+			Address string `json:"address"`
+		} `json:"instruction_pointer_update"`
+		PossibleBitFlips []struct {
+			Address        string  `json:"address"`
+			Confidence     float64 `json:"confidence"`
+			SourceRegister *string `json:"source_register"`
+		} `json:"possible_bit_flips"`
 	} `json:"crash_info"`
 	Threads []struct {
 		ThreadName *string `json:"thread_name"`
@@ -151,7 +184,10 @@ func (p *Pages) threads(page *reportPage, pc *schemas.ProcessedCrash) {
 		crashing = int(*pc.CrashingThread)
 	}
 	var sw stackwalk
-	if pc.JSONDump != "" && json.Unmarshal([]byte(pc.JSONDump), &sw) == nil && len(sw.Threads) > 0 {
+	if pc.JSONDump != "" && json.Unmarshal([]byte(pc.JSONDump), &sw) == nil {
+		page.Details = crashDetailsOf(&sw)
+	}
+	if len(sw.Threads) > 0 {
 		if crashing < 0 && sw.CrashInfo.CrashingThread != nil {
 			crashing = *sw.CrashInfo.CrashingThread
 		}
@@ -282,4 +318,50 @@ func (p *Pages) reprocess(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/report/index/"+id+"?reprocessed=1")
+}
+
+// crashDetailsOf renders crash_info's instruction analysis: the
+// instruction, the address behind a null pointer or a non-canonical
+// access, what the instruction reads and writes, where it jumps, and the
+// valid addresses one flipped bit away (likeliest first, as Socorro).
+func crashDetailsOf(sw *stackwalk) crashDetails {
+	ci := &sw.CrashInfo
+	d := crashDetails{Instruction: str(ci.Instruction)}
+	if a := ci.AdjustedAddress; a != nil {
+		switch a.Kind {
+		case "null-pointer":
+			d.AdjustedAddress = "null pointer + " + str(a.Offset)
+		case "non-canonical":
+			d.AdjustedAddress = "non-canonical address " + str(a.Address)
+		}
+	}
+	for _, m := range ci.MemoryAccesses {
+		s := m.Address
+		if m.Size != nil {
+			s += fmt.Sprintf(" (%d bytes", *m.Size)
+		} else {
+			s += " (size unknown"
+		}
+		if m.AccessType != nil {
+			s += ", " + *m.AccessType
+		}
+		s += ")"
+		if m.GuardPage {
+			s += " — likely a guard page"
+		}
+		d.MemoryAccesses = append(d.MemoryAccesses, s)
+	}
+	if u := ci.InstructionPointerUpdate; u != nil {
+		d.IPUpdate = u.Address
+	}
+	flips := ci.PossibleBitFlips
+	sort.SliceStable(flips, func(i, j int) bool { return flips[i].Confidence > flips[j].Confidence })
+	for _, f := range flips {
+		s := f.Address
+		if f.SourceRegister != nil {
+			s = *f.SourceRegister + " = " + s
+		}
+		d.BitFlips = append(d.BitFlips, fmt.Sprintf("%s (confidence %.0f%%)", s, 100*f.Confidence))
+	}
+	return d
 }
