@@ -80,6 +80,9 @@ func (s *Server) routes(e *gin.Engine) {
 	handle(http.MethodGet, "SignatureFirstDate", other, s.signatureFirstDate)
 	handle(http.MethodGet, "TopCrashers", other, s.topCrashers)
 	handle(http.MethodPost, "Reprocessing", other, need(auth.ReprocessCrashes), s.reprocessing)
+	handle(http.MethodGet, "NoOp", other, s.noOp)
+	handle(http.MethodGet, "VersionString", other, s.versionString)
+	handle(http.MethodPost, "CrashSignature", other, s.crashSignature)
 	handle(http.MethodPost, "upload-symbols", other, need(auth.UploadSymbols), s.uploadSymbols)
 	// Tecken's path, so its upload scripts work unchanged.
 	e.POST("/upload/", other, need(auth.UploadSymbols), s.uploadSymbols)
@@ -428,6 +431,20 @@ func (s *Server) superSearchFields(c *gin.Context) {
 			IsExposed: f.Searchable && f.ClickHouseColumn != "", IsReturned: f.Searchable && f.ClickHouseColumn != "",
 			Description: f.Description, FormFieldChoices: []string{}, ClickHouseFieldType: f.ClickHouseType,
 		}
+	}
+	// Socorro's names for fields the registry names otherwise, so a client
+	// that checks its field names against SuperSearchFields finds them.
+	for alias, name := range supersearch.Aliases() {
+		f, ok := out[name]
+		if !ok {
+			continue
+		}
+		f.Name = alias
+		f.Description = fmt.Sprintf("Socorro's name for %s: %s", name, f.Description)
+		if alias == "date" {
+			f.Description = "Socorro's date: in crashstream the submission time (submitted_timestamp), which never changes when a crash is reprocessed; Socorro's date is date_processed. " + f.Description
+		}
+		out[alias] = f
 	}
 	c.JSON(http.StatusOK, out)
 }

@@ -56,7 +56,7 @@ td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:to
 {{if .Params}}<table><tr><th>Parameter</th><th>In</th><th>Required</th><th>Description</th></tr>
 {{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{if .Required}}yes{{else}}no{{end}}</td><td>{{.Description}}</td></tr>
 {{end}}</table>{{end}}
-{{if .Body}}<table><tr><th>Form field</th><th>Required</th><th>Description</th></tr>
+{{if .Body}}<table><tr><th>Body field</th><th>Required</th><th>Description</th></tr>
 {{range .Body}}<tr><td><code>{{.Name}}</code></td><td>{{if .Required}}yes{{else}}no{{end}}</td><td>{{.Description}}</td></tr>
 {{end}}</table>{{end}}
 <p>Responses: {{range $i, $r := .Responses}}{{if $i}}; {{end}}{{$r}}{{end}}</p>
@@ -125,7 +125,10 @@ func (s *Server) docsPage() docPage {
 func formFields(op obj) []docParam {
 	body, _ := op["requestBody"].(obj)
 	content, _ := body["content"].(obj)
-	form, _ := content["application/x-www-form-urlencoded"].(obj)
+	form, ok := content["application/x-www-form-urlencoded"].(obj)
+	if !ok {
+		form, _ = content["application/json"].(obj)
+	}
 	schema, _ := form["schema"].(obj)
 	props, _ := schema["properties"].(obj)
 	required := map[string]bool{}
@@ -146,7 +149,7 @@ func formFields(op obj) []docParam {
 		if desc == "" {
 			desc = asString(p["type"])
 		}
-		out = append(out, docParam{Name: n, In: "form", Description: desc, Required: required[n]})
+		out = append(out, docParam{Name: n, In: "body", Description: desc, Required: required[n]})
 	}
 	return out
 }

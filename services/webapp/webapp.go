@@ -32,6 +32,7 @@ import (
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/processor/signature"
 	"github.com/crashstream/crashstream/services/webapp/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
@@ -45,6 +46,7 @@ type CrashReader interface {
 	SuperSearch(ctx context.Context, q *supersearch.Query) (*clickhouse.SearchResult, error)
 	TopCrashers(ctx context.Context, p clickhouse.TopCrashersParams) (*clickhouse.TopCrashersResult, error)
 	SignatureFirstDate(ctx context.Context, signatures []string) ([]clickhouse.SignatureFirst, error)
+	VersionStrings(ctx context.Context, product, channel string, build int64) ([]string, error)
 	CrashByID(ctx context.Context, id string) (map[string]any, error)
 }
 
@@ -110,7 +112,9 @@ type Server struct {
 	pages    *limiter
 	priority *dedup
 	fields   supersearch.Fields
-	now      func() time.Time
+	// siggen is the processor's signature generator, for CrashSignature.
+	siggen *signature.Generator
+	now    func() time.Time
 	// signinPage renders signinHTML.
 	signinPage *template.Template
 }
@@ -127,10 +131,14 @@ func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
 		return nil, errors.New("webapp: every dependency is required")
 	}
 	s := &Server{cfg: cfg, deps: deps, now: deps.Now, fields: supersearch.FromRegistry(deps.Fields)}
+	lists, err := signature.DefaultLists()
+	if err != nil {
+		return nil, fmt.Errorf("webapp: signature lists: %w", err)
+	}
+	s.siggen = signature.New(lists, signature.RulesetSocorro)
 	if s.now == nil {
 		s.now = time.Now
 	}
-	var err error
 	if s.signinPage, err = template.New("signin").Parse(signinHTML); err != nil {
 		return nil, err
 	}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/processor/signature"
 	"github.com/crashstream/crashstream/services/webapp/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
@@ -135,6 +136,19 @@ func (r *fakeReader) TopCrashers(_ context.Context, p clickhouse.TopCrashersPara
 
 func (r *fakeReader) SignatureFirstDate(_ context.Context, sigs []string) ([]clickhouse.SignatureFirst, error) {
 	return []clickhouse.SignatureFirst{{Signature: sigs[0], FirstDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)}}, nil
+}
+
+func (r *fakeReader) VersionStrings(_ context.Context, product, channel string, build int64) ([]string, error) {
+	if product == "Firefox" && build == 20261101000000 {
+		if channel == "beta" {
+			return []string{"130.0b3", "130.0rc1"}, nil
+		}
+		return []string{"130.0"}, nil
+	}
+	if product == "Firefox" && build == 20261102000000 {
+		return []string{"130.0", "130.0rc2"}, nil
+	}
+	return nil, nil
 }
 
 func (r *fakeReader) CrashByID(context.Context, string) (map[string]any, error) {
@@ -278,6 +292,10 @@ func TestSuperSearchFieldsRedacted(t *testing.T) {
 	require.NoError(t, json.Unmarshal(f.do("GET", "/api/SuperSearchFields/", "plain", nil).Body.Bytes(), &anon))
 	require.NoError(t, json.Unmarshal(f.do("GET", "/api/SuperSearchFields/", "pii", nil).Body.Bytes(), &pii))
 	assert.Contains(t, anon, "signature")
+	for _, alias := range []string{"date", "build_id", "platform", "platform_version", "platform_pretty_version"} {
+		require.Contains(t, anon, alias, "Socorro's field names are listed")
+		assert.Equal(t, alias, anon[alias].(map[string]any)["name"])
+	}
 	assert.NotContains(t, anon, "url")
 	assert.Contains(t, pii, "url")
 }
@@ -955,4 +973,73 @@ func TestAPIDocsPage(t *testing.T) {
 	for _, c := range supersearch.Contract() {
 		assert.Contains(t, body, template.HTMLEscapeString(c.Param))
 	}
+}
+
+func TestSmallModels(t *testing.T) {
+	f := newFixture(t, nil)
+	// NoOp
+	rec := f.do("GET", "/api/NoOp/?product=Firefox", "", nil)
+	require.Equal(t, 200, rec.Code)
+	assert.JSONEq(t, `{"hits": [], "total": 0}`, rec.Body.String())
+	for _, q := range []string{"", "?product=bad"} {
+		rec = f.do("GET", "/api/NoOp/"+q, "", nil)
+		assert.Equal(t, 400, rec.Code)
+		assert.Contains(t, rec.Body.String(), "product")
+	}
+	// VersionString: Socorro's beta / rc rule
+	for q, want := range map[string]string{
+		"product=Firefox&channel=beta&build_id=20261101000000":    `{"hits": [{"version_string": "130.0b3"}], "total": 1}`,
+		"product=Firefox&channel=Beta&build_id=20261102000000":    `{"hits": [{"version_string": "130.0rc2"}], "total": 1}`,
+		"product=Firefox&channel=release&build_id=20261101000000": `{"hits": [{"version_string": "130.0"}], "total": 1}`,
+		"product=Nope&channel=release&build_id=1":                 `{"hits": [], "total": 0}`,
+	} {
+		rec = f.do("GET", "/api/VersionString/?"+q, "", nil)
+		require.Equal(t, 200, rec.Code, q)
+		assert.JSONEq(t, want, rec.Body.String(), q)
+	}
+	for q, param := range map[string]string{"channel=beta&build_id=1": "product", "product=F&build_id=1": "channel",
+		"product=F&channel=beta": "build_id", "product=F&channel=beta&build_id=x1": "build_id"} {
+		rec = f.do("GET", "/api/VersionString/?"+q, "", nil)
+		assert.Equal(t, 400, rec.Code, q)
+		assert.Contains(t, rec.Body.String(), param, q)
+	}
+}
+
+func TestCrashSignature(t *testing.T) {
+	f := newFixture(t, nil)
+	post := func(body string) *httptest.ResponseRecorder {
+		return f.do("POST", "/api/CrashSignature/", "", strings.NewReader(body), "Content-Type", "application/json")
+	}
+	job := `{"os": "Windows NT", "crashing_thread": 0, "threads": [{"frames": [
+		{"frame": 0, "function": "NtWaitForMultipleObjects", "module": "ntdll.dll"},
+		{"frame": 1, "function": "mozilla::Foo::Bar(int)", "module": "xul.dll", "file": "hg:hg.mozilla.org/x:foo.cpp:abc", "line": 12}]}]}`
+	rec := post(`{"jobs": [` + job + `, {"java_stack_trace": "java.lang.NullPointerException: oops\n\tat org.A.b(A.java:1)"}]}`)
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	var out struct {
+		Results []struct {
+			Signature string
+			Notes     []string
+			Extra     struct {
+				ProtoSignature   string   `json:"proto_signature"`
+				NormalizedFrames []string `json:"normalized_frames"`
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+	require.Len(t, out.Results, 2)
+	lists, err := signature.DefaultLists()
+	require.NoError(t, err)
+	data, err := signature.ParseCrashData([]byte(job))
+	require.NoError(t, err)
+	want := signature.New(lists, signature.RulesetSocorro).Generate(data)
+	assert.Equal(t, want.Signature, out.Results[0].Signature, "the processor's generator")
+	assert.Equal(t, want.ProtoSignature, out.Results[0].Extra.ProtoSignature)
+	assert.Contains(t, out.Results[0].Signature, "mozilla::Foo::Bar")
+	assert.Contains(t, out.Results[1].Signature, "java.lang.NullPointerException")
+	for body, msg := range map[string]string{`{"jobs": []}`: "no jobs specified", `{}`: "no jobs specified", `nope`: "jobs", `{"jobs": [1]}`: "jobs[0]"} {
+		rec = post(body)
+		assert.Equal(t, 400, rec.Code, body)
+		assert.Contains(t, rec.Body.String(), msg, body)
+	}
+	assert.Equal(t, 413, post(`{"jobs": ["`+strings.Repeat("x", maxSignatureBody)+`"]}`).Code)
 }

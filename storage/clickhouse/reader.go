@@ -203,3 +203,28 @@ func set[T any](xs []T) ch.GroupSet {
 	}
 	return ch.GroupSet{Value: v}
 }
+
+// MaxVersionStrings bounds the versions VersionStrings returns.
+const MaxVersionStrings = 100
+
+// VersionStrings lists the distinct versions crash reports gave for a
+// product, release channel and build id (Socorro's VersionString model; its
+// answers come from the product archive, crashstream's from the crashes
+// themselves), sorted.
+func (r *Reader) VersionStrings(ctx context.Context, product, channel string, build int64) ([]string, error) {
+	rows, err := r.conn.Query(ctx, "SELECT DISTINCT version FROM "+r.db+".crashes WHERE product = ? AND lower(release_channel) = ? "+
+		"AND build = ? AND version != '' ORDER BY version LIMIT ?", product, strings.ToLower(channel), build, MaxVersionStrings)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -314,6 +314,37 @@ func TestCrashstatsTools(t *testing.T) {
 		assert.NoFileExists(t, filepath.Join(nodump, "upload_file_minidump", c.id))
 	})
 
+	t.Run("NoOp, VersionString, CrashSignature", func(t *testing.T) {
+		r := call(t, "GET", base+"/api/NoOp/?product=CstApp", "", nil)
+		assert.Equal(t, 200, r.code)
+		assert.JSONEq(t, `{"hits": [], "total": 0}`, string(r.body))
+		assert.Equal(t, 400, call(t, "GET", base+"/api/NoOp/?product=bad", "", nil).code)
+		// crashes 2 and 5 are release builds ...2, versions 1.0 and 2.0
+		r = call(t, "GET", base+"/api/VersionString/?product=CstApp&channel=Release&build_id="+crashes[2].build, "", nil)
+		require.Equal(t, 200, r.code, string(r.body))
+		assert.JSONEq(t, `{"hits": [{"version_string": "1.0"}, {"version_string": "2.0"}], "total": 2}`, string(r.body))
+		// on beta, versions without a "b" leave only release candidates: none here (Socorro's rule)
+		r = call(t, "GET", base+"/api/VersionString/?product=CstApp&channel=beta&build_id="+crashes[0].build, "", nil)
+		require.Equal(t, 200, r.code, string(r.body))
+		assert.JSONEq(t, `{"hits": [], "total": 0}`, string(r.body))
+		r = call(t, "GET", base+"/api/VersionString/?product=CstApp&channel=beta", "", nil)
+		assert.Equal(t, 400, r.code)
+		assert.Contains(t, string(r.body), "build_id")
+		// CrashSignature of a crash's own signature inputs gives its signature
+		c := crashes[1]
+		proc := readJSON(t, filepath.Join(dir, "full", "processed_crash", c.id))
+		job, err := json.Marshal(proc)
+		require.NoError(t, err)
+		r = call(t, "POST", base+"/api/CrashSignature/", "", bytes.NewReader([]byte(`{"jobs": [`+string(job)+`]}`)), "Content-Type", "application/json")
+		require.Equal(t, 200, r.code, string(r.body))
+		var res struct {
+			Results []struct{ Signature string }
+		}
+		r.json(t, &res)
+		require.Len(t, res.Results, 1)
+		assert.Equal(t, proc["signature"], res.Results[0].Signature, "the processor's signature for the same data")
+	})
+
 	t.Run("reprocess", func(t *testing.T) {
 		_, _, ok := cst(t, dir, plain, "reprocess", "--host="+base, crashes[0].id)
 		assert.False(t, ok, "a token without reprocess_crashes is refused")
