@@ -71,8 +71,10 @@ func TestNullSafeAggregates(t *testing.T) {
 					for _, c := range tc.Crashers {
 						if c.Signature == "full_sig" {
 							assert.Equal(t, uint64(2), c.Installs, "crashes 5 and 7: install times n%%7 = 5 and 0")
+							assert.Equal(t, int64(20260101000002), c.LatestBuild, "builds 20260101000000 + n%%3 for n = 5, 7")
 						} else {
 							assert.Zero(t, c.Installs, "%s %s: no install time is zero installs", product, c.Signature)
+							assert.Zero(t, c.LatestBuild, "%s %s: no build id", product, c.Signature)
 						}
 					}
 				}

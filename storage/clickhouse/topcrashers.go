@@ -25,7 +25,8 @@ type TopCrashersParams struct {
 	// Limit is how many signatures: 50, 100, 200 or 300 (0 means 50).
 	Limit int
 	// Installs asks for the distinct install_time count per signature
-	// (Socorro's "installs"), read from the crashes table.
+	// (Socorro's "installs") and its latest build id, read from the
+	// crashes table.
 	Installs bool
 	// RangeType is "report" (the default: the window is on submission
 	// days, read from the aggregates) or "build" (the window is on build
@@ -57,6 +58,9 @@ type TopCrasher struct {
 	// every crash, some crashes, or more than half by uptime.
 	StartupAll, StartupSome, StartupLikely bool
 	Installs                               uint64
+	// LatestBuild is the newest build id among the window's crashes of the
+	// signature, 0 when none had one; filled with Installs.
+	LatestBuild int64
 }
 
 // TopCrashersResult is the report.
@@ -373,7 +377,8 @@ func (r *Reader) previous(ctx context.Context, p TopCrashersParams, start, end t
 // table (a replayed or reprocessed row has the same install time, so no
 // deduplication is needed for a distinct count). A crash without an install
 // time counts for none; a signature whose crashes all lack one has 0
-// installs (see uniqOrZero).
+// installs (see uniqOrZero). The latest build is the largest build id (0
+// when no crash has one; max of an all-NULL group is NULL too).
 func (r *Reader) installs(ctx context.Context, p TopCrashersParams, start, end time.Time, sigs []string, res *TopCrashersResult) error {
 	conds := []string{"product = ?", "submitted_timestamp >= toDateTime(?)", "submitted_timestamp < toDateTime(?)", "signature IN ?"}
 	args := []any{p.Product, chTime(start), chTime(end), set(sigs)}
@@ -389,22 +394,27 @@ func (r *Reader) installs(ctx context.Context, p TopCrashersParams, start, end t
 		conds = append(conds, "os_name = ?")
 		args = append(args, p.Platform)
 	}
-	rows, err := r.conn.Query(ctx, "SELECT signature, "+uniqOrZero("install_time")+" FROM "+r.db+".crashes WHERE "+strings.Join(conds, " AND ")+" GROUP BY signature", args...)
+	rows, err := r.conn.Query(ctx, "SELECT signature, "+uniqOrZero("install_time")+", toInt64(ifNull(max(build), 0)) FROM "+r.db+".crashes WHERE "+strings.Join(conds, " AND ")+" GROUP BY signature", args...)
 	if err != nil {
 		return fmt.Errorf("top crashers installs: %w", err)
 	}
 	defer rows.Close()
-	got := map[string]uint64{}
+	type detail struct {
+		installs uint64
+		build    int64
+	}
+	got := map[string]detail{}
 	for rows.Next() {
 		var s string
-		var n uint64
-		if err := rows.Scan(&s, &n); err != nil {
+		var d detail
+		if err := rows.Scan(&s, &d.installs, &d.build); err != nil {
 			return err
 		}
-		got[s] = n
+		got[s] = d
 	}
 	for i := range res.Crashers {
-		res.Crashers[i].Installs = got[res.Crashers[i].Signature]
+		d := got[res.Crashers[i].Signature]
+		res.Crashers[i].Installs, res.Crashers[i].LatestBuild = d.installs, d.build
 	}
 	return rows.Err()
 }

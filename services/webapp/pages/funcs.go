@@ -18,8 +18,9 @@ func templateFuncs() template.FuncMap {
 		"num":   thousands,
 		"add":   func(a, b int) int { return a + b },
 		"value": valueText,
-		"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+		"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") + " UTC" },
 		"day":   func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"epoch": epochText,
 		"sigURL": func(sig string, extra ...string) string {
 			v := url.Values{"signature": {sig}}
 			for i := 0; i+1 < len(extra); i += 2 {
@@ -118,4 +119,24 @@ func valueText(v any) string {
 		return strings.Join(parts, ", ")
 	}
 	return fmt.Sprint(v)
+}
+
+// epochText shows seconds since the Unix epoch (crash_time, install_time,
+// startup_time) as a UTC date, the raw value after it.
+func epochText(v any) string {
+	var n int64
+	switch x := v.(type) {
+	case *int64:
+		if x == nil {
+			return ""
+		}
+		n = *x
+	case int64:
+		n = x
+	case float64:
+		n = int64(x)
+	default:
+		return valueText(v)
+	}
+	return time.Unix(n, 0).UTC().Format("2006-01-02 15:04:05") + " UTC (" + strconv.FormatInt(n, 10) + ")"
 }

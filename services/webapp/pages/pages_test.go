@@ -212,7 +212,7 @@ func TestPages(t *testing.T) {
 		{"home", "/", "-", 200, []string{"Firefox", "<svg", "/topcrashers/?product=Firefox", "130.0"}, nil},
 		{"product", "/home/product/Firefox", "-", 200, []string{"Crashes per day by version", "<polyline"}, nil},
 		{"top crashers", "/topcrashers/?product=Firefox&days=7", "-", 200,
-			[]string{"OOM | small", `<span class="up">&#43;2</span>`, `<span class="tag new">new</span>`, "Windows NT: 15",
+			[]string{"OOM | small", `<span class="up">&#43;2</span>`, `<span class="tag new">new</span>`, `os-win">15<`, `os-lin">5<`, `class="first">2026-01-02<`, `data-bugs-for=`,
 				`href="/signature/?date=%3E%3D2026-11-13&amp;date=%3C2026-11-20&amp;product=Firefox&amp;signature=OOM&#43;%7C&#43;small"`, "startup", "js::GC &lt;script&gt;"}, []string{"<script>"}},
 		{"top crashers bad days", "/topcrashers/?product=Firefox&days=5", "-", 400, []string{"days must be"}, nil},
 		{"top crashers no product redirects", "/topcrashers/", "-", 302, nil, nil},

@@ -242,6 +242,10 @@ func (p *Pages) sourceURL(file string, line int64) string {
 	return strings.NewReplacer("{file}", esc, "{line}", strconv.FormatInt(line, 10)).Replace(p.cfg.SourceURL)
 }
 
+// epochFields are the annotations holding seconds since the Unix epoch,
+// shown as dates.
+var epochFields = map[string]bool{"crash_time": true, "install_time": true, "startup_time": true}
+
 // annotations lists the non-empty scalar fields the caller may see, in
 // registry order: the registry's Visible list is the only source, so a
 // protected field cannot reach a caller without view_pii.
@@ -259,7 +263,11 @@ func (p *Pages) annotations(pc *schemas.ProcessedCrash, viewPII bool) []annotati
 		if f.Type == fields.Object || f.Name == "json_dump" {
 			continue
 		}
-		if v := valueText(doc[f.Name]); v != "" {
+		v := valueText(doc[f.Name])
+		if epochFields[f.Name] && v != "" {
+			v = epochText(doc[f.Name])
+		}
+		if v != "" {
 			out = append(out, annotation{Name: f.Name, Value: v, Protected: !f.IsPublic()})
 		}
 	}

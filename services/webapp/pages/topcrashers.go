@@ -19,8 +19,35 @@ type topCrashersPage struct {
 	Versions  []string // the product's versions, for the form
 	Platforms []string
 	Result    *clickhouse.TopCrashersResult
+	// First is each ranked signature's first appearance (date and build);
+	// a signature absent from it has none recorded.
+	First map[string]clickhouse.SignatureFirst
 	// Base holds product/version filters for signature links.
 	Base url.Values
+}
+
+// FirstOf is sig's first appearance, nil when none is recorded.
+func (t topCrashersPage) FirstOf(sig string) *clickhouse.SignatureFirst {
+	if f, ok := t.First[sig]; ok {
+		return &f
+	}
+	return nil
+}
+
+// osColumns are the per-platform count columns of the table, as Socorro
+// shows them; every other os_name (and none) counts as "other".
+var osColumns = []string{"Windows NT", "Mac OS X", "Linux"}
+
+// OS returns a crasher's counts for the Win, Mac, Lin and other columns.
+func (t topCrashersPage) OS(tc clickhouse.TopCrasher) [4]int64 {
+	var out [4]int64
+	var known int64
+	for i, name := range osColumns {
+		out[i] = tc.Platforms[name]
+		known += out[i]
+	}
+	out[3] = tc.Count - known
+	return out
 }
 
 // SigURL links a signature to its report over the same crashes: product,
@@ -93,6 +120,21 @@ func (p *Pages) topCrashers(c *gin.Context) {
 	if err != nil {
 		p.queryFailed(c, err)
 		return
+	}
+	if n := len(page.Result.Crashers); n > 0 {
+		sigs := make([]string, n)
+		for i, tc := range page.Result.Crashers {
+			sigs[i] = tc.Signature
+		}
+		first, err := p.crashes.SignatureFirstDate(ctx, sigs)
+		if err != nil {
+			p.queryFailed(c, err)
+			return
+		}
+		page.First = make(map[string]clickhouse.SignatureFirst, len(first))
+		for _, f := range first {
+			page.First[f.Signature] = f
+		}
 	}
 	p.render(c, http.StatusOK, "topcrashers", "Top crashers: "+tp.Product, page)
 }
