@@ -109,6 +109,9 @@ func newResources(tb testing.TB) *stack {
 
 	var s3 objectstore.Config
 	parse(tb, s3.RegisterFlags, "-s3.bucket=pages-"+s.suffix, "-s3.symbols-bucket=pages-sym-"+s.suffix)
+	if v := os.Getenv("CRASHSTREAM_S3_ENDPOINT"); v != "" { // as a served binary reads it
+		s3.Endpoint = v
+	}
 	oc, err := objectstore.New(s3)
 	require.NoError(tb, err)
 	tb.Cleanup(oc.Close)
