@@ -66,7 +66,8 @@ func crashIDsOfDay(ctx context.Context, b Bucket, day time.Time) ([]string, erro
 }
 
 // VerifyProcessed is Socorro's verifyprocessed: every raw crash of the day
-// that has no processed crash is re-queued. It heals collector publish
+// that has no processed crash is re-queued, and recorded under
+// objectstore.MissingProcessedPrefix (Socorro's MissingProcessedCrash). It heals collector publish
 // failures (the crash was stored but crash.received never sent) and any
 // processing lost downstream. Daily, backfilled; the period is the day
 // checked, so it runs once the day is over.
@@ -86,6 +87,9 @@ func VerifyProcessed(b Bucket, q Requeuer, log zerolog.Logger) Job {
 			if ok {
 				continue
 			}
+			if err := recordMissing(ctx, b, id); err != nil {
+				return err
+			}
 			if err := q.Requeue(ctx, id, "verify-processed: raw crash without processed crash"); err != nil {
 				return err
 			}
@@ -94,6 +98,19 @@ func VerifyProcessed(b Bucket, q Requeuer, log zerolog.Logger) Job {
 		log.Info().Time("day", day).Int("raw", len(ids)).Int("requeued", missing).Msg("verify-processed")
 		return nil
 	})
+}
+
+// recordMissing notes a crash found without a processed crash, once (the
+// first finding's time is kept), for the MissingProcessedCrash API.
+func recordMissing(ctx context.Context, b Bucket, id string) error {
+	key, err := objectstore.MissingProcessedKey(id)
+	if err != nil {
+		return err
+	}
+	if ok, err := b.Exists(ctx, key); err != nil || ok {
+		return err
+	}
+	return b.PutBytes(ctx, key, []byte(`{"crash_id":"`+id+`"}`), "application/json")
 }
 
 // PartitionDropper is ClickHouse retention; *clickhouse.Reader implements it.

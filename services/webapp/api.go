@@ -83,6 +83,7 @@ func (s *Server) routes(e *gin.Engine) {
 	handle(http.MethodGet, "NoOp", other, s.noOp)
 	handle(http.MethodGet, "VersionString", other, s.versionString)
 	handle(http.MethodPost, "CrashSignature", other, s.crashSignature)
+	handle(http.MethodGet, "MissingProcessedCrash", other, s.missingProcessedCrash)
 	handle(http.MethodPost, "upload-symbols", other, need(auth.UploadSymbols), s.uploadSymbols)
 	// Tecken's path, so its upload scripts work unchanged.
 	e.POST("/upload/", other, need(auth.UploadSymbols), s.uploadSymbols)

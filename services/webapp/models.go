@@ -6,16 +6,20 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/crashstream/crashstream/services/processor/signature"
+	"github.com/crashstream/crashstream/storage/objectstore"
 )
 
-// Socorro's smaller public API models: NoOp, VersionString and
-// CrashSignature, with its parameter names, answers and 400s.
+// Socorro's smaller public API models: NoOp, VersionString, CrashSignature
+// and MissingProcessedCrash, with its parameter names, answers and 400s.
 
 // noOp is Socorro's NoOp: it checks the API is reachable. product is
 // required; "bad" is refused, as Socorro's test hook.
@@ -133,4 +137,87 @@ func (s *Server) crashSignature(c *gin.Context) {
 			"extra": gin.H{"proto_signature": r.ProtoSignature, "normalized_frames": frames}})
 	}
 	c.JSON(http.StatusOK, gin.H{"results": results})
+}
+
+// Bounds of MissingProcessedCrash.
+const (
+	missingPageSize = 1000
+	// maxMissing bounds the records listed; a healthy pipeline has few.
+	maxMissing = 100_000
+)
+
+// missingRecord is one MissingProcessedCrash record, in Socorro's shape.
+type missingRecord struct {
+	CrashID     string    `json:"crash_id"`
+	IsProcessed bool      `json:"is_processed"`
+	Created     time.Time `json:"created"`
+}
+
+// missingProcessedCrash is Socorro's MissingProcessedCrash: the crashes
+// cron's verify-processed found without a processed crash, 1000 a page
+// (?page=, 1-based), each saying whether it has been processed since:
+// {"results": [...], "count", "next", "previous"} with page links. Records
+// are ordered by crash id (Socorro: by when they were found).
+func (s *Server) missingProcessedCrash(c *gin.Context) {
+	page := 1
+	if p := c.Query("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > maxMissing/missingPageSize {
+			apiError(c, http.StatusBadRequest, "page: invalid page number (want 1..%d)", maxMissing/missingPageSize)
+			return
+		}
+		page = n
+	}
+	ctx, cancel := s.withTimeout(c)
+	defer cancel()
+	var all []missingRecord
+	for info, err := range s.deps.Crashes.List(ctx, objectstore.MissingProcessedPrefix) {
+		if err != nil {
+			s.backendError(c, "listing missing processed crashes", err)
+			return
+		}
+		id := strings.TrimPrefix(info.Key, objectstore.MissingProcessedPrefix)
+		if objectstore.CheckCrashID(id, false) != nil {
+			continue
+		}
+		all = append(all, missingRecord{CrashID: id, Created: info.LastModified.UTC()})
+		if len(all) >= maxMissing {
+			break
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].CrashID < all[j].CrashID })
+	lo := min((page-1)*missingPageSize, len(all))
+	results := all[lo:min(lo+missingPageSize, len(all))]
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i := range results {
+		g.Go(func() error {
+			key, err := objectstore.ProcessedCrashKey(results[i].CrashID)
+			if err != nil {
+				return err
+			}
+			results[i].IsProcessed, err = s.deps.Crashes.Exists(gctx, key)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		s.backendError(c, "checking processed crashes", err)
+		return
+	}
+	link := func(n int) any {
+		if n < 1 || (n-1)*missingPageSize >= len(all) {
+			return nil
+		}
+		u := *c.Request.URL
+		q := u.Query()
+		q.Set("page", strconv.Itoa(n))
+		u.RawQuery = q.Encode()
+		base := strings.TrimRight(s.cfg.PublicURL, "/")
+		if base == "" {
+			base = "http://" + c.Request.Host
+		}
+		return base + u.Path + "?" + u.RawQuery
+	}
+	c.JSON(http.StatusOK, gin.H{"results": append([]missingRecord{}, results...), "count": len(all),
+		"next": link(page + 1), "previous": link(page - 1)})
 }

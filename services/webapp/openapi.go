@@ -98,6 +98,9 @@ func (s *Server) OpenAPI() obj {
 			"requestBody": obj{"content": obj{"application/json": obj{"schema": obj{"type": "object", "properties": obj{
 				"jobs": obj{"type": "array", "items": obj{"type": "object"}, "description": "crash data objects, 1..100; body at most 4 MiB"}}, "required": []string{"jobs"}}}}},
 			"responses": std(jsonResp("results: signature, notes, extra {proto_signature, normalized_frames}"), obj{"413": errResp("body over 4 MiB")})}},
+		"/api/MissingProcessedCrash/": obj{"get": obj{"summary": "Crashes cron's verify-processed found without a processed crash (re-queued then), 1000 a page ordered by crash id, each saying whether it is processed now", "security": sec,
+			"parameters": []obj{qp("page", "1-based page (default 1)", false, intS())},
+			"responses":  std(jsonResp("results: crash_id, is_processed, created; count; next, previous (page links or null)"), nil)}},
 		"/api/upload-symbols": obj{"post": obj{"summary": "Upload Breakpad symbols (needs " + auth.UploadSymbols + "): a zip of debug_file/debug_id/file.sym or one .sym; then re-queues recent crashes with those modules",
 			"security":    []obj{{"AuthToken": []string{}}},
 			"requestBody": obj{"content": obj{"application/zip": obj{}, "text/plain": obj{}, "multipart/form-data": obj{}}},

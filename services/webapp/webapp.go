@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"iter"
 	"net/http"
 	"sync"
 	"time"
@@ -57,6 +58,7 @@ type Bucket interface {
 	Get(ctx context.Context, key string) (io.ReadCloser, objectstore.ObjectInfo, error)
 	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
 	Exists(ctx context.Context, key string) (bool, error)
+	List(ctx context.Context, prefix string) iter.Seq2[objectstore.ObjectInfo, error]
 }
 
 // Publisher sends records to Kafka (*streams.Producer).

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"iter"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -90,6 +91,25 @@ func (b *memBucket) Exists(_ context.Context, key string) (bool, error) {
 	defer b.mu.Unlock()
 	_, ok := b.m[key]
 	return ok, nil
+}
+
+func (b *memBucket) List(_ context.Context, prefix string) iter.Seq2[objectstore.ObjectInfo, error] {
+	b.mu.Lock()
+	var infos []objectstore.ObjectInfo
+	for k, v := range b.m {
+		if strings.HasPrefix(k, prefix) {
+			infos = append(infos, objectstore.ObjectInfo{Key: k, Size: int64(len(v)), LastModified: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)})
+		}
+	}
+	b.mu.Unlock()
+	sort.Slice(infos, func(i, j int) bool { return infos[i].Key < infos[j].Key })
+	return func(yield func(objectstore.ObjectInfo, error) bool) {
+		for _, i := range infos {
+			if !yield(i, nil) {
+				return
+			}
+		}
+	}
 }
 
 func (b *memBucket) keys() []string {
@@ -1042,4 +1062,53 @@ func TestCrashSignature(t *testing.T) {
 		assert.Contains(t, rec.Body.String(), msg, body)
 	}
 	assert.Equal(t, 413, post(`{"jobs": ["`+strings.Repeat("x", maxSignatureBody)+`"]}`).Code)
+}
+
+func TestMissingProcessedCrash(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	var ids []string
+	for i := 0; i < 1001; i++ {
+		id := fmt.Sprintf("%08x-0000-4000-8000-000000%06d", i, 261120)
+		ids = append(ids, id)
+		key, err := objectstore.MissingProcessedKey(id)
+		require.NoError(t, err)
+		require.NoError(t, f.crashes.Put(ctx, key, strings.NewReader("{}"), 2, "application/json"))
+	}
+	sort.Strings(ids)
+	processed, _ := objectstore.ProcessedCrashKey(ids[1])
+	require.NoError(t, f.crashes.Put(ctx, processed, strings.NewReader("{}"), 2, "application/json"))
+	type page struct {
+		Results []struct {
+			CrashID     string `json:"crash_id"`
+			IsProcessed bool   `json:"is_processed"`
+			Created     string
+		}
+		Count          int
+		Next, Previous *string
+	}
+	var p page
+	rec := f.do("GET", "/api/MissingProcessedCrash/", "", nil)
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+	assert.Equal(t, 1001, p.Count)
+	require.Len(t, p.Results, 1000)
+	assert.Equal(t, ids[0], p.Results[0].CrashID)
+	assert.False(t, p.Results[0].IsProcessed)
+	assert.True(t, p.Results[1].IsProcessed, "processed since")
+	assert.Equal(t, "2026-11-20T00:00:00Z", p.Results[0].Created)
+	require.NotNil(t, p.Next)
+	assert.Contains(t, *p.Next, "/api/MissingProcessedCrash/?page=2")
+	assert.Nil(t, p.Previous)
+	rec = f.do("GET", "/api/MissingProcessedCrash/?page=2", "", nil)
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+	require.Len(t, p.Results, 1)
+	assert.Equal(t, ids[1000], p.Results[0].CrashID)
+	assert.Nil(t, p.Next)
+	require.NotNil(t, p.Previous)
+	for _, q := range []string{"0", "x", "-1", "1000000"} {
+		rec = f.do("GET", "/api/MissingProcessedCrash/?page="+q, "", nil)
+		assert.Equal(t, 400, rec.Code, q)
+		assert.Contains(t, rec.Body.String(), "page", q)
+	}
 }

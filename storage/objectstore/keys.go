@@ -144,3 +144,17 @@ func SymbolKey(debugFile, debugID string) (string, error) {
 var debugIDRE = regexp.MustCompile(`^[0-9A-Fa-f]{1,64}$`)
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// MissingProcessedPrefix is where cron's verify-processed records each raw
+// crash it found without a processed crash (Socorro's MissingProcessedCrash
+// table): one object per crash, its LastModified the time it was found. It
+// is outside v1/ so no dump name can collide with it.
+const MissingProcessedPrefix = "cron/missing-processed/"
+
+// MissingProcessedKey is the record of one missing processed crash.
+func MissingProcessedKey(id string) (string, error) {
+	if err := CheckCrashID(id, false); err != nil {
+		return "", err
+	}
+	return MissingProcessedPrefix + id, nil
+}

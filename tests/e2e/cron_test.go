@@ -77,6 +77,7 @@ func TestVerifyProcessedHealsAMissingPublish(t *testing.T) {
 
 	out := e.cron(db, "run", "verify-processed")
 	assert.Contains(t, out, "verify-processed: last success")
+	assert.True(t, e.exists("cron/missing-processed/"+id), "recorded for the MissingProcessedCrash API")
 	deadline := time.Now().Add(90 * time.Second)
 	for !e.exists("v1/processed_crash/"+id) && time.Now().Before(deadline) {
 		time.Sleep(500 * time.Millisecond)

@@ -52,7 +52,11 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	requireStack(t)
 	id := fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e12)
-	mc, err := minio.New("127.0.0.1:9000", &minio.Options{Creds: credentials.NewStaticV4("crashstream", "crashstream-secret", "")})
+	endpoint := "127.0.0.1:9000"
+	if ep := os.Getenv("CRASHSTREAM_S3_ENDPOINT"); ep != "" {
+		endpoint = ep // as the subprocesses read it
+	}
+	mc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4("crashstream", "crashstream-secret", "")})
 	require.NoError(t, err)
 	static, err := registry.NewStatic()
 	require.NoError(t, err)
