@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/services/webapp/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/tests/internal/realworld"
 	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
@@ -122,6 +124,10 @@ func TestCrashstatsTools(t *testing.T) {
 
 	// --- the paging set, through the ClickHouse sink's writer
 	bulk := writeBulk(t, e, 1030)
+
+	// --- the shared real-world data set: its reports through the pipeline,
+	// its stored crashes as the sinks write them
+	rw, rwIDs := loadRealWorld(t, e, "http://"+collector, base)
 
 	t.Run("supersearch columns and filters", func(t *testing.T) {
 		out, stderr, ok := cst(t, dir, "", "supersearch", "--host="+base, "--product=CstApp", "--_columns=uuid", "--_columns=version",
@@ -279,6 +285,70 @@ func TestCrashstatsTools(t *testing.T) {
 		assert.Equal(t, wantCard, gotCard, "cardinality per version")
 	})
 
+	t.Run("real-world data set", func(t *testing.T) {
+		from := "--date=>=" + rw.Now.AddDate(0, 0, -10).Format("2006-01-02")
+		// every Firefox crash of the last 10 days, with its signature: the
+		// stored ones must come back byte for byte (255 multi-byte chars,
+		// scripts, emoji, HTML and URL metacharacters)
+		out, stderr, ok := cst(t, dir, "", "supersearch", "--host="+base, "--product="+realworld.Firefox, from, "--num=all",
+			"--_columns=uuid", "--_columns=signature", "--format=tab", "--no-headers")
+		require.True(t, ok, stderr)
+		got := map[string]string{}
+		for _, r := range tabRows(out) {
+			require.Len(t, r, 2, out)
+			got[r[0]] = r[1]
+		}
+		want := map[string]bool{}
+		for id, sub := range rwIDs {
+			if sub.Annotations["ProductName"] == realworld.Firefox {
+				want[id] = true
+			}
+		}
+		noInstall := []string{}
+		for id, sub := range rwIDs {
+			if _, has := sub.Annotations["InstallTime"]; !has && want[id] {
+				noInstall = append(noInstall, id)
+			}
+		}
+		for _, c := range rw.Stored {
+			if c.Product != realworld.Firefox || c.SubmittedTimestamp.Before(rw.Now.AddDate(0, 0, -10)) {
+				continue
+			}
+			want[c.CrashID] = true
+			assert.Equal(t, c.Signature, got[c.CrashID], "stored signature of %s", c.CrashID)
+			if c.InstallTime == nil {
+				noInstall = append(noInstall, c.CrashID)
+			}
+		}
+		gotIDs := map[string]bool{}
+		for id := range got {
+			gotIDs[id] = true
+		}
+		assert.Equal(t, want, gotIDs, "every Firefox crash once")
+		// a crash without InstallTime is __null__, and matches a negation
+		sort.Strings(noInstall)
+		assert.Equal(t, noInstall, cstIDs(t, dir, "", "--host="+base, "--product="+realworld.Firefox, from, "--install_time=__null__"))
+		assert.Len(t, cstIDs(t, dir, "", "--host="+base, "--product="+realworld.Firefox, from, "--install_time=!1"), len(want),
+			"no crash has install_time 1, and those without one match the negation too")
+		// facets over the set
+		fout, stderr, ok := cst(t, dir, "", "supersearchfacet", "--host="+base, "--product="+realworld.Firefox, "--_facets=signature",
+			"--relative-range=10d", "--format=json")
+		require.True(t, ok, stderr)
+		var facets map[string][]map[string]any
+		require.NoError(t, json.Unmarshal([]byte(fout), &facets), fout)
+		counts := map[string]float64{}
+		for _, r := range facets["signature"] {
+			counts[r["signature"].(string)] = r["count"].(float64)
+		}
+		assert.Equal(t, float64(2), counts[realworld.NonASCIISignature])
+		assert.Equal(t, float64(1), counts[realworld.LongSignature])
+		assert.Equal(t, float64(2), counts[realworld.PreviousOnlySignature])
+		assert.Equal(t, float64(len(want)), counts["total"])
+		for _, product := range []string{realworld.Solo, realworld.Fenix, realworld.Thunderbird} {
+			assert.Len(t, cstIDs(t, dir, "", "--host="+base, "--product="+product), 1, product)
+		}
+	})
+
 	t.Run("fetch-data", func(t *testing.T) {
 		c := crashes[1]
 		out := filepath.Join(dir, "full")
@@ -412,4 +482,45 @@ func writeBulk(t *testing.T, e *env, n int) []bulkCrash {
 	}
 	require.NoError(t, w.Write(ctx, rows))
 	return out
+}
+
+// loadRealWorld sends the shared real-world data set's reports to the
+// collector and stores its stored crashes as the sinks do, then waits
+// until Super Search has every report that processing can handle (the
+// Broken product's are meant to fail). It returns the set and the
+// submitted reports by crash id.
+func loadRealWorld(t *testing.T, e *env, collector, base string) (*realworld.Set, map[string]realworld.Submission) {
+	t.Helper()
+	ctx := context.Background()
+	set, err := realworld.New(time.Now(), sharedTestdata(t))
+	require.NoError(t, err)
+	ids := map[string]realworld.Submission{}
+	for _, sub := range set.Submissions {
+		id, err := realworld.Submit(ctx, http.DefaultClient, collector, sub)
+		require.NoError(t, err, sub.Name)
+		ids[id] = sub
+	}
+	conn, err := clickhouse.Open(ctx, e.chConfig())
+	require.NoError(t, err)
+	defer conn.Close()
+	table, err := clickhouse.NewTable(fields.New())
+	require.NoError(t, err)
+	w, err := clickhouse.NewWriter(conn, e.database, table, clickhouse.WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, set.Store(ctx, w, table, e.crashes))
+	require.True(t, waitFor(180*time.Second, func() bool {
+		for id, sub := range ids {
+			if sub.Annotations["ProductName"] == realworld.Broken {
+				continue
+			}
+			r := call(t, "GET", base+"/api/SuperSearch/?uuid="+id+"&_results_number=0&_facets_size=0", "", nil)
+			var res struct{ Total int }
+			r.json(t, &res)
+			if res.Total != 1 {
+				return false
+			}
+		}
+		return true
+	}), "the real-world reports reach Super Search")
+	return set, ids
 }
