@@ -38,9 +38,9 @@ build: ## build bin/crashstream
 run: up build ## start the stack and every service, with sample traffic; prints the URLs
 	@tests/stack/run.sh
 
-oracles: ## install the test tools and oracles once (siggen, confluent-kafka, crashstats-tools, helm, kubeconform, chromium)
+oracles: ## install the test tools and oracles once (siggen, confluent-kafka, crashstats-tools, helm, kubeconform, chromium, chdb)
 	@set -e; for s in tests/sigcompat/install-siggen.sh tests/dataengineer/install.sh tests/crashstatstools/install.sh tests/chart/install-tools.sh \
-		tests/browser/install.sh; do $$s; done
+		tests/browser/install.sh tests/chdb/install.sh; do $$s; done
 
 test: ## the whole suite: unit tests with -race, then integration tests against the real stack
 	@$(MAKE) --no-print-directory up
@@ -54,8 +54,8 @@ test-unit: ## go test -race over every module (integration tests skip unless CRA
 		(cd $$m && CRASHSTREAM_STACK=$(CRASHSTREAM_STACK) $(GOTEST) ./...) || failed="$$failed $$m"; done; \
 		if [ -n "$$failed" ]; then echo "go test failed in:$$failed"; exit 1; fi
 
-test-integration: ## non-Go integration tests (the data engineer's Python consumer, the Helm chart)
-	@set -e; for s in tests/dataengineer/run.sh tests/chart/run.sh; do echo "== $$s"; $$s; done
+test-integration: ## non-Go integration tests (the data engineer's Python consumer, the Helm chart, the current ClickHouse)
+	@set -e; for s in tests/dataengineer/run.sh tests/chart/run.sh tests/chdb/run.sh; do echo "== $$s"; $$s; done
 
 check: fmt vet tidy lint ## gofmt, go vet, go mod tidy and staticcheck must be clean
 

@@ -51,7 +51,10 @@ func testConfig() Config {
 	if addr == "" {
 		addr = "127.0.0.1:19000"
 	}
-	return Config{Addr: addr, Database: "crashstream", Username: "default", DialTimeout: 5 * time.Second, QueryTimeout: 60 * time.Second, MaxOpenConns: 4}
+	// CRASHSTREAM_CLICKHOUSE_PROTOCOL=http runs the suite through the HTTP
+	// protocol (the current-engine lane, tests/chdb, serves only HTTP).
+	return Config{Addr: addr, Protocol: os.Getenv("CRASHSTREAM_CLICKHOUSE_PROTOCOL"), Database: "crashstream", Username: "default",
+		DialTimeout: 5 * time.Second, QueryTimeout: 60 * time.Second, MaxOpenConns: 4}
 }
 
 func testTable(t *testing.T) *Table {

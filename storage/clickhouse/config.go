@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,12 +13,19 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 )
 
 // Config is how crashstream reaches ClickHouse.
 type Config struct {
-	// Addr is the native-protocol host:port (not HTTP).
+	// Addr is the server's host:port for Protocol (native: 9000, 9440 with
+	// TLS; http: 8123, 8443 with TLS).
 	Addr string
+	// Protocol is "native" (the default) or "http". Both carry the same
+	// queries; http is for servers reached only through an HTTP endpoint.
+	Protocol string
+	// Secure connects with TLS (verified against the system roots).
+	Secure bool
 	// Database holds every crashstream table; migrations create it.
 	Database string
 	// Username and Password authenticate; the local stack uses default/"".
@@ -37,6 +45,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) { c.RegisterFlagsWithPrefix("cl
 // RegisterFlagsWithPrefix adds the flags under prefix (normally "clickhouse.").
 func (c *Config) RegisterFlagsWithPrefix(prefix string, fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, prefix+"addr", "127.0.0.1:19000", "ClickHouse native protocol address")
+	fs.StringVar(&c.Protocol, prefix+"protocol", "native", "ClickHouse protocol: native or http")
+	fs.BoolVar(&c.Secure, prefix+"secure", false, "connect to ClickHouse with TLS")
 	fs.StringVar(&c.Database, prefix+"database", "crashstream", "ClickHouse database of the crashstream tables")
 	fs.StringVar(&c.Username, prefix+"username", "default", "ClickHouse user")
 	fs.StringVar(&c.Password, prefix+"password", "", "ClickHouse password")
@@ -58,6 +68,9 @@ func (c Config) Validate() error {
 	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
 		return fmt.Errorf("-clickhouse.addr: bad port in %q", c.Addr)
 	}
+	if c.Protocol != "" && c.Protocol != "native" && c.Protocol != "http" {
+		return fmt.Errorf("-clickhouse.protocol: want native or http, got %q", c.Protocol)
+	}
 	if !identRE.MatchString(c.Database) {
 		return fmt.Errorf("-clickhouse.database: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Database)
 	}
@@ -76,25 +89,66 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Open connects and pings. The connection does not select a database (every
-// statement names it), so it works before migrations created the database.
+// Open connects, pings and asks the server its version, then keeps only the
+// session settings that version knows. The connection does not select a
+// database (every statement names it), so it works before migrations created
+// the database.
+//
+// The supported range is ClickHouse 18.16 (the local stack) to the newest
+// release. A setting that only old servers need is sent only to them: the
 // LowCardinality columns need allow_experimental_low_cardinality_type on
-// 18.16; current releases accept and ignore it.
+// releases before 19.3, and current releases reject that setting (Code 115,
+// Unknown setting), so sending it everywhere fails every query there.
 func Open(ctx context.Context, c Config) (driver.Conn, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	conn, err := ch.Open(&ch.Options{
+	conn, err := dial(ctx, c, nil)
+	if err != nil {
+		return nil, err
+	}
+	v, err := conn.ServerVersion()
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("clickhouse server version %s: %w", c.Addr, err)
+	}
+	settings := SessionSettings(v.Version)
+	if len(settings) == 0 {
+		return conn, nil
+	}
+	_ = conn.Close()
+	return dial(ctx, c, settings)
+}
+
+// SessionSettings returns the settings a server of version v needs on every
+// query: only what that version knows and our DDL needs.
+func SessionSettings(v proto.Version) ch.Settings {
+	if v.Major < 19 || (v.Major == 19 && v.Minor < 3) {
+		// LowCardinality became a regular type in 19.3, which also
+		// removed this setting.
+		return ch.Settings{"allow_experimental_low_cardinality_type": 1}
+	}
+	return nil
+}
+
+// dial opens a pool with settings and pings it.
+func dial(ctx context.Context, c Config, settings ch.Settings) (driver.Conn, error) {
+	opts := &ch.Options{
 		Addr:         []string{c.Addr},
 		Auth:         ch.Auth{Username: c.Username, Password: c.Password},
 		DialTimeout:  c.DialTimeout,
 		ReadTimeout:  c.QueryTimeout,
 		MaxOpenConns: c.MaxOpenConns,
 		MaxIdleConns: c.MaxOpenConns,
-		Settings: ch.Settings{
-			"allow_experimental_low_cardinality_type": 1,
-		},
-	})
+		Settings:     settings,
+	}
+	if c.Protocol == "http" {
+		opts.Protocol = ch.HTTP
+	}
+	if c.Secure {
+		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	conn, err := ch.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse open %s: %w", c.Addr, err)
 	}
