@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -96,17 +97,31 @@ func NewReader(conn driver.Conn, database string, dedup Dedup) (*Reader, error) 
 var ErrNotFound = errors.New("crash not found")
 
 // CrashByID returns the newest processing of a crash as column -> value.
-// The crash id's date bounds the read to the partitions around it.
+// It reads in two key lookups, a few granules each at any table size:
+// crash_ids (sorted by crash id, in the daily partitions around the id's
+// date) gives the crash's product and submission day, which with the id
+// are the whole crashes sorting key.
 func (r *Reader) CrashByID(ctx context.Context, id string) (map[string]any, error) {
 	day, err := CrashIDDate(id)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
-	q := "SELECT * FROM " + r.db + ".crashes WHERE crash_id = ? AND submitted_timestamp >= toDateTime(?) AND submitted_timestamp < toDateTime(?) " +
-		"ORDER BY row_version DESC LIMIT 1"
-	rows, err := r.conn.Query(ctx, q, id, chTime(day.Add(-24*time.Hour)), chTime(day.Add(48*time.Hour)))
+	var product string
+	var submitted time.Time
+	err = r.conn.QueryRow(ctx, "SELECT toString(product), submitted_timestamp FROM "+r.db+".crash_ids WHERE crash_id = ? "+
+		"AND submitted_timestamp >= toDateTime(?) AND submitted_timestamp < toDateTime(?) LIMIT 1",
+		id, chTime(day.Add(-24*time.Hour)), chTime(day.Add(48*time.Hour))).Scan(&product, &submitted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("crash by id: %w", err)
+	}
+	q := "SELECT * FROM " + r.db + ".crashes WHERE product = ? AND toDate(submitted_timestamp) = toDate(toDateTime(?)) AND crash_id = ? " +
+		"ORDER BY row_version DESC LIMIT 1"
+	rows, err := r.conn.Query(ctx, q, product, chTime(submitted), id)
+	if err != nil {
+		return nil, fmt.Errorf("crash by id: %w", err)
 	}
 	maps, err := scanMaps(rows)
 	if err != nil {

@@ -451,14 +451,14 @@ func (r *Reader) RebuildDay(ctx context.Context, day time.Time) error {
 }
 
 // DropPartitionsBefore is retention: it drops every daily partition of the
-// crashes, top_crashers_daily and signature_daily tables older than cutoff's day (18.16 has
+// crashes, crash_ids, top_crashers_daily and signature_daily tables older than cutoff's day (18.16 has
 // no TTL), and returns the partitions dropped. signature_first is kept: a
 // first-seen date stays true after its crashes expire.
 func (r *Reader) DropPartitionsBefore(ctx context.Context, cutoff time.Time) ([]string, error) {
 	c := cutoff.UTC()
 	limit := uint32(c.Year()*10000 + int(c.Month())*100 + c.Day())
 	rows, err := r.conn.Query(ctx, "SELECT DISTINCT table, partition FROM system.parts WHERE active AND database = ? "+
-		"AND table IN ('crashes', 'top_crashers_daily', 'signature_daily') AND toUInt32OrZero(partition) < ? ORDER BY table, partition", r.db, limit)
+		"AND table IN ('crashes', 'crash_ids', 'top_crashers_daily', 'signature_daily') AND toUInt32OrZero(partition) < ? ORDER BY table, partition", r.db, limit)
 	if err != nil {
 		return nil, err
 	}

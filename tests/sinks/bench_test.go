@@ -362,3 +362,70 @@ func TestBenchVisibilityLag(t *testing.T) {
 	p50, p95 := percentiles(lags)
 	t.Logf("visibility lag at %d crashes/s for %d s (%d crashes): p50 %s, p95 %s (poll every 50 ms)", rate, seconds, len(lags), p50.Round(time.Millisecond), p95.Round(time.Millisecond))
 }
+
+// TestBenchCrashByID measures Reader.CrashByID (crash_ids, then the crashes
+// sorting key) on the bulk-loaded set, each run a different id, and, in the
+// same run, the scan it replaced (the id's date window without the
+// product), for the ratio.
+//
+//	CRASHSTREAM_STACK=1 CRASHSTREAM_CLICKHOUSE_ADDR=127.0.0.1:29100 CRASHSTREAM_BENCH_ROWS=10000000 go test -run TestBenchCrashByID -v -timeout 60m ./sinks/
+func TestBenchCrashByID(t *testing.T) {
+	requireStack(t)
+	rows, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_ROWS"))
+	if rows <= 0 {
+		t.Skip("set CRASHSTREAM_BENCH_ROWS (e.g. 1000000) to run the bulk-load harness")
+	}
+	runs := 200
+	if v, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_RUNS")); v > 0 {
+		runs = v
+	}
+	cfg := chConfig(fmt.Sprintf("cs_bench_%d", rows))
+	conn, err := clickhouse.Open(context.Background(), cfg)
+	require.NoError(t, err)
+	defer conn.Close()
+	benchLoad(t, conn, cfg.Database, rows)
+	ctx := context.Background()
+	var ids []string
+	res, err := conn.Query(ctx, "SELECT crash_id FROM "+cfg.Database+".crashes WHERE cityHash64(crash_id) % 1000 = 7 LIMIT ?", runs+1)
+	require.NoError(t, err)
+	for res.Next() {
+		var id string
+		require.NoError(t, res.Scan(&id))
+		ids = append(ids, id)
+	}
+	require.NoError(t, res.Err())
+	require.Len(t, ids, runs+1)
+	rd, err := clickhouse.NewReader(conn, cfg.Database, clickhouse.DedupArgMax)
+	require.NoError(t, err)
+	i := 0
+	p50, p95 := measure(t, runs, func() error {
+		c, err := rd.CrashByID(ctx, ids[i])
+		if err == nil && c["crash_id"] != ids[i] {
+			err = fmt.Errorf("crash %s: got %v", ids[i], c["crash_id"])
+		}
+		i++
+		return err
+	})
+	i = 0
+	scan := func() error {
+		day, err := clickhouse.CrashIDDate(ids[i])
+		if err != nil {
+			return err
+		}
+		r, err := conn.Query(ctx, "SELECT * FROM "+cfg.Database+".crashes WHERE crash_id = ? AND submitted_timestamp >= toDateTime(?) AND submitted_timestamp < toDateTime(?) ORDER BY row_version DESC LIMIT 1",
+			ids[i], day.Add(-24*time.Hour).Format("2006-01-02 15:04:05"), day.Add(48*time.Hour).Format("2006-01-02 15:04:05"))
+		i++
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+		}
+		return r.Err()
+	}
+	s50, s95 := measure(t, min(runs, 20), scan)
+	t.Logf("\n| crashes | query | p50 ms | p95 ms | runs |\n|---|---|---|---|---|\n| %d | CrashByID (crash_ids + sorting key) | %.1f | %.1f | %d |\n| %d | the date-window scan it replaced | %.1f | %.1f | %d |",
+		rows, ms(p50), ms(p95), runs, rows, ms(s50), ms(s95), min(runs, 20))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
