@@ -117,7 +117,11 @@ func (r *Reader) CrashByID(ctx context.Context, id string) (map[string]any, erro
 	if err != nil {
 		return nil, fmt.Errorf("crash by id: %w", err)
 	}
-	q := "SELECT * FROM " + r.db + ".crashes WHERE product = ? AND toDate(submitted_timestamp) = toDate(toDateTime(?)) AND crash_id = ? " +
+	// submitted_timestamp = t, not toDate(...) = d nor a day's range: on
+	// 18.16 only an equality on the column pins toDate(column) to one value,
+	// which lets the index use crash_id too (every processing of a crash
+	// has the same submission time).
+	q := "SELECT * FROM " + r.db + ".crashes WHERE product = ? AND submitted_timestamp = toDateTime(?) AND crash_id = ? " +
 		"ORDER BY row_version DESC LIMIT 1"
 	rows, err := r.conn.Query(ctx, q, product, chTime(submitted), id)
 	if err != nil {
