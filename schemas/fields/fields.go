@@ -90,6 +90,21 @@ type Field struct {
 	Annotation string
 	// Description is the user-facing documentation (SuperSearchFields).
 	Description string
+	// Fields are the keys of a structured value (an Object field, the
+	// json_dump document, or a nested object), each with its own
+	// permission. A key not listed is protected: redaction drops it, so a
+	// new key the stackwalker starts writing stays hidden until someone
+	// classifies it here.
+	Fields []Field
+	// Repeated marks a nested value that is an array: each element is
+	// redacted against Fields (arrays of objects) or kept as a scalar.
+	Repeated bool
+	// Sanitize, when set, is applied to the field's text for callers
+	// without view_pii: the field is public only in that sanitised form
+	// (java_stack_trace without its exception messages). It must be
+	// idempotent, so crashes stored before a sanitiser changed are still
+	// shown safely.
+	Sanitize func(string) string
 }
 
 // IsPublic reports whether callers without view_pii may see the field.
@@ -185,6 +200,31 @@ func (r *Registry) Lookup(name string) (Field, bool) {
 		return Field{}, false
 	}
 	return r.all[i], true
+}
+
+// Walk calls fn for every field, nested ones included, depth first in
+// schema order, with its path: top-level names, then ".key" for object
+// keys; a Repeated node's elements add "[]" (json_dump.threads[].frames[]).
+// The permission passed is the effective one: a field under a protected
+// parent is protected whatever it says.
+func (r *Registry) Walk(fn func(path string, f Field, p Permission)) {
+	for _, f := range r.all {
+		walk(f.Name, f, f.Permission, fn)
+	}
+}
+
+func walk(path string, f Field, p Permission, fn func(string, Field, Permission)) {
+	fn(path, f, p)
+	if f.Repeated {
+		path += "[]"
+	}
+	for _, c := range f.Fields {
+		cp := c.Permission
+		if p != Public {
+			cp = Protected
+		}
+		walk(path+"."+c.Name, c, cp, fn)
+	}
 }
 
 // Public returns the fields anyone may see.

@@ -1,5 +1,7 @@
 package fields
 
+import "github.com/crashstream/crashstream/schemas/javatrace"
+
 // table lists every processed-crash field in the order of the fields of
 // processed_crash.v1.avsc. Annotation names and permissions follow Socorro's
 // processed_crash.schema.yaml, with these deliberate differences: build,
@@ -40,9 +42,9 @@ func table() []Field {
 		{Name: "proto_signature", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "proto_signature", ClickHouseType: "String", Telemetry: true, Description: "All normalized frames of the crashing thread, joined; input of the signature."},
 		{Name: "topmost_filenames", Type: List, Permission: Public, Searchable: true, ClickHouseColumn: "topmost_filenames", ClickHouseType: "Array(String)", Telemetry: true, Description: "Source files of the top frames of the crashing thread."},
 		{Name: "modules_in_stack", Type: List, Permission: Public, Searchable: true, ClickHouseColumn: "modules_in_stack", ClickHouseType: "Array(String)", Description: "filename/debug_id of each module in the crashing thread's stack."},
-		{Name: "crashing_thread_frames", Type: Object, Permission: Public, Telemetry: true, Description: "Frames of the crashing thread as typed records (the full stack stays in json_dump)."},
-		{Name: "modules", Type: Object, Permission: Public, Telemetry: true, Description: "Loaded modules as typed records."},
-		{Name: "json_dump", Type: String, Permission: Public, Description: "The whole stackwalk output (minidump-stackwalk JSON schema) as JSON text."},
+		{Name: "crashing_thread_frames", Type: Object, Permission: Public, Telemetry: true, Description: "Frames of the crashing thread as typed records (the full stack stays in json_dump).", Repeated: true, Fields: frameFields()},
+		{Name: "modules", Type: Object, Permission: Public, Telemetry: true, Description: "Loaded modules as typed records.", Repeated: true, Fields: moduleFields()},
+		{Name: "json_dump", Type: String, Permission: Public, Description: "The whole stackwalk output (minidump-stackwalk JSON schema) as JSON text.", Fields: jsonDumpFields()},
 		{Name: "uptime", Type: Int, Permission: Public, Searchable: true, ClickHouseColumn: "uptime", ClickHouseType: "Nullable(Int64)", Telemetry: true, Description: "Seconds the process ran before crashing (crash time minus start time)."},
 		{Name: "install_age", Type: Int, Permission: Public, Searchable: true, ClickHouseColumn: "install_age", ClickHouseType: "Nullable(Int64)", Telemetry: true, Description: "Seconds since this version was installed, at crash time."},
 		{Name: "install_time", Type: Int, Permission: Public, Searchable: true, ClickHouseColumn: "install_time", ClickHouseType: "Nullable(Int64)", Annotation: "InstallTime", Description: "When this version was installed, seconds since the Unix epoch."},
@@ -102,7 +104,7 @@ func table() []Field {
 		{Name: "graphics_critical_error", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "graphics_critical_error", ClickHouseType: "String", Telemetry: true, Annotation: "GraphicsCriticalError", Description: "Log of graphics errors."},
 		{Name: "graphics_startup_test", Type: Bool, Permission: Public, Searchable: true, ClickHouseColumn: "graphics_startup_test", ClickHouseType: "Nullable(UInt8)", Telemetry: true, Annotation: "GraphicsStartupTest", Description: "True when the crash happened in the graphics driver startup test."},
 		{Name: "is_garbage_collecting", Type: Bool, Permission: Public, Searchable: true, ClickHouseColumn: "is_garbage_collecting", ClickHouseType: "Nullable(UInt8)", Telemetry: true, Annotation: "IsGarbageCollecting", Description: "True when a garbage collection was running."},
-		{Name: "java_stack_trace", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "java_stack_trace", ClickHouseType: "String", Telemetry: true, Annotation: "JavaStackTrace", Description: "Java stack trace, sanitized by the processor."},
+		{Name: "java_stack_trace", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "java_stack_trace", ClickHouseType: "String", Telemetry: true, Annotation: "JavaStackTrace", Description: "Java stack trace, sanitized by the processor.", Sanitize: javatrace.Public},
 		{Name: "java_stack_trace_raw", Type: String, Permission: Protected, Annotation: "JavaStackTrace", Description: "Java stack trace as sent by the client (may hold personal data)."},
 		{Name: "mac_available_memory_sysctl", Type: Int, Permission: Public, Searchable: true, ClickHouseColumn: "mac_available_memory_sysctl", ClickHouseType: "Nullable(Int64)", Annotation: "MacAvailableMemorySysctl", Description: "macOS available memory level."},
 		{Name: "mac_memory_pressure", Type: String, Permission: Public, Searchable: true, ClickHouseColumn: "mac_memory_pressure", ClickHouseType: "String", Annotation: "MacMemoryPressure", Description: "macOS memory pressure state."},

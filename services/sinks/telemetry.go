@@ -15,6 +15,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/redact"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
 )
@@ -104,7 +105,11 @@ func (s *Telemetry) Handle(ctx context.Context, m *streams.Message) error {
 		}
 		return err
 	}
-	tc := s.mapper.Map(pc)
+	tc, err := s.mapper.Map(pc)
+	if err != nil {
+		s.metrics.rejected.Inc()
+		return streams.Permanent(err)
+	}
 	done := s.metrics.timer()
 	if s.cfg.WriteBucket {
 		key, err := objectstore.TelemetryKey(pc.CrashID)
@@ -148,9 +153,13 @@ func (s *Telemetry) Run(ctx context.Context, kafka streams.Config) error {
 // TelemetryMapper copies the telemetry fields of a processed crash into a
 // TelemetryCrash, driven by the field registry: only fields marked for
 // telemetry and public, under their telemetry names (Socorro's renames:
-// build->build_id, date_processed->date, os_*->platform*).
+// build->build_id, date_processed->date, os_*->platform*), after the
+// registry's one redaction (schemas/redact), so nested protected keys are
+// dropped and java_stack_trace is in its sanitised form, exactly as the
+// webapp shows it to anonymous callers.
 type TelemetryMapper struct {
-	copies []fieldCopy
+	copies   []fieldCopy
+	redactor *redact.Redactor
 }
 
 type fieldCopy struct{ from, to []int }
@@ -160,7 +169,7 @@ type fieldCopy struct{ from, to []int }
 func NewTelemetryMapper(reg *fields.Registry) (*TelemetryMapper, error) {
 	src := avroFields(reflect.TypeFor[schemas.ProcessedCrash]())
 	dst := avroFields(reflect.TypeFor[schemas.TelemetryCrash]())
-	mp := &TelemetryMapper{}
+	mp := &TelemetryMapper{redactor: redact.New(reg)}
 	for _, f := range reg.Telemetry() {
 		if !f.IsPublic() {
 			return nil, fmt.Errorf("telemetry field %s is protected", f.Name)
@@ -191,14 +200,20 @@ func avroFields(t reflect.Type) map[string]reflect.StructField {
 	return out
 }
 
-// Map returns the telemetry record of pc.
-func (mp *TelemetryMapper) Map(pc *schemas.ProcessedCrash) *schemas.TelemetryCrash {
+// Map returns the telemetry record of pc, redacted.
+func (mp *TelemetryMapper) Map(pc *schemas.ProcessedCrash) (*schemas.TelemetryCrash, error) {
+	slim := *pc
+	slim.JSONDump = "" // not exported; spares redacting the whole stackwalk
+	red, err := mp.redactor.Processed(&slim)
+	if err != nil {
+		return nil, err
+	}
 	var tc schemas.TelemetryCrash
-	sv, dv := reflect.ValueOf(pc).Elem(), reflect.ValueOf(&tc).Elem()
+	sv, dv := reflect.ValueOf(red).Elem(), reflect.ValueOf(&tc).Elem()
 	for _, c := range mp.copies {
 		dv.FieldByIndex(c.to).Set(sv.FieldByIndex(c.from))
 	}
-	return &tc
+	return &tc, nil
 }
 
 // TelemetryJSON encodes tc under its Avro field names (nested records too),

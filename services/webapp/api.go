@@ -177,6 +177,9 @@ func (s *Server) superSearch(unredacted bool) gin.HandlerFunc {
 			s.backendError(c, "search", err)
 			return
 		}
+		if !unredacted {
+			RedactSearch(s.redactor, res)
+		}
 		out := s.SearchJSON(q, res, unredacted)
 		hint := "needs the " + auth.ViewPII + " permission"
 		if CallerOf(c).Has(auth.ViewPII) {
@@ -462,20 +465,34 @@ func crashIDParam(c *gin.Context) (string, bool) {
 }
 
 // ProcessedCrash reads a processed crash from the object store, redacted
-// for the caller: without view_pii every protected or unknown key is
-// dropped. found is false for a crash not (yet) processed.
+// for the caller: without view_pii the registry's redaction (schemas/redact)
+// drops every protected or unknown key, nested ones in json_dump and the
+// structured fields included, and sanitises java_stack_trace. found is
+// false for a crash not (yet) processed.
 func (s *Server) ProcessedCrash(ctx context.Context, id string, caller auth.Caller) (map[string]json.RawMessage, bool, error) {
 	key, err := objectstore.ProcessedCrashKey(id)
 	if err != nil {
 		return nil, false, err
 	}
-	return s.readRedacted(ctx, key, caller, s.public)
+	b, found, err := s.readObject(ctx, key)
+	if err != nil || !found {
+		return nil, found, err
+	}
+	if !caller.Has(auth.ViewPII) {
+		if b, err = s.redactor.JSON(b); err != nil {
+			return nil, false, fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", key, err)
+	}
+	return m, true, nil
 }
 
-// readRedacted reads a JSON object from the crash bucket and, for a caller
-// without view_pii, keeps only the keys visible says are public. found is
-// false when the object does not exist.
-func (s *Server) readRedacted(ctx context.Context, key string, caller auth.Caller, visible func(string) bool) (map[string]json.RawMessage, bool, error) {
+// readObject reads a JSON object from the crash bucket; found is false
+// when it does not exist.
+func (s *Server) readObject(ctx context.Context, key string) ([]byte, bool, error) {
 	b, err := s.deps.Crashes.GetBytes(ctx, key, maxJSONObject)
 	if errors.Is(err, objectstore.ErrNotFound) {
 		return nil, false, nil
@@ -483,18 +500,7 @@ func (s *Server) readRedacted(ctx context.Context, key string, caller auth.Calle
 	if err != nil {
 		return nil, false, err
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, false, fmt.Errorf("%s: %w", key, err)
-	}
-	if !caller.Has(auth.ViewPII) {
-		for k := range m {
-			if !visible(k) {
-				delete(m, k)
-			}
-		}
-	}
-	return m, true, nil
+	return b, true, nil
 }
 
 func (s *Server) processedCrash(c *gin.Context) {
@@ -517,21 +523,9 @@ func (s *Server) processedCrash(c *gin.Context) {
 }
 
 // PublicAnnotation reports whether a raw-crash annotation may be shown
-// without view_pii: only when every processed field copied from it is
-// public. Unknown annotations and the collector's metadata are protected
-// (Socorro's default deny).
-func (s *Server) PublicAnnotation(name string) bool {
-	fs := s.deps.Fields.FromAnnotation(name)
-	if len(fs) == 0 {
-		return false
-	}
-	for _, f := range fs {
-		if !f.IsPublic() {
-			return false
-		}
-	}
-	return true
-}
+// without view_pii (schemas/redact: every processed field copied from it
+// is public and unsanitised; unknown annotations and metadata are not).
+func (s *Server) PublicAnnotation(name string) bool { return s.redactor.PublicAnnotation(name) }
 
 // RawCrash reads a raw crash (annotations), redacted for the caller.
 func (s *Server) RawCrash(ctx context.Context, id string, caller auth.Caller) (map[string]json.RawMessage, bool, error) {
@@ -539,7 +533,18 @@ func (s *Server) RawCrash(ctx context.Context, id string, caller auth.Caller) (m
 	if err != nil {
 		return nil, false, err
 	}
-	return s.readRedacted(ctx, key, caller, s.PublicAnnotation)
+	b, found, err := s.readObject(ctx, key)
+	if err != nil || !found {
+		return nil, found, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", key, err)
+	}
+	if !caller.Has(auth.ViewPII) {
+		s.redactor.RawCrash(m)
+	}
+	return m, true, nil
 }
 
 func (s *Server) rawCrash(c *gin.Context) {

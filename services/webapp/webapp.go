@@ -32,6 +32,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/redact"
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/processor/signature"
 	"github.com/crashstream/crashstream/services/webapp/auth"
@@ -115,8 +116,9 @@ type Server struct {
 	priority *dedup
 	fields   supersearch.Fields
 	// siggen is the processor's signature generator, for CrashSignature.
-	siggen *signature.Generator
-	now    func() time.Time
+	siggen   *signature.Generator
+	redactor *redact.Redactor
+	now      func() time.Time
 	// signinPage renders signinHTML.
 	signinPage *template.Template
 }
@@ -132,7 +134,8 @@ func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
 		deps.Publisher == nil || deps.Serde == nil || deps.Fields == nil || deps.Schemas == nil || deps.Registry == nil {
 		return nil, errors.New("webapp: every dependency is required")
 	}
-	s := &Server{cfg: cfg, deps: deps, now: deps.Now, fields: supersearch.FromRegistry(deps.Fields)}
+	s := &Server{cfg: cfg, deps: deps, now: deps.Now, fields: supersearch.FromRegistry(deps.Fields),
+		redactor: redact.New(deps.Fields)}
 	lists, err := signature.DefaultLists()
 	if err != nil {
 		return nil, fmt.Errorf("webapp: signature lists: %w", err)

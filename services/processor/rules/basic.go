@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/crashstream/crashstream/schemas/javatrace"
 )
 
 // DeNull strips NUL characters from annotation names and values: some
@@ -386,8 +388,10 @@ func SoftErrors() Rule {
 	})
 }
 
-// JavaStackTrace keeps the raw trace protected and a public copy without the
-// exception message, which can hold personal data.
+// JavaStackTrace keeps the raw trace protected and a public copy in
+// Socorro's sanitised form (schemas/javatrace): the exception class and its
+// frames, without the messages of the exception and of its "Caused by:"
+// and "Suppressed:" sections, which can hold personal data.
 func JavaStackTrace() Rule {
 	return Func("JavaStackTrace", func(_ context.Context, c *Crash) error {
 		raw, ok := c.Annotation("JavaStackTrace")
@@ -395,11 +399,10 @@ func JavaStackTrace() Rule {
 			return nil
 		}
 		c.Processed.JavaStackTraceRaw = raw
-		lines := strings.Split(raw, "\n")
-		if i := strings.Index(lines[0], ":"); i >= 0 {
-			lines[0] = lines[0][:i]
+		c.Processed.JavaStackTrace = javatrace.Public(raw)
+		if c.Processed.JavaStackTrace == javatrace.Malformed {
+			c.Note("JavaStackTrace: malformed java stack trace")
 		}
-		c.Processed.JavaStackTrace = strings.Join(lines, "\n")
 		return nil
 	})
 }

@@ -199,3 +199,14 @@ func TestPrettyOS(t *testing.T) {
 	}
 	assert.Equal(t, "Debian GNU/Linux 12", prettyOS("Linux", "6.1", "Debian GNU/Linux 12", ""))
 }
+
+func TestJavaStackTraceIsSanitised(t *testing.T) {
+	raw := "java.lang.IllegalStateException: mail alice@example.com\n\tat a.B.c(B.java:1)\nCaused by: java.io.IOException: /home/alice\n\tat d.E.f(E.java:2)\n"
+	c := newCrash(map[string]any{"JavaStackTrace": raw}, nil)
+	require.NoError(t, JavaStackTrace().Apply(context.Background(), c))
+	assert.Equal(t, raw, c.Processed.JavaStackTraceRaw)
+	assert.Equal(t, "java.lang.IllegalStateException\n\tat a.B.c(B.java:1)", c.Processed.JavaStackTrace)
+	c = newCrash(map[string]any{"JavaStackTrace": "not a class: x\n\tat a"}, nil)
+	require.NoError(t, JavaStackTrace().Apply(context.Background(), c))
+	assert.Equal(t, "malformed", c.Processed.JavaStackTrace)
+}

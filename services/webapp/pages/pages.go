@@ -38,6 +38,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/redact"
 	"github.com/crashstream/crashstream/services/webapp/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
@@ -127,6 +128,7 @@ type Pages struct {
 	objects  Objects
 	core     Core
 	registry *fields.Registry
+	redactor *redact.Redactor
 	search   supersearch.Fields
 	tmpl     map[string]*template.Template
 	now      func() time.Time
@@ -141,8 +143,9 @@ func New(cfg Config, crashes Crashes, objects Objects, core Core, registry *fiel
 	if crashes == nil || objects == nil || core == nil || registry == nil {
 		return nil, errors.New("pages: crashes, objects, core and registry are required")
 	}
-	p := &Pages{cfg: cfg, crashes: crashes, objects: objects, core: core, registry: registry,
-		search: supersearch.FromRegistry(registry), now: time.Now}
+	red := redact.New(registry)
+	p := &Pages{cfg: cfg, crashes: redactedCrashes{Crashes: crashes, r: red}, objects: objects, core: core, registry: registry,
+		redactor: red, search: supersearch.FromRegistry(registry), now: time.Now}
 	var err error
 	if p.tmpl, err = parseTemplates(); err != nil {
 		return nil, err
@@ -256,7 +259,7 @@ func (p *Pages) queryFailed(c *gin.Context, err error) {
 }
 
 func (p *Pages) ctx(c *gin.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(c.Request.Context(), p.cfg.Timeout)
+	return context.WithTimeout(withViewPII(c.Request.Context(), p.viewPII(c)), p.cfg.Timeout)
 }
 
 // viewPII reports whether the request's caller may see protected data.

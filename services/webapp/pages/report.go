@@ -157,6 +157,15 @@ func (p *Pages) report(c *gin.Context) {
 		return
 	}
 	caller := p.core.Caller(c)
+	if !caller.Has(auth.ViewPII) {
+		red, err := p.redactor.Processed(&pc)
+		if err != nil {
+			_ = c.Error(err)
+			p.fail(c, http.StatusInternalServerError, "The stored processed crash could not be read.")
+			return
+		}
+		pc = *red
+	}
 	page := reportPage{ID: id, Crash: &pc, CanRawDump: caller.Has(auth.ViewRawDump), CanReprocess: caller.Has(auth.ReprocessCrashes),
 		Reprocessed: c.Query("reprocessed") == "1", Modules: pc.Modules}
 	if page.CanReprocess {
