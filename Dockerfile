@@ -21,12 +21,13 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG VERSION=dev
 ARG COMMIT=unknown
+ARG BUILD=local
 ARG TARGETOS=linux
 ARG TARGETARCH
 # CGO_ENABLED=0: a static binary, no libc needed in the final image.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath \
-      -ldflags "-s -w -X github.com/crashstream/crashstream/services/runtime.version=${VERSION} -X github.com/crashstream/crashstream/services/runtime.commit=${COMMIT}" \
+      -ldflags "-s -w -X github.com/crashstream/crashstream/services/runtime.version=${VERSION} -X github.com/crashstream/crashstream/services/runtime.commit=${COMMIT} -X github.com/crashstream/crashstream/services/runtime.build=${BUILD}" \
       -o /out/crashstream ./services/cmd/crashstream
 
 # distroless static: CA certificates, tzdata and /etc/passwd, no shell.

@@ -7,8 +7,10 @@ STACK     := tests/stack/stack.sh
 BIN       := bin/crashstream
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+BUILD     ?= local
 LDFLAGS   := -s -w -X github.com/crashstream/crashstream/services/runtime.version=$(VERSION) \
-             -X github.com/crashstream/crashstream/services/runtime.commit=$(COMMIT)
+             -X github.com/crashstream/crashstream/services/runtime.commit=$(COMMIT) \
+             -X github.com/crashstream/crashstream/services/runtime.build=$(BUILD)
 GOTEST    := go test -race -shuffle=on -timeout 20m
 export GOFLAGS := -buildvcs=false
 

@@ -16,6 +16,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=${OUT:-$root/dist/oci/crashstream}
 version=${VERSION:-$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev)}
 commit=${COMMIT:-$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)}
+build=${BUILD:-local}
 # Reproducible: the image's times come from the last commit.
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}
 
@@ -24,7 +25,7 @@ trap 'rm -rf "$work"' EXIT
 
 pkg=github.com/crashstream/crashstream/services/runtime
 (cd "$root" && CGO_ENABLED=0 GOOS=linux go build -trimpath \
-  -ldflags "-s -w -X $pkg.version=$version -X $pkg.commit=$commit" \
+  -ldflags "-s -w -X $pkg.version=$version -X $pkg.commit=$commit -X $pkg.build=$build" \
   -o "$work/crashstream" ./services/cmd/crashstream)
 
 ca=${CA_CERTS-/etc/ssl/certs/ca-certificates.crt}

@@ -89,20 +89,37 @@ func (a *admin) addCheck(name string, fn CheckFunc) {
 	a.checks[name] = fn
 }
 
-// handler serves the admin routes.
+// handler serves the admin routes: the public ones plus /__heartbeat__
+// (dependency details) and /metrics (every service of the process).
 func (a *admin) handler() http.Handler {
 	mux := http.NewServeMux()
+	publicRoutes(mux)
+	mux.HandleFunc("/__heartbeat__", a.heartbeat)
+	mux.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
+	return mux
+}
+
+// publicRoutes are the health routes a public port may serve: liveness and
+// the version, which say nothing about dependencies or load.
+func publicRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("/__lbheartbeat__", func(w http.ResponseWriter, r *http.Request) {
 		// Liveness: the process is up and serving. Dependencies are not
 		// checked here, so a broker outage does not get every pod killed.
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	mux.HandleFunc("/__heartbeat__", a.heartbeat)
 	mux.HandleFunc("/__version__", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, BuildInfo())
 	})
-	mux.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
+}
+
+// PublicHealth serves /__lbheartbeat__ and /__version__ only: what a
+// public port (the collector's submit port, the webapp's) adds to its own
+// routes. /__heartbeat__ (which names dependencies and their errors) and
+// /metrics stay on the admin port.
+func PublicHealth() http.Handler {
+	mux := http.NewServeMux()
+	publicRoutes(mux)
 	return mux
 }
 

@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -109,6 +110,11 @@ func TestAdminRoutes(t *testing.T) {
 	code, body = get(t, h, "/__version__")
 	assert.Equal(t, 200, code)
 	assert.Contains(t, body, `"commit"`)
+	var v map[string]string
+	require.NoError(t, json.Unmarshal([]byte(body), &v))
+	for _, k := range []string{"source", "version", "commit", "build"} {
+		assert.NotEmpty(t, v[k], "Dockerflow version.json key %s", k)
+	}
 	code, body = get(t, h, "/metrics")
 	assert.Equal(t, 200, code)
 	assert.Contains(t, body, "go_goroutines")
@@ -198,4 +204,20 @@ func TestServeHTTPDrainsInFlight(t *testing.T) {
 	assert.Equal(t, "done", <-resp, "an in-flight request completes during drain")
 	require.NoError(t, <-stopped)
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// TestPublicHealth: a public port gets liveness and the version only, never
+// the dependency details of /__heartbeat__ or the process's /metrics.
+func TestPublicHealth(t *testing.T) {
+	h := PublicHealth()
+	code, _ := get(t, h, "/__lbheartbeat__")
+	assert.Equal(t, 200, code)
+	code, body := get(t, h, "/__version__")
+	assert.Equal(t, 200, code)
+	assert.Contains(t, body, `"build"`)
+	for _, p := range []string{"/__heartbeat__", "/metrics", "/"} {
+		code, body = get(t, h, p)
+		assert.Equal(t, 404, code, p)
+		assert.NotContains(t, body, "go_goroutines", p)
+	}
 }

@@ -186,6 +186,11 @@ func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
 // Handler serves Crash Stats.
 func (s *Server) Handler() http.Handler { return s.engine }
 
+// Routes lists every route the handler serves (method and path pattern):
+// the leak test (tests/leak) walks all of them, so a new route is probed
+// the day it is added.
+func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
+
 // Run sweeps the rate limiters and the priority dedup until ctx is done.
 func (s *Server) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Minute)

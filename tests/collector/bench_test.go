@@ -248,7 +248,7 @@ func TestBenchCollector(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		resp, err := hc.Get("http://" + addr + "/__heartbeat__")
+		resp, err := hc.Get("http://" + admin + "/__heartbeat__")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

@@ -55,10 +55,13 @@ func (s *collectorService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	// The submit port also answers the health routes, as Antenna's does.
+	// The submit port also answers liveness and the version, as Antenna's
+	// does; /__heartbeat__ details and /metrics stay on the admin port.
 	mux := http.NewServeMux()
 	mux.Handle("/submit", c.Handler())
-	mux.Handle("/", sh.process.AdminHandler())
+	health := runtime.PublicHealth()
+	mux.Handle("/__lbheartbeat__", health)
+	mux.Handle("/__version__", health)
 	serve, addr, err := runtime.ServeHTTP(s.cfg.Addr, mux, sh.admin.ShutdownTimeout, log)
 	if err != nil {
 		return fmt.Errorf("-collector.addr: %w", err)

@@ -79,11 +79,12 @@ func (s *webappService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	// The webapp port also answers the health routes, like the collector's.
+	// The webapp port also answers liveness and the version, like the
+	// collector's; /__heartbeat__ details and /metrics stay on the admin port.
 	mux := http.NewServeMux()
-	admin := sh.process.AdminHandler()
-	for _, p := range []string{"/__heartbeat__", "/__lbheartbeat__", "/__version__"} {
-		mux.Handle(p, admin)
+	health := runtime.PublicHealth()
+	for _, p := range []string{"/__lbheartbeat__", "/__version__"} {
+		mux.Handle(p, health)
 	}
 	mux.Handle("/", srv.Handler())
 	serve, addr, err := runtime.ServeHTTP(s.cfg.Addr, mux, sh.admin.ShutdownTimeout, log)
