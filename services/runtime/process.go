@@ -179,15 +179,38 @@ func (p *Process) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// ServerOption adjusts the http.Server of ServeHTTP.
+type ServerOption func(*http.Server)
+
+// WithTimeouts sets the header-read and keep-alive idle timeouts (zero
+// keeps the default: 10 s for the header, 2 min idle).
+func WithTimeouts(header, idle time.Duration) ServerOption {
+	return func(s *http.Server) {
+		if header > 0 {
+			s.ReadHeaderTimeout = header
+		}
+		if idle > 0 {
+			s.IdleTimeout = idle
+		}
+	}
+}
+
 // ServeHTTP returns a loop serving handler on addr until ctx is cancelled,
 // then stops accepting and finishes in-flight requests (bounded by drain).
 // The listener is opened immediately so that a port clash fails start-up.
-func ServeHTTP(addr string, handler http.Handler, drain time.Duration, logger zerolog.Logger) (func(ctx context.Context) error, net.Addr, error) {
+// A request header must arrive within 10 s and an idle keep-alive
+// connection is closed after 2 min (WithTimeouts changes both); bodies are
+// bounded by each service (the collector's per-read deadline and minimum
+// rate, the webapp's body deadline), since only they know what is slow.
+func ServeHTTP(addr string, handler http.Handler, drain time.Duration, logger zerolog.Logger, opts ...ServerOption) (func(ctx context.Context) error, net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	for _, o := range opts {
+		o(srv)
+	}
 	run := func(ctx context.Context) error {
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()

@@ -52,6 +52,20 @@ type Config struct {
 	RequeueMax  int
 	// RequestTimeout bounds each API request's backend work.
 	RequestTimeout time.Duration
+	// AuthFailuresPerMin is how many failed sign-ins and invalid Auth-Token
+	// headers one client address may make per minute; past it the address
+	// gets 429 before any token is looked at (no brute force, no load on
+	// the token store).
+	AuthFailuresPerMin int
+	// BodyReadTimeout bounds reading one request body (forms, API POSTs);
+	// UploadReadTimeout the symbol uploads'. IdleTimeout closes keep-alive
+	// connections left idle; the header must arrive within
+	// HeaderReadTimeout.
+	BodyReadTimeout, UploadReadTimeout time.Duration
+	IdleTimeout, HeaderReadTimeout     time.Duration
+	// MaxFormBytes caps a url-encoded form body (sign-in, reprocess, token
+	// forms); past it the form reads as empty.
+	MaxFormBytes int64
 }
 
 // RegisterFlags adds the webapp.* flags.
@@ -77,6 +91,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RequeueDays, "webapp.symbols.requeue-days", 7, "re-queue crashes of the last N days whose stack has an uploaded module")
 	fs.IntVar(&c.RequeueMax, "webapp.symbols.requeue-max", 10000, "most crashes re-queued per symbol upload")
 	fs.DurationVar(&c.RequestTimeout, "webapp.request-timeout", 60*time.Second, "bound on one request's backend work")
+	fs.IntVar(&c.AuthFailuresPerMin, "webapp.ratelimit.auth-failures", 10, "failed sign-ins and invalid Auth-Tokens per minute per client address (429 after)")
+	fs.DurationVar(&c.BodyReadTimeout, "webapp.body-read-timeout", 30*time.Second, "max time to read one request body (forms, API POSTs)")
+	fs.DurationVar(&c.UploadReadTimeout, "webapp.upload-read-timeout", 15*time.Minute, "max time to read one symbol upload body")
+	fs.DurationVar(&c.HeaderReadTimeout, "webapp.header-read-timeout", 10*time.Second, "max time to read a request's header")
+	fs.DurationVar(&c.IdleTimeout, "webapp.idle-timeout", 2*time.Minute, "close keep-alive connections idle this long")
+	fs.Int64Var(&c.MaxFormBytes, "webapp.max-form-bytes", 64<<10, "max bytes of a url-encoded form body")
 }
 
 // Validate checks the configuration, naming the bad flag.
@@ -126,6 +146,20 @@ func (c Config) Validate() error {
 	}
 	if c.RequestTimeout <= 0 {
 		errs = append(errs, errors.New("-webapp.request-timeout: must be positive"))
+	}
+	if c.AuthFailuresPerMin < 1 || c.AuthFailuresPerMin > 1_000_000 {
+		errs = append(errs, fmt.Errorf("-webapp.ratelimit.auth-failures: want 1..1000000 per minute, got %d", c.AuthFailuresPerMin))
+	}
+	for name, d := range map[string]time.Duration{
+		"-webapp.body-read-timeout": c.BodyReadTimeout, "-webapp.upload-read-timeout": c.UploadReadTimeout,
+		"-webapp.header-read-timeout": c.HeaderReadTimeout, "-webapp.idle-timeout": c.IdleTimeout,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be positive", name))
+		}
+	}
+	if c.MaxFormBytes < 1<<10 || c.MaxFormBytes > 16<<20 {
+		errs = append(errs, fmt.Errorf("-webapp.max-form-bytes: want 1 KiB..16 MiB, got %d", c.MaxFormBytes))
 	}
 	return errors.Join(errs...)
 }

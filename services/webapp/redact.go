@@ -138,10 +138,6 @@ func cardinalities(r *redact.Redactor, name string, bs []clickhouse.Bucket) ([]c
 	return append([]clickhouse.Bucket(nil), bs...), true
 }
 
-// searchName maps Super Search's date alias to its field.
-func searchName(name string) string {
-	if name == "date" {
-		return supersearch.DateField
-	}
-	return name
-}
+// searchName maps Super Search's aliases (date, Socorro's names such as
+// platform and build_id) to the registry's field.
+func searchName(name string) string { return supersearch.Canonical(name) }

@@ -161,8 +161,12 @@ func (s *Server) authenticate(c *gin.Context) {
 		}
 	}
 	if key := c.GetHeader(tokenHeader); key != "" {
+		if s.authBlocked(c) {
+			return
+		}
 		caller, err := s.deps.Tokens.Authenticate(c.Request.Context(), key)
 		if errors.Is(err, auth.ErrInvalidToken) {
+			s.authFailed(c)
 			if !s.chargeBadToken(c) {
 				return
 			}
@@ -258,12 +262,17 @@ func (s *Server) signinForm(c *gin.Context, status int, msg string) {
 }
 
 func (s *Server) signin(c *gin.Context) {
+	if s.authBlocked(c) {
+		return
+	}
 	key := c.PostForm("token")
 	caller, err := s.deps.Tokens.Authenticate(c.Request.Context(), key)
 	if err != nil {
 		status := http.StatusForbidden
 		msg := "That token is unknown, expired or revoked."
-		if !errors.Is(err, auth.ErrInvalidToken) {
+		if errors.Is(err, auth.ErrInvalidToken) {
+			s.authFailed(c)
+		} else {
 			status, msg = http.StatusServiceUnavailable, "The token store is unavailable; try again."
 		}
 		c.Set(callerKey, auth.Anonymous())

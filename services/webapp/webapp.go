@@ -104,17 +104,19 @@ type Deps struct {
 
 // Server is the webapp: Handler serves HTTP, Run does the background work.
 type Server struct {
-	cfg      Config
-	deps     Deps
-	engine   *gin.Engine
-	key      []byte
-	secure   bool
-	m        *metrics
-	search   *limiter
-	api      *limiter
-	pages    *limiter
-	priority *dedup
-	fields   supersearch.Fields
+	cfg    Config
+	deps   Deps
+	engine *gin.Engine
+	key    []byte
+	secure bool
+	m      *metrics
+	search *limiter
+	api    *limiter
+	// authFailures counts failed sign-ins and invalid tokens per address.
+	authFailures *limiter
+	pages        *limiter
+	priority     *dedup
+	fields       supersearch.Fields
 	// siggen is the processor's signature generator, for CrashSignature.
 	siggen   *signature.Generator
 	redactor *redact.Redactor
@@ -160,6 +162,7 @@ func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
 	s.search = newLimiter(cfg.SearchPerMinAnon, cfg.SearchPerMinAuth, s.now)
 	s.api = newLimiter(cfg.APIPerMinAnon, cfg.APIPerMinAuth, s.now)
 	s.pages = newLimiter(cfg.PagesPerMinAnon, cfg.PagesPerMinAuth, s.now)
+	s.authFailures = newLimiter(cfg.AuthFailuresPerMin, cfg.AuthFailuresPerMin, s.now)
 	s.priority = newDedup(time.Minute, s.now)
 
 	e := gin.New()
@@ -168,7 +171,7 @@ func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("-webapp.trusted-proxies: %w", err)
 	}
-	e.Use(s.requestLog, s.recovery, s.instrument, s.authenticate, s.csrf)
+	e.Use(s.requestLog, s.recovery, s.instrument, s.bodyGuard, s.authenticate, s.csrf)
 	s.routes(e)
 	s.engine = e
 	if pages == nil {
@@ -203,6 +206,7 @@ func (s *Server) Run(ctx context.Context) error {
 			s.search.sweep()
 			s.api.sweep()
 			s.pages.sweep()
+			s.authFailures.sweep()
 			s.priority.sweep()
 		}
 	}

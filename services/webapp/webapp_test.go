@@ -958,7 +958,9 @@ func TestBrowsingNotThrottled(t *testing.T) {
 // 403 and spend the address's anonymous API allowance (100 a minute), then
 // 429; the address's anonymous API calls share that allowance.
 func TestBogusTokenCounts(t *testing.T) {
-	f := newFixture(t, nil)
+	// the stricter failed-auth limit (TestAuthFailuresLimited) is lifted
+	// here so the API allowance is what refuses
+	f := newFixture(t, func(c *Config) { c.AuthFailuresPerMin = 1000 })
 	bogus := func() int {
 		req := httptest.NewRequest("GET", "/api/SuperSearchFields/", nil)
 		req.RemoteAddr = "192.0.2.1:1234"

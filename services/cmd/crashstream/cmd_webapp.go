@@ -87,7 +87,8 @@ func (s *webappService) start(ctx context.Context, sh *shared) error {
 		mux.Handle(p, health)
 	}
 	mux.Handle("/", srv.Handler())
-	serve, addr, err := runtime.ServeHTTP(s.cfg.Addr, mux, sh.admin.ShutdownTimeout, log)
+	serve, addr, err := runtime.ServeHTTP(s.cfg.Addr, mux, sh.admin.ShutdownTimeout, log,
+		runtime.WithTimeouts(s.cfg.HeaderReadTimeout, s.cfg.IdleTimeout))
 	if err != nil {
 		return fmt.Errorf("-webapp.addr: %w", err)
 	}
