@@ -1,0 +1,540 @@
+// Package leak is the leak test that cannot go stale: for every field the
+// registry (schemas/fields) marks protected, nested json_dump keys
+// included, a crash carries a unique marker in it through the real
+// pipeline, and every anonymous route of the webapp, every Super Search
+// column, facet, sort, aggregation, histogram and cardinality, the search
+// and signature pages, and the telemetry topic and bucket are searched for
+// the markers. Any hit fails. New fields join by being in the registry; new
+// routes by being mounted (webapp.Server.Routes).
+//
+// Two crashes carry the markers: crash A is produced to crash.processed.v1
+// with a marker in every protected field and nested key (and the leaky form
+// of java_stack_trace, as a crash stored before its sanitiser would be), so
+// the sinks and the webapp get every field; crash B is submitted to the
+// collector with a marker in every annotation a protected field is copied
+// from (and in an unknown annotation), so the processor's copies and the
+// raw crash are covered too.
+package leak
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/redact/redacttest"
+	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/webapp"
+	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/services/webapp/pages"
+	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/streams"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, stacktest.LeakOptions()...) }
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// crashID makes a crash id for day (Antenna's layout).
+func crashID(day time.Time) string {
+	h := randHex(16)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:25] + "0" + day.UTC().Format("060102")
+}
+
+// marker is one planted value and where it was planted.
+type marker struct{ where, text string }
+
+// env is one isolated install: its own topics, buckets and database.
+type env struct {
+	id        string
+	kafka     streams.Config
+	crashes   *objectstore.Bucket
+	telemetry *objectstore.Bucket
+	symbols   *objectstore.Bucket
+	serde     *registry.Serde
+	database  string
+}
+
+func newEnv(t *testing.T) *env {
+	stacktest.RequireStack(t)
+	id := "leak" + randHex(5)
+	var s3 objectstore.Config
+	s3.RegisterFlags(flag.NewFlagSet("s3", flag.ContinueOnError))
+	if ep := os.Getenv("CRASHSTREAM_S3_ENDPOINT"); ep != "" {
+		s3.Endpoint = ep // the subprocesses read the same variable
+	}
+	store, err := objectstore.New(s3)
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	static, err := registry.NewStatic()
+	require.NoError(t, err)
+	serde, err := registry.NewSerde(context.Background(), static)
+	require.NoError(t, err)
+	e := &env{id: id, crashes: store.Bucket(id), telemetry: store.Bucket(id + "-telemetry"), symbols: store.Bucket(id + "-symbols"),
+		serde: serde, database: "cs_" + id}
+	ctx := context.Background()
+	for _, b := range []*objectstore.Bucket{e.crashes, e.telemetry, e.symbols} {
+		require.NoError(t, b.Ensure(ctx))
+	}
+	e.kafka = streams.DefaultConfig()
+	e.kafka.TopicPrefix = id + "."
+	require.NoError(t, streams.EnsureTopics(ctx, e.kafka, e.kafka.Topics().All()...))
+	t.Cleanup(func() {
+		if conn, err := clickhouse.Open(context.Background(), e.chConfig()); err == nil {
+			_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+e.database)
+			_ = conn.Close()
+		}
+	})
+	return e
+}
+
+func (e *env) chConfig() clickhouse.Config {
+	return clickhouse.Config{Addr: "127.0.0.1:19000", Database: e.database, Username: "default",
+		DialTimeout: 5 * time.Second, QueryTimeout: time.Minute, MaxOpenConns: 4}
+}
+
+func (e *env) start(t *testing.T, args []string, extra ...string) {
+	vars := append(append(os.Environ(),
+		"CRASHSTREAM_KAFKA_TOPIC_PREFIX="+e.id+".",
+		"CRASHSTREAM_S3_BUCKET="+e.id,
+		"CRASHSTREAM_S3_SYMBOLS_BUCKET="+e.id+"-symbols",
+		"CRASHSTREAM_S3_TELEMETRY_BUCKET="+e.id+"-telemetry",
+		"CRASHSTREAM_CLICKHOUSE_DATABASE="+e.database,
+		"CRASHSTREAM_LOG_FORMAT=json",
+		"CRASHSTREAM_LOG_LEVEL=warn",
+	), extra...)
+	stacktest.Start(t, vars, args...)
+}
+
+// webapp runs the real webapp (API and pages) in the test process, so the
+// test can list its routes.
+func (e *env) webapp(t *testing.T) (*webapp.Server, string) {
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, e.chConfig())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	reader, err := clickhouse.NewReader(conn, e.database, clickhouse.DedupArgMax)
+	require.NoError(t, err)
+	producer, err := streams.NewProducer(e.kafka, streams.Options{Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = producer.Close(context.Background()) })
+	static, err := registry.NewStatic()
+	require.NoError(t, err)
+	cfg := webapp.DefaultConfig()
+	cfg.SecretKey = "0123456789abcdef0123456789abcdef"
+	cfg.SearchPerMinAnon, cfg.SearchPerMinAuth, cfg.APIPerMinAnon, cfg.APIPerMinAuth = 1e6, 1e6, 1e6, 1e6
+	gin.SetMode(gin.ReleaseMode)
+	srv, err := webapp.New(cfg, webapp.Deps{
+		Reader: reader, Crashes: e.crashes, Symbols: e.symbols, Tokens: auth.NewStore(auth.BucketBlobs(e.crashes)),
+		Publisher: producer, Serde: e.serde, Topics: e.kafka.Topics(), Fields: fields.New(), Schemas: static,
+		Registry: prometheus.NewRegistry(), Logger: zerolog.Nop(),
+	}, pages.FromServer)
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return srv, ts.URL
+}
+
+// plantA is crash A: every protected field and nested key of the
+// registry holds a marker (redacttest.Plant).
+func plantA(t *testing.T, now time.Time, tag string, num int64) (*schemas.ProcessedCrash, map[string]any, []marker) {
+	id := crashID(now)
+	line := int64(7)
+	base := &schemas.ProcessedCrash{CrashID: id, UUID: id, DateProcessed: now, SubmittedTimestamp: now.Add(-time.Minute),
+		Product: "LeakApp", Version: "1.0", ReleaseChannel: "release", Signature: "leak_signature", ProcessType: "parent",
+		OSName: "Linux", ProtoSignature: "leak_signature | main",
+		CrashingThreadFrames: []schemas.Frame{{Frame: 0, Module: "leak.so", Function: "leak_signature", Line: &line}},
+		Modules:              []schemas.Module{{Filename: "leak.so", DebugID: "ABCDEF"}},
+		JSONDump: `{"crash_info":{"address":"0x0","crashing_thread":0,"type":"SIGSEGV"},"status":"OK","thread_count":1,` +
+			`"threads":[{"frame_count":1,"thread_name":"main","frames":[{"frame":0,"function":"leak_signature","module":"leak.so","trust":"context"}]}],` +
+			`"modules":[{"filename":"leak.so","debug_id":"ABCDEF"}],"system_info":{"os":"Linux","cpu_arch":"amd64"}}`}
+	pc, ms, err := redacttest.Plant(fields.New(), base, tag, num)
+	require.NoError(t, err)
+	raw := map[string]any{"ProductName": "LeakApp", "Version": "1.0", "uuid": id, "submitted_timestamp": now.Format(time.RFC3339)}
+	var out []marker
+	for _, m := range ms {
+		out = append(out, marker{where: "crash A " + m.Path, text: m.Text})
+	}
+	// the raw crash of A holds the same secrets under their annotations
+	reg := fields.New()
+	for _, m := range ms {
+		if f, ok := reg.Lookup(m.Path); ok && f.Annotation != "" {
+			raw[f.Annotation] = m.Text
+		}
+	}
+	return pc, raw, out
+}
+
+// annotationsB is crash B's submission: a marker in every annotation a
+// protected field (or a sanitised one) is copied from, and in an annotation
+// the registry does not know.
+func annotationsB(tag string, num int64) (map[string]string, []marker) {
+	reg := fields.New()
+	ann := map[string]string{"ProductName": "LeakApp", "Version": "1.0", "ReleaseChannel": "release"}
+	var out []marker
+	n := 0
+	for _, f := range reg.All() {
+		if f.Annotation == "" || (f.IsPublic() && f.Sanitize == nil) {
+			continue
+		}
+		if _, done := ann[f.Annotation]; done {
+			continue
+		}
+		n++
+		text := fmt.Sprintf("%s-b%d-leak", tag, n)
+		switch {
+		case f.Sanitize != nil:
+			ann[f.Annotation] = redacttest.LeakySamples[f.Name](text)
+		case f.Type == fields.Int || f.Type == fields.Float:
+			text = fmt.Sprint(num + int64(n))
+			ann[f.Annotation] = text
+		default:
+			ann[f.Annotation] = text
+		}
+		out = append(out, marker{where: "crash B annotation " + f.Annotation, text: text})
+	}
+	n++
+	un := fmt.Sprintf("%s-b%d-leak", tag, n)
+	ann["ZzLeakUnknownAnnotation"] = un
+	out = append(out, marker{where: "crash B unknown annotation", text: un})
+	return ann, out
+}
+
+func submit(t *testing.T, base string, annotations map[string]string, dump []byte) string {
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	keys := make([]string, 0, len(annotations))
+	for k := range annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		require.NoError(t, w.WriteField(k, annotations[k]))
+	}
+	fw, err := w.CreateFormFile("upload_file_minidump", "dump.dmp")
+	require.NoError(t, err)
+	_, _ = fw.Write(dump)
+	require.NoError(t, w.Close())
+	resp, err := http.Post(base+"/submit", w.FormDataContentType(), &body)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	require.Equal(t, 200, resp.StatusCode, string(out))
+	s := strings.TrimSpace(string(out))
+	require.True(t, strings.HasPrefix(s, "CrashID=bp-"), s)
+	return strings.TrimPrefix(s, "CrashID=bp-")
+}
+
+func waitFor(t *testing.T, bound time.Duration, what string, ok func() bool) {
+	deadline := time.Now().Add(bound)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", bound, what)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// scanner searches outputs for the markers.
+type scanner struct {
+	t       *testing.T
+	markers []marker
+	mu      sync.Mutex
+	probes  int
+	hits    int
+}
+
+func (s *scanner) scan(label string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.probes++
+	for _, m := range s.markers {
+		if bytes.Contains(body, []byte(m.text)) {
+			s.hits++
+			s.t.Errorf("LEAK: %s (%s) in %s", m.where, m.text, label)
+		}
+	}
+}
+
+func get(t *testing.T, u string) (int, []byte) {
+	resp, err := http.Get(u)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b
+}
+
+// searchVariants are the Super Search parameter sets that name fields:
+// every field (public and protected) as column, facet, sort, aggregation
+// (of and by), histogram term and field, and cardinality. Public fields
+// are grouped (they are answered); protected ones go one by one (a
+// protected name must not spoil the group's answer).
+func searchVariants(base url.Values) []url.Values {
+	reg := fields.New()
+	var out []url.Values
+	with := func(kv ...string) url.Values {
+		v := url.Values{}
+		for k, vs := range base {
+			v[k] = append([]string(nil), vs...)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Add(kv[i], kv[i+1])
+		}
+		return v
+	}
+	var public []fields.Field
+	for _, f := range reg.Searchable() {
+		if f.IsPublic() {
+			public = append(public, f)
+		}
+	}
+	for i := 0; i < len(public); i += 20 {
+		group := public[i:min(i+20, len(public))]
+		var names []string
+		for _, f := range group {
+			names = append(names, f.Name)
+		}
+		v := with("_columns", strings.Join(names, ","))
+		out = append(out, v)
+		fv := with()
+		av := with()
+		hv := with()
+		cv := with()
+		for _, n := range names {
+			fv.Add("_facets", n)
+			av.Add("_aggs.signature", n)
+			hv.Add("_histogram.date", n)
+			cv.Add("_cardinality."+n, "")
+		}
+		out = append(out, fv, av, hv, cv)
+	}
+	for _, f := range reg.All() {
+		n := f.Name
+		variants := []url.Values{with("_sort", "-"+n), with("_aggs."+n, "signature"), with("_aggs.signature.product", n)}
+		if !f.IsPublic() {
+			variants = append(variants, with("_columns", n), with("_facets", n), with("_histogram.date", n), with("_cardinality."+n, ""))
+		}
+		if f.Type == fields.Int || f.Type == fields.Float {
+			variants = append(variants, with("_histogram."+n, "signature", "_histogram_interval."+n, "1"))
+		}
+		out = append(out, variants...)
+	}
+	return out
+}
+
+func TestNoProtectedDataLeaks(t *testing.T) {
+	e := newEnv(t)
+	collector := stacktest.FreePort(t)
+	e.start(t, []string{"collector"}, "CRASHSTREAM_COLLECTOR_ADDR="+collector)
+	e.start(t, []string{"processor"})
+	e.start(t, []string{"sink-clickhouse"})
+	e.start(t, []string{"sink-objectstore"})
+	e.start(t, []string{"sink-telemetry"}, "CRASHSTREAM_SINK_TELEMETRY_WRITE_BUCKET=true")
+	ctx := context.Background()
+
+	var nb [8]byte
+	_, _ = rand.Read(nb[:])
+	tag := "lk" + randHex(4)
+	numA := int64(7_100_000_000) + int64(binary.BigEndian.Uint32(nb[:4])%100_000_000)*10
+	numB := numA + 5_000_000_000
+	now := time.Now().UTC().Truncate(time.Second)
+
+	pcA, rawA, markersA := plantA(t, now, tag, numA)
+	b, err := json.Marshal(rawA)
+	require.NoError(t, err)
+	key, _ := objectstore.RawCrashKey(pcA.CrashID)
+	require.NoError(t, e.crashes.PutBytes(ctx, key, b, "application/json"))
+	producer, err := streams.NewProducer(e.kafka, streams.Options{Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	v, err := e.serde.Marshal(pcA)
+	require.NoError(t, err)
+	require.NoError(t, producer.Send(ctx, e.kafka.Topics().Processed, []byte(pcA.CrashID), v))
+	require.NoError(t, producer.Close(ctx))
+
+	dump, err := os.ReadFile(filepath.Join(stacktest.SharedTestdata(t), "breakpad", "linux_null_read_av.dmp"))
+	require.NoError(t, err)
+	annB, markersB := annotationsB(tag, numB)
+	idB := submit(t, "http://"+collector, annB, dump)
+	ids := []string{pcA.CrashID, idB}
+
+	// every crash through every sink: processed object, ClickHouse row,
+	// telemetry object
+	waitFor(t, 3*time.Minute, "both crashes processed and stored", func() bool {
+		for _, id := range ids {
+			for _, k := range []func(string) (string, error){objectstore.ProcessedCrashKey} {
+				key, _ := k(id)
+				if ok, _ := e.crashes.Exists(ctx, key); !ok {
+					return false
+				}
+			}
+			key, _ := objectstore.TelemetryKey(id)
+			if ok, _ := e.telemetry.Exists(ctx, key); !ok {
+				return false
+			}
+		}
+		return true
+	})
+	srv, base := e.webapp(t)
+	var total struct{ Total int }
+	waitFor(t, 2*time.Minute, "both crashes in ClickHouse", func() bool {
+		_, b := get(t, base+"/api/SuperSearch/?product=LeakApp&_results_number=0")
+		return json.Unmarshal(b, &total) == nil && total.Total == 2
+	})
+
+	// positive control: the stored processed crashes hold the markers, so
+	// not finding them in an output means redaction, not absence
+	for _, set := range []struct {
+		id      string
+		markers []marker
+	}{{pcA.CrashID, markersA}, {idB, markersB}} {
+		key, _ := objectstore.ProcessedCrashKey(set.id)
+		stored, err := e.crashes.GetBytes(ctx, key, 64<<20)
+		require.NoError(t, err)
+		rkey, _ := objectstore.RawCrashKey(set.id)
+		raw, err := e.crashes.GetBytes(ctx, rkey, 64<<20)
+		require.NoError(t, err)
+		for _, m := range set.markers {
+			require.True(t, bytes.Contains(stored, []byte(m.text)) || bytes.Contains(raw, []byte(m.text)),
+				"positive control: %s is stored", m.where)
+		}
+	}
+
+	sc := &scanner{t: t, markers: append(append([]marker(nil), markersA...), markersB...)}
+	// every GET route of the webapp, path parameters filled with each crash
+	idQuery := func(id string) url.Values {
+		return url.Values{"crash_id": {id}, "uuid": {id}, "signature": {"leak_signature"}, "product": {"LeakApp"}}
+	}
+	routes := 0
+	searchRoutes := map[string]bool{}
+	for _, r := range srv.Routes() {
+		if r.Method != http.MethodGet || strings.Contains(r.Path, "*") {
+			continue
+		}
+		routes++
+		for _, id := range ids {
+			p := r.Path
+			for _, seg := range strings.Split(r.Path, "/") {
+				if strings.HasPrefix(seg, ":") {
+					val := id
+					switch seg {
+					case ":product":
+						val = "LeakApp"
+					case ":subject":
+						val = "crash.processed.v1-value"
+					case ":version", ":id":
+						if !strings.Contains(r.Path, "report") {
+							val = "1"
+						}
+					}
+					p = strings.Replace(p, seg, url.PathEscape(val), 1)
+				}
+			}
+			for _, q := range []url.Values{idQuery(id), {"crash_id": {id}, "format": {"raw"}}, {}} {
+				code, body := get(t, base+p+"?"+q.Encode())
+				sc.scan(fmt.Sprintf("GET %s?%s (%d)", p, q.Encode(), code), body)
+				if code == 200 && strings.Contains(string(body), "leak_signature") {
+					searchRoutes[r.Path] = true
+				}
+			}
+		}
+	}
+	// Super Search, the search page and the signature page: every field in
+	// every role
+	searchPaths := []string{"/api/SuperSearch/", "/search/", "/signature/"}
+	for _, sp := range searchPaths {
+		for _, v := range searchVariants(url.Values{"product": {"LeakApp"}, "signature": {"leak_signature"}}) {
+			if sp == "/signature/" {
+				v.Set("tab", "reports")
+			}
+			code, body := get(t, base+sp+"?"+v.Encode())
+			sc.scan(fmt.Sprintf("GET %s?%s (%d)", sp, v.Encode(), code), body)
+		}
+	}
+	// the full processed crash of each, anonymously
+	for _, id := range ids {
+		code, body := get(t, base+"/api/ProcessedCrash/?crash_id="+id)
+		require.Equal(t, 200, code, string(body))
+		sc.scan("ProcessedCrash "+id, body)
+		require.Contains(t, string(body), `"product":"LeakApp"`, "public fields are shown")
+	}
+
+	// the telemetry bucket and topic
+	for _, id := range ids {
+		key, _ := objectstore.TelemetryKey(id)
+		body, err := e.telemetry.GetBytes(ctx, key, 64<<20)
+		require.NoError(t, err)
+		sc.scan("telemetry bucket "+key, body)
+	}
+	records := e.readTelemetry(t, len(ids))
+	for _, r := range records {
+		sc.scan("telemetry topic record", r)
+	}
+	t.Logf("leak test: %d markers (%d in crash A's fields and nested keys, %d in crash B's annotations), %d GET routes, %d probes, %d hits",
+		len(sc.markers), len(markersA), len(markersB), routes, sc.probes, sc.hits)
+}
+
+// readTelemetry reads n records of the telemetry topic: each as its raw
+// bytes and decoded to JSON (numbers are not text in Avro).
+func (e *env) readTelemetry(t *testing.T, n int) [][]byte {
+	var mu sync.Mutex
+	var out [][]byte
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := streams.NewConsumer(e.kafka, streams.ConsumerOptions{Options: streams.Options{Logger: zerolog.Nop()},
+		Group: e.id + ".reader", Topics: []string{e.kafka.Topics().Telemetry}},
+		streams.HandlerFunc(func(ctx context.Context, m *streams.Message) error {
+			var tc schemas.TelemetryCrash
+			if err := e.serde.Unmarshal(ctx, m.Value, &tc); err != nil {
+				return streams.Permanent(err)
+			}
+			j, err := json.Marshal(tc)
+			if err != nil {
+				return streams.Permanent(err)
+			}
+			mu.Lock()
+			out = append(out, append([]byte(nil), m.Value...), j)
+			if len(out) >= 2*n {
+				cancel()
+			}
+			mu.Unlock()
+			return nil
+		}))
+	require.NoError(t, err)
+	require.NoError(t, c.Run(ctx))
+	c.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, out, 2*n, "telemetry records")
+	return out
+}
