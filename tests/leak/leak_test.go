@@ -153,6 +153,7 @@ func (e *env) webapp(t *testing.T) (*webapp.Server, string) {
 	cfg := webapp.DefaultConfig()
 	cfg.SecretKey = "0123456789abcdef0123456789abcdef"
 	cfg.SearchPerMinAnon, cfg.SearchPerMinAuth, cfg.APIPerMinAnon, cfg.APIPerMinAuth = 1e6, 1e6, 1e6, 1e6
+	cfg.PagesPerMinAnon, cfg.PagesPerMinAuth = 1e6, 1e6
 	gin.SetMode(gin.ReleaseMode)
 	srv, err := webapp.New(cfg, webapp.Deps{
 		Reader: reader, Crashes: e.crashes, Symbols: e.symbols, Tokens: auth.NewStore(auth.BucketBlobs(e.crashes)),
