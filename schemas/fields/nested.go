@@ -4,10 +4,11 @@ package fields
 // module definitions of Socorro's processed_crash.schema.yaml: registers
 // are protected ("can contain sensitive data"); keys Socorro does not list
 // (mac_boot_args, handles, proc_limits, soft_errors, process_uptime,
-// linux_memory_map_count, thread ids, adjusted_address,
-// instruction_pointer_update) are listed here as protected so that the
-// leak test plants a marker in each; any key not listed at all is
-// protected too.
+// linux_memory_map_count, thread ids) are listed here as protected so that
+// the leak test plants a marker in each; any key not listed at all is
+// protected too. Deliberate difference: crash_info's adjusted_address,
+// instruction_pointer_update and the memory accesses' kinds (which Socorro
+// does not list) are public, as derived from the public crash address.
 
 func pub(name string, t Type, kids ...Field) Field {
 	return Field{Name: name, Type: t, Permission: Public, Fields: kids}
@@ -64,10 +65,15 @@ func jsonDumpThread(crashing bool) []Field {
 func jsonDumpFields() []Field {
 	return []Field{
 		pub("crash_info", Object,
-			pub("address", String), prot("adjusted_address", Object), pub("assertion", String),
+			pub("address", String),
+			// derived from the crash address and the instruction (the
+			// report page shows them), like address itself
+			pub("adjusted_address", Object, pub("kind", String), pub("address", String), pub("offset", String)),
+			pub("assertion", String),
 			pub("crash_inconsistencies", List), pub("crashing_thread", Int), pub("instruction", String),
-			prot("instruction_pointer_update", Object),
-			repeated(pub("memory_accesses", Object, pub("address", String), pub("size", Int))),
+			pub("instruction_pointer_update", Object, pub("kind", String), pub("address", String)),
+			repeated(pub("memory_accesses", Object, pub("address", String), pub("size", Int), pub("access_type", String),
+				pub("is_likely_guard_page", Bool), pub("is_likely_null_deref", Bool))),
 			repeated(pub("possible_bit_flips", Object, pub("address", String), pub("confidence", Float),
 				pub("details", Object, pub("was_non_canonical", Bool), pub("is_null", Bool), pub("was_low", Bool),
 					pub("poison_registers", Bool), pub("nearby_registers", Int)),
