@@ -132,7 +132,8 @@ func (e *env) seedCrashes(n int) ([]string, []protectedField) {
 func TestAccessControlMatrix(t *testing.T) {
 	e := newEnv(t)
 	base := e.webapp("CRASHSTREAM_WEBAPP_RATELIMIT_SEARCH_ANONYMOUS=1000000", "CRASHSTREAM_WEBAPP_RATELIMIT_SEARCH_TOKEN=1000000",
-		"CRASHSTREAM_WEBAPP_RATELIMIT_API_ANONYMOUS=1000000", "CRASHSTREAM_WEBAPP_RATELIMIT_API_TOKEN=1000000")
+		"CRASHSTREAM_WEBAPP_RATELIMIT_API_ANONYMOUS=1000000", "CRASHSTREAM_WEBAPP_RATELIMIT_API_TOKEN=1000000",
+		"CRASHSTREAM_WEBAPP_RATELIMIT_AUTH_FAILURES=1000000") // bad tokens are tried hundreds of times
 	ids, prot := e.seedCrashes(3)
 	callers := []struct {
 		name  string
