@@ -132,10 +132,13 @@ type SearchError struct {
 	Message   string `json:"message,omitempty"`
 }
 
-// FacetBucket is one term of a facet or histogram. Facets holds the nested
-// levels: lists of FacetBucket, or {"value": n} for a cardinality.
+// FacetBucket is one term of a facet or histogram. Term is typed as
+// Socorro's (Elasticsearch's) are: a number for number fields, "true" or
+// "false" for bools, an ISO 8601 time for dates, else the text. Facets holds
+// the nested levels: lists of FacetBucket, or {"value": n} for a
+// cardinality.
 type FacetBucket struct {
-	Term   string         `json:"term"`
+	Term   any            `json:"term"`
 	Count  int64          `json:"count"`
 	Facets map[string]any `json:"facets,omitempty"`
 }
@@ -196,6 +199,7 @@ func (s *Server) superSearch(unredacted bool) gin.HandlerFunc {
 // facetNode is a facet bucket while the nested levels are attached.
 type facetNode struct {
 	term  string
+	typ   supersearch.Type
 	count int64
 	kids  map[string][]*facetNode
 	cards map[string]uint64
@@ -224,7 +228,7 @@ func at(top map[string][]*facetNode, by, groups []string) *facetNode {
 }
 
 func (n *facetNode) bucket() FacetBucket {
-	b := FacetBucket{Term: n.term, Count: n.count}
+	b := FacetBucket{Term: termValue(n.typ, n.term), Count: n.count}
 	if len(n.kids)+len(n.cards) > 0 {
 		b.Facets = map[string]any{}
 		for k, list := range n.kids {
@@ -266,14 +270,35 @@ func (s *Server) SearchJSON(q *supersearch.Query, res *clickhouse.SearchResult, 
 		}
 		out.Hits = append(out.Hits, hit)
 	}
+	// Field types by the names the answer uses, to type the terms.
+	types := map[string]supersearch.Type{}
+	for _, f := range q.Facets {
+		types[f.Name] = f.Type
+	}
+	for _, a := range q.Aggs {
+		for _, f := range a.By {
+			types[f.Name] = f.Type
+		}
+		types[a.Target.Name] = a.Target.Type
+	}
+	for _, h := range q.Histograms {
+		types[h.Field.Name] = h.Field.Type
+		for _, f := range h.Terms {
+			types[f.Name] = f.Type
+		}
+	}
+	// A missing value ("" here: empty text, NULL number) is no term, as in
+	// Elasticsearch, which does not bucket documents without the field.
 	top := map[string][]*facetNode{}
 	for name, bs := range res.Facets {
 		if !visible(name) {
 			continue
 		}
-		list := make([]*facetNode, len(bs))
-		for i, b := range bs {
-			list[i] = &facetNode{term: b.Term, count: b.Count, kids: map[string][]*facetNode{}, cards: map[string]uint64{}}
+		list := make([]*facetNode, 0, len(bs))
+		for _, b := range bs {
+			if b.Term != "" {
+				list = append(list, &facetNode{term: b.Term, typ: types[name], count: b.Count, kids: map[string][]*facetNode{}, cards: map[string]uint64{}})
+			}
 		}
 		top[name] = list
 	}
@@ -293,8 +318,8 @@ func (s *Server) SearchJSON(q *supersearch.Query, res *clickhouse.SearchResult, 
 		}
 		by, target := parts[:len(parts)-1], parts[len(parts)-1]
 		for _, b := range res.Aggs[key] {
-			if n := at(top, by, strings.Split(b.Group, "\x1f")); n != nil {
-				n.kids[target] = append(n.kids[target], &facetNode{term: b.Term, count: b.Count,
+			if n := at(top, by, strings.Split(b.Group, "\x1f")); n != nil && b.Term != "" {
+				n.kids[target] = append(n.kids[target], &facetNode{term: b.Term, typ: types[target], count: b.Count,
 					kids: map[string][]*facetNode{}, cards: map[string]uint64{}})
 			}
 		}
@@ -327,7 +352,10 @@ func (s *Server) SearchJSON(q *supersearch.Query, res *clickhouse.SearchResult, 
 		if n := findNode(hists[field], term); n != nil {
 			return n
 		}
-		n := &facetNode{term: term, kids: map[string][]*facetNode{}, cards: map[string]uint64{}}
+		n := &facetNode{term: term, typ: types[field], kids: map[string][]*facetNode{}, cards: map[string]uint64{}}
+		if dateHist[field] {
+			n.typ = supersearch.String // already written as Socorro's
+		}
 		hists[field] = append(hists[field], n)
 		return n
 	}
@@ -337,12 +365,17 @@ func (s *Server) SearchJSON(q *supersearch.Query, res *clickhouse.SearchResult, 
 			continue
 		}
 		for _, b := range bs {
+			if b.Group == "" { // NULL numbers have no interval
+				continue
+			}
 			n := histNode(field, b.Group)
 			if split == "" {
 				n.count += b.Count
 				continue
 			}
-			n.kids[split] = append(n.kids[split], &facetNode{term: b.Term, count: b.Count})
+			if b.Term != "" {
+				n.kids[split] = append(n.kids[split], &facetNode{term: b.Term, typ: types[split], count: b.Count})
+			}
 		}
 	}
 	for key, bs := range res.HistogramCardinality {
@@ -351,7 +384,9 @@ func (s *Server) SearchJSON(q *supersearch.Query, res *clickhouse.SearchResult, 
 			continue
 		}
 		for _, b := range bs {
-			histNode(field, b.Group).cards[card] = uint64(b.Count)
+			if b.Group != "" {
+				histNode(field, b.Group).cards[card] = uint64(b.Count)
+			}
 		}
 	}
 	for field, list := range hists {
@@ -364,6 +399,29 @@ func (s *Server) SearchJSON(q *supersearch.Query, res *clickhouse.SearchResult, 
 		}
 	}
 	return out
+}
+
+// termValue types a facet term as Socorro's answer has it.
+func termValue(t supersearch.Type, term string) any {
+	switch t {
+	case supersearch.Number:
+		if n, err := strconv.ParseInt(term, 10, 64); err == nil {
+			return n
+		}
+		if x, err := strconv.ParseFloat(term, 64); err == nil {
+			return x
+		}
+	case supersearch.Bool:
+		switch term {
+		case "1":
+			return "true"
+		case "0":
+			return "false"
+		}
+	case supersearch.Date:
+		return histogramDate(term)
+	}
+	return term
 }
 
 // histogramDate writes a date histogram interval as Socorro does

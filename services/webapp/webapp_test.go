@@ -1114,3 +1114,32 @@ func TestMissingProcessedCrash(t *testing.T) {
 		assert.Contains(t, rec.Body.String(), "page", q)
 	}
 }
+
+// Facet terms are typed as Socorro's, and a missing value is no term.
+func TestSearchJSONTerms(t *testing.T) {
+	f := newFixture(t, nil)
+	f.reader.result = &clickhouse.SearchResult{Total: 5,
+		Facets: map[string][]clickhouse.Bucket{
+			"build_id":      {{Term: "20261101000000", Count: 3}, {Term: "", Count: 2}},
+			"startup_crash": {{Term: "1", Count: 1}, {Term: "0", Count: 2}, {Term: "", Count: 2}},
+			"product":       {{Term: "Firefox", Count: 3}, {Term: "", Count: 2}},
+		},
+		Aggs:       map[string][]clickhouse.Bucket{"product.uptime": {{Group: "Firefox", Term: "60", Count: 2}, {Group: "", Term: "5", Count: 2}}},
+		Histograms: map[string][]clickhouse.Bucket{"uptime": {{Group: "0", Count: 3}, {Group: "", Count: 2}}},
+	}
+	rec := f.do("GET", "/api/SuperSearch/?_facets=build_id&_facets=startup_crash&_aggs.product=uptime&_histogram.uptime=", "", nil)
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	assert.JSONEq(t, `{
+		"build_id": [{"term": 20261101000000, "count": 3}],
+		"startup_crash": [{"term": "true", "count": 1}, {"term": "false", "count": 2}],
+		"product": [{"term": "Firefox", "count": 3, "facets": {"uptime": [{"term": 60, "count": 2}]}}],
+		"histogram_uptime": [{"term": 0, "count": 3}]
+	}`, string(mustJSON(t, rec.Body.Bytes(), "facets")))
+}
+
+func mustJSON(t *testing.T, body []byte, key string) []byte {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(body, &m))
+	return m[key]
+}

@@ -29,7 +29,7 @@ func Contract() []Support {
 		{"_columns", true, "Hit columns, keyed by the name asked; default uuid, date, signature, product, version."},
 		{"_sort", true, "Fields, - for descending; default -date. crash_id breaks ties so pages are stable."},
 		{"_results_number, _results_offset", true, "0..1000 per page; offset + number at most 10000 (Elasticsearch's window)."},
-		{"_facets", true, "Terms of each field (default signature); _cardinality.<f> and _histogram.<f> values as in Socorro."},
+		{"_facets", true, "Terms of each field (default signature); _cardinality.<f> and _histogram.<f> values as in Socorro. Terms are typed as Elasticsearch's: numbers for number fields, \"true\"/\"false\" for bools, ISO 8601 for dates; a crash without the field adds no term (total minus the terms' sum counts them)."},
 		{"_facets_size", true, "0..10000, default 50; 0 computes no facet, aggregation, histogram or cardinality (crashstats-tools' supersearch sends 0)."},
 		{"_aggs.<f1>[.<f2>[.<f3>]]", false, "Nested terms or _cardinality.<f> under facets.<f1>, level by level, as Socorro. crashstream allows at most three key fields (Socorro: any), and no _histogram target inside _aggs (400)."},
 		{"_histogram.<f>, _histogram_interval.<f>", true, "histogram_<f> of a date or number field, split by term fields or _cardinality.<f>; date keys as Socorro's (2026-11-27T00:00:00+00:00). Date intervals 1h/hour, 1d/day, 1w/week, 1M/month (Socorro also accepts other Elasticsearch intervals); number intervals are positive integers."},
