@@ -32,10 +32,11 @@ clean: ## stop the stack and wipe its data and logs
 	@$(STACK) clean
 	rm -rf bin
 
-build: ## build bin/crashstream
+build: ## build bin/crashstream (and bin/crashstream-tools: stackwalk/minidump without the services)
 	@mkdir -p bin
 	cd services && CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o ../$(BIN) ./cmd/crashstream
-	@echo "built $(BIN)"
+	cd services && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o ../$(BIN)-tools ./cmd/crashstream-tools
+	@echo "built $(BIN) $(BIN)-tools"
 
 run: up build ## start the stack and every service, with sample traffic; prints the URLs
 	@tests/stack/run.sh

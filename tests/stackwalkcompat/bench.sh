@@ -25,7 +25,9 @@ trap 'rm -rf "$work"' EXIT
 tool="$(command -v minidump-stackwalk || echo "$HOME/.cargo/bin/minidump-stackwalk")"
 [[ -x "$tool" ]] || { echo "bench: minidump-stackwalk not installed (tests/corpus/install-oracles.sh)" >&2; exit 1; }
 (cd "$root" && go build -o "$work/crashstream" ./services/cmd/crashstream)
+(cd "$root" && go build -o "$work/crashstream-tools" ./services/cmd/crashstream-tools)
 ours="$work/crashstream"
+tools="$work/crashstream-tools"
 
 # Cases: "<dump> <symbols dir>".
 cases=()
@@ -56,6 +58,7 @@ for c in "${cases[@]}"; do
 	read -r dump syms <<<"$c"
 	"$tool" --json "$dump" "$syms" >/dev/null 2>&1 || true
 	"$ours" stackwalk "$dump" "$syms" >/dev/null 2>&1 || true
+	"$tools" stackwalk "$dump" "$syms" >/dev/null 2>&1 || true
 	"$ours" stackwalk --symbols-cache "$work/snapcache" "$dump" "$syms" >/dev/null 2>&1 || true
 done
 
@@ -67,6 +70,8 @@ loop() { # TOOLKIND
 		case "$1" in
 		mdsw) "$tool" --json "$dump" "$syms" ;;
 		ours) "$ours" stackwalk "$dump" "$syms" ;;
+		# The same command in the binary without the services.
+		tools) "$tools" stackwalk "$dump" "$syms" ;;
 		# With a disk cache, parsed tables of local .sym files are kept as
 		# snapshots (warmed by the page-cache pass above).
 		cached) "$ours" stackwalk --symbols-cache "$work/snapcache" "$dump" "$syms" ;;
@@ -74,12 +79,32 @@ loop() { # TOOLKIND
 	done <"$work/cases"
 }
 export -f loop
-export tool ours work
+export tool ours tools work
 for ((i = 0; i < iters; i++)); do
 	run mdsw bash -c 'loop mdsw'
 	run ours bash -c 'loop ours'
+	run tools bash -c 'loop tools'
 	run cached bash -c 'loop cached'
 done
+
+# Per process: each dump once per tool and iteration, tools alternating;
+# wait4 gives each process's CPU time (µs) and peak RSS; medians below.
+cat >"$work/perproc.py" <<'PY'
+import os, subprocess, sys, time
+tool, ours, tools, work, core, iters = sys.argv[1:7]
+cases = [l.split() for l in open(f"{work}/cases") if l.strip()]
+out = {k: open(f"{work}/p-{k}", "w") for k in ("mdsw", "ours", "tools")}
+for _ in range(int(iters)):
+    for dump, syms in cases:
+        for k, argv in (("mdsw", [tool, "--json", dump, syms]), ("ours", [ours, "stackwalk", dump, syms]),
+                        ("tools", [tools, "stackwalk", dump, syms])):
+            t0 = time.perf_counter()
+            p = subprocess.Popen(["taskset", "-c", core] + argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _, _, ru = os.wait4(p.pid, 0)
+            wall = time.perf_counter() - t0
+            out[k].write(f"{ru.ru_utime} {ru.ru_stime} {wall} {ru.ru_maxrss}\n")
+PY
+python3 "$work/perproc.py" "$tool" "$ours" "$tools" "$work" "$core" "$iters"
 
 summary() {
 	awk -v label="$1" -v per="${#cases[@]}" '{u+=$1; s+=$2; w+=$3; if ($4>m) m=$4; n+=per}
@@ -90,8 +115,18 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "cases: ${#cases[@]} dumps x $iters iterations, pinned to core $core"
 summary "minidump-stackwalk" mdsw
 summary "crashstream" ours
+summary "crashstream-tools" tools
 summary "crashstream --symbols-cache" cached
+perproc() {
+	awk '{print $1+$2}' "$work/$2" | sort -g | awk -v l="$1" '{c[NR]=$1} END {printf "%-20s per process: median cpu %6.2f ms", l, 1000*c[int((NR+1)/2)]}'
+	awk '{print $3}' "$work/$2" | sort -g | awk '{c[NR]=$1} END {printf "  median wall %6.2f ms", 1000*c[int((NR+1)/2)]}'
+	awk '{print $4}' "$work/$2" | sort -n | awk '{m[NR]=$1} END {printf "  median peak RSS %5.1f MiB  (%d processes)\n", m[int((NR+1)/2)]/1024, NR}'
+}
+perproc "minidump-stackwalk" p-mdsw
+perproc "crashstream" p-ours
+perproc "crashstream-tools" p-tools
 awk 'NR==FNR {c+=$1+$2; next} {o+=$1+$2} END {printf "CLI throughput ratio crashstream/minidump-stackwalk (cpu): %.2fx\n", c/o}' "$work/mdsw" "$work/ours"
+awk 'NR==FNR {c+=$1+$2; next} {o+=$1+$2} END {printf "CLI throughput ratio crashstream-tools/minidump-stackwalk (cpu): %.2fx\n", c/o}' "$work/mdsw" "$work/tools"
 awk 'NR==FNR {c+=$1+$2; next} {o+=$1+$2} END {printf "CLI throughput ratio crashstream --symbols-cache/minidump-stackwalk (cpu): %.2fx\n", c/o}' "$work/mdsw" "$work/cached"
 echo "in-process (the processor's path, warm memory cache), same dumps:"
 (cd "$root" && taskset -c "$core" go test -run '^$' -bench WalkWarm -cpu 1 -benchtime 3s ./tests/stackwalkcompat | grep Benchmark)

@@ -1,163 +1,37 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"flag"
-	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"path/filepath"
-	"time"
 
-	"github.com/crashstream/crashstream/services/processor/minidump"
-	"github.com/crashstream/crashstream/services/processor/stackwalk"
-	"github.com/crashstream/crashstream/services/processor/symbols"
-	"github.com/crashstream/crashstream/services/runtime"
+	"github.com/crashstream/crashstream/services/processor/stackwalk/cli"
 )
 
-// stackwalkCommand is a drop-in for `minidump-stackwalk --json`: the same
-// flags Socorro passes are accepted, flags and operands may be mixed, and
-// operands after the dump are symbol directories.
+// stackwalkCommand is a drop-in for `minidump-stackwalk --json` (see
+// package cli, which the small crashstream-tools binary also runs).
 func stackwalkCommand() command {
 	return command{
 		name:    "stackwalk",
 		summary: "walk and symbolicate a minidump's stacks (minidump-stackwalk --json)",
-		run:     runStackwalk,
+		run:     toolRun(cli.Stackwalk),
 	}
 }
 
-func runStackwalk(ctx context.Context, args []string, env cmdEnv) error {
-	fs := flag.NewFlagSet("stackwalk", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	var paths, urls runtime.StringList
-	fs.Var(&paths, "symbols-path", "local symbol directory in Breakpad layout, or one .sym file (repeatable)")
-	fs.Var(&urls, "symbols-url", "symbol server base URL (repeatable)")
-	cacheDir := fs.String("symbols-cache", filepath.Join(os.TempDir(), "rust-minidump-cache"), "directory caching downloaded symbol files")
-	fs.String("symbols-tmp", "", "accepted for compatibility (downloads stage inside the cache directory)")
-	pretty := fs.Bool("pretty", false, "indent the JSON output")
-	fs.Bool("json", true, "accepted for compatibility: the output is always JSON")
-	outFile := fs.String("output-file", "", "write the JSON here instead of stdout")
-	logFile := fs.String("log-file", "", "write errors here instead of stderr")
-	fs.String("verbose", "error", "accepted for compatibility")
-	fs.String("evil-json", "", "accepted for compatibility (ignored)")
-	timeout := fs.Duration("timeout", 2*time.Minute, "deadline for the whole walk, symbol downloads included")
-	fetchTimeout := fs.Duration("symbols-fetch-timeout", time.Minute, "timeout of one symbol file download")
-	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: crashstream stackwalk [flags] <dump> [symbols-path]...\n\n"+
-			"Walks and symbolicates every thread of a minidump and prints minidump-stackwalk's\n"+
-			"--json document.\n\n")
-		fs.PrintDefaults()
+func minidumpCommand() command {
+	return command{
+		name:    "minidump",
+		summary: "print a minidump's contents as JSON",
+		run:     toolRun(cli.Minidump),
 	}
-	// Go's flag package stops at the first operand; minidump-stackwalk
-	// accepts flags anywhere, so parse operand by operand.
-	var operands []string
-	rest := args
-	for {
-		if err := runtime.ParseFlags(fs, rest, env.getenv); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
+}
+
+// toolRun adapts a cli command to this binary's environment and usage error.
+func toolRun(run func(context.Context, []string, cli.Env) error) func(context.Context, []string, cmdEnv) error {
+	return func(ctx context.Context, args []string, env cmdEnv) error {
+		err := run(ctx, args, cli.Env{Stdout: env.stdout, Stderr: env.stderr, Getenv: env.getenv})
+		if errors.Is(err, cli.ErrUsage) {
 			return errUsage
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		operands = append(operands, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	if len(operands) == 0 {
-		fmt.Fprintln(env.stderr, "crashstream stackwalk: expected a dump file")
-		fs.Usage()
-		return errUsage
-	}
-	paths = append(paths, operands[1:]...)
-
-	errOut := env.stderr
-	if *logFile != "" {
-		f, err := os.Create(*logFile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		errOut = f
-	}
-	cfg := symbols.Config{Paths: paths, URLs: urls, CacheDir: *cacheDir, FetchTimeout: *fetchTimeout,
-		NegativeTTL: time.Hour, MemoryMaxBytes: 0}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(env.stderr, "crashstream stackwalk: %v\n", err)
-		return errUsage
-	}
-	cacheSet := false
-	fs.Visit(func(f *flag.Flag) { cacheSet = cacheSet || f.Name == "symbols-cache" })
-	if len(urls) == 0 && !cacheSet {
-		cfg.CacheDir = "" // nothing to download and no cache asked for: leave the default cache alone
-	}
-	// With no symbol source at all the walk gets no Symbolizer, so modules
-	// are reported as minidump-stackwalk does then: not missing, not loaded.
-	var syms stackwalk.Symbolizer
-	if len(paths) > 0 || len(urls) > 0 {
-		sup, err := symbols.NewSupplier(cfg, &http.Client{Timeout: *fetchTimeout})
-		if err != nil {
-			return err
-		}
-		syms = sup
-	}
-
-	b, err := readDump(operands[0])
-	if err != nil {
-		fmt.Fprintf(errOut, "ERROR %v\n", err)
 		return err
 	}
-	wctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	d, err := minidump.Parse(b)
-	if err != nil {
-		fmt.Fprintf(errOut, "ERROR %v\n", err)
-		return err
-	}
-	res, err := stackwalk.Walk(wctx, d, syms, stackwalk.Options{})
-	if err != nil {
-		fmt.Fprintf(errOut, "ERROR %v\n", err)
-		return err
-	}
-	if res.Incomplete != nil {
-		fmt.Fprintf(errOut, "ERROR walk incomplete: %v\n", res.Incomplete)
-	}
-	var w io.Writer = env.stdout
-	if *outFile != "" {
-		f, err := os.Create(*outFile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
-	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := res.WriteJSON(bw, *pretty); err != nil {
-		return err
-	}
-	return bw.Flush()
-}
-
-func readDump(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > minidump.MaxSize {
-		return nil, fmt.Errorf("%s: %d bytes exceeds the %d byte limit", path, st.Size(), int64(minidump.MaxSize))
-	}
-	b, err := io.ReadAll(io.LimitReader(f, minidump.MaxSize+1))
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
 }

@@ -28,14 +28,20 @@ def main(d):
     print()
     print("package minidump")
     print()
-    print("// Read-only name tables for crash reasons, keyed by the raw value.")
+    print("// Read-only name tables for crash reasons, sorted by the raw value.")
+    print("// Sorted slices, not maps: the linker lays them out as data, so they")
+    print("// cost nothing at start-up (maps are built by package initialisation).")
     print("var (")
     for f in ("windows.rs", "linux.rs", "macos.rs"):
         for name, variants in parse(f"{d}/{f}"):
             go = "t" + name
-            print(f"\t{go} = map[int64]string{{")
-            for v, n in variants:
-                print(f'\t\t{n}: "{v}",')
+            print(f"\t{go} = nameTable{{")
+            seen = set()
+            for v, n in sorted(variants, key=lambda x: x[1]):
+                if n in seen:
+                    continue
+                seen.add(n)
+                print(f'\t\t{{{n}, "{v}"}},')
             print("\t}")
     print(")")
 
