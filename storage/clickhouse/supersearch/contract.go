@@ -26,7 +26,7 @@ func Contract() []Support {
 		{"!", true, "Negates any operator; a crash without the field matches every negation, as with Elasticsearch's not-filter."},
 		{"several ! values", false, "Socorro ORs them (!a or !b matches nearly everything); crashstream ANDs them (neither a nor b), which is what such a request means."},
 		{"__null__, !__null__, __true__", true, "Missing (empty string or list, NULL number or bool), present, true."},
-		{"_columns", true, "Hit columns, keyed by the name asked; default uuid, date, signature, product, version."},
+		{"_columns", true, "Hit columns, keyed by the name asked; default uuid, date, signature, product, version. Dates are RFC 3339 in UTC (2026-11-27T10:11:12Z; Socorro writes +00:00 and microseconds); a missing number or bool is null."},
 		{"_sort", true, "Fields, - for descending; default -date. crash_id breaks ties so pages are stable."},
 		{"_results_number, _results_offset", true, "0..1000 per page; offset + number at most 10000 (Elasticsearch's window)."},
 		{"_facets", true, "Terms of each field (default signature); _cardinality.<f> and _histogram.<f> values as in Socorro. Terms are typed as Elasticsearch's: numbers for number fields, \"true\"/\"false\" for bools, ISO 8601 for dates; a crash without the field adds no term (total minus the terms' sum counts them)."},
