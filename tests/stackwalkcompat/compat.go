@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -154,7 +155,13 @@ type Result struct {
 	CrashFrames, CrashSame int
 	// AllFrames/AllSame count every thread.
 	AllFrames, AllSame int
-	// Diffs describes each disagreeing crashing-thread frame.
+	// InfoFields counts the crash_info keys of both documents and InfoSame
+	// the equal ones; ModuleFields/ModuleSame the same over every field of
+	// every modules[] entry.
+	InfoFields, InfoSame     int
+	ModuleFields, ModuleSame int
+	// Diffs describes each disagreeing crashing-thread frame, crash_info
+	// field and module field.
 	Diffs []string
 }
 
@@ -168,6 +175,9 @@ func Compare(name string, ours, theirs []byte) (Result, error) {
 		return Result{}, fmt.Errorf("theirs: %w", err)
 	}
 	r := Result{Case: name}
+	if err := compareInfoAndModules(&r, ours, theirs); err != nil {
+		return Result{}, err
+	}
 	if len(a.Threads) != len(b.Threads) {
 		r.Diffs = append(r.Diffs, fmt.Sprintf("thread count: ours %d, theirs %d", len(a.Threads), len(b.Threads)))
 	}
@@ -234,4 +244,73 @@ func frameDiff(a, b *Frame) string {
 func show(f *Frame) string {
 	b, _ := json.Marshal(f)
 	return string(b)
+}
+
+// compareInfoAndModules compares every crash_info key (instruction,
+// memory_accesses, adjusted_address, possible_bit_flips,
+// instruction_pointer_update, type, address, ...) and every field of every
+// module, as JSON values.
+func compareInfoAndModules(r *Result, ours, theirs []byte) error {
+	type doc struct {
+		CrashInfo map[string]json.RawMessage   `json:"crash_info"`
+		Modules   []map[string]json.RawMessage `json:"modules"`
+	}
+	var a, b doc
+	if err := json.Unmarshal(ours, &a); err != nil {
+		return fmt.Errorf("ours: %w", err)
+	}
+	if err := json.Unmarshal(theirs, &b); err != nil {
+		return fmt.Errorf("theirs: %w", err)
+	}
+	same := func(x, y json.RawMessage) bool {
+		var vx, vy any
+		return json.Unmarshal(x, &vx) == nil && json.Unmarshal(y, &vy) == nil && reflect.DeepEqual(vx, vy)
+	}
+	for _, k := range unionKeys(a.CrashInfo, b.CrashInfo) {
+		r.InfoFields++
+		x, okx := a.CrashInfo[k]
+		y, oky := b.CrashInfo[k]
+		if okx && oky && same(x, y) {
+			r.InfoSame++
+			continue
+		}
+		r.Diffs = append(r.Diffs, fmt.Sprintf("crash_info.%s: ours %s, theirs %s", k, x, y))
+	}
+	if len(a.Modules) != len(b.Modules) {
+		r.Diffs = append(r.Diffs, fmt.Sprintf("module count: ours %d, theirs %d", len(a.Modules), len(b.Modules)))
+	}
+	for i := 0; i < max(len(a.Modules), len(b.Modules)); i++ {
+		var x, y map[string]json.RawMessage
+		if i < len(a.Modules) {
+			x = a.Modules[i]
+		}
+		if i < len(b.Modules) {
+			y = b.Modules[i]
+		}
+		for _, k := range unionKeys(x, y) {
+			r.ModuleFields++
+			vx, okx := x[k]
+			vy, oky := y[k]
+			if okx && oky && same(vx, vy) {
+				r.ModuleSame++
+				continue
+			}
+			r.Diffs = append(r.Diffs, fmt.Sprintf("modules[%d].%s: ours %s, theirs %s", i, k, vx, vy))
+		}
+	}
+	return nil
+}
+
+func unionKeys(a, b map[string]json.RawMessage) []string {
+	var keys []string
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -41,7 +41,7 @@ func TestCrashingThreadFramesAgree(t *testing.T) {
 	if toolErr != nil {
 		tool = ""
 	}
-	var frames, same, all, allSame, compared int
+	var frames, same, all, allSame, compared, info, infoSame, mods, modsSame int
 	for _, c := range cases {
 		theirs, err := TheirJSON(context.Background(), tool, c)
 		if err != nil {
@@ -57,6 +57,10 @@ func TestCrashingThreadFramesAgree(t *testing.T) {
 		same += r.CrashSame
 		all += r.AllFrames
 		allSame += r.AllSame
+		info += r.InfoFields
+		infoSame += r.InfoSame
+		mods += r.ModuleFields
+		modsSame += r.ModuleSame
 		t.Logf("%-32s crashing thread %3d/%3d frames agree, all threads %4d/%4d", c.Name, r.CrashSame, r.CrashFrames, r.AllSame, r.AllFrames)
 		for _, d := range r.Diffs {
 			t.Logf("    %s", d)
@@ -67,7 +71,12 @@ func TestCrashingThreadFramesAgree(t *testing.T) {
 	}
 	t.Logf("TOTAL %d dumps: crashing-thread frames %d/%d agree (%.2f%%), all threads %d/%d (%.2f%%)",
 		compared, same, frames, 100*float64(same)/float64(max(frames, 1)), allSame, all, 100*float64(allSame)/float64(max(all, 1)))
+	t.Logf("TOTAL crash_info fields %d/%d agree, module fields %d/%d", infoSame, info, modsSame, mods)
 	assert.GreaterOrEqual(t, float64(same), 0.99*float64(frames), "crashing-thread frame agreement below 99%")
+	// crash_info (the disassembly-derived fields included) and the module
+	// list must agree completely.
+	assert.Equal(t, info, infoSame, "crash_info fields differ")
+	assert.Equal(t, mods, modsSame, "module fields differ")
 }
 
 func TestCompareCountsDifferences(t *testing.T) {
@@ -82,5 +91,19 @@ func TestCompareCountsDifferences(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, r.CrashFrames)
 	assert.Equal(t, 1, r.CrashSame)
+	assert.Len(t, r.Diffs, 2)
+}
+
+func TestCompareCountsCrashInfoAndModuleDifferences(t *testing.T) {
+	theirs := []byte(`{"crash_info":{"crashing_thread":0,"instruction":"mov eax, dword [rax]","memory_accesses":[{"address":"0x0","size":4}]},
+		"modules":[{"filename":"a","missing_symbols":false}],"threads":[]}`)
+	ours := []byte(`{"crash_info":{"crashing_thread":0,"instruction":null,"memory_accesses":[{"size":4,"address":"0x0"}]},
+		"modules":[{"filename":"a","missing_symbols":true}],"threads":[]}`)
+	r, err := Compare("x", ours, theirs)
+	require.NoError(t, err)
+	assert.Equal(t, 3, r.InfoFields)
+	assert.Equal(t, 2, r.InfoSame, "key order inside values does not matter")
+	assert.Equal(t, 2, r.ModuleFields)
+	assert.Equal(t, 1, r.ModuleSame)
 	assert.Len(t, r.Diffs, 2)
 }

@@ -5,5 +5,6 @@
 // is one, else from the goldens committed beside the dumps.
 //
 // Differences are explained in README.md; the test fails when the
-// crashing-thread frames agree on fewer than 99% of frames.
+// crashing-thread frames agree on fewer than 99% of frames, or when any
+// crash_info key or module field differs.
 package stackwalkcompat

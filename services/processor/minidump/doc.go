@@ -14,6 +14,12 @@
 // left empty; every other stream still reads. Duplicate directory entries
 // follow rust-minidump: the later entry of a type wins.
 //
+// Deliberate difference from minidump-stackwalk: a module record that
+// cannot be read (its name out of bounds, a bad address range) is dropped
+// with a soft error and the other modules are kept, where
+// minidump-stackwalk loses the whole module list
+// (TestCorruptModuleRecordKeepsTheOthers).
+//
 // The accessors mirror what minidump-stackwalk reports, in the same
 // formatting (debug ids, code ids, crash reason names, os/cpu names):
 //

@@ -7,6 +7,31 @@
 // symbols; it stops when the caller's instruction pointer is in the first
 // page or its stack pointer does not grow. The rules per CPU follow
 // minidump-stackwalk 0.27 (see amd64.go, x86.go, arm64.go).
+//
+// # Output
+//
+// Result.JSON is minidump-stackwalk's --json document, field for field:
+// tests/stackwalkcompat compares every frame, every crash_info field (the
+// instruction analysis of package crashinfo included) and every module
+// field with the tool on the corpus and requires them all equal. A dump
+// without a readable thread list or system info is an error
+// (ErrMissingThreadList, ErrMissingSystemInfo), as in minidump-stackwalk,
+// which prints no document then. Output is valid JSON in valid UTF-8 for
+// any input: strings from the dump are re-encoded, and the soft errors
+// stream is kept only when it is valid UTF-8 JSON.
+//
+// Deliberate differences from minidump-stackwalk, each tested:
+//   - A corrupt module record drops that module only (minidump package,
+//     TestCorruptModuleRecordKeepsTheOthers); minidump-stackwalk drops the
+//     module list.
+//   - A .sym file whose last line has no newline is read (symbols package,
+//     TestParseErrors "no trailing newline"); minidump-stackwalk rejects it
+//     as corrupt.
+//   - proc_limits keeps the order of /proc/<pid>/limits; minidump-stackwalk
+//     prints its hash map's order, which changes from run to run
+//     (TestProcLimits).
+//   - --evil-json is accepted and ignored: cert_subject is null and
+//     modules_contains_cert_info false.
 package stackwalk
 
 import (
