@@ -336,6 +336,25 @@ func (s *Server) SearchJSON(q *supersearch.Query, res *clickhouse.SearchResult, 
 			}
 		}
 	}
+	for key, bs := range res.AggHistograms {
+		parts := strings.Split(key, ".")
+		if !visible(parts...) {
+			continue
+		}
+		by, target := parts[:len(parts)-1], parts[len(parts)-1]
+		for _, b := range bs {
+			n := at(top, by, strings.Split(b.Group, "\x1f"))
+			if n == nil || b.Term == "" {
+				continue
+			}
+			term, typ := b.Term, types[target]
+			if typ == supersearch.Date {
+				term, typ = histogramDate(term), supersearch.String
+			}
+			name := "histogram_" + target
+			n.kids[name] = append(n.kids[name], &facetNode{term: term, typ: typ, count: b.Count})
+		}
+	}
 	for name, list := range top {
 		out.Facets[name] = nodeBuckets(list)
 	}

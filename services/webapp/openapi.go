@@ -55,7 +55,7 @@ func (s *Server) OpenAPI() obj {
 		qp("_sort", "sort fields, - prefix for descending (default -date)", false, strs()),
 		qp("_facets", "fields to facet on (default signature); also _cardinality.<field> and _histogram.<field>", false, strs()),
 		qp("_facets_size", "terms per facet, 0..10000 (default 50); 0 computes no facet, aggregation, histogram or cardinality", false, intS()),
-		qp("_aggs.<field>[.<field2>[.<field3>]]", "nested facets: for each term of the key fields, the top terms of each value, or _cardinality.<field>", false, strs()),
+		qp("_aggs.<field>[.<field2>[.<field3>]]", "nested facets: for each term of the key fields, the top terms of each value, or _cardinality.<field>, or _histogram.<field> (histogram_<field> per bucket)", false, strs()),
 		qp("_histogram.<field>", "histogram_<field> of a date or number field; values are term fields or _cardinality.<field> per bucket", false, strs()),
 		qp("_histogram_interval.<field>", "interval: 1h, 1d, 1w, 1M (or hour, day, week, month) for dates, a width for numbers", false, str()),
 		qp("_cardinality.<field>", "distinct count of a field (cardinality_<field>); crashstream's shorthand for _facets=_cardinality.<field>", false, str()),

@@ -1124,15 +1124,17 @@ func TestSearchJSONTerms(t *testing.T) {
 			"startup_crash": {{Term: "1", Count: 1}, {Term: "0", Count: 2}, {Term: "", Count: 2}},
 			"product":       {{Term: "Firefox", Count: 3}, {Term: "", Count: 2}},
 		},
-		Aggs:       map[string][]clickhouse.Bucket{"product.uptime": {{Group: "Firefox", Term: "60", Count: 2}, {Group: "", Term: "5", Count: 2}}},
-		Histograms: map[string][]clickhouse.Bucket{"uptime": {{Group: "0", Count: 3}, {Group: "", Count: 2}}},
+		Aggs:          map[string][]clickhouse.Bucket{"product.uptime": {{Group: "Firefox", Term: "60", Count: 2}, {Group: "", Term: "5", Count: 2}}},
+		Histograms:    map[string][]clickhouse.Bucket{"uptime": {{Group: "0", Count: 3}, {Group: "", Count: 2}}},
+		AggHistograms: map[string][]clickhouse.Bucket{"product.date": {{Group: "Firefox", Term: "2026-11-20", Count: 3}}},
 	}
-	rec := f.do("GET", "/api/SuperSearch/?_facets=build_id&_facets=startup_crash&_aggs.product=uptime&_histogram.uptime=", "", nil)
+	rec := f.do("GET", "/api/SuperSearch/?_facets=build_id&_facets=startup_crash&_aggs.product=uptime&_aggs.product=_histogram.date&_histogram.uptime=", "", nil)
 	require.Equal(t, 200, rec.Code, rec.Body.String())
 	assert.JSONEq(t, `{
 		"build_id": [{"term": 20261101000000, "count": 3}],
 		"startup_crash": [{"term": "true", "count": 1}, {"term": "false", "count": 2}],
-		"product": [{"term": "Firefox", "count": 3, "facets": {"uptime": [{"term": 60, "count": 2}]}}],
+		"product": [{"term": "Firefox", "count": 3, "facets": {"uptime": [{"term": 60, "count": 2}],
+			"histogram_date": [{"term": "2026-11-20T00:00:00+00:00", "count": 3}]}}],
 		"histogram_uptime": [{"term": 0, "count": 3}]
 	}`, string(mustJSON(t, rec.Body.Bytes(), "facets")))
 }

@@ -208,6 +208,10 @@ func TestSuperSearch(t *testing.T) {
 			assert.Contains(t, res.AggCardinality["product.signature.build_id"], Bucket{Group: "Fenix\x1fsig_0", Count: 1})
 			assert.Contains(t, res.Aggs["product.signature.uptime"], Bucket{Group: "Fenix\x1fsig_2", Term: "11", Count: 1})
 			assert.Equal(t, []Bucket{{Group: "2026-11-19", Count: 1}, {Group: "2026-11-20", Count: 2}}, res.HistogramCardinality["date.product"])
+			res = search("_aggs.product=_histogram.date&_aggs.product=_histogram.uptime&_histogram_interval.uptime=100")
+			assert.Equal(t, []Bucket{{Group: "Fenix", Term: "2026-11-20", Count: 5}, {Group: "Firefox", Term: "2026-11-19", Count: 10},
+				{Group: "Firefox", Term: "2026-11-20", Count: 5}}, res.AggHistograms["product.date"])
+			assert.Contains(t, res.AggHistograms["product.uptime"], Bucket{Group: "Fenix", Term: "0", Count: 5})
 			// _facets_size=0: no aggregation at all
 			res = search("_facets_size=0&_facets=product&_histogram.date=product")
 			assert.Empty(t, res.Facets)

@@ -28,6 +28,9 @@ type SearchResult struct {
 	// AggCardinality are _aggs targets _cardinality.<f>, keyed like Aggs;
 	// Count is the distinct count of f in the group.
 	AggCardinality map[string][]Bucket
+	// AggHistograms are _aggs targets _histogram.<f>, keyed like Aggs;
+	// Term is the interval, Count the crashes of the group in it.
+	AggHistograms map[string][]Bucket
 	// HistogramCardinality are _histogram.<f>=_cardinality.<g>, keyed
 	// "f.g"; Group is the interval, Count the distinct count of g in it.
 	HistogramCardinality map[string][]Bucket
@@ -69,7 +72,8 @@ func (r *Reader) SuperSearch(ctx context.Context, q *supersearch.Query) (*Search
 		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"optimize_move_to_prewhere": 0}))
 	}
 	res := &SearchResult{Facets: map[string][]Bucket{}, Aggs: map[string][]Bucket{}, Histograms: map[string][]Bucket{},
-		Cardinality: map[string]uint64{}, AggCardinality: map[string][]Bucket{}, HistogramCardinality: map[string][]Bucket{}}
+		Cardinality: map[string]uint64{}, AggCardinality: map[string][]Bucket{}, AggHistograms: map[string][]Bucket{},
+		HistogramCardinality: map[string][]Bucket{}}
 	if err := s.stats(ctx, res); err != nil {
 		return nil, err
 	}
@@ -80,6 +84,9 @@ func (r *Reader) SuperSearch(ctx context.Context, q *supersearch.Query) (*Search
 		return nil, err
 	}
 	if err := s.aggCardinality(ctx, res); err != nil {
+		return nil, err
+	}
+	if err := s.aggHistograms(ctx, res); err != nil {
 		return nil, err
 	}
 	if err := s.histograms(ctx, res); err != nil {
@@ -503,7 +510,7 @@ func aggLevels(aggs []supersearch.Agg) []aggLevel {
 		for i := 1; i < len(a.By); i++ {
 			add(a.By[:i], a.By[i])
 		}
-		if !a.Cardinality {
+		if !a.Cardinality && a.Histogram == nil {
 			add(a.By, a.Target)
 		}
 	}
@@ -548,6 +555,41 @@ func (s *search) aggCardinality(ctx context.Context, res *SearchResult) error {
 				return err
 			}
 			res.AggCardinality[key] = append(res.AggCardinality[key], b)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// aggHistograms computes the _aggs targets _histogram.<f>: the crashes of
+// each group per interval of f.
+func (s *search) aggHistograms(ctx context.Context, res *SearchResult) error {
+	for _, a := range s.q.Aggs {
+		if a.Histogram == nil {
+			continue
+		}
+		key := aggName(a.By, a.Target)
+		if _, done := res.AggHistograms[key]; done {
+			continue
+		}
+		q := "SELECT " + s.group(a.By) + " AS g, " + s.bucketExpr(*a.Histogram) + " AS b, toInt64(count()) FROM (" + s.inner() +
+			") GROUP BY g, b ORDER BY g, b LIMIT " + strconv.Itoa(histogramRows)
+		rows, err := s.r.conn.Query(ctx, q, s.args...)
+		if err != nil {
+			return fmt.Errorf("super search histogram %s: %w", key, err)
+		}
+		res.AggHistograms[key] = []Bucket{}
+		for rows.Next() {
+			var b Bucket
+			if err := rows.Scan(&b.Group, &b.Term, &b.Count); err != nil {
+				rows.Close()
+				return err
+			}
+			res.AggHistograms[key] = append(res.AggHistograms[key], b)
 		}
 		err = rows.Err()
 		rows.Close()

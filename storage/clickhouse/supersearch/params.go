@@ -154,11 +154,13 @@ type SortKey struct {
 
 // Agg is _aggs.<f1>[.<f2>[.<f3>]]=<target>: for each combination of the By
 // values, the top values of Target, or with Cardinality its distinct count
-// (a target of _cardinality.<field>).
+// (a target of _cardinality.<field>), or with Histogram its counts per
+// interval (a target of _histogram.<field>; Histogram.Field is Target).
 type Agg struct {
 	By          []Field
 	Target      Field
 	Cardinality bool
+	Histogram   *Histogram
 }
 
 // Histogram is _histogram.<field>=<terms...>: counts per interval of Field,
@@ -255,7 +257,7 @@ func Parse(params url.Values, fields Fields, viewPII bool, now time.Time) (*Quer
 			err = bad("%s: not supported (crashstream has no Elasticsearch query to return)", name)
 		case strings.HasPrefix(name, "_aggs."):
 			var a []Agg
-			a, err = p.aggs(name, splitValues(vals))
+			a, err = p.aggs(name, splitValues(vals), params)
 			q.Aggs = append(q.Aggs, a...)
 		case strings.HasPrefix(name, "_histogram."):
 			var h *Histogram
@@ -323,12 +325,17 @@ func Parse(params url.Values, fields Fields, viewPII bool, now time.Time) (*Quer
 }
 
 // facetHistogram reports whether a _histogram_interval.<f> parameter
-// belongs to a _facets=_histogram.<f> value.
+// belongs to a _histogram.<f> value of _facets or of an _aggs parameter.
 func facetHistogram(params url.Values, name string) bool {
 	want := "_histogram." + strings.TrimPrefix(name, "_histogram_interval.")
-	for _, v := range splitValues(params["_facets"]) {
-		if v == want {
-			return true
+	for k, vals := range params {
+		if k != "_facets" && !strings.HasPrefix(k, "_aggs.") {
+			continue
+		}
+		for _, v := range splitValues(vals) {
+			if v == want {
+				return true
+			}
 		}
 	}
 	return false
@@ -462,10 +469,11 @@ func (p *parser) sortKeys(names []string) ([]SortKey, error) {
 	return out, nil
 }
 
-// aggs reads _aggs.<f1>[.<f2>[.<f3>]]=<targets>: each target a field or
-// _cardinality.<field>. An aggregation with a dropped (protected) key field
-// is left out whole; a dropped target only drops that target.
-func (p *parser) aggs(name string, targets []string) ([]Agg, error) {
+// aggs reads _aggs.<f1>[.<f2>[.<f3>]]=<targets>: each target a field,
+// _cardinality.<field> or _histogram.<field>. An aggregation with a dropped
+// (protected) key field is left out whole; a dropped target only drops that
+// target.
+func (p *parser) aggs(name string, targets []string, params url.Values) ([]Agg, error) {
 	parts := strings.Split(strings.TrimPrefix(name, "_aggs."), ".")
 	if len(parts) > MaxAggDepth {
 		return nil, bad("%s: at most %d fields in an _aggs key", name, MaxAggDepth)
@@ -489,18 +497,28 @@ func (p *parser) aggs(name string, targets []string) ([]Agg, error) {
 	var out []Agg
 	seen := map[string]bool{}
 	for _, t := range targets {
-		card := strings.HasPrefix(t, "_cardinality.")
-		if strings.HasPrefix(t, "_histogram.") {
-			return nil, bad("%s: _histogram inside _aggs is not supported; use _histogram.<field>=<term field>", name)
+		if seen[t] {
+			continue
 		}
+		seen[t] = true
+		if strings.HasPrefix(t, "_histogram.") {
+			h, err := p.histogram(name, strings.TrimPrefix(t, "_histogram."), nil, params)
+			if err != nil {
+				return nil, err
+			}
+			if h != nil {
+				out = append(out, Agg{By: by, Target: h.Field, Histogram: h})
+			}
+			continue
+		}
+		card := strings.HasPrefix(t, "_cardinality.")
 		f, ok, err := p.field(name, strings.TrimPrefix(t, "_cardinality."))
 		if err != nil {
 			return nil, err
 		}
-		if !ok || seen[t] {
+		if !ok {
 			continue
 		}
-		seen[t] = true
 		out = append(out, Agg{By: by, Target: f, Cardinality: card})
 	}
 	if !keep {

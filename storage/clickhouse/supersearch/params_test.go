@@ -93,7 +93,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown agg target", url.Values{"_aggs.product": {"nope"}}},
 		{"unknown cardinality facet", url.Values{"_facets": {"_cardinality.nope"}}},
 		{"agg too deep", url.Values{"_aggs.product.version.platform.build_id": {"signature"}}},
-		{"histogram in aggs", url.Values{"_aggs.product": {"_histogram.date"}}},
+		{"histogram in aggs on a string", url.Values{"_aggs.product": {"_histogram.signature"}}},
+		{"bad interval of a histogram in aggs", url.Values{"_aggs.product": {"_histogram.date"}, "_histogram_interval.date": {"3d"}}},
 		{"return query", url.Values{"_return_query": {"1"}}},
 		{"too many results", url.Values{"_results_number": {"1001"}}},
 		{"window too deep", url.Values{"_results_number": {"1000"}, "_results_offset": {"9001"}}},
@@ -232,6 +233,16 @@ func TestParseCardinalityAndNesting(t *testing.T) {
 	for _, h := range q.Histograms {
 		assert.Equal(t, "1d", h.Interval)
 	}
+}
+
+func TestParseHistogramInAggs(t *testing.T) {
+	q, err := Parse(url.Values{"_aggs.product.version": {"_histogram.date", "signature"}, "_histogram_interval.date": {"hour"}}, reg(), false, now)
+	require.NoError(t, err)
+	require.Len(t, q.Aggs, 2)
+	require.NotNil(t, q.Aggs[0].Histogram)
+	assert.Equal(t, "date", q.Aggs[0].Target.Name)
+	assert.Equal(t, "1h", q.Aggs[0].Histogram.Interval)
+	assert.Nil(t, q.Aggs[1].Histogram)
 }
 
 func TestParseProtectedWithPII(t *testing.T) {
