@@ -58,6 +58,13 @@ rust-segv-O0-fp      rust-O0-fp   crash-rust -    segv
 rust-segv-O2-nofp    rust-O2-nofp crash-rust -    segv
 rust-overflow-O0-fp  rust-O0-fp   crash-rust 256  overflow
 rust-thread-O2-nofp  rust-O2-nofp crash-rust -    thread
+c-wild-O2-nofp       c-O2-nofp    crash-wild -    wild
+c-noncanon-O0-fp     c-O0-fp      crash-wild -    noncanon
+c-bitflip-O0-fp      c-O0-fp      crash-wild -    bitflip
+c-callnull-O2-nofp   c-O2-nofp    crash-wild -    callnull
+c-badcall-O0-fp      c-O0-fp      crash-wild -    badcall
+c-badcall-O2-nofp    c-O2-nofp    crash-wild -    badcall
+c-badjump-O0-fp      c-O0-fp      crash-wild -    badjump
 EOF
 }
 
@@ -79,6 +86,7 @@ build_variant() {
 		gcc "${cflags[@]}" -fPIC -shared -o "$out/libcrashlib.so" src/crashlib.c
 		gcc "${cflags[@]}" -pthread -o "$out/crash-c" src/crash.c \
 			-L"$out" -lcrashlib -Wl,-rpath,'$ORIGIN'
+		gcc "${cflags[@]}" -o "$out/crash-wild" src/wild.c
 		;;
 	cpp-*)
 		g++ "${cflags[@]}" -std=c++17 -o "$out/crash-cpp" src/crash.cpp

@@ -25,6 +25,12 @@ KINDS = {
     "throw": "uncaught exception -> std::terminate -> abort",
     "panic": "panic (unwrap on Err) -> abort",
     "segv": "read through dangling pointer 0x10",
+    "wild": "read through a wild pointer (0x123456789abc)",
+    "noncanon": "read through a non-canonical pointer (bit 63 set on a global's address)",
+    "bitflip": "write through a heap pointer with bit 40 flipped",
+    "callnull": "call through a function pointer member of a NULL struct",
+    "badcall": "call through a non-canonical function pointer (bit 62 set)",
+    "badjump": "call to an unmapped address (0x414141414141)",
 }
 RUST_KINDS = {"thread": "panic (expect on an empty Vec) on spawned thread `rworker-1` of 3 -> abort"}
 
