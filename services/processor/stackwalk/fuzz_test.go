@@ -1,12 +1,14 @@
 package stackwalk
 
 import (
+	"bytes"
 	"context"
-	"io"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/crashstream/crashstream/services/processor/minidump"
 	"github.com/crashstream/crashstream/services/processor/minidump/synth"
@@ -76,6 +78,15 @@ func FuzzWalk(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = res.WriteJSON(io.Discard, false)
+		// Whatever the dump holds, the document is valid JSON in valid
+		// UTF-8 (the soft errors stream, names and instruction text are
+		// all from the dump).
+		var buf bytes.Buffer
+		if err := res.WriteJSON(&buf, false); err != nil {
+			t.Fatal(err)
+		}
+		if !utf8.Valid(buf.Bytes()) || !json.Valid(buf.Bytes()) {
+			t.Fatalf("invalid output: %q", buf.Bytes())
+		}
 	})
 }

@@ -135,7 +135,7 @@ func Stackwalk(ctx context.Context, args []string, env Env) error {
 	if res.Incomplete != nil {
 		fmt.Fprintf(errOut, "ERROR walk incomplete: %v\n", res.Incomplete)
 	}
-	var w io.Writer = env.Stdout
+	w := env.Stdout
 	if *outFile != "" {
 		f, err := os.Create(*outFile)
 		if err != nil {
