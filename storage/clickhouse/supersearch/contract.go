@@ -38,5 +38,6 @@ func Contract() []Support {
 		{"unknown fields", false, "400 naming the parameter and the field; Socorro ignores an unknown filter and some unknown facet values silently, which hides typos."},
 		{"errors", true, "A list of objects with a type, as Socorro (which reports missing indices and failed shards; crashstream has neither, it reports dropped protected fields)."},
 		{"_return_query", false, "400: crashstream has no Elasticsearch query to return."},
+		{"SuperSearchFields", false, "Lists Socorro's field names (date, build_id, platform, ...) beside crashstream's, each alias saying what it stands for; protected fields are listed only to view_pii callers (Socorro lists every field with its permissions_needed)."},
 	}
 }
