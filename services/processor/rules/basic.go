@@ -94,7 +94,10 @@ func MinidumpSHA256() Rule {
 }
 
 // CrashingThreadInfo copies the crash reason, address and crashing thread
-// from the stackwalk output.
+// from the stackwalk output. The address is the one the instruction
+// analysis found when there is one, as Socorro: a null pointer plus an
+// offset is null, a general protection fault is the non-canonical address
+// the instruction used (crash_info.adjusted_address).
 func CrashingThreadInfo() Rule {
 	return Func("CrashingThreadInfo", func(_ context.Context, c *Crash) error {
 		if c.JSONDump == nil {
@@ -102,7 +105,7 @@ func CrashingThreadInfo() Rule {
 		}
 		pc := c.Processed
 		pc.Reason = c.dumpString("crash_info", "type")
-		pc.Address = c.dumpString("crash_info", "address")
+		pc.Address = crashAddress(c)
 		if idx, ok := asInt(c.dumpPath("crash_info", "crashing_thread")); ok {
 			pc.CrashingThread = ptr(idx)
 		}

@@ -28,6 +28,8 @@ func Default(reg *fields.Registry, w Walker, gen *signature.Generator) Ruleset {
 		Stackwalk(w),
 		CrashingThreadInfo(),
 		TruncateStacks(),
+		PossibleBitFlips(),
+		HasGuardPageAccess(),
 		MajorVersion(),
 		ProcessType(),
 		DatesAndTimes(),

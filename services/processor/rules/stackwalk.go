@@ -163,3 +163,68 @@ func TypedStack() Rule {
 		return nil
 	})
 }
+
+// crashAddress is crash_info.address, adjusted as Socorro's
+// CrashingThreadInfoRule does: null for a null pointer with an offset (in
+// the address's width), the real address for a non-canonical access.
+func crashAddress(c *Crash) string {
+	addr := c.dumpString("crash_info", "address")
+	adj, _ := c.dumpPath("crash_info", "adjusted_address").(map[string]any)
+	switch strOf(adj["kind"]) {
+	case "null-pointer":
+		if len(addr) == 18 {
+			return "0x0000000000000000"
+		}
+		return "0x00000000"
+	case "non-canonical":
+		if a := strOf(adj["address"]); a != "" {
+			return a
+		}
+	}
+	return addr
+}
+
+// PossibleBitFlips sets possible_bit_flips_max_confidence, the highest
+// confidence among crash_info.possible_bit_flips scaled to 0..100 and
+// truncated (Socorro's PossibleBitFlipsRule), so bad hardware can be
+// searched for and charted.
+func PossibleBitFlips() Rule {
+	return Func("PossibleBitFlips", func(_ context.Context, c *Crash) error {
+		flips, _ := c.dumpPath("crash_info", "possible_bit_flips").([]any)
+		found := false
+		best := 0.0
+		for _, f := range flips {
+			m, _ := f.(map[string]any)
+			v := 0.0
+			switch n := m["confidence"].(type) {
+			case json.Number:
+				v, _ = n.Float64()
+			case float64:
+				v = n
+			}
+			if !found || v > best {
+				best, found = v, true
+			}
+		}
+		if found {
+			c.Processed.PossibleBitFlipsMaxConfidence = ptr(int64(best * 100))
+		}
+		return nil
+	})
+}
+
+// HasGuardPageAccess sets has_guard_page_access when one of the faulting
+// instruction's memory accesses hit a likely guard page (Socorro's
+// HasGuardPageAccessRule: only ever set to true).
+func HasGuardPageAccess() Rule {
+	return Func("HasGuardPageAccess", func(_ context.Context, c *Crash) error {
+		accesses, _ := c.dumpPath("crash_info", "memory_accesses").([]any)
+		for _, a := range accesses {
+			if m, _ := a.(map[string]any); m["is_likely_guard_page"] == true {
+				c.Processed.HasGuardPageAccess = ptr(true)
+				return nil
+			}
+		}
+		return nil
+	})
+}
