@@ -30,7 +30,8 @@ type Collector struct {
 	throttler *Throttler
 	m         *metrics
 	log       zerolog.Logger
-	sem       chan struct{}
+	adm       *admission
+	annMem    *budget
 	engine    *gin.Engine
 	token     [32]byte // sha256 of the submitter token, compared in constant time
 	pool      *chunkPool
@@ -57,7 +58,8 @@ func New(cfg Config, store Store, pub Publisher, reg prometheus.Registerer, log 
 		return nil, err
 	}
 	c := &Collector{cfg: cfg, store: store, throttler: th, log: log,
-		sem: make(chan struct{}, cfg.MaxInFlight), now: time.Now, pool: newChunkPool(cfg.SpoolMemoryTotal)}
+		now: time.Now, pool: newChunkPool(cfg.SpoolMemoryTotal), annMem: &budget{limit: cfg.AnnotationMemoryTotal}}
+	c.adm = newAdmission(cfg.MaxInFlight, cfg.EvictMinAge, float64(cfg.EvictBelow), func() time.Time { return c.now() })
 	if cfg.SubmitterToken != "" {
 		c.token = sha256.Sum256([]byte(cfg.SubmitterToken))
 	}
@@ -83,11 +85,17 @@ type answer struct {
 	status  int
 	body    string
 	outcome string // metrics label
+	// overrun: the body ended at its Content-Length without parsing;
+	// submit checks whether more bytes follow (a false, short length).
+	overrun bool
 }
 
 func (c *Collector) submit(g *gin.Context) {
 	start := c.now()
 	a := c.handle(g)
+	if a.overrun && c.overrun(g, start) {
+		return
+	}
 	w := g.Writer
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if a.status == http.StatusServiceUnavailable {
@@ -115,13 +123,14 @@ func discard(status int, reason string) answer {
 
 func (c *Collector) handle(g *gin.Context) answer {
 	// Overload first: it is the cheapest answer and protects everything
-	// after it. Non-blocking, so queued clients never pile up in memory.
-	select {
-	case c.sem <- struct{}{}:
-		defer func() { <-c.sem }()
-	default:
+	// after it. A full house evicts its slowest body reader (admission);
+	// otherwise the newcomer is refused at once, so queued clients never
+	// pile up in memory.
+	t := c.adm.admit(c.cfg.AdmitWait)
+	if t == nil {
 		return discard(http.StatusServiceUnavailable, "overloaded")
 	}
+	defer c.adm.release(t)
 	c.m.inFlight.Inc()
 	defer c.m.inFlight.Dec()
 
@@ -137,17 +146,26 @@ func (c *Collector) handle(g *gin.Context) answer {
 		return discard(http.StatusBadRequest, "malformed_"+reasonNoContentLength)
 	}
 	readStart := c.now()
-	body := &deadlineReader{r: r.Body, rc: http.NewResponseController(g.Writer), timeout: c.cfg.ReadTimeout}
+	body := &deadlineReader{r: r.Body, rc: http.NewResponseController(g.Writer), timeout: c.cfg.ReadTimeout,
+		start: readStart, bodyTimeout: c.cfg.BodyTimeout, minRate: c.cfg.MinRate, grace: c.cfg.RateGrace, ticket: t, now: c.now}
+	stopWatch := body.watch()
 	capped := &cappedReader{r: body, max: c.cfg.MaxBodySize, what: "body"}
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	rep, err := parseBody(capped, boundary, enc == "gzip" || enc == "x-gzip", limits{
 		maxPayload: c.cfg.MaxPayloadSize, maxAnnotations: c.cfg.MaxAnnotationsSize,
 		maxParts: c.cfg.MaxParts, maxDumps: c.cfg.MaxDumps,
-		spoolMemory: c.cfg.SpoolMemory, spoolDir: c.cfg.SpoolDir, pool: c.pool,
+		spoolMemory: c.cfg.SpoolMemory, spoolDir: c.cfg.SpoolDir, pool: c.pool, annMem: c.annMem,
 	})
+	stopWatch()
 	body.done()
+	t.reading.Store(false)
 	if err != nil {
-		return refusal(err)
+		a := refusal(err)
+		// A body cut at its Content-Length that did not parse may be a
+		// longer body under a false, short Content-Length (Antenna's
+		// test_25mblimit): submit looks past it for the 413.
+		a.overrun = a.status == http.StatusBadRequest && r.ContentLength > 0 && body.err == io.EOF && body.n == r.ContentLength
+		return a
 	}
 	defer rep.close()
 	readDone := c.now()
@@ -200,6 +218,62 @@ func (c *Collector) handle(g *gin.Context) answer {
 	return answer{status: http.StatusOK, body: "CrashID=bp-" + id + "\n", outcome: "accepted"}
 }
 
+// overrun answers a body that ended at its Content-Length without
+// parsing: when more bytes follow on the connection and the whole would pass
+// -collector.max-body-size, the Content-Length was a lie covering an
+// oversized body, and the answer is Antenna's 413 Discarded=too_large
+// (nginx counts the bytes sent, not the header). The connection is taken
+// over (hijacked) to look, answered by hand and closed. It reports whether
+// it answered; if not, the caller answers the 400 as usual.
+func (c *Collector) overrun(g *gin.Context, start time.Time) bool {
+	r := g.Request
+	room := c.cfg.MaxBodySize - r.ContentLength + 1 // extra bytes that make it too large
+	if room <= 0 {
+		return false
+	}
+	// gin's own Hijack panics when the server's writer cannot: ask that one
+	// first, then hijack through gin, so gin knows the answer is written
+	u, ok := g.Writer.(interface{ Unwrap() http.ResponseWriter })
+	if !ok {
+		return false
+	}
+	if _, ok := u.Unwrap().(http.Hijacker); !ok {
+		return false // not hijackable (HTTP/2, tests): the 400 stands
+	}
+	conn, rw, err := g.Writer.Hijack()
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	// Look for at most room extra bytes, each within the idle timeout; a
+	// client that stops sending ends the look.
+	var extra int64
+	buf := make([]byte, 32<<10)
+	for extra < room {
+		_ = conn.SetReadDeadline(c.now().Add(min(c.cfg.ReadTimeout, 2*time.Second)))
+		n, err := rw.Read(buf[:min(int64(len(buf)), room-extra)])
+		extra += int64(n)
+		if err != nil {
+			break
+		}
+	}
+	a := discard(http.StatusBadRequest, "malformed_"+reasonInvalidPayloadStructure)
+	if extra >= room {
+		a = discard(http.StatusRequestEntityTooLarge, "too_large")
+	}
+	_ = conn.SetWriteDeadline(c.now().Add(5 * time.Second))
+	_, _ = fmt.Fprintf(rw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
+		a.status, http.StatusText(a.status), len(a.body), a.body)
+	_ = rw.Flush()
+	c.m.requests.WithLabelValues(a.outcome).Inc()
+	class := a.outcome
+	if strings.HasPrefix(class, "malformed_") {
+		class = "malformed"
+	}
+	c.m.duration.WithLabelValues(class).Observe(c.now().Sub(start).Seconds())
+	return true
+}
+
 // refusal turns a parse error into its answer.
 func refusal(err error) answer {
 	var m *malformedError
@@ -211,6 +285,8 @@ func refusal(err error) answer {
 		return discard(http.StatusRequestEntityTooLarge, "too_large")
 	case errors.Is(err, errReadTimeout):
 		return discard(http.StatusRequestTimeout, "timeout")
+	case errors.Is(err, errOverloaded):
+		return discard(http.StatusServiceUnavailable, "overloaded")
 	}
 	// Spool I/O failures (disk full): our fault, retryable.
 	return discard(http.StatusServiceUnavailable, "spool_unavailable")
@@ -300,14 +376,55 @@ type deadlineReader struct {
 	rc      *http.ResponseController
 	timeout time.Duration
 	err     error // the body's end (or failure), sticky
+	n       int64 // bytes read
+
+	// The whole-body bounds: by start+bodyTimeout the body must be in, and
+	// by start+grace+n/minRate the next bytes (the minimum average rate).
+	start       time.Time
+	bodyTimeout time.Duration
+	minRate     int64
+	grace       time.Duration
+	ticket      *ticket // admission: bytes for the eviction choice
+	now         func() time.Time
+}
+
+// deadline is the earliest of the idle, whole-body and minimum-rate
+// deadlines.
+func (d *deadlineReader) deadline() time.Time {
+	now := d.now()
+	dl := now.Add(d.timeout)
+	if d.bodyTimeout > 0 {
+		if b := d.start.Add(d.bodyTimeout); b.Before(dl) {
+			dl = b
+		}
+	}
+	if d.minRate > 0 {
+		budget := d.grace + time.Duration(float64(d.n)/float64(d.minRate)*float64(time.Second))
+		if r := d.start.Add(budget); r.Before(dl) {
+			dl = r
+		}
+	}
+	return dl
 }
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
 	if d.err != nil {
 		return 0, d.err
 	}
-	_ = d.rc.SetReadDeadline(time.Now().Add(d.timeout)) // unsupported writers (tests) just keep no deadline
+	if d.ticket != nil {
+		select {
+		case <-d.ticket.evict:
+			d.err = errReadTimeout
+			return 0, d.err
+		default:
+		}
+	}
+	_ = d.rc.SetReadDeadline(d.deadline()) // unsupported writers (tests) just keep no deadline
 	n, err := d.r.Read(p)
+	d.n += int64(n)
+	if d.ticket != nil {
+		d.ticket.bytes.Store(d.n)
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			err = errReadTimeout
@@ -316,6 +433,25 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 		_ = d.rc.SetReadDeadline(time.Time{})
 	}
 	return n, err
+}
+
+// watch interrupts a blocked Read when admission evicts this request (the
+// read deadline is moved to now); the returned stop ends the watch.
+func (d *deadlineReader) watch() (stop func()) {
+	if d.ticket == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		select {
+		case <-d.ticket.evict:
+			_ = d.rc.SetReadDeadline(time.Unix(1, 0))
+		case <-done:
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // done clears the read deadline when the parse stopped before the body's

@@ -357,15 +357,17 @@ rules:
 
 func TestOverloadAnswers503(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.MaxInFlight = 2 })
-	f.c.sem <- struct{}{}
-	f.c.sem <- struct{}{}
+	// two requests past their bodies (storing): never evicted
+	a, b := f.c.adm.admit(0), f.c.adm.admit(0)
+	a.reading.Store(false)
+	b.reading.Store(false)
 	body, ct := form(annotation("ProductName", "Firefox"))
 	code, text, h := f.post(t, bytes.NewReader(body), int64(len(body)), map[string]string{"Content-Type": ct})
 	assert.Equal(t, 503, code)
 	assert.Equal(t, "Discarded=overloaded", text)
 	assert.Equal(t, "30", h.Get("Retry-After"))
 	f.requireNothingWritten(t)
-	<-f.c.sem
+	f.c.adm.release(a)
 	code, _ = f.submit(t, annotation("ProductName", "Firefox"))
 	assert.Equal(t, 200, code, "a slot freed: accepted again")
 }

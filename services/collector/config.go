@@ -39,6 +39,24 @@ type Config struct {
 	// ReadTimeout is the longest wait for the next body bytes (slow or
 	// stalled clients get 408).
 	ReadTimeout time.Duration
+	// BodyTimeout bounds reading one whole body, however steadily it
+	// trickles; MinRate is the slowest average a body may arrive at once
+	// RateGrace has passed (it is checked as a deadline: by
+	// start+RateGrace+received/MinRate the next bytes must be in). 408 for
+	// all three.
+	BodyTimeout time.Duration
+	MinRate     int64
+	RateGrace   time.Duration
+	// EvictBelow: when every in-flight slot is taken, a new request evicts
+	// the slowest body still being read if it arrives slower than this
+	// (bytes/s, measured after EvictMinAge); the evicted request gets 408.
+	// AdmitWait bounds how long the newcomer waits for that slot.
+	EvictBelow  int64
+	EvictMinAge time.Duration
+	AdmitWait   time.Duration
+	// AnnotationMemoryTotal bounds the annotation bytes all requests hold
+	// in memory together; a request that would pass it gets 503.
+	AnnotationMemoryTotal int64
 	// RulesFile is the throttle rules file (YAML or JSON); "" accepts all.
 	RulesFile string
 	// SubmitterToken, when set, lets a client that sends
@@ -73,6 +91,13 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxInFlight, "collector.max-in-flight", 128, "max concurrent submissions (503 + Retry-After above)")
 	fs.DurationVar(&c.RetryAfter, "collector.retry-after", 30*time.Second, "Retry-After sent with 503 answers")
 	fs.DurationVar(&c.ReadTimeout, "collector.read-timeout", 30*time.Second, "max wait for the next bytes of a request body (408 after)")
+	fs.DurationVar(&c.BodyTimeout, "collector.body-timeout", 5*time.Minute, "max time to read one whole request body (408 after)")
+	fs.Int64Var(&c.MinRate, "collector.min-rate", 4<<10, "slowest average body rate in bytes/s accepted after -collector.rate-grace (408 below)")
+	fs.DurationVar(&c.RateGrace, "collector.rate-grace", 10*time.Second, "time a body may take before -collector.min-rate applies")
+	fs.Int64Var(&c.EvictBelow, "collector.evict-below", 16<<10, "when all slots are taken, a new request evicts the slowest body reader slower than this many bytes/s")
+	fs.DurationVar(&c.EvictMinAge, "collector.evict-min-age", 200*time.Millisecond, "a body reader is measured for eviction only after this long")
+	fs.DurationVar(&c.AdmitWait, "collector.admit-wait", time.Second, "max wait of a new request for the slot of an evicted one")
+	fs.Int64Var(&c.AnnotationMemoryTotal, "collector.annotation-memory-total", 64<<20, "annotation bytes all requests together may hold in memory (503 above)")
 	fs.StringVar(&c.RulesFile, "collector.throttle-rules", "", "throttle rules file, YAML or JSON (default: accept everything)")
 	fs.StringVar(&c.SubmitterToken, "collector.submitter-token", "", "bearer token allowing a client to set the crash id (uuid annotation); empty disables")
 	fs.IntVar(&c.StoreAttempts, "collector.store-attempts", 3, "attempts at each object store write before answering 503")
@@ -110,6 +135,13 @@ func (c Config) Validate() error {
 		{"-collector.max-in-flight", int64(c.MaxInFlight)},
 		{"-collector.retry-after", int64(c.RetryAfter)},
 		{"-collector.read-timeout", int64(c.ReadTimeout)},
+		{"-collector.body-timeout", int64(c.BodyTimeout)},
+		{"-collector.min-rate", c.MinRate},
+		{"-collector.rate-grace", int64(c.RateGrace)},
+		{"-collector.evict-below", c.EvictBelow},
+		{"-collector.evict-min-age", int64(c.EvictMinAge)},
+		{"-collector.admit-wait", int64(c.AdmitWait)},
+		{"-collector.annotation-memory-total", c.AnnotationMemoryTotal},
 		{"-collector.store-attempts", int64(c.StoreAttempts)},
 		{"-collector.store-timeout", int64(c.StoreTimeout)},
 		{"-collector.publish-timeout", int64(c.PublishTimeout)},
@@ -122,6 +154,9 @@ func (c Config) Validate() error {
 	}
 	if c.StoreBackoff < 0 {
 		return errors.New("-collector.store-backoff: must not be negative")
+	}
+	if c.AnnotationMemoryTotal < c.MaxAnnotationsSize {
+		return errors.New("-collector.annotation-memory-total: must be at least -collector.max-annotations-size")
 	}
 	if c.MaxAnnotationsSize > c.MaxPayloadSize {
 		return errors.New("-collector.max-annotations-size: must not exceed -collector.max-payload-size")

@@ -13,14 +13,43 @@
 // spilling to a temporary file. -collector.max-in-flight bounds the
 // number of requests doing this at once (503 + Retry-After above).
 //
+// Slow and hostile clients. A body must keep coming: -collector.read-timeout
+// of silence, a whole body longer than -collector.body-timeout, or an
+// average below -collector.min-rate once -collector.rate-grace has passed
+// all end it with 408 (the minimum rate is a moving read deadline,
+// start+grace+received/min-rate, so a stalled or trickling client is cut
+// without any read returning). When every slot is taken a newcomer evicts
+// the slowest body still being read (slower than -collector.evict-below
+// after -collector.evict-min-age) and takes over its slot; the evicted one
+// gets 408. Only when no reader is slow enough, for -collector.admit-wait,
+// is the newcomer refused with 503: slow clients are shed first, and
+// requests past their bodies (storing) are never shed.
+//
+// Memory per request is allocated as data arrives and released when the
+// request ends; nothing is sized from a header's claim. Per admitted
+// request, outside the global budgets: the connection's buffers (8 KiB),
+// the gzip decompressor (about 45 KiB, gzip only), the multipart reader's
+// buffer (4 KiB) and the part headers and boundaries it holds (capped at
+// 256 KiB per report, 413 above; the standard parser alone would allow
+// 10 MiB), an annotation read buffer (4 KiB): about 320 KiB. Drawn from
+// process-wide budgets as bytes arrive: annotations (at most
+// -collector.max-annotations-size, 4 MiB, per report; all reports together
+// -collector.annotation-memory-total, 64 MiB, 503 above) and dump spool
+// (-collector.spool-memory, 2 MiB, per report; -collector.spool-memory-total,
+// 128 MiB, together, then disk). Worst case with the defaults:
+// 128 x 320 KiB + 64 MiB + 128 MiB = 232 MiB live, plus the runtime's base
+// (about 30 MiB); the chart's request (512 MiB) and limit (1 GiB) leave the
+// garbage collector twice that, and GOMEMLIMIT (700 MiB) makes it collect
+// before the limit.
+//
 // Answers, as Antenna gives them (text/plain):
 //
 //	200 CrashID=bp-<id>\n          stored and announced (or FAKEACCEPT)
 //	200 Discarded=rule_<name>      the throttler rejected it
 //	400 Discarded=malformed_<why>  one of Antenna's eleven reasons
 //	401 Discarded=unauthorized_uuid a crash id chosen without the token
-//	408 Discarded=timeout          the body stopped arriving
-//	413 Discarded=too_large        over a size or count limit
+//	408 Discarded=timeout          the body stopped arriving, too slowly or too long, or was shed
+//	413 Discarded=too_large        over a size or count limit (also a body longer than its Content-Length says)
 //	503 Discarded=overloaded|storage_unavailable, with Retry-After
 //
 // Where Antenna's spec and code differ we follow the code, which keeps

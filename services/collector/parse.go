@@ -59,6 +59,8 @@ var reservedDumpNames = map[string]bool{"dump_names": true, "processed_crash": t
 
 // report is a parsed submission: everything but the crash id.
 type report struct {
+	annMem     *budget // where annHeld came from
+	annHeld    int64   // annotation memory taken from annMem
 	ann        map[string]string
 	dumps      []*spool // in order of first appearance, names unique
 	notes      []string
@@ -67,10 +69,15 @@ type report struct {
 	size       int64 // payload bytes after decompression
 }
 
-// close removes the dumps' spill files.
+// close removes the dumps' spill files and gives back the annotation
+// memory.
 func (r *report) close() {
 	for _, d := range r.dumps {
 		_ = d.close()
+	}
+	if r.annMem != nil {
+		r.annMem.give(r.annHeld)
+		r.annHeld = 0
 	}
 }
 
@@ -83,7 +90,14 @@ type limits struct {
 	spoolMemory    int64
 	spoolDir       string
 	pool           *chunkPool
+	annMem         *budget // process-wide annotation memory; nil: unbounded (tests)
 }
+
+// maxOverhead bounds the payload bytes of one report that are neither an
+// annotation nor a dump we read: boundaries, part headers (the multipart
+// reader holds a part's header in memory, up to 10 MiB by itself) and the
+// parser's look-ahead. Real reports spend a few hundred bytes per part.
+const maxOverhead = 256 << 10
 
 // checkContentType validates the Content-Type header as Antenna does and
 // returns the multipart boundary. multipart/mixed is accepted too (DESIGN).
@@ -187,10 +201,11 @@ func parseBody(body io.Reader, boundary string, gzipped bool, lim limits) (_ *re
 		payload = gz
 	}
 	capped := &cappedReader{r: payload, max: lim.maxPayload, what: "decompressed payload"}
-	src := &source{r: capped}
+	over := &overheadReader{r: capped}
+	src := &source{r: over}
 
 	budget := lim.spoolMemory
-	rep := &report{ann: map[string]string{}, compressed: gzipped, payload: "multipart"}
+	rep := &report{ann: map[string]string{}, compressed: gzipped, payload: "multipart", annMem: lim.annMem}
 	defer func() {
 		if err != nil {
 			rep.close()
@@ -202,7 +217,7 @@ func parseBody(body io.Reader, boundary string, gzipped bool, lim limits) (_ *re
 	parts := 0
 	dumpIndex := map[string]int{}
 	for {
-		part, err := mr.NextRawPart()
+		rawPart, err := mr.NextRawPart()
 		if err == io.EOF { // the closing boundary; not errors.Is: "NextPart: EOF" is junk
 			break
 		}
@@ -213,19 +228,27 @@ func parseBody(body io.Reader, boundary string, gzipped bool, lim limits) (_ *re
 		if parts > lim.maxParts {
 			return nil, &tooLargeError{"too many parts"}
 		}
-		name, filename := partNames(part)
+		var part io.Reader = &partReader{r: rawPart, o: over}
+		name, filename := partNames(rawPart)
 		if name == "" {
 			rep.notes = append(rep.notes, "Dropped a part without a name.")
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return nil, attribute(src, err)
+			}
 			continue
 		}
 		if name == "dump_checksums" {
-			continue // a resubmitted raw crash's checksums are not the client's to set
+			// a resubmitted raw crash's checksums are not the client's to set
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return nil, attribute(src, err)
+			}
+			continue
 		}
-		mt := partMediaType(part.Header.Get("Content-Type"))
+		mt := partMediaType(rawPart.Header.Get("Content-Type"))
 		switch {
 		case mt == "application/json":
 			hasJSON = true
-			data, err := readAnnotation(part, lim.maxAnnotations-annBytes)
+			data, err := readAnnotation(part, lim.maxAnnotations-annBytes, rep)
 			if err != nil {
 				return nil, attribute(src, err)
 			}
@@ -235,7 +258,7 @@ func parseBody(body io.Reader, boundary string, gzipped bool, lim limits) (_ *re
 			}
 		case (mt == "" || mt == "text/plain") && filename == "":
 			hasKV = true
-			data, err := readAnnotation(part, lim.maxAnnotations-annBytes-int64(len(name)))
+			data, err := readAnnotation(part, lim.maxAnnotations-annBytes-int64(len(name)), rep)
 			if err != nil {
 				return nil, attribute(src, err)
 			}
@@ -268,7 +291,7 @@ func parseBody(body io.Reader, boundary string, gzipped bool, lim limits) (_ *re
 	}
 	// Drain what follows the closing boundary so gzip trailers and the
 	// size caps are checked on the whole body, as Antenna does.
-	if _, err := io.Copy(io.Discard, src); err != nil {
+	if _, err := io.Copy(io.Discard, &partReader{r: src, o: over}); err != nil {
 		return nil, attribute(src, err)
 	}
 	rep.size = capped.n
@@ -294,12 +317,12 @@ func parseBody(body io.Reader, boundary string, gzipped bool, lim limits) (_ *re
 func attribute(src *source, err error) error {
 	var m *malformedError
 	var tl *tooLargeError
-	if errors.As(err, &m) || errors.As(err, &tl) || errors.Is(err, errReadTimeout) {
+	if errors.As(err, &m) || errors.As(err, &tl) || errors.Is(err, errReadTimeout) || errors.Is(err, errOverloaded) {
 		return err
 	}
 	if src.err != nil {
 		err = src.err
-		if errors.As(err, &m) || errors.As(err, &tl) || errors.Is(err, errReadTimeout) {
+		if errors.As(err, &m) || errors.As(err, &tl) || errors.Is(err, errReadTimeout) || errors.Is(err, errOverloaded) {
 			return err
 		}
 	}
@@ -333,18 +356,71 @@ func partMediaType(ct string) string {
 }
 
 // readAnnotation reads one annotation part, refusing more than room bytes.
-func readAnnotation(r io.Reader, room int64) ([]byte, error) {
+func readAnnotation(r io.Reader, room int64, rep *report) ([]byte, error) {
 	if room < 0 {
 		room = 0
 	}
-	data, err := io.ReadAll(io.LimitReader(r, room+1))
-	if err != nil {
-		return nil, err
+	var buf []byte
+	chunk := make([]byte, 4<<10)
+	for {
+		n, err := r.Read(chunk)
+		if n > 0 {
+			if int64(len(buf)+n) > room {
+				return nil, &tooLargeError{"annotations"}
+			}
+			if len(buf)+n > cap(buf) {
+				// grow by doubling, within room, paying for the new
+				// capacity from the process-wide budget before allocating
+				want := int64(max(2*cap(buf), len(buf)+n, 512))
+				want = min(want, room)
+				if rep.annMem != nil {
+					if !rep.annMem.take(want - int64(cap(buf))) {
+						return nil, errOverloaded
+					}
+					rep.annHeld += want - int64(cap(buf))
+				}
+				grown := make([]byte, len(buf), want)
+				copy(grown, buf)
+				buf = grown
+			}
+			buf = append(buf, chunk[:n]...)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if int64(len(data)) > room {
-		return nil, &tooLargeError{"annotations"}
+}
+
+// overheadReader counts the payload bytes the multipart parser reads, and
+// partReader the bytes of parts we read, so the difference (boundaries,
+// part headers, look-ahead) is capped at maxOverhead.
+type overheadReader struct {
+	r     io.Reader
+	read  int64
+	parts int64
+}
+
+func (o *overheadReader) Read(p []byte) (int, error) {
+	if o.read-o.parts > maxOverhead {
+		return 0, &tooLargeError{"part headers"}
 	}
-	return data, nil
+	n, err := o.r.Read(p)
+	o.read += int64(n)
+	return n, err
+}
+
+type partReader struct {
+	r io.Reader
+	o *overheadReader
+}
+
+func (p *partReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.o.parts += int64(n)
+	return n, err
 }
 
 // addKV stores a text annotation. A name or value that is not UTF-8 is
