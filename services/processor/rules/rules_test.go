@@ -16,6 +16,8 @@ import (
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/services/processor/minidump"
+	"github.com/crashstream/crashstream/services/processor/minidump/synth"
 	"github.com/crashstream/crashstream/services/processor/signature"
 	"github.com/crashstream/crashstream/services/processor/stackwalk"
 	"github.com/crashstream/crashstream/services/processor/symbols"
@@ -132,6 +134,7 @@ func TestBadDumpsAreNotedNotFatal(t *testing.T) {
 		{"no dump", map[string][]byte{}, "NoMinidump"},
 		{"empty dump", map[string][]byte{"upload_file_minidump": {}}, "EmptyMinidump"},
 		{"not a minidump", map[string][]byte{"upload_file_minidump": []byte("\xef\xbe\xad\xde placeholder")}, "ERROR_MINIDUMP_READ"},
+		{"no thread list", map[string][]byte{"upload_file_minidump": synth.New(minidump.ArchAMD64, synth.Linux).Bytes()}, "ERROR_NO_THREAD_LIST"},
 		{"truncated", map[string][]byte{"upload_file_minidump": good[:40]}, ""},
 		{"bit-flipped", map[string][]byte{"upload_file_minidump": corrupt}, ""},
 	}
