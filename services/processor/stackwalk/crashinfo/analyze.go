@@ -130,14 +130,13 @@ func Analyze(d *minidump.Dump) *Info {
 	}
 	var regs []string
 	var props instProps
-	decoded := false
+	ipKnown := false
 	if ctx != nil && arch == "amd64" {
 		if in, ok := decodeAt(d, ctx.IP()); ok {
-			decoded = true
 			info.Instruction = formatX86(&in)
 			props = properties(&in)
 			info.Accesses = accesses(&in, ctx)
-			info.IPUpdate = ipUpdate(d, &in, ctx)
+			info.IPUpdate, ipKnown = ipUpdate(d, &in, ctx)
 			regs = addressRegisters(&in)
 			info.Adjusted = adjust(d, info, reason, address)
 		}
@@ -149,10 +148,7 @@ func Analyze(d *minidump.Dump) *Info {
 		}
 	}
 	info.BitFlips = bitFlips(d, info, ctx, regs, maps, reason, address)
-	if decoded && reason == "SIGFPE / FPE_INTDIV" && !props.division ||
-		decoded && (reason == "EXCEPTION_INT_DIVIDE_BY_ZERO") && !props.division {
-		info.Inconsistencies = append(info.Inconsistencies, "IntDivByZeroNotPossible")
-	}
+	info.Inconsistencies = inconsistencies(d, info, props, ipKnown, ctx, maps, reason, address)
 	return info
 }
 
@@ -190,10 +186,37 @@ func derivable(op x86asm.Op) bool {
 	return false
 }
 
-type instProps struct{ division bool }
+// instProps are the instruction facts the consistency checks use.
+type instProps struct {
+	decoded    bool
+	derivable  bool
+	division   bool
+	privileged bool
+	// onlyGPFWhenNonCanonical: the instruction raises a general protection
+	// fault only for a non-canonical address (any derivable opcode but
+	// movaps, which also faults on a misaligned one).
+	onlyGPFWhenNonCanonical bool
+}
 
 func properties(in *x86asm.Inst) instProps {
-	return instProps{division: in.Op == x86asm.DIV || in.Op == x86asm.IDIV}
+	der := derivable(in.Op)
+	return instProps{decoded: true, derivable: der,
+		division: in.Op == x86asm.DIV || in.Op == x86asm.IDIV, privileged: privileged(in.Op),
+		onlyGPFWhenNonCanonical: der && in.Op != x86asm.MOVAPS}
+}
+
+// privileged lists the instructions minidump-stackwalk takes as possibly
+// privileged (mov included, for moves to control registers).
+func privileged(op x86asm.Op) bool {
+	switch op {
+	case x86asm.CLI, x86asm.CLTS, x86asm.HLT, x86asm.IN, x86asm.INSB, x86asm.INSW, x86asm.INSD, x86asm.INT, x86asm.INTO,
+		x86asm.INVD, x86asm.INVLPG, x86asm.IRET, x86asm.IRETD, x86asm.IRETQ, x86asm.LGDT, x86asm.LIDT, x86asm.LLDT,
+		x86asm.LMSW, x86asm.LTR, x86asm.MONITOR, x86asm.MOV, x86asm.MWAIT, x86asm.OUT, x86asm.OUTSB, x86asm.OUTSW,
+		x86asm.OUTSD, x86asm.RDMSR, x86asm.RDPMC, x86asm.RDTSC, x86asm.RDTSCP, x86asm.LRET, x86asm.STI, x86asm.SWAPGS,
+		x86asm.SYSEXIT, x86asm.SYSRET, x86asm.WBINVD, x86asm.WRMSR, x86asm.XSETBV:
+		return true
+	}
+	return false
 }
 
 // accessSize is the size minidump-stackwalk's decoder gives the
@@ -346,37 +369,44 @@ func addressRegisters(in *x86asm.Inst) []string {
 }
 
 // ipUpdate is where a call, jump or return sends the instruction pointer,
-// when it can be read from registers and memory. Relative branches are not
-// reported (their target is assumed valid).
-func ipUpdate(d *minidump.Dump, in *x86asm.Inst, ctx *minidump.Context) *IPUpdate {
+// when it can be read from registers and memory. known is false when that
+// could not be determined (conditional jumps, unreadable targets); for any
+// other instruction the answer is known: no update. Relative branches are
+// not reported (their target is assumed valid).
+func ipUpdate(d *minidump.Dump, in *x86asm.Inst, ctx *minidump.Context) (u *IPUpdate, known bool) {
 	switch in.Op {
 	case x86asm.CALL, x86asm.LCALL, x86asm.JMP, x86asm.LJMP:
 		switch a := in.Args[0].(type) {
 		case x86asm.Reg:
 			if v, ok := regValue(ctx, a); ok {
-				return &IPUpdate{Address: v}
+				return &IPUpdate{Address: v}, true
 			}
 		case x86asm.Mem:
 			addr, _, ok := effectiveAddress(a, ctx)
 			if !ok {
-				return nil
+				return nil, false
 			}
 			if v, ok := d.Memory.U64(addr); ok {
-				return &IPUpdate{Address: v}
+				return &IPUpdate{Address: v}, true
 			}
 		}
+		return nil, false
 	case x86asm.RET, x86asm.LRET, x86asm.IRET, x86asm.IRETD, x86asm.IRETQ:
 		rsp, ok := ctx.Get("rsp")
 		if !ok {
-			return nil
+			return nil, false
 		}
 		if t := crashingThread(d); t != nil && t.Stack.Data != nil {
 			if v, ok := t.Stack.U64(rsp); ok {
-				return &IPUpdate{Address: v}
+				return &IPUpdate{Address: v}, true
 			}
 		}
+		return nil, false
+	case x86asm.JO, x86asm.JNO, x86asm.JB, x86asm.JAE, x86asm.JE, x86asm.JNE, x86asm.JA, x86asm.JBE,
+		x86asm.JS, x86asm.JNS, x86asm.JP, x86asm.JNP, x86asm.JL, x86asm.JGE, x86asm.JG, x86asm.JLE:
+		return nil, false
 	}
-	return nil
+	return nil, true
 }
 
 func crashingThread(d *minidump.Dump) *minidump.Thread {
@@ -433,7 +463,7 @@ func nonCanonicalFault(d *minidump.Dump, reason string, address uint64) bool {
 		return reason == "EXCEPTION_ACCESS_VIOLATION_READ" && address == ^uint64(0)
 	case "Mac OS X":
 		return reason == "EXC_BAD_ACCESS / EXC_I386_GPFLT" && address == 0
-	case "Linux", "Android":
+	case "Linux":
 		return (reason == "SIGSEGV / SI_KERNEL" || reason == "SIGBUS / SI_KERNEL") && address == 0
 	}
 	return false

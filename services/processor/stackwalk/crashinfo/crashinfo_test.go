@@ -1,6 +1,7 @@
 package crashinfo_test
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -175,7 +176,7 @@ func TestDivisionInconsistency(t *testing.T) {
 	// SIGFPE / FPE_INTDIV on an instruction that cannot divide.
 	info := crashinfo.Analyze(crash{code: []byte{0x89, 0xc5}, signal: 8, siCode: 1}.dump(t))
 	assert.Equal(t, "mov ebp, eax", info.Instruction)
-	assert.Equal(t, []string{"IntDivByZeroNotPossible"}, info.Inconsistencies)
+	assert.Equal(t, []string{crashinfo.IntDivByZeroNotPossible}, info.Inconsistencies)
 	info = crashinfo.Analyze(crash{code: []byte{0xf7, 0xf9}, signal: 8, siCode: 1}.dump(t))
 	assert.Equal(t, "idiv ecx", info.Instruction)
 	assert.Equal(t, []string{}, info.Inconsistencies)
@@ -231,4 +232,73 @@ func FuzzAnalyze(f *testing.F) {
 			t.Fatal("nil info with an exception stream")
 		}
 	})
+}
+
+// memoryInfoList encodes a MINIDUMP_MEMORY_INFO_LIST of (base, size,
+// protection) regions.
+func memoryInfoList(regions ...[3]uint64) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, 16)
+	b = binary.LittleEndian.AppendUint32(b, 48)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(regions)))
+	for _, r := range regions {
+		b = binary.LittleEndian.AppendUint64(b, r[0])         // BaseAddress
+		b = binary.LittleEndian.AppendUint64(b, r[0])         // AllocationBase
+		b = binary.LittleEndian.AppendUint32(b, uint32(r[2])) // AllocationProtect
+		b = binary.LittleEndian.AppendUint32(b, 0)            // alignment
+		b = binary.LittleEndian.AppendUint64(b, r[1])         // RegionSize
+		b = binary.LittleEndian.AppendUint32(b, 0x1000)       // State: MEM_COMMIT
+		b = binary.LittleEndian.AppendUint32(b, uint32(r[2])) // Protect
+		b = binary.LittleEndian.AppendUint32(b, 0x20000)      // Type: MEM_PRIVATE
+		b = binary.LittleEndian.AppendUint32(b, 0)            // alignment
+	}
+	return b
+}
+
+// windowsAV builds a Windows amd64 access violation (info[0] = access
+// kind, info[1] = address) on `mov eax, dword [rdi]`.
+func windowsAV(t *testing.T, kind, addr, rdi uint64, regions ...[3]uint64) *minidump.Dump {
+	t.Helper()
+	ctx := minidump.NewContext(minidump.ArchAMD64)
+	for _, r := range minidump.RegisterNames(minidump.ArchAMD64) {
+		ctx.Set(r, 0)
+	}
+	ctx.Set("rip", codeBase)
+	ctx.Set("rsp", stackBase+0x100)
+	ctx.Set("rdi", rdi)
+	b := synth.New(minidump.ArchAMD64, synth.Windows)
+	b.AddThread(synth.Thread{ID: 1, Stack: synth.Memory{Base: stackBase + 0x100, Data: make([]byte, 64)}, Context: &ctx})
+	b.AddMemory(synth.Memory{Base: codeBase, Data: []byte{0x8b, 0x07}})
+	b.SetException(synth.Exception{ThreadID: 1, Code: 0xc0000005, Params: []uint64{kind, addr}, Context: &ctx})
+	b.AddStream(minidump.MemoryInfoListStream, memoryInfoList(regions...))
+	d, err := minidump.Parse(b.Bytes())
+	require.NoError(t, err)
+	return d
+}
+
+func TestWindowsAccessViolationInconsistencies(t *testing.T) {
+	const pageReadWrite, pageNoAccess = 0x04, 0x01
+	heap := [3]uint64{0x10000000, 0x10000, pageReadWrite}
+	guard := [3]uint64{0x20000000, 0x1000, pageNoAccess}
+
+	// The fault is where the instruction reads, in inaccessible memory:
+	// consistent.
+	info := crashinfo.Analyze(windowsAV(t, 0, 0x20000010, 0x20000010, heap, guard))
+	assert.Equal(t, []string{}, info.Inconsistencies)
+
+	// The reported address is readable and not the one the instruction reads.
+	info = crashinfo.Analyze(windowsAV(t, 0, 0x10000010, 0x20000010, heap, guard))
+	assert.Equal(t, []string{crashinfo.CrashingAccessNotFoundInMemoryAccesses, crashinfo.AccessViolationWhenAccessAllowed},
+		info.Inconsistencies)
+
+	// A general protection fault (read at all ones) on a mov whose address
+	// is canonical: the non-canonical report is false.
+	info = crashinfo.Analyze(windowsAV(t, 0, ^uint64(0), 0x20000010, heap, guard))
+	assert.Equal(t, []string{crashinfo.NonCanonicalAddressFalselyReported}, info.Inconsistencies)
+	assert.Nil(t, info.Adjusted)
+
+	// The same fault with a non-canonical address in rdi is consistent and
+	// adjusted.
+	info = crashinfo.Analyze(windowsAV(t, 0, ^uint64(0), 0x8000000020000010, heap, guard))
+	assert.Equal(t, []string{}, info.Inconsistencies)
+	assert.Equal(t, &crashinfo.Adjusted{NonCanonical: true, Address: 0x8000000020000010}, info.Adjusted)
 }
