@@ -39,6 +39,11 @@ type Config struct {
 	// bursts of tens), and low enough that scraping the HTML is no way
 	// around the API's limits.
 	PagesPerMinAnon, PagesPerMinAuth int
+	// FeaturedProducts, when set, are the products the home page lists
+	// (any other product name a collector accepted is only named below the
+	// list); HiddenProducts are never listed. Junk ProductNames sent to the
+	// collector then do not become product rows.
+	FeaturedProducts, HiddenProducts runtime.StringList
 	// SessionTTL bounds a UI session (also bounded by the token's expiry).
 	SessionTTL time.Duration
 	// Upload bounds symbol uploads; UploadDir spools them (empty: the
@@ -81,6 +86,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.APIPerMinAuth, "webapp.ratelimit.api-token", 1000, "other API requests per minute per token")
 	fs.IntVar(&c.PagesPerMinAnon, "webapp.ratelimit.pages-anonymous", 300, "HTML page views per minute per anonymous client address")
 	fs.IntVar(&c.PagesPerMinAuth, "webapp.ratelimit.pages-token", 1200, "HTML page views per minute per signed-in user")
+	fs.Var(&c.FeaturedProducts, "webapp.products.featured", "comma-separated products the home page lists (empty: every product with crashes)")
+	fs.Var(&c.HiddenProducts, "webapp.products.hidden", "comma-separated products the home page never lists")
 	fs.DurationVar(&c.SessionTTL, "webapp.session-ttl", 14*24*time.Hour, "lifetime of a signed-in UI session")
 	d := symupload.DefaultLimits()
 	fs.Int64Var(&c.Upload.MaxFileBytes, "webapp.symbols.max-file-bytes", d.MaxFileBytes, "largest uncompressed .sym file accepted")
@@ -124,6 +131,12 @@ func (c Config) Validate() error {
 	} {
 		if v < 1 || v > 1_000_000 {
 			errs = append(errs, fmt.Errorf("%s: want 1..1000000 per minute, got %d", name, v))
+		}
+	}
+	for _, p := range append(append([]string{}, c.FeaturedProducts...), c.HiddenProducts...) {
+		if len(p) > 256 {
+			errs = append(errs, errors.New("-webapp.products.featured / hidden: a product name is at most 256 bytes"))
+			break
 		}
 	}
 	if c.SessionTTL < time.Minute {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -34,6 +35,21 @@ type productInfo struct {
 	Name     string
 	Crashes  int64
 	Versions []catalogueVersion
+	// Featured are the versions with the most crashes in the catalogue
+	// (at most featuredVersions), the product's default top-crashers view.
+	Featured []catalogueVersion
+}
+
+// featuredVersions is how many versions a product features.
+const featuredVersions = 3
+
+// FeaturedURL is the top crashers of the featured versions.
+func (pi productInfo) FeaturedURL() string {
+	v := url.Values{"product": {pi.Name}}
+	for _, f := range pi.Featured {
+		v.Add("version", f.Version)
+	}
+	return "/topcrashers/?" + v.Encode()
 }
 
 // catalogue reads cron/versions.json; a missing catalogue (cron has not run
@@ -98,7 +114,23 @@ func (p *Pages) productsByVolume(ctx context.Context, viewPII bool, vers []catal
 	if err != nil {
 		return nil, err
 	}
-	return mergeProducts(facet, vers), nil
+	listed, _ := p.cfg.listed(mergeProducts(facet, vers))
+	return listed, nil
+}
+
+// listed splits products into those the site lists (featured, or all
+// when none is configured; never hidden ones) and the others.
+func (c Config) listed(products []productInfo) (listed, others []productInfo) {
+	for _, pi := range products {
+		switch {
+		case slices.Contains(c.Hidden, pi.Name):
+		case len(c.Featured) == 0 || slices.Contains(c.Featured, pi.Name):
+			listed = append(listed, pi)
+		default:
+			others = append(others, pi)
+		}
+	}
+	return listed, others
 }
 
 // mergeProducts joins the product facet (crash counts) with the version
@@ -126,7 +158,15 @@ func mergeProducts(facet []clickhouse.Bucket, vers []catalogueVersion) []product
 	var out []productInfo
 	for _, n := range order {
 		if n != "" {
-			out = append(out, *byName[n])
+			pi := *byName[n]
+			for _, v := range pi.Versions {
+				if v.Version != "" { // a crash without Version has no version to feature
+					pi.Featured = append(pi.Featured, v)
+				}
+			}
+			sort.SliceStable(pi.Featured, func(i, j int) bool { return pi.Featured[i].Crashes > pi.Featured[j].Crashes })
+			pi.Featured = pi.Featured[:min(featuredVersions, len(pi.Featured))]
+			out = append(out, pi)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Crashes > out[j].Crashes })
@@ -137,6 +177,8 @@ type homePage struct {
 	Days     int
 	Chart    Chart
 	Products []productInfo
+	// Others are product names with crashes that are not featured.
+	Others []productInfo
 }
 
 // home lists the products, their versions and the crash volume per product.
@@ -154,7 +196,8 @@ func (p *Pages) home(c *gin.Context) {
 		p.queryFailed(c, err)
 		return
 	}
-	page := homePage{Days: days, Chart: chart, Products: mergeProducts(facet, vers)}
+	page := homePage{Days: days, Chart: chart}
+	page.Products, page.Others = p.cfg.listed(mergeProducts(facet, vers))
 	p.render(c, http.StatusOK, "home", "Crash Stats", page)
 }
 

@@ -105,6 +105,9 @@ type Config struct {
 	SourceURL string
 	// Timeout bounds the queries of one page.
 	Timeout time.Duration
+	// Featured, when set, are the products listed (home, first-run top
+	// crashers); Hidden are never listed. See webapp.Config.
+	Featured, Hidden []string
 }
 
 // Validate checks the settings.

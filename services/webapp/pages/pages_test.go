@@ -466,3 +466,38 @@ func TestTopCrashersFirstRun(t *testing.T) {
 	assert.Contains(t, rec.Body.String(), `id="noproduct"`)
 	assert.Contains(t, rec.Body.String(), "No product has crashes in the last 7 days")
 }
+
+func TestFacetTermLinks(t *testing.T) {
+	base := url.Values{"product": {"Firefox"}, "_facets": {"version"}, "_results_offset": {"50"}}
+	ft := facetTable{Field: "version", Base: base}
+	assert.Equal(t, "/search/?_facets=version&product=Firefox&version=%3D130.0", ft.Link("130.0"), "the term is added as an exact filter; paging restarts")
+	assert.Equal(t, "", ft.Link(""), "an empty term has no exact filter")
+	assert.Equal(t, "/signature/?signature=js%3A%3AGC+%3Cx%3E", facetTable{Field: "signature", Base: base}.Link("js::GC <x>"))
+	b := facetTable{Field: "startup_crash", Bool: true}
+	assert.Equal(t, []string{"true", "false", "2"}, []string{b.Display("1"), b.Display("0"), b.Display("2")})
+}
+
+// TestProductList: featured products are the only rows (others are named
+// below), hidden ones never appear, and each row links its featured
+// versions' top crashers.
+func TestProductList(t *testing.T) {
+	e := newEnv(t, Config{})
+	w := e.do(http.MethodGet, "/", "-", nil)
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), `href="/topcrashers/?product=Firefox&amp;version=130.0"`)
+
+	c := Config{Featured: []string{"Fenix"}, Hidden: []string{"Junk"}}
+	listed, others := c.listed([]productInfo{{Name: "Firefox", Crashes: 9}, {Name: "Junk", Crashes: 5}, {Name: "Fenix", Crashes: 1}})
+	require.Len(t, listed, 1)
+	assert.Equal(t, "Fenix", listed[0].Name)
+	require.Len(t, others, 1)
+	assert.Equal(t, "Firefox", others[0].Name)
+	listed, _ = Config{Hidden: []string{"Junk"}}.listed([]productInfo{{Name: "Firefox"}, {Name: "Junk"}})
+	assert.Equal(t, []productInfo{{Name: "Firefox"}}, listed)
+
+	e = newEnv(t, Config{Featured: []string{"Fenix"}})
+	w = e.do(http.MethodGet, "/", "-", nil)
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), `id="otherproducts"`)
+	assert.NotContains(t, w.Body.String(), `class="product" href="/home/product/Firefox"`)
+}

@@ -178,6 +178,6 @@ func (p *Pages) superSearch(c *gin.Context) {
 	}
 	page.Ran = true
 	page.Result = newResultTable("/search/", params, q, res)
-	page.FacetTbl = facetTables(q, res)
+	page.FacetTbl = facetTables(q, res, params)
 	p.render(c, http.StatusOK, "search", "Super Search", page)
 }

@@ -23,6 +23,45 @@ type facetTable struct {
 	Field   string
 	Buckets []clickhouse.Bucket
 	Total   int64
+	// Base is the query the table came from, which a term's link narrows.
+	Base url.Values
+	// Bool marks a boolean field, whose terms (1, 0) show as true, false.
+	Bool bool
+}
+
+// Display is how a term reads: booleans as true/false.
+func (f facetTable) Display(term string) string {
+	if f.Bool {
+		switch term {
+		case "1":
+			return "true"
+		case "0":
+			return "false"
+		}
+	}
+	return term
+}
+
+// Link is where a facet term leads: a signature to its signature report,
+// any other term to Super Search with the same query plus an exact filter
+// on the term ("" for an empty term, which has no exact filter).
+func (f facetTable) Link(term string) string {
+	if term == "" {
+		return ""
+	}
+	if f.Field == "signature" {
+		return "/signature/?" + url.Values{"signature": {term}}.Encode()
+	}
+	v := url.Values{}
+	for k, vs := range f.Base {
+		switch k {
+		case "_form", "_results_offset", "tab", "f", "op", "v":
+		default:
+			v[k] = append([]string(nil), vs...)
+		}
+	}
+	v.Add(f.Field, "="+term)
+	return "/search/?" + v.Encode()
 }
 
 // resultTable is a page of hits with the controls to sort and page it.
@@ -105,10 +144,10 @@ func newResultTable(path string, params url.Values, q *supersearch.Query, res *c
 	return t
 }
 
-func facetTables(q *supersearch.Query, res *clickhouse.SearchResult) []facetTable {
+func facetTables(q *supersearch.Query, res *clickhouse.SearchResult, base url.Values) []facetTable {
 	var out []facetTable
 	for _, f := range q.Facets {
-		out = append(out, facetTable{Field: f.Name, Buckets: res.Facets[f.Name], Total: res.Total})
+		out = append(out, facetTable{Field: f.Name, Buckets: res.Facets[f.Name], Total: res.Total, Base: base, Bool: f.Type == supersearch.Bool})
 	}
 	return out
 }
@@ -205,7 +244,7 @@ func (p *Pages) signature(c *gin.Context) {
 	}
 	switch tab {
 	case tabSummary:
-		page.Facets = facetTables(query, res)
+		page.Facets = facetTables(query, res, params)
 		first, err := p.crashes.SignatureFirstDate(ctx, []string{sig})
 		if err != nil {
 			p.queryFailed(c, err)

@@ -4,10 +4,11 @@ import "github.com/crashstream/crashstream/services/webapp"
 
 // FromServer builds the pages on the webapp core; it is a webapp.NewPages,
 // passed to webapp.New by the binary. The core's configuration gives the
-// source-link template and the query timeout.
+// source-link template, the query timeout and the product list.
 func FromServer(s *webapp.Server) (webapp.PageSet, error) {
 	d, cfg := s.Deps(), s.Config()
-	return New(Config{SourceURL: cfg.SourceURLTemplate, Timeout: cfg.RequestTimeout}, d.Reader, d.Crashes, s, d.Fields)
+	return New(Config{SourceURL: cfg.SourceURLTemplate, Timeout: cfg.RequestTimeout,
+		Featured: cfg.FeaturedProducts, Hidden: cfg.HiddenProducts}, d.Reader, d.Crashes, s, d.Fields)
 }
 
 // The core limits page views.

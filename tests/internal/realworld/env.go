@@ -1,0 +1,160 @@
+package realworld
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"net/http"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/services/cron"
+	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/streams"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
+)
+
+// Env is one isolated crashstream on the real stack (its own topics,
+// buckets and ClickHouse database) running the whole pipeline as
+// subprocesses of the crashstream binary — collector, processor, both
+// sinks and the webapp — loaded with the data set.
+type Env struct {
+	// Base is the webapp's URL (http://127.0.0.1:port).
+	Base string
+	// Set is the data set it holds; CrashIDs maps every crash id of it to
+	// what the crash exercises.
+	Set      *Set
+	CrashIDs map[string]string
+	// Products and Signatures are what ClickHouse holds, sorted.
+	Products, Signatures []string
+	DB                   string
+	Conn                 driver.Conn
+	Bucket               *objectstore.Bucket
+	Tokens               *auth.Store
+	// Webapp is the webapp process (its log is Webapp.Stderr).
+	Webapp *stacktest.Proc
+}
+
+// Load starts the pipeline, submits the set's reports to the collector,
+// stores the back-dated crashes, waits (at most 4 minutes) until every crash
+// is in ClickHouse, and runs the versions cron job. webappEnv adds
+// environment variables to the webapp (rate limits, say). It skips without
+// the stack (CRASHSTREAM_STACK=1). CRASHSTREAM_S3_ENDPOINT, when set,
+// points every part at another object store.
+func Load(t *testing.T, webappEnv ...string) *Env {
+	t.Helper()
+	stacktest.RequireStack(t)
+	ctx := context.Background()
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	id := "rw" + hex.EncodeToString(b)
+	e := &Env{DB: "cs_" + id, CrashIDs: map[string]string{}}
+
+	var s3 objectstore.Config
+	fs := flag.NewFlagSet("s3", flag.ContinueOnError)
+	s3.RegisterFlags(fs)
+	if v := os.Getenv("CRASHSTREAM_S3_ENDPOINT"); v != "" { // as the subprocesses read it
+		s3.Endpoint = v
+	}
+	s3.Bucket, s3.SymbolsBucket, s3.TelemetryBucket = id, id+"-symbols", id+"-telemetry"
+	store, err := objectstore.New(s3)
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	e.Bucket = store.Bucket(id)
+	require.NoError(t, e.Bucket.Ensure(ctx))
+	require.NoError(t, store.Bucket(id+"-symbols").Ensure(ctx))
+	e.Tokens = auth.NewStore(auth.BucketBlobs(e.Bucket))
+	kcfg := streams.DefaultConfig()
+	kcfg.TopicPrefix = id + "."
+	require.NoError(t, streams.EnsureTopics(ctx, kcfg, kcfg.Topics().All()...))
+	chCfg := clickhouse.Config{Addr: "127.0.0.1:19000", Database: e.DB, Username: "default", DialTimeout: 5 * time.Second, QueryTimeout: time.Minute, MaxOpenConns: 2}
+	if v := os.Getenv("CRASHSTREAM_CLICKHOUSE_ADDR"); v != "" {
+		chCfg.Addr = v
+	}
+	e.Conn, err = clickhouse.Open(ctx, chCfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+e.DB); _ = e.Conn.Close() })
+	_, err = clickhouse.Migrate(ctx, e.Conn, e.DB)
+	require.NoError(t, err)
+
+	env := append(os.Environ(), "CRASHSTREAM_KAFKA_TOPIC_PREFIX="+id+".", "CRASHSTREAM_S3_BUCKET="+id,
+		"CRASHSTREAM_S3_SYMBOLS_BUCKET="+id+"-symbols", "CRASHSTREAM_S3_TELEMETRY_BUCKET="+id+"-telemetry",
+		"CRASHSTREAM_CLICKHOUSE_DATABASE="+e.DB, "CRASHSTREAM_LOG_FORMAT=json", "CRASHSTREAM_LOG_LEVEL=warn")
+	collector := stacktest.FreePort(t)
+	stacktest.Start(t, append(env, "CRASHSTREAM_COLLECTOR_ADDR="+collector), "collector")
+	stacktest.Start(t, env, "processor")
+	stacktest.Start(t, env, "sink-clickhouse")
+	stacktest.Start(t, env, "sink-objectstore")
+	web := stacktest.FreePort(t)
+	e.Webapp = stacktest.Start(t, append(append(env, "CRASHSTREAM_WEBAPP_ADDR="+web,
+		"CRASHSTREAM_WEBAPP_SECRET_KEY=0123456789abcdef0123456789abcdef"), webappEnv...), "webapp")
+	e.Base = "http://" + web
+
+	e.Set, err = New(time.Now(), stacktest.SharedTestdata(t))
+	require.NoError(t, err)
+	for _, sub := range e.Set.Submissions {
+		cid, err := Submit(ctx, http.DefaultClient, "http://"+collector, sub)
+		require.NoError(t, err)
+		e.CrashIDs[cid] = sub.Name
+	}
+	table, err := clickhouse.NewTable(fields.New())
+	require.NoError(t, err)
+	w, err := clickhouse.NewWriter(e.Conn, e.DB, table, clickhouse.WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, e.Set.Store(ctx, w, table, e.Bucket))
+	for _, c := range e.Set.Stored {
+		e.CrashIDs[c.CrashID] = "stored " + c.Signature
+	}
+
+	// the processor and the sink are asynchronous: a bounded wait
+	want := len(e.CrashIDs)
+	var got uint64
+	deadline := time.Now().Add(4 * time.Minute)
+	for time.Now().Before(deadline) {
+		require.NoError(t, e.Conn.QueryRow(ctx, "SELECT toUInt64(uniqExact(crash_id)) FROM "+e.DB+".crashes").Scan(&got))
+		if int(got) >= want {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	require.Equal(t, want, int(got), "every crash of the data set reaches ClickHouse, the unprocessable ones included")
+	require.NoError(t, cron.Versions(e.Bucket, cron.ClickHouseVersions{Conn: e.Conn, Database: e.DB}).Run(ctx, time.Now().UTC()))
+
+	rows, err := e.Conn.Query(ctx, "SELECT DISTINCT toString(product), signature FROM "+e.DB+".crashes")
+	require.NoError(t, err)
+	seenP, seenS := map[string]bool{}, map[string]bool{}
+	for rows.Next() {
+		var p, s string
+		require.NoError(t, rows.Scan(&p, &s))
+		if !seenP[p] {
+			seenP[p] = true
+			e.Products = append(e.Products, p)
+		}
+		if !seenS[s] {
+			seenS[s] = true
+			e.Signatures = append(e.Signatures, s)
+		}
+	}
+	rows.Close()
+	require.NoError(t, rows.Err())
+	sort.Strings(e.Products)
+	sort.Strings(e.Signatures)
+	return e
+}
+
+// Token creates an API token with perms and returns its key.
+func (e *Env) Token(t *testing.T, name string, perms ...string) string {
+	t.Helper()
+	key, _, err := e.Tokens.Create(context.Background(), name, perms, time.Hour)
+	require.NoError(t, err)
+	return key
+}
