@@ -211,7 +211,7 @@ func TestPages(t *testing.T) {
 	}{
 		{"home", "/", "-", 200, []string{"Firefox", "<svg", "/topcrashers/?product=Firefox", "130.0"}, nil},
 		{"product", "/home/product/Firefox", "-", 200, []string{"Crashes per day by version", "<polyline"}, nil},
-		{"top crashers", "/topcrashers/?product=Firefox&days=7", "-", 200,
+		{"top crashers", "/topcrashers/?product=Firefox&days=7&version=", "-", 200,
 			[]string{"OOM | small", `<span class="up">&#43;2</span>`, `<span class="tag new">new</span>`, `os-win">15<`, `os-lin">5<`, `class="first">2026-01-02<`, `data-bugs-for=`,
 				`href="/signature/?date=%3E%3D2026-11-13&amp;date=%3C2026-11-20&amp;product=Firefox&amp;signature=OOM&#43;%7C&#43;small"`, "startup", "js::GC &lt;script&gt;"}, []string{"<script>"}},
 		{"top crashers bad days", "/topcrashers/?product=Firefox&days=5", "-", 400, []string{"days must be"}, nil},
@@ -500,4 +500,19 @@ func TestProductList(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code)
 	assert.Contains(t, w.Body.String(), `id="otherproducts"`)
 	assert.NotContains(t, w.Body.String(), `class="product" href="/home/product/Firefox"`)
+}
+
+// TestTopCrashersFeaturedDefault: without a version in the URL the report
+// is over the product's featured versions and says so, with a link to all
+// versions; an empty version means all.
+func TestTopCrashersFeaturedDefault(t *testing.T) {
+	e := newEnv(t, Config{})
+	w := e.do(http.MethodGet, "/topcrashers/?product=Firefox", "-", nil)
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), `id="featured"`)
+	assert.Equal(t, []string{"130.0"}, e.crashes.tops[len(e.crashes.tops)-1].Versions)
+	w = e.do(http.MethodGet, "/topcrashers/?product=Firefox&version=", "-", nil)
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.NotContains(t, w.Body.String(), `id="featured"`)
+	assert.Empty(t, e.crashes.tops[len(e.crashes.tops)-1].Versions)
 }

@@ -24,6 +24,11 @@ type topCrashersPage struct {
 	First map[string]clickhouse.SignatureFirst
 	// Base holds product/version filters for signature links.
 	Base url.Values
+	// FeaturedDefault is set when the URL named no version and the report
+	// shows the product's featured versions (Socorro's default).
+	FeaturedDefault bool
+	// AllURL is the same report over every version.
+	AllURL string
 }
 
 // FirstOf is sig's first appearance, nil when none is recorded.
@@ -102,12 +107,29 @@ func (p *Pages) topCrashers(c *gin.Context) {
 		return
 	}
 	tp.RangeType = rangeType
+	featuredDefault := false
+	if _, named := q["version"]; !named {
+		// no version in the URL (not even an empty one, which is "all"):
+		// the featured versions, as on Socorro
+		for _, pi := range mergeProducts(nil, vers) {
+			if pi.Name == tp.Product {
+				for _, f := range pi.Featured {
+					tp.Versions = append(tp.Versions, f.Version)
+				}
+			}
+		}
+		featuredDefault = len(tp.Versions) > 0
+	}
 	if err := tp.Validate(); err != nil {
 		p.fail(c, http.StatusBadRequest, err.Error())
 		return
 	}
 	page := topCrashersPage{Params: tp, RangeType: rangeType, Days: []int{1, 3, 7, 14, 28}, Limits: []int{50, 100, 200, 300},
-		Platforms: []string{"Windows NT", "Mac OS X", "Linux", "Android", "iOS"}, Base: url.Values{"product": {tp.Product}}}
+		Platforms: []string{"Windows NT", "Mac OS X", "Linux", "Android", "iOS"}, Base: url.Values{"product": {tp.Product}},
+		FeaturedDefault: featuredDefault}
+	all := clone(q)
+	all["version"] = []string{""}
+	page.AllURL = "/topcrashers/?" + all.Encode()
 	for _, v := range tp.Versions {
 		page.Base.Add("version", v)
 	}
