@@ -132,7 +132,10 @@ func Analyze(d *minidump.Dump) *Info {
 	var props instProps
 	ipKnown := false
 	if ctx != nil && arch == "amd64" {
-		if in, ok := decodeAt(d, ctx.IP()); ok {
+		if text, ok := endbrAt(d, ctx.IP()); ok {
+			info.Instruction, info.Accesses, ipKnown = text, []Access{}, true
+			props = instProps{decoded: true}
+		} else if in, ok := decodeAt(d, ctx.IP()); ok {
 			info.Instruction = formatX86(&in)
 			props = properties(&in)
 			info.Accesses = accesses(&in, ctx)
@@ -155,6 +158,15 @@ func Analyze(d *minidump.Dump) *Info {
 // maxInstruction is the longest x86 instruction.
 const maxInstruction = 15
 
+// endbrAt reports an endbr instruction at ip.
+func endbrAt(d *minidump.Dump, ip uint64) (string, bool) {
+	r, ok := d.Memory.Region(ip)
+	if !ok {
+		return "", false
+	}
+	return endbr(r.Data[ip-r.Base:])
+}
+
 // decodeAt decodes the amd64 instruction at ip from the dump's memory.
 func decodeAt(d *minidump.Dump, ip uint64) (x86asm.Inst, bool) {
 	r, ok := d.Memory.Region(ip)
@@ -169,7 +181,58 @@ func decodeAt(d *minidump.Dump, ip uint64) (x86asm.Inst, bool) {
 	if err != nil || in.Op == 0 {
 		return x86asm.Inst{}, false
 	}
+	fixVEXRipRelative(b, &in)
 	return in, true
+}
+
+// fixVEXRipRelative restores the rip base of a VEX or EVEX encoded
+// rip-relative memory operand, which x86asm decodes as an absolute
+// displacement (legacy encodings it decodes correctly).
+func fixVEXRipRelative(b []byte, in *x86asm.Inst) {
+	i := 0
+	for i < len(b) && i < maxInstruction {
+		switch b[i] {
+		case 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3:
+			i++
+			continue
+		}
+		break
+	}
+	modrm := -1
+	if i < len(b) {
+		switch b[i] {
+		case 0xc5:
+			modrm = i + 3
+		case 0xc4:
+			modrm = i + 4
+		case 0x62:
+			modrm = i + 5
+		}
+	}
+	if modrm < 0 || modrm >= len(b) || b[modrm]>>6 != 0 || b[modrm]&7 != 5 {
+		return
+	}
+	for j, a := range in.Args {
+		if m, ok := a.(x86asm.Mem); ok && m.Base == 0 && m.Index == 0 {
+			m.Base = x86asm.RIP
+			in.Args[j] = m
+		}
+	}
+}
+
+// endbr is the CET branch target marker (endbr64 / endbr32), which starts
+// most functions of current distributions and which x86asm does not
+// decode; it accesses no memory and does not branch.
+func endbr(b []byte) (string, bool) {
+	if len(b) >= 4 && b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e {
+		switch b[3] {
+		case 0xfa:
+			return "endbr64", true
+		case 0xfb:
+			return "endbr32", true
+		}
+	}
+	return "", false
 }
 
 // derivable are the opcodes whose access directions minidump-stackwalk

@@ -296,8 +296,12 @@ func regName(r x86asm.Reg) string {
 		return [...]string{"spl", "bpl", "sil", "dil"}[r-x86asm.SPB]
 	case r >= x86asm.R8L && r <= x86asm.R15L:
 		return "r" + strconv.Itoa(int(r-x86asm.R8L)+8) + "d"
-	case r >= x86asm.X0 && r <= x86asm.X15:
+	case r >= x86asm.X0 && r <= x86asm.X31:
 		return "xmm" + strconv.Itoa(int(r-x86asm.X0))
+	case r >= x86asm.Y0 && r <= x86asm.Y31:
+		return "ymm" + strconv.Itoa(int(r-x86asm.Y0))
+	case r >= x86asm.Z0 && r <= x86asm.Z31:
+		return "zmm" + strconv.Itoa(int(r-x86asm.Z0))
 	case r >= x86asm.M0 && r <= x86asm.M7:
 		return "mm" + strconv.Itoa(int(r-x86asm.M0))
 	case r >= x86asm.F0 && r <= x86asm.F7:

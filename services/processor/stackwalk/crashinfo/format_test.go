@@ -24,6 +24,12 @@ func TestFormatX86(t *testing.T) {
 		{[]byte{0xf2, 0x0f, 0x58, 0x04, 0x11}, "addsd xmm0, qword [rcx + rdx * 1]"},
 		{[]byte{0x0f, 0x0b}, "ud2"},
 		{[]byte{0xf7, 0xf9}, "idiv ecx"},
+		// From real libc code (compared with minidump-stackwalk ad hoc).
+		{[]byte{0xc5, 0x7e, 0x6f, 0x8e, 0x20, 0x20, 0x00, 0x00}, "vmovdqu ymm9, ymmword [rsi + 0x2020]"},
+		{[]byte{0x62, 0xd1, 0x7c, 0x48, 0x11, 0x23}, "vmovups zmmword [r11], zmm4"},
+		{[]byte{0xc5, 0xfd, 0xd7, 0xc1}, "vpmovmskb eax, ymm1"},
+		{[]byte{0xc5, 0xfb, 0x10, 0x1d, 0xfd, 0x20, 0x01, 0x00}, "vmovsd xmm3, qword [rip + 0x120fd]"},
+		{[]byte{0xc5, 0xfb, 0x10, 0x04, 0x25, 0x10, 0x00, 0x00, 0x00}, "vmovsd xmm0, qword [0x10]"},
 		{[]byte{0x33, 0x08}, "xor ecx, dword [rax]"},
 		{[]byte{0x33, 0x20}, "xor esp, dword [rax]"},
 		{[]byte{0x81, 0xec, 0x10, 0x03, 0x00, 0x00}, "sub esp, 0x310"},
@@ -81,6 +87,15 @@ func TestFormatX86(t *testing.T) {
 	for _, tc := range tests {
 		in, err := x86asm.Decode(tc.code, 64)
 		require.NoError(t, err, "% x", tc.code)
+		fixVEXRipRelative(tc.code, &in)
 		assert.Equal(t, tc.want, formatX86(&in), "% x", tc.code)
 	}
+}
+
+func TestEndbr(t *testing.T) {
+	s, ok := endbr([]byte{0xf3, 0x0f, 0x1e, 0xfa, 0x55})
+	assert.True(t, ok)
+	assert.Equal(t, "endbr64", s)
+	_, ok = endbr([]byte{0xf3, 0x0f, 0x1e})
+	assert.False(t, ok, "truncated")
 }
