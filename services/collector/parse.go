@@ -100,7 +100,7 @@ type limits struct {
 const maxOverhead = 256 << 10
 
 // checkContentType validates the Content-Type header as Antenna does and
-// returns the multipart boundary. multipart/mixed is accepted too (DESIGN).
+// returns the multipart boundary. multipart/mixed is accepted too (docs/design.md).
 func checkContentType(ct string) (string, error) {
 	if strings.TrimSpace(ct) == "" {
 		return "", malformed(reasonNoContentType)
