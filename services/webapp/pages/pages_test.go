@@ -3,6 +3,7 @@ package pages
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -41,10 +42,14 @@ type fakeCrashes struct {
 	mu       sync.Mutex
 	searches []*supersearch.Query
 	tops     []clickhouse.TopCrashersParams
-	empty    bool // no crashes at all
+	empty    bool  // no crashes at all
+	fail     error // every query fails with it
 }
 
 func (f *fakeCrashes) TopCrashers(_ context.Context, p clickhouse.TopCrashersParams) (*clickhouse.TopCrashersResult, error) {
+	if f.fail != nil {
+		return nil, f.fail
+	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -515,4 +520,32 @@ func TestTopCrashersFeaturedDefault(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code)
 	assert.NotContains(t, w.Body.String(), `id="featured"`)
 	assert.Empty(t, e.crashes.tops[len(e.crashes.tops)-1].Versions)
+}
+
+// TestServerErrorPage: a failed query is a 500 page that shows the
+// request id the core answered with (and records the error for its log
+// line), and the search form's sort shows the default (date) order.
+func TestServerErrorPage(t *testing.T) {
+	crashes := &fakeCrashes{fail: errors.New("code: 1001, converting NULL")}
+	p, err := New(Config{Timeout: time.Second}, crashes, fakeObjects{}, &fakeCore{}, fields.New())
+	require.NoError(t, err)
+	r := gin.New()
+	var recorded []string
+	r.Use(func(c *gin.Context) {
+		c.Header(requestIDHeader, "req-0123456789")
+		c.Next()
+		recorded = c.Errors.Errors()
+	})
+	p.Register(r)
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/topcrashers/?product=Firefox", nil))
+	require.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.Contains(t, w.Body.String(), `<code id="request-id">req-0123456789</code>`)
+	assert.NotContains(t, w.Body.String(), "converting NULL", "the cause is for the log, not the page")
+	assert.Equal(t, []string{"code: 1001, converting NULL"}, recorded)
+
+	e := newEnv(t, Config{})
+	w = e.do(http.MethodGet, "/search/?product=Firefox", "-", nil)
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), `<option value="-submitted_timestamp" selected>`)
 }

@@ -166,6 +166,11 @@ func (p *Pages) superSearch(c *gin.Context) {
 	}
 	if len(q.Sort) > 0 {
 		page.Sort = q.Sort[0].Field.Name
+		for _, f := range page.Fields { // an alias (date) selects its field's option
+			if f.Column == q.Sort[0].Field.Column {
+				page.Sort = f.Name
+			}
+		}
 		if q.Sort[0].Desc {
 			page.Sort = "-" + page.Sort
 		}
