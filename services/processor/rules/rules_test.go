@@ -134,7 +134,7 @@ func TestBadDumpsAreNotedNotFatal(t *testing.T) {
 		{"no dump", map[string][]byte{}, "NoMinidump"},
 		{"empty dump", map[string][]byte{"upload_file_minidump": {}}, "EmptyMinidump"},
 		{"not a minidump", map[string][]byte{"upload_file_minidump": []byte("\xef\xbe\xad\xde placeholder")}, "ERROR_MINIDUMP_READ"},
-		{"no thread list", map[string][]byte{"upload_file_minidump": synth.New(minidump.ArchAMD64, synth.Linux).Bytes()}, "ERROR_NO_THREAD_LIST"},
+		{"no thread list", map[string][]byte{"upload_file_minidump": synth.New(minidump.ArchAMD64, synth.Linux).Bytes()}, "MissingThreadList"},
 		{"truncated", map[string][]byte{"upload_file_minidump": good[:40]}, ""},
 		{"bit-flipped", map[string][]byte{"upload_file_minidump": corrupt}, ""},
 	}

@@ -105,10 +105,12 @@ func statusOf(err error) string {
 		return "ERROR_DUMP_TOO_LARGE"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "ERROR_TIMEOUT"
+	// Socorro takes the word after "ERROR" in minidump-stackwalk's log,
+	// which for these two is the error's name.
 	case errors.Is(err, stackwalk.ErrMissingThreadList):
-		return "ERROR_NO_THREAD_LIST"
+		return "MissingThreadList"
 	case errors.Is(err, stackwalk.ErrMissingSystemInfo):
-		return "ERROR_NO_SYSTEM_INFO"
+		return "MissingSystemInfo"
 	}
 	return "ERROR_MINIDUMP_READ"
 }
