@@ -110,11 +110,13 @@ func BenchmarkPages(b *testing.B) {
 		path  func(i int) string
 		token bool
 	}{
+		{"home", func(int) string { return "/" }, false},
 		{"topcrashers", func(int) string { return "/topcrashers/?product=Firefox&days=7" }, false},
 		{"signature", func(int) string { return "/signature/?signature=sig_0&product=Firefox" }, false},
 		{"signature-reports", func(int) string { return "/signature/?signature=sig_0&product=Firefox&tab=reports" }, false},
 		{"signature-graph", func(int) string { return "/signature/?signature=sig_0&product=Firefox&tab=graph" }, false},
 		{"report", func(i int) string { return "/report/index/" + ids[i%len(ids)] }, false},
+		{"search", func(int) string { return "/search/?product=Firefox&_facets=signature&_facets=version" }, false},
 		{"api-topcrashers", func(int) string { return "/api/TopCrashers/?product=Firefox&days=7" }, true},
 		{"api-signature", func(int) string {
 			return "/api/SuperSearch/?signature=%3Dsig_0&product=Firefox&_results_number=0&_cardinality.install_time=1&_facets=" + sigFacetsParam

@@ -144,7 +144,7 @@ func (s *stack) serveInProcess(tb testing.TB) {
 		"-webapp.source-url-template=https://source.example/{file}#L{line}",
 		// pages and benchmarks issue many searches from one address; the
 		// limiter has its own tests in services/webapp
-		"-webapp.ratelimit.search-anonymous=100000")
+		"-webapp.ratelimit.search-anonymous=100000", "-webapp.ratelimit.pages-anonymous=100000")
 	srv, err := webapp.New(wc, webapp.Deps{Reader: s.Reader, Crashes: s.Bucket, Symbols: s.symbols, Tokens: s.Tokens,
 		Publisher: s.producer, Serde: serde, Topics: s.Kafka.Topics(), Fields: fields.New(), Schemas: static,
 		Registry: prometheus.NewRegistry(), Logger: zerolog.Nop()}, pages.FromServer)
