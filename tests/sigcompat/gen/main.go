@@ -308,6 +308,10 @@ func (g *gen) realStacks() error {
 			return nil
 		})
 	}
+	// The Linux dumps' goldens are stackwalkcompat's (one copy); the
+	// Windows dumps' outputs, which stackwalkcompat does not compare, are
+	// here.
+	walk(filepath.Join(g.root, "tests/stackwalkcompat/testdata/golden"))
 	walk(filepath.Join(g.root, "tests/sigcompat/testdata/stackwalk"))
 	walk(filepath.Join(g.root, "tests/corpus"))
 	for _, d := range examples {
