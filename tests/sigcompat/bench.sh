@@ -2,7 +2,8 @@
 # Signatures per second: `crashstream signature --batch` beside siggen (its
 # library, through siggen_batch.py, one process) on the same inputs, in the
 # same run. Usage: tests/sigcompat/bench.sh [repeat]   (default 10 copies of
-# testdata/inputs.jsonl). Prints wall and CPU (user+sys) time of each tool.
+# the inputs ./gen makes with seed 7, as TestOracle uses). Prints wall and CPU
+# (user+sys) time of each tool.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -11,8 +12,9 @@ REPEAT=${1:-10}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 (cd "$ROOT/services" && go build -o "$TMP/crashstream" ./cmd/crashstream)
+(cd "$ROOT/tests" && go run ./sigcompat/gen -seed 7 -root "$ROOT" -out "$TMP/inputs.jsonl")
 i=0
-while [ "$i" -lt "$REPEAT" ]; do cat "$HERE/testdata/inputs.jsonl"; i=$((i + 1)); done > "$TMP/in.jsonl"
+while [ "$i" -lt "$REPEAT" ]; do cat "$TMP/inputs.jsonl"; i=$((i + 1)); done > "$TMP/in.jsonl"
 N=$(wc -l < "$TMP/in.jsonl")
 measure() { # name, command...
 	name=$1; shift

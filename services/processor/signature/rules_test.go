@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -356,13 +357,18 @@ func TestPanickingRuleBecomesANote(t *testing.T) {
 	assert.Equal(t, []string{"Broken: Rule failed: internal error: boom"}, r.Notes)
 }
 
-// corpusLines loads the oracle comparison's inputs (tests/sigcompat), so
-// that the benchmarks below measure the same mix as BENCHMARKS.md.
+// corpusLines makes the oracle comparison's inputs with its generator
+// (tests/sigcompat/gen, seed 7, as TestOracle does), so that the benchmarks
+// below measure the same mix as BENCHMARKS.md.
 func corpusLines(b *testing.B) [][]byte {
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "tests", "sigcompat", "testdata", "inputs.jsonl"))
-	if err != nil {
-		b.Skip("sigcompat inputs not found: ", err)
+	out := filepath.Join(b.TempDir(), "inputs.jsonl")
+	cmd := exec.Command("go", "run", "./sigcompat/gen", "-seed", "7", "-out", out)
+	cmd.Dir = filepath.Join("..", "..", "..", "tests")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("tests/sigcompat/gen: %v: %s", err, msg)
 	}
+	data, err := os.ReadFile(out)
+	require.NoError(b, err)
 	return bytes.Split(bytes.TrimSpace(data), []byte("\n"))
 }
 

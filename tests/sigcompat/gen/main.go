@@ -1,9 +1,10 @@
 // Command gen writes the crash_data inputs of the signature oracle
 // comparison: stacks of real dumps, and generated frame lists meant to hit
-// every rule and every signature list. It is deterministic for a seed, so the
-// committed inputs can be regenerated and reviewed.
+// every rule and every signature list. It is deterministic for a seed and a
+// tree, so the inputs are not committed: TestOracle and bench.sh make them
+// afresh on each run (a second or two), from the goldens in the tree.
 //
-//	go run ./sigcompat/gen -seed 7 -out sigcompat/testdata/inputs.jsonl
+//	go run ./sigcompat/gen -seed 7 -out /tmp/inputs.jsonl
 package main
 
 import (
@@ -23,7 +24,7 @@ import (
 
 func main() {
 	seed := flag.Uint64("seed", 7, "random seed")
-	out := flag.String("out", "sigcompat/testdata/inputs.jsonl", "output JSON lines file")
+	out := flag.String("out", "inputs.jsonl", "output JSON lines file")
 	root := flag.String("root", "", "repository root (default: found by walking up to go.work)")
 	flag.Parse()
 	if err := run(*seed, *out, *root); err != nil {
@@ -133,8 +134,15 @@ var listFiles = map[string]string{
 func (g *gen) loadLists() error {
 	g.lists = map[string][]*listEntry{}
 	dir := filepath.Join(g.root, "services/processor/signature/siglists")
-	for name, file := range listFiles {
-		b, err := os.ReadFile(filepath.Join(dir, file))
+	// In a fixed order: sampling draws from the random source, so map order
+	// would make the inputs differ from run to run.
+	names := make([]string, 0, len(listFiles))
+	for name := range listFiles {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(dir, listFiles[name]))
 		if err != nil {
 			return err
 		}
