@@ -85,7 +85,30 @@ func operands(in *x86asm.Inst) []x86asm.Arg {
 	if swap && len(out) == 2 {
 		out[0], out[1] = out[1], out[0]
 	}
-	return out
+	return x87Operands(in, out)
+}
+
+// x87Operands adds the implicit st(0) that yaxpeax prints: before the
+// operand of loads, memory arithmetic and compares ("fld st(0), mword
+// [rsp]", "fmul st(0), dword [rax]", "fucom st(0), st(3)"), after the
+// operand of stores ("fstp st(1), st(0)", "fst qword [rax], st(0)").
+func x87Operands(in *x86asm.Inst, args []x86asm.Arg) []x86asm.Arg {
+	if len(args) != 1 {
+		return args
+	}
+	_, isMem := args[0].(x86asm.Mem)
+	switch in.Op {
+	case x86asm.FLD, x86asm.FILD, x86asm.FBLD, x86asm.FCOM, x86asm.FCOMP, x86asm.FUCOM, x86asm.FUCOMP, x86asm.FXCH:
+		return []x86asm.Arg{x86asm.F0, args[0]}
+	case x86asm.FADD, x86asm.FMUL, x86asm.FSUB, x86asm.FSUBR, x86asm.FDIV, x86asm.FDIVR,
+		x86asm.FIADD, x86asm.FIMUL, x86asm.FISUB, x86asm.FISUBR, x86asm.FIDIV, x86asm.FIDIVR, x86asm.FICOM, x86asm.FICOMP:
+		if isMem {
+			return []x86asm.Arg{x86asm.F0, args[0]}
+		}
+	case x86asm.FST, x86asm.FSTP, x86asm.FIST, x86asm.FISTP, x86asm.FISTTP, x86asm.FBSTP:
+		return []x86asm.Arg{args[0], x86asm.F0}
+	}
+	return args
 }
 
 func writeMem(b *strings.Builder, m x86asm.Mem) {
@@ -126,9 +149,9 @@ func writeMem(b *strings.Builder, m x86asm.Mem) {
 	b.WriteByte(']')
 }
 
-// writeImm prints an immediate as yaxpeax does: most immediates are
-// sign-extended and print with a sign; byte immediates of shifts, int,
-// in/out, enter and of 8-bit register moves are unsigned.
+// writeImm prints an immediate as yaxpeax does: immediates are signed
+// ("cmp byte [rax], -0x6", "shl al, -0x6"), except those of int, in/out,
+// enter, ret, moves of an 8-bit register (B0+r) and vector imm8s.
 func writeImm(b *strings.Builder, in *x86asm.Inst, idx int, v int64) {
 	if unsignedImm(in, idx) {
 		bits := 8
@@ -143,7 +166,27 @@ func writeImm(b *strings.Builder, in *x86asm.Inst, idx int, v int64) {
 		b.WriteString("0x" + strconv.FormatUint(u, 16))
 		return
 	}
+	if byteImmediate(in) && v >= 0x80 && v <= 0xff {
+		v -= 0x100 // x86asm leaves some imm8 unextended; yaxpeax prints them signed
+	}
 	writeSigned(b, "", v)
+}
+
+// byteImmediate reports an instruction whose immediate is one byte: byte
+// operations and the shift, rotate and bit-test counts.
+func byteImmediate(in *x86asm.Inst) bool {
+	switch in.Op {
+	case x86asm.ROL, x86asm.ROR, x86asm.RCL, x86asm.RCR, x86asm.SHL, x86asm.SHR, x86asm.SAR,
+		x86asm.BT, x86asm.BTS, x86asm.BTR, x86asm.BTC, x86asm.SHLD, x86asm.SHRD:
+		return true
+	}
+	switch a := in.Args[0].(type) {
+	case x86asm.Reg:
+		return a >= x86asm.AL && a <= x86asm.R15B
+	case x86asm.Mem:
+		return in.MemBytes == 1
+	}
+	return false
 }
 
 func writeSigned(b *strings.Builder, prefix string, v int64) {
@@ -160,9 +203,7 @@ func writeSigned(b *strings.Builder, prefix string, v int64) {
 
 func unsignedImm(in *x86asm.Inst, idx int) bool {
 	switch in.Op {
-	case x86asm.ROL, x86asm.ROR, x86asm.RCL, x86asm.RCR, x86asm.SHL, x86asm.SHR, x86asm.SAR,
-		x86asm.INT, x86asm.IN, x86asm.OUT, x86asm.ENTER, x86asm.RET, x86asm.LRET,
-		x86asm.BT, x86asm.BTS, x86asm.BTR, x86asm.BTC, x86asm.SHLD, x86asm.SHRD:
+	case x86asm.INT, x86asm.IN, x86asm.OUT, x86asm.ENTER, x86asm.RET, x86asm.LRET:
 		return true
 	case x86asm.MOV:
 		// mov r8, imm8 (B0+r) is unsigned; mov r/m8, imm8 (C6) is signed.
@@ -192,6 +233,9 @@ func memBytes(in *x86asm.Inst) int {
 	switch in.Op {
 	case x86asm.LEA:
 		return in.DataSize / 8
+	case x86asm.FLD, x86asm.FSTP, x86asm.FBLD, x86asm.FBSTP:
+		// The 80-bit forms (m32fp and m64fp come with their size).
+		return 10
 	case x86asm.MOVSB, x86asm.STOSB, x86asm.LODSB, x86asm.SCASB, x86asm.CMPSB, x86asm.INSB, x86asm.OUTSB:
 		return 1
 	case x86asm.MOVSW, x86asm.STOSW, x86asm.LODSW, x86asm.SCASW, x86asm.CMPSW, x86asm.INSW, x86asm.OUTSW:
