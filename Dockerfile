@@ -16,6 +16,7 @@ COPY schemas/go.mod schemas/go.sum* schemas/
 COPY streams/go.mod streams/go.sum* streams/
 COPY storage/go.mod storage/go.sum* storage/
 COPY services/go.mod services/go.sum* services/
+COPY charts/go.mod charts/go.sum* charts/
 COPY tests/go.mod tests/go.sum* tests/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-MODULES   := schemas streams storage services tests
+MODULES   := schemas streams storage services charts tests
 STACK     := tests/stack/stack.sh
 BIN       := bin/crashstream
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

@@ -3,12 +3,14 @@ module github.com/crashstream/crashstream/tests
 go 1.26.0
 
 require (
+	github.com/crashstream/crashstream/charts v0.0.0
 	github.com/crashstream/crashstream/schemas v0.0.0
 	github.com/crashstream/crashstream/storage v0.0.0
 	github.com/crashstream/crashstream/streams v0.0.0
 )
 
 replace (
+	github.com/crashstream/crashstream/charts => ../charts
 	github.com/crashstream/crashstream/schemas => ../schemas
 	github.com/crashstream/crashstream/storage => ../storage
 	github.com/crashstream/crashstream/streams => ../streams

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the crashstream container image without a Docker engine or any
 # registry: a static binary (CGO_ENABLED=0) packed FROM scratch into an OCI
-# image layout by tests/chart/cmd/oci-image (entrypoint /crashstream, user
+# image layout by charts/cmd/oci-image (entrypoint /crashstream, user
 # 65532:65532, the machine's CA bundle). Same image as the Dockerfile's,
 # less tzdata.
 #
@@ -29,5 +29,5 @@ pkg=github.com/crashstream/crashstream/services/runtime
   -o "$work/crashstream" ./services/cmd/crashstream)
 
 ca=${CA_CERTS-/etc/ssl/certs/ca-certificates.crt}
-(cd "$root/tests" && go run ./chart/cmd/oci-image -binary "$work/crashstream" -out "$out" \
+(cd "$root/charts" && go run ./cmd/oci-image -binary "$work/crashstream" -out "$out" \
   -tag "$version" -revision "$commit" -ca-certs "$ca")

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/crashstream/crashstream/charts/ociimage"
 	"github.com/crashstream/crashstream/services/runtime"
-	"github.com/crashstream/crashstream/tests/chart/ociimage"
 )
 
 // TestImageBuild builds the image the engine-free way

@@ -22,7 +22,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DURATION=${1:?usage: tests/fuzz/run.sh DURATION [PATTERN]}
 PATTERN=${2:-.}
-MODULES=(schemas streams storage services tests)
+MODULES=(schemas streams storage services charts tests)
 CACHE="$(go env GOCACHE)/fuzz"
 OUT=${FUZZ_REPORT:-$ROOT/tests/fuzz/last-run.md}
 LOG=$(mktemp -d)

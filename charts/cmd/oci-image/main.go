@@ -19,7 +19,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/crashstream/crashstream/tests/chart/ociimage"
+	"github.com/crashstream/crashstream/charts/ociimage"
 )
 
 // nonroot is distroless's non-root user and group id.

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/crashstream/crashstream/tests/chart/ociimage"
+	"github.com/crashstream/crashstream/charts/ociimage"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
