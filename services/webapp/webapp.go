@@ -48,6 +48,9 @@ type CrashReader interface {
 	SuperSearch(ctx context.Context, q *supersearch.Query) (*clickhouse.SearchResult, error)
 	TopCrashers(ctx context.Context, p clickhouse.TopCrashersParams) (*clickhouse.TopCrashersResult, error)
 	SignatureFirstDate(ctx context.Context, signatures []string) ([]clickhouse.SignatureFirst, error)
+	// DailyVolume is crashes per day by product or version (the pages'
+	// dashboards).
+	DailyVolume(ctx context.Context, split, product string, from, to time.Time) ([]clickhouse.Bucket, error)
 	VersionStrings(ctx context.Context, product, channel string, build int64) ([]string, error)
 	CrashByID(ctx context.Context, id string) (map[string]any, error)
 }

@@ -171,6 +171,10 @@ func (r *fakeReader) VersionStrings(_ context.Context, product, channel string, 
 	return nil, nil
 }
 
+func (r *fakeReader) DailyVolume(context.Context, string, string, time.Time, time.Time) ([]clickhouse.Bucket, error) {
+	return nil, r.fail
+}
+
 func (r *fakeReader) CrashByID(context.Context, string) (map[string]any, error) {
 	return nil, clickhouse.ErrNotFound
 }

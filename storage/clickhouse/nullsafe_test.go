@@ -129,3 +129,35 @@ func TestNullSafeAggregates(t *testing.T) {
 		})
 	}
 }
+
+// TestDailyVolume: the dashboards' per-day counts from the aggregates equal
+// Super Search's deduplicated histogram, reprocessed crash included, and an
+// empty window is empty.
+func TestDailyVolume(t *testing.T) {
+	conn, db := stackDB(t)
+	loadSearch(t, conn, db)
+	rd, err := NewReader(conn, db, DedupArgMax)
+	require.NoError(t, err)
+	ctx := context.Background()
+	from, to := time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	fs := supersearch.FromRegistry(fields.New())
+	for _, tc := range []struct{ split, product, filter string }{{"product", "", ""}, {"version", "Firefox", "&product=Firefox"}, {"product", "Fenix", "&product=Fenix"}} {
+		got, err := rd.DailyVolume(ctx, tc.split, tc.product, from, to)
+		require.NoError(t, err)
+		params, err := url.ParseQuery("date=>=2026-11-15&date=<2026-11-22&_results_number=0&_histogram.date=" + tc.split + tc.filter)
+		require.NoError(t, err)
+		q, err := supersearch.Parse(params, fs, false, to)
+		require.NoError(t, err)
+		res, err := rd.SuperSearch(ctx, q)
+		require.NoError(t, err)
+		assert.Equal(t, res.Histograms["date."+tc.split], got, "%+v", tc)
+		assert.NotEmpty(t, got)
+	}
+	got, err := rd.DailyVolume(ctx, "product", "", from.AddDate(-1, 0, 0), from.AddDate(-1, 0, 7))
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	_, err = rd.DailyVolume(ctx, "version", "", from, to)
+	assert.Error(t, err)
+	_, err = rd.DailyVolume(ctx, "signature", "", from, to)
+	assert.Error(t, err)
+}

@@ -13,7 +13,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/crashstream/crashstream/storage/clickhouse"
-	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
 )
 
 // versionsKey is the cron job's product/version catalogue (services/cron
@@ -80,37 +79,39 @@ func daysParam(c *gin.Context, def int) int {
 	return n
 }
 
-// volume runs the crashes-per-day histogram of the last days, split by
-// split, with extra filters; it returns the chart and the facet of split.
-func (p *Pages) volume(ctx context.Context, viewPII bool, days int, split string, filters url.Values) (Chart, []clickhouse.Bucket, error) {
-	now := p.now().UTC()
-	from := now.Truncate(24*time.Hour).AddDate(0, 0, 1-days)
-	params := url.Values{}
-	for k, v := range filters {
-		params[k] = v
-	}
-	params.Set("date", ">="+from.Format("2006-01-02"))
-	params.Add("date", "<"+now.Add(time.Second).Format(time.RFC3339))
-	params.Set("_results_number", "0")
-	params.Set("_facets", split)
-	params.Set("_facets_size", "200")
-	params.Set("_histogram."+supersearch.DateField, split)
-	q, err := supersearch.Parse(params, p.search, viewPII, now)
+// volume is crashes per day of the last days (whole UTC days, today
+// included) split by "product" or, for one product, by "version", from the
+// daily aggregates (Reader.DailyVolume); it returns the chart and the
+// split's totals, largest first (at most 200).
+func (p *Pages) volume(ctx context.Context, days int, split, product string) (Chart, []clickhouse.Bucket, error) {
+	today := p.now().UTC().Truncate(24 * time.Hour)
+	from, to := today.AddDate(0, 0, 1-days), today.AddDate(0, 0, 1)
+	buckets, err := p.crashes.DailyVolume(ctx, split, product, from, to)
 	if err != nil {
 		return Chart{}, nil, err
 	}
-	res, err := p.crashes.SuperSearch(ctx, q)
-	if err != nil {
-		return Chart{}, nil, err
+	sums := map[string]int64{}
+	for _, b := range buckets {
+		sums[b.Term] += b.Count
 	}
-	return dailyChart(res.Histograms[supersearch.DateField+"."+split], q.From, q.To), res.Facets[split], nil
+	facet := make([]clickhouse.Bucket, 0, len(sums))
+	for t, c := range sums {
+		facet = append(facet, clickhouse.Bucket{Term: t, Count: c})
+	}
+	sort.Slice(facet, func(i, j int) bool {
+		if facet[i].Count != facet[j].Count {
+			return facet[i].Count > facet[j].Count
+		}
+		return facet[i].Term < facet[j].Term
+	})
+	return dailyChart(buckets, from, to), facet[:min(200, len(facet))], nil
 }
 
 // productsByVolume lists the products with crashes in the last 7 days,
 // busiest first, each with its catalogue versions; the empty product (a
 // report without ProductName) is left out.
 func (p *Pages) productsByVolume(ctx context.Context, viewPII bool, vers []catalogueVersion) ([]productInfo, error) {
-	_, facet, err := p.volume(ctx, viewPII, 7, "product", nil)
+	_, facet, err := p.volume(ctx, 7, "product", "")
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +187,7 @@ func (p *Pages) home(c *gin.Context) {
 	ctx, cancel := p.ctx(c)
 	defer cancel()
 	days := daysParam(c, 14)
-	chart, facet, err := p.volume(ctx, p.viewPII(c), days, "product", nil)
+	chart, facet, err := p.volume(ctx, days, "product", "")
 	if err != nil {
 		p.queryFailed(c, err)
 		return
@@ -219,7 +220,7 @@ func (p *Pages) product(c *gin.Context) {
 		return
 	}
 	days := daysParam(c, 14)
-	chart, facet, err := p.volume(ctx, p.viewPII(c), days, "version", url.Values{"product": {"=" + product}})
+	chart, facet, err := p.volume(ctx, days, "version", product)
 	if err != nil {
 		p.queryFailed(c, err)
 		return

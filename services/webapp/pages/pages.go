@@ -56,6 +56,7 @@ type Crashes interface {
 	TopCrashers(ctx context.Context, p clickhouse.TopCrashersParams) (*clickhouse.TopCrashersResult, error)
 	SuperSearch(ctx context.Context, q *supersearch.Query) (*clickhouse.SearchResult, error)
 	SignatureFirstDate(ctx context.Context, signatures []string) ([]clickhouse.SignatureFirst, error)
+	DailyVolume(ctx context.Context, split, product string, from, to time.Time) ([]clickhouse.Bucket, error)
 }
 
 // Objects is the crash bucket (*objectstore.Bucket): processed crashes, the

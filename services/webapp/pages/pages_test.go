@@ -96,6 +96,20 @@ func (f *fakeCrashes) SignatureFirstDate(_ context.Context, sigs []string) ([]cl
 	return []clickhouse.SignatureFirst{{Signature: sigs[0], FirstDate: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}, nil
 }
 
+func (f *fakeCrashes) DailyVolume(_ context.Context, split, product string, from, to time.Time) ([]clickhouse.Bucket, error) {
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	if f.empty {
+		return nil, nil
+	}
+	term := "Firefox"
+	if split == "version" {
+		term = "130.0"
+	}
+	return []clickhouse.Bucket{{Group: from.Format("2006-01-02"), Term: term, Count: 2}}, nil
+}
+
 func (f *fakeCrashes) lastSearch() *supersearch.Query {
 	f.mu.Lock()
 	defer f.mu.Unlock()
