@@ -55,6 +55,7 @@ func (a *admission) admit(wait time.Duration) *ticket {
 			return t
 		}
 		handoff := a.evictSlowestLocked()
+		readers := a.readersLocked()
 		a.mu.Unlock()
 		left := deadline.Sub(a.now())
 		if handoff != nil {
@@ -68,7 +69,9 @@ func (a *admission) admit(wait time.Duration) *ticket {
 			a.mu.Unlock()
 			return t
 		}
-		if left <= 0 {
+		if left <= 0 || readers == 0 {
+			// nobody is still reading a body: plain overload, refused at
+			// once (a waiting newcomer would only pile up)
 			return nil
 		}
 		// re-check when a slot frees, or soon (a reader may become old
@@ -78,6 +81,17 @@ func (a *admission) admit(wait time.Duration) *ticket {
 		case <-time.After(min(left, a.minAge/2+time.Millisecond)):
 		}
 	}
+}
+
+// readersLocked counts the admitted requests still reading their bodies.
+func (a *admission) readersLocked() int {
+	n := 0
+	for t := range a.active {
+		if t.reading.Load() {
+			n++
+		}
+	}
+	return n
 }
 
 func (a *admission) addLocked() *ticket {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -77,8 +78,41 @@ func New(cfg Config, store Store, pub Publisher, reg prometheus.Registerer, log 
 // Handler serves POST /submit.
 func (c *Collector) Handler() http.Handler { return c.engine }
 
-// Run retries failed publishes in the background until ctx is done.
-func (c *Collector) Run(ctx context.Context) error { return c.mover.runRepublisher(ctx) }
+// Run retries failed publishes in the background until ctx is done, and
+// gives memory back to the OS after a burst (releaseAfterBursts).
+func (c *Collector) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { defer close(done); c.releaseAfterBursts(ctx, 5*time.Second) }()
+	err := c.mover.runRepublisher(ctx)
+	<-done
+	return err
+}
+
+// releaseAfterBursts returns freed memory to the OS once the collector is
+// idle again after a busy spell (a quarter of the slots or more in use):
+// the Go runtime otherwise keeps a burst's heap for minutes, and a pod that
+// survived a flood would sit near its limit for the next one.
+func (c *Collector) releaseAfterBursts(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every / 10)
+	defer t.Stop()
+	busy := false
+	last := c.now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n := c.adm.inFlight()
+		if n >= max(c.cfg.MaxInFlight/4, 1) {
+			busy = true
+		}
+		if busy && n == 0 && c.now().Sub(last) >= every {
+			debug.FreeOSMemory()
+			busy, last = false, c.now()
+		}
+	}
+}
 
 // answer is what one submission gets back.
 type answer struct {
