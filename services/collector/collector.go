@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crashstream/crashstream/schemas"
@@ -33,6 +34,7 @@ type Collector struct {
 	log       zerolog.Logger
 	adm       *admission
 	annMem    *budget
+	annChunks *sync.Pool
 	engine    *gin.Engine
 	token     [32]byte // sha256 of the submitter token, compared in constant time
 	pool      *chunkPool
@@ -59,7 +61,8 @@ func New(cfg Config, store Store, pub Publisher, reg prometheus.Registerer, log 
 		return nil, err
 	}
 	c := &Collector{cfg: cfg, store: store, throttler: th, log: log,
-		now: time.Now, pool: newChunkPool(cfg.SpoolMemoryTotal), annMem: &budget{limit: cfg.AnnotationMemoryTotal}}
+		now: time.Now, pool: newChunkPool(cfg.SpoolMemoryTotal), annMem: &budget{limit: cfg.AnnotationMemoryTotal},
+		annChunks: &sync.Pool{New: func() any { b := make([]byte, annChunkSize); return &b }}}
 	c.adm = newAdmission(cfg.MaxInFlight, cfg.EvictMinAge, float64(cfg.EvictBelow), func() time.Time { return c.now() })
 	if cfg.SubmitterToken != "" {
 		c.token = sha256.Sum256([]byte(cfg.SubmitterToken))
@@ -108,6 +111,9 @@ func (c *Collector) releaseAfterBursts(ctx context.Context, every time.Duration)
 			busy = true
 		}
 		if busy && n == 0 && c.now().Sub(last) >= every {
+			// twice: the first collection moves the pooled chunks to the
+			// pools' victim caches, the second frees them
+			debug.FreeOSMemory()
 			debug.FreeOSMemory()
 			busy, last = false, c.now()
 		}
@@ -188,7 +194,7 @@ func (c *Collector) handle(g *gin.Context) answer {
 	rep, err := parseBody(capped, boundary, enc == "gzip" || enc == "x-gzip", limits{
 		maxPayload: c.cfg.MaxPayloadSize, maxAnnotations: c.cfg.MaxAnnotationsSize,
 		maxParts: c.cfg.MaxParts, maxDumps: c.cfg.MaxDumps,
-		spoolMemory: c.cfg.SpoolMemory, spoolDir: c.cfg.SpoolDir, pool: c.pool, annMem: c.annMem,
+		spoolMemory: c.cfg.SpoolMemory, spoolDir: c.cfg.SpoolDir, pool: c.pool, annMem: c.annMem, annChunks: c.annChunks,
 	})
 	stopWatch()
 	body.done()

@@ -31,8 +31,8 @@
 // the gzip decompressor (about 45 KiB, gzip only), the multipart reader's
 // buffer (4 KiB) and the part headers and boundaries it holds (capped at
 // 256 KiB per report, 413 above; the standard parser alone would allow
-// 10 MiB), an annotation read buffer (4 KiB): about 320 KiB. Drawn from
-// process-wide budgets as bytes arrive: annotations (at most
+// 10 MiB): about 320 KiB. Drawn from
+// process-wide budgets as bytes arrive, in pooled chunks: annotations (at most
 // -collector.max-annotations-size, 4 MiB, per report; all reports together
 // -collector.annotation-memory-total, 64 MiB, 503 above) and dump spool
 // (-collector.spool-memory, 2 MiB, per report; -collector.spool-memory-total,

@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -90,7 +91,8 @@ type limits struct {
 	spoolMemory    int64
 	spoolDir       string
 	pool           *chunkPool
-	annMem         *budget // process-wide annotation memory; nil: unbounded (tests)
+	annMem         *budget    // process-wide annotation memory; nil: unbounded (tests)
+	annChunks      *sync.Pool // recycled annotation read chunks; nil: allocate
 }
 
 // maxOverhead bounds the payload bytes of one report that are neither an
@@ -248,7 +250,7 @@ func parseBody(body io.Reader, boundary string, gzipped bool, lim limits) (_ *re
 		switch {
 		case mt == "application/json":
 			hasJSON = true
-			data, err := readAnnotation(part, lim.maxAnnotations-annBytes, rep)
+			data, err := readAnnotation(part, lim.maxAnnotations-annBytes, rep, lim.annChunks)
 			if err != nil {
 				return nil, attribute(src, err)
 			}
@@ -258,7 +260,7 @@ func parseBody(body io.Reader, boundary string, gzipped bool, lim limits) (_ *re
 			}
 		case (mt == "" || mt == "text/plain") && filename == "":
 			hasKV = true
-			data, err := readAnnotation(part, lim.maxAnnotations-annBytes-int64(len(name)), rep)
+			data, err := readAnnotation(part, lim.maxAnnotations-annBytes-int64(len(name)), rep, lim.annChunks)
 			if err != nil {
 				return nil, attribute(src, err)
 			}
@@ -356,43 +358,74 @@ func partMediaType(ct string) string {
 }
 
 // readAnnotation reads one annotation part, refusing more than room bytes.
-func readAnnotation(r io.Reader, room int64, rep *report) ([]byte, error) {
+func readAnnotation(r io.Reader, room int64, rep *report, chunks *sync.Pool) ([]byte, error) {
 	if room < 0 {
 		room = 0
 	}
-	var buf []byte
-	chunk := make([]byte, 4<<10)
+	// Read into pooled fixed-size chunks, each paid for from the
+	// process-wide budget before it is used, then copy once into a slice
+	// of the exact size: a stalled or refused annotation leaves no garbage
+	// behind (doubling a buffer would allocate twice the data).
+	var held []*[]byte
+	defer func() {
+		for _, c := range held {
+			if chunks != nil {
+				chunks.Put(c)
+			}
+		}
+	}()
+	var total int64
+	used := annChunkSize // bytes used in the last chunk; full: take another
 	for {
-		n, err := r.Read(chunk)
-		if n > 0 {
-			if int64(len(buf)+n) > room {
-				return nil, &tooLargeError{"annotations"}
-			}
-			if len(buf)+n > cap(buf) {
-				// grow by doubling, within room, paying for the new
-				// capacity from the process-wide budget before allocating
-				want := int64(max(2*cap(buf), len(buf)+n, 512))
-				want = min(want, room)
-				if rep.annMem != nil {
-					if !rep.annMem.take(want - int64(cap(buf))) {
-						return nil, errOverloaded
-					}
-					rep.annHeld += want - int64(cap(buf))
+		if used == annChunkSize {
+			if rep.annMem != nil {
+				if !rep.annMem.take(annChunkSize) {
+					return nil, errOverloaded
 				}
-				grown := make([]byte, len(buf), want)
-				copy(grown, buf)
-				buf = grown
+				rep.annHeld += annChunkSize
 			}
-			buf = append(buf, chunk[:n]...)
+			var c *[]byte
+			if chunks != nil {
+				c = chunks.Get().(*[]byte)
+			} else {
+				b := make([]byte, annChunkSize)
+				c = &b
+			}
+			held = append(held, c)
+			used = 0
+		}
+		n, err := r.Read((*held[len(held)-1])[used:])
+		used += n
+		total += int64(n)
+		if total > room {
+			return nil, &tooLargeError{"annotations"}
 		}
 		if err == io.EOF {
-			return buf, nil
+			break
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
+	data := make([]byte, 0, total)
+	for i, c := range held {
+		if i == len(held)-1 {
+			data = append(data, (*c)[:used]...)
+		} else {
+			data = append(data, *c...)
+		}
+	}
+	if rep.annMem != nil {
+		// keep paying only for what stays: the annotation itself
+		spare := int64(len(held))*annChunkSize - total
+		rep.annMem.give(spare)
+		rep.annHeld -= spare
+	}
+	return data, nil
 }
+
+// annChunkSize is the unit annotations are read in.
+const annChunkSize = 16 << 10
 
 // overheadReader counts the payload bytes the multipart parser reads, and
 // partReader the bytes of parts we read, so the difference (boundaries,

@@ -219,10 +219,12 @@ run:
 	// after: RSS back near idle (bounded wait; the Go runtime returns freed
 	// memory to the OS in the background)
 	afterKB := int64(procKB(t, pid, "VmRSS"))
+	waitStart := time.Now()
 	for deadline := time.Now().Add(3 * time.Minute); afterKB > int64(idleKB)+64<<10 && time.Now().Before(deadline); {
 		time.Sleep(2 * time.Second)
 		afterKB = int64(procKB(t, pid, "VmRSS"))
 	}
+	t.Logf("RSS back within 64 MiB of idle %s after the attackers left", time.Since(waitStart).Round(time.Second))
 	ratio := float64(acked.Load()) / float64(sent.Load())
 	t.Logf("hostile clients for %d s: %d slow-body + %d kept-open gzip connections; well-behaved %d/%d acknowledged (%.1f%%), other answers %v",
 		seconds, slowConns, gzipConns, acked.Load(), sent.Load(), 100*ratio, statuses)

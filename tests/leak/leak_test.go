@@ -296,14 +296,21 @@ func get(t *testing.T, u string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// variant is one Super Search parameter set; public ones name only public
+// fields and must be answered (so the probe really ran).
+type variant struct {
+	params url.Values
+	public bool
+}
+
 // searchVariants are the Super Search parameter sets that name fields:
 // every field (public and protected) as column, facet, sort, aggregation
-// (of and by), histogram term and field, and cardinality. Public fields
-// are grouped (they are answered); protected ones go one by one (a
-// protected name must not spoil the group's answer).
-func searchVariants(base url.Values) []url.Values {
+// (of, by and nested), histogram term and field, and cardinality. Public
+// fields are grouped, 20 to a request (they are answered); protected ones
+// go one by one (a protected name must not spoil the group's answer).
+func searchVariants(base url.Values) []variant {
 	reg := fields.New()
-	var out []url.Values
+	var out []variant
 	with := func(kv ...string) url.Values {
 		v := url.Values{}
 		for k, vs := range base {
@@ -314,42 +321,54 @@ func searchVariants(base url.Values) []url.Values {
 		}
 		return v
 	}
+	// roles gives the parameters naming f in each role.
+	roles := func(f fields.Field) [][]string {
+		n := f.Name
+		none := []string{}
+		r := [][]string{{"_columns", n}, {"_facets", n}, {"_sort", "-" + n}, {"_aggs.signature", n},
+			{"_aggs." + n, "signature"}, {"_aggs.signature.product", n}, {"_histogram.date", n}, {"_cardinality." + n, ""}, none}
+		if f.Type == fields.List { // lists cannot be sorted on or grouped by
+			r[2], r[4] = none, none
+		}
+		if f.Type == fields.Int || f.Type == fields.Float {
+			r[8] = []string{"_histogram." + n, "signature", "_histogram_interval." + n, "1"}
+		}
+		return r
+	}
 	var public []fields.Field
-	for _, f := range reg.Searchable() {
-		if f.IsPublic() {
+	for _, f := range reg.All() {
+		if !f.IsPublic() {
+			for _, kv := range roles(f) {
+				if len(kv) > 0 {
+					out = append(out, variant{params: with(kv...)})
+				}
+			}
+			continue
+		}
+		if f.Searchable {
 			public = append(public, f)
 		}
 	}
 	for i := 0; i < len(public); i += 20 {
-		group := public[i:min(i+20, len(public))]
-		var names []string
-		for _, f := range group {
-			names = append(names, f.Name)
+		byRole := map[int]url.Values{}
+		for _, f := range public[i:min(i+20, len(public))] {
+			for j, kv := range roles(f) {
+				if len(kv) == 0 {
+					continue
+				}
+				if byRole[j] == nil {
+					byRole[j] = with()
+				}
+				for k := 0; k+1 < len(kv); k += 2 {
+					byRole[j].Add(kv[k], kv[k+1])
+				}
+			}
 		}
-		v := with("_columns", strings.Join(names, ","))
-		out = append(out, v)
-		fv := with()
-		av := with()
-		hv := with()
-		cv := with()
-		for _, n := range names {
-			fv.Add("_facets", n)
-			av.Add("_aggs.signature", n)
-			hv.Add("_histogram.date", n)
-			cv.Add("_cardinality."+n, "")
+		for j := 0; j < 9; j++ {
+			if v, ok := byRole[j]; ok {
+				out = append(out, variant{params: v, public: true})
+			}
 		}
-		out = append(out, fv, av, hv, cv)
-	}
-	for _, f := range reg.All() {
-		n := f.Name
-		variants := []url.Values{with("_sort", "-"+n), with("_aggs."+n, "signature"), with("_aggs.signature.product", n)}
-		if !f.IsPublic() {
-			variants = append(variants, with("_columns", n), with("_facets", n), with("_histogram.date", n), with("_cardinality."+n, ""))
-		}
-		if f.Type == fields.Int || f.Type == fields.Float {
-			variants = append(variants, with("_histogram."+n, "signature", "_histogram_interval."+n, "1"))
-		}
-		out = append(out, variants...)
 	}
 	return out
 }
@@ -473,15 +492,23 @@ func TestNoProtectedDataLeaks(t *testing.T) {
 	// Super Search, the search page and the signature page: every field in
 	// every role
 	searchPaths := []string{"/api/SuperSearch/", "/search/", "/signature/"}
+	codes := map[string]map[int]int{}
 	for _, sp := range searchPaths {
-		for _, v := range searchVariants(url.Values{"product": {"LeakApp"}, "signature": {"leak_signature"}}) {
+		codes[sp] = map[int]int{}
+		for _, vr := range searchVariants(url.Values{"product": {"LeakApp"}, "signature": {"leak_signature"}}) {
+			v := vr.params
 			if sp == "/signature/" {
 				v.Set("tab", "reports")
 			}
 			code, body := get(t, base+sp+"?"+v.Encode())
 			sc.scan(fmt.Sprintf("GET %s?%s (%d)", sp, v.Encode(), code), body)
+			codes[sp][code]++
+			if vr.public && sp == "/api/SuperSearch/" && code != http.StatusOK {
+				t.Errorf("a probe of public fields was refused, so it probed nothing: %s: %.300s", v.Encode(), body)
+			}
 		}
 	}
+	t.Logf("Super Search probes by answer: %v", codes)
 	// the full processed crash of each, anonymously
 	for _, id := range ids {
 		code, body := get(t, base+"/api/ProcessedCrash/?crash_id="+id)
