@@ -19,16 +19,19 @@ export GOFLAGS := -buildvcs=false
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-up: ## install (once) and start Kafka, MinIO and ClickHouse on loopback; wait until ready
+up: ## install (once) and start Kafka, MinIO and ClickHouse on loopback; wait until ready (CLICKHOUSE_CLUSTER=1: also a 2x2 ClickHouse cluster)
 	@$(STACK) up
+	@if [ "$(CLICKHOUSE_CLUSTER)" = 1 ]; then tests/stack/cluster.sh up; fi
 
-down: ## stop the processes `make up` started
+down: ## stop the processes `make up` started (and the ClickHouse cluster, if it runs)
+	@tests/stack/cluster.sh down
 	@$(STACK) down
 
 status: ## show the local stack's processes
 	@$(STACK) status
 
 clean: ## stop the stack and wipe its data and logs
+	@tests/stack/cluster.sh clean
 	@$(STACK) clean
 	rm -rf bin
 
@@ -58,7 +61,7 @@ test-unit: ## go test -race over every module (integration tests skip unless CRA
 		if [ -n "$$failed" ]; then echo "go test failed in:$$failed"; exit 1; fi
 
 test-integration: ## non-Go integration tests (the data engineer's Python consumer, the Helm chart, the current ClickHouse)
-	@set -e; for s in tests/dataengineer/run.sh tests/chart/run.sh tests/chdb/run.sh; do echo "== $$s"; $$s; done
+	@set -e; for s in tests/dataengineer/run.sh tests/chart/run.sh tests/chdb/run.sh tests/stack/cluster-test.sh; do echo "== $$s"; $$s; done
 
 check: fmt vet tidy lint ## gofmt, go vet, go mod tidy and staticcheck must be clean
 

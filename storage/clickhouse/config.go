@@ -28,6 +28,11 @@ type Config struct {
 	Secure bool
 	// Database holds every crashstream table; migrations create it.
 	Database string
+	// Cluster, when set, is the ClickHouse cluster (a <remote_servers> name
+	// on every node) that holds the tables: migrations run ON CLUSTER,
+	// tables are replicated and sharded behind Distributed tables, and
+	// inserts wait for the shard (see cluster.go). Empty: one node.
+	Cluster string
 	// Username and Password authenticate; the local stack uses default/"".
 	Username string
 	Password string
@@ -48,6 +53,7 @@ func (c *Config) RegisterFlagsWithPrefix(prefix string, fs *flag.FlagSet) {
 	fs.StringVar(&c.Protocol, prefix+"protocol", "native", "ClickHouse protocol: native or http")
 	fs.BoolVar(&c.Secure, prefix+"secure", false, "connect to ClickHouse with TLS")
 	fs.StringVar(&c.Database, prefix+"database", "crashstream", "ClickHouse database of the crashstream tables")
+	fs.StringVar(&c.Cluster, prefix+"cluster", "", "ClickHouse cluster name (remote_servers) holding the tables; empty: a single node")
 	fs.StringVar(&c.Username, prefix+"username", "default", "ClickHouse user")
 	fs.StringVar(&c.Password, prefix+"password", "", "ClickHouse password")
 	fs.DurationVar(&c.DialTimeout, prefix+"dial-timeout", 5*time.Second, "bound on connecting to ClickHouse")
@@ -73,6 +79,9 @@ func (c Config) Validate() error {
 	}
 	if !identRE.MatchString(c.Database) {
 		return fmt.Errorf("-clickhouse.database: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Database)
+	}
+	if c.Cluster != "" && !identRE.MatchString(c.Cluster) {
+		return fmt.Errorf("-clickhouse.cluster: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Cluster)
 	}
 	if c.Username == "" {
 		return errors.New("-clickhouse.username: must not be empty")
@@ -113,6 +122,14 @@ func Open(ctx context.Context, c Config) (driver.Conn, error) {
 		return nil, fmt.Errorf("clickhouse server version %s: %w", c.Addr, err)
 	}
 	settings := SessionSettings(v.Version)
+	if c.Cluster != "" {
+		if settings == nil {
+			settings = ch.Settings{}
+		}
+		// An INSERT into a Distributed table returns only once the
+		// shard has the rows: the sink commits offsets after it.
+		settings["insert_distributed_sync"] = 1
+	}
 	if len(settings) == 0 {
 		return conn, nil
 	}

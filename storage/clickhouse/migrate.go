@@ -29,7 +29,14 @@ type Migration struct {
 // Migrations returns the embedded migrations in version order, with {db}
 // replaced by database. It fails on a malformed file name or a duplicate
 // version, which a unit test catches before release.
-func Migrations(database string) ([]Migration, error) {
+func Migrations(database string) ([]Migration, error) { return ClusterMigrations(database, "") }
+
+// ClusterMigrations returns the migrations in the form cluster mode runs
+// them (see cluster.go); with cluster "" they are Migrations(database).
+func ClusterMigrations(database, cluster string) ([]Migration, error) {
+	if cluster != "" && !identRE.MatchString(cluster) {
+		return nil, fmt.Errorf("cluster %q is not a plain identifier", cluster)
+	}
 	if !identRE.MatchString(database) {
 		return nil, fmt.Errorf("database %q is not a plain identifier", database)
 	}
@@ -54,7 +61,19 @@ func Migrations(database string) ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Migration{Version: v, Name: rest, Statements: splitStatements(strings.ReplaceAll(string(body), "{db}", database))})
+		sts := splitStatements(strings.ReplaceAll(string(body), "{db}", database))
+		if cluster != "" {
+			var cs []string
+			for _, st := range sts {
+				more, err := clusterStatements(st, cluster)
+				if err != nil {
+					return nil, fmt.Errorf("migration %s: %w", name, err)
+				}
+				cs = append(cs, more...)
+			}
+			sts = cs
+		}
+		out = append(out, Migration{Version: v, Name: rest, Statements: sts})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
@@ -86,13 +105,26 @@ func splitStatements(sql string) []string {
 // statement is IF NOT EXISTS, so a migration applied twice is a no-op and a
 // duplicate record is harmless (versions are read DISTINCT).
 func Migrate(ctx context.Context, conn driver.Conn, database string) ([]int, error) {
-	migs, err := Migrations(database)
+	return MigrateCluster(ctx, conn, database, "")
+}
+
+// MigrateCluster is Migrate for cluster mode (cluster "" is one node): the
+// DDL runs ON CLUSTER in its cluster form, and schema_migrations is one
+// table replicated to every node of the cluster, so whichever node a
+// process connects to knows what was applied.
+func MigrateCluster(ctx context.Context, conn driver.Conn, database, cluster string) ([]int, error) {
+	migs, err := ClusterMigrations(database, cluster)
 	if err != nil {
 		return nil, err
 	}
+	engine := "MergeTree()"
+	if cluster != "" {
+		engine = fmt.Sprintf("ReplicatedMergeTree('/clickhouse/tables/all/%s/schema_migrations', '{shard}-{replica}')", database)
+	}
 	for _, st := range []string{
-		"CREATE DATABASE IF NOT EXISTS " + database,
-		"CREATE TABLE IF NOT EXISTS " + database + ".schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now()) ENGINE = MergeTree() ORDER BY version",
+		"CREATE DATABASE IF NOT EXISTS " + database + onCluster(cluster),
+		"CREATE TABLE IF NOT EXISTS " + database + ".schema_migrations" + onCluster(cluster) +
+			" (version UInt32, name String, applied_at DateTime DEFAULT now()) ENGINE = " + engine + " ORDER BY version",
 	} {
 		if err := conn.Exec(ctx, st); err != nil {
 			return nil, fmt.Errorf("migrations table: %w", err)

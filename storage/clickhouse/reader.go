@@ -56,7 +56,7 @@ func (d Dedup) String() string {
 // without deduplication. Cron runs it for closed days.
 func (r *Reader) CompactDay(ctx context.Context, day time.Time) error {
 	d := day.UTC()
-	return r.conn.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE %s.crashes PARTITION %d FINAL", r.db, d.Year()*10000+int(d.Month())*100+d.Day()))
+	return r.conn.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE %s.%s%s PARTITION %d FINAL", r.db, localTable("crashes", r.cluster), onCluster(r.cluster), d.Year()*10000+int(d.Month())*100+d.Day()))
 }
 
 // cleanPartitions returns the crashes partitions made of a single part.
@@ -80,9 +80,10 @@ func (r *Reader) cleanPartitions(ctx context.Context) ([]uint32, error) {
 // Reader is the query library the webapp uses. Every value is a bound
 // parameter; identifiers come from the field registry and are checked.
 type Reader struct {
-	conn  driver.Conn
-	db    string
-	dedup Dedup
+	conn    driver.Conn
+	db      string
+	cluster string // "" on one node
+	dedup   Dedup
 }
 
 // NewReader returns a reader of database.
@@ -91,6 +92,29 @@ func NewReader(conn driver.Conn, database string, dedup Dedup) (*Reader, error) 
 		return nil, fmt.Errorf("database %q is not a plain identifier", database)
 	}
 	return &Reader{conn: conn, db: database, dedup: dedup}, nil
+}
+
+// NewClusterReader returns a reader of database on cluster (cluster mode,
+// see cluster.go; "" is NewReader). The reads go through the Distributed
+// tables; maintenance (CompactDay, RebuildDay, DropPartitionsBefore) runs ON
+// CLUSTER on the local tables. DedupClean reads as DedupFinal there: which
+// partitions are single parts differs by shard, and FINAL is exact per shard
+// because all processings of a crash are on one shard.
+func NewClusterReader(conn driver.Conn, database, cluster string, dedup Dedup) (*Reader, error) {
+	r, err := NewReader(conn, database, dedup)
+	if err != nil {
+		return nil, err
+	}
+	if cluster != "" {
+		if !identRE.MatchString(cluster) {
+			return nil, fmt.Errorf("cluster %q is not a plain identifier", cluster)
+		}
+		r.cluster = cluster
+		if dedup == DedupClean {
+			r.dedup = DedupFinal
+		}
+	}
+	return r, nil
 }
 
 // ErrNotFound is returned by CrashByID for an unknown crash id.

@@ -174,7 +174,7 @@ func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, 
 	}
 	deduped := "SELECT " + strings.Join(argMaxCols, ", ") + " FROM " + r.db + ".crashes WHERE " + rangeCond
 	dedupedArgs := rangeArgs
-	if pre, preArgs := prefilter(r.db, q, rangeCond, rangeArgs); pre != "" {
+	if pre, preArgs := prefilter(r.db, localTable("crashes", r.cluster), q, rangeCond, rangeArgs); pre != "" {
 		deduped += " AND " + pre
 		dedupedArgs = append(append([]any{}, rangeArgs...), preArgs...)
 	}
@@ -220,7 +220,11 @@ func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, 
 // not Nullable (argMax then takes every such value from the newest row, which
 // is one of the rows the subquery saw); Nullable fields are left out, since
 // argMax skips NULLs and may combine values of different rows.
-func prefilter(db string, q *supersearch.Query, rangeCond string, rangeArgs []any) (string, []any) {
+//
+// table is crashes on one node; on a cluster it is crashes_local, so that
+// each shard runs the subquery on its own rows (exact: crashes is sharded by
+// crash id), which 18.16 otherwise refuses as a double-distributed IN.
+func prefilter(db, table string, q *supersearch.Query, rangeCond string, rangeArgs []any) (string, []any) {
 	conds := []string{rangeCond}
 	args := append([]any{}, rangeArgs...)
 	for _, f := range q.Filters {
@@ -234,7 +238,7 @@ func prefilter(db string, q *supersearch.Query, rangeCond string, rangeArgs []an
 	if len(conds) == 1 {
 		return "", nil
 	}
-	return "crash_id IN (SELECT crash_id FROM " + db + ".crashes WHERE " + strings.Join(conds, " AND ") + ")", args
+	return "crash_id IN (SELECT crash_id FROM " + db + "." + table + " WHERE " + strings.Join(conds, " AND ") + ")", args
 }
 
 // filter renders one field's terms on the search's column for the field.

@@ -432,10 +432,10 @@ func (r *Reader) RebuildDay(ctx context.Context, day time.Time) error {
 		"WHERE toYYYYMMDD(submitted_timestamp) = ? GROUP BY crash_id"
 	sums := "toInt64(count()), toInt64(sum(ifNull(st, 0))), toInt64(sum(ifNull(up < 60, 0))), toInt64(sum(ifNull(gc, 0)))"
 	for _, st := range []string{
-		fmt.Sprintf("ALTER TABLE %s.top_crashers_daily DROP PARTITION %d", r.db, id),
+		fmt.Sprintf("ALTER TABLE %s.%s%s DROP PARTITION %d", r.db, localTable("top_crashers_daily", r.cluster), onCluster(r.cluster), id),
 		"INSERT INTO " + r.db + ".top_crashers_daily (product, day, process_type, version, os_name, signature, crashes, startup_crashes, short_uptime, gc_crashes) " +
 			"SELECT p, d, pt, v, os, sig, " + sums + " FROM (" + dedup + ") GROUP BY p, d, pt, v, os, sig",
-		fmt.Sprintf("ALTER TABLE %s.signature_daily DROP PARTITION %d", r.db, id),
+		fmt.Sprintf("ALTER TABLE %s.%s%s DROP PARTITION %d", r.db, localTable("signature_daily", r.cluster), onCluster(r.cluster), id),
 		"INSERT INTO " + r.db + ".signature_daily (product, day, signature, crashes, startup_crashes, short_uptime, gc_crashes) " +
 			"SELECT p, d, sig, " + sums + " FROM (" + dedup + ") GROUP BY p, d, sig",
 	} {
@@ -457,8 +457,14 @@ func (r *Reader) RebuildDay(ctx context.Context, day time.Time) error {
 func (r *Reader) DropPartitionsBefore(ctx context.Context, cutoff time.Time) ([]string, error) {
 	c := cutoff.UTC()
 	limit := uint32(c.Year()*10000 + int(c.Month())*100 + c.Day())
-	rows, err := r.conn.Query(ctx, "SELECT DISTINCT table, partition FROM system.parts WHERE active AND database = ? "+
-		"AND table IN ('crashes', 'crash_ids', 'top_crashers_daily', 'signature_daily') AND toUInt32OrZero(partition) < ? ORDER BY table, partition", r.db, limit)
+	// On a cluster the partitions are listed from one replica of every
+	// shard (a shard may hold a day the node asked does not).
+	parts, suffix := "system.parts", ""
+	if r.cluster != "" {
+		parts, suffix = "cluster('"+r.cluster+"', system, parts)", "_local"
+	}
+	rows, err := r.conn.Query(ctx, "SELECT DISTINCT replaceRegexpOne(table, '_local$', '') AS t, partition FROM "+parts+" WHERE active AND database = ? "+
+		"AND table IN ('crashes"+suffix+"', 'crash_ids"+suffix+"', 'top_crashers_daily"+suffix+"', 'signature_daily"+suffix+"') AND toUInt32OrZero(partition) < ? ORDER BY t, partition", r.db, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -482,7 +488,7 @@ func (r *Reader) DropPartitionsBefore(ctx context.Context, cutoff time.Time) ([]
 		if len(x.partition) != 8 || strings.Trim(x.partition, "0123456789") != "" {
 			continue // not one of our daily partitions
 		}
-		if err := r.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.%s DROP PARTITION %s", r.db, x.table, x.partition)); err != nil {
+		if err := r.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.%s%s DROP PARTITION %s", r.db, localTable(x.table, r.cluster), onCluster(r.cluster), x.partition)); err != nil {
 			return dropped, fmt.Errorf("drop %s partition %s: %w", x.table, x.partition, err)
 		}
 		dropped = append(dropped, x.table+"/"+x.partition)

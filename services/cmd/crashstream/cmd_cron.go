@@ -74,7 +74,7 @@ func (s *cronService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	reader, err := clickhouse.NewReader(conn, sh.ch.Database, clickhouse.DedupArgMax)
+	reader, err := clickhouse.NewClusterReader(conn, sh.ch.Database, sh.ch.Cluster, clickhouse.DedupArgMax)
 	if err != nil {
 		return err
 	}

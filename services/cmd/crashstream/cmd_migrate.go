@@ -44,7 +44,7 @@ func migrateCommand() command {
 				return err
 			}
 			defer conn.Close()
-			applied, err := clickhouse.Migrate(ctx, conn, cfg.Database)
+			applied, err := clickhouse.MigrateCluster(ctx, conn, cfg.Database, cfg.Cluster)
 			if err != nil {
 				return err
 			}

@@ -41,7 +41,7 @@ func (s *webappService) start(ctx context.Context, sh *shared) error {
 	}
 	// Clean partitions (compacted by cron's compact job) are read without
 	// per-query deduplication; the others with argMax. Exact either way.
-	reader, err := clickhouse.NewReader(conn, sh.ch.Database, clickhouse.DedupClean)
+	reader, err := clickhouse.NewClusterReader(conn, sh.ch.Database, sh.ch.Cluster, clickhouse.DedupClean)
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ func (sh *shared) clickhouse(ctx context.Context) (driver.Conn, error) {
 	}
 	sh.process.OnClose("clickhouse", func(context.Context) error { return conn.Close() })
 	sh.process.Check("clickhouse", conn.Ping)
-	applied, err := clickhouse.Migrate(ctx, conn, sh.ch.Database)
+	applied, err := clickhouse.MigrateCluster(ctx, conn, sh.ch.Database, sh.ch.Cluster)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse migrations: %w", err)
 	}

@@ -1,0 +1,101 @@
+package clickhouse
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Cluster mode. With Config.Cluster set, crashstream's tables live on a
+// ClickHouse cluster (the name of a <remote_servers> entry of every node):
+//
+//   - every migration runs ON CLUSTER;
+//   - each table T is a Replicated*MergeTree T_local on every node (ZooKeeper
+//     path /clickhouse/tables/{shard}/<db>/T_local, replica {replica}: the
+//     nodes' macros), with a Distributed table T in front under the name a
+//     single node uses, so the writer's and readers' SQL is the same;
+//   - crashes and crash_ids are sharded by cityHash64(crash_id): every
+//     processing of one crash lands on one shard, where ReplacingMergeTree,
+//     FINAL and the writer's lookup deduplicate it as on one node;
+//   - the aggregates (top_crashers_daily, signature_daily, signature_first)
+//     are filled by materialized views on each node's crashes_local, so a
+//     crash is counted on the shard that holds it; the writer's -1
+//     corrections go through the Distributed table (sharded by signature),
+//     and every read sums over all shards, so the sums stay exact;
+//   - inserts are synchronous (insert_distributed_sync=1): Write returns
+//     only once the shard's replica has the rows, which is what lets the
+//     sink commit its offsets;
+//   - a subquery on crashes inside a query on crashes (Super Search's
+//     prefilter) names crashes_local, so each shard runs it on its own
+//     rows, exact because of the sharding by crash id (18.16's native
+//     protocol cannot carry distributed_product_mode, a string setting).
+//
+// Without Config.Cluster nothing of this applies: one node, the same DDL as
+// before.
+
+// shardingKeys is how each Distributed table spreads the rows it is given.
+var shardingKeys = map[string]string{
+	"crashes":            "cityHash64(crash_id)",
+	"crash_ids":          "cityHash64(crash_id)",
+	"top_crashers_daily": "cityHash64(signature)",
+	"signature_daily":    "cityHash64(signature)",
+	"signature_first":    "cityHash64(signature)",
+}
+
+var (
+	createTableRE = regexp.MustCompile(`(?s)^CREATE TABLE IF NOT EXISTS (\w+)\.(\w+) \((.*)\) ENGINE = (\w*MergeTree)\(([^)]*)\)(.*)$`)
+	createViewRE  = regexp.MustCompile(`(?s)^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+)\.(\w+) TO (\w+)\.(\w+) AS\s+(.*)$`)
+	fromCrashesRE = regexp.MustCompile(`\bFROM (\w+)\.crashes\b`)
+)
+
+// clusterStatements turns one single-node migration statement into its
+// cluster form: a table into its replicated local table and the Distributed
+// table in front, a materialized view into one that reads and writes the
+// local tables, the rest ON CLUSTER or unchanged (an INSERT goes through the
+// Distributed tables).
+func clusterStatements(st, cluster string) ([]string, error) {
+	if m := createTableRE.FindStringSubmatch(st); m != nil {
+		db, name, cols, engine, args, rest := m[1], m[2], m[3], m[4], strings.TrimSpace(m[5]), m[6]
+		key, ok := shardingKeys[name]
+		if !ok {
+			return nil, fmt.Errorf("cluster mode: table %s has no sharding key", name)
+		}
+		repl := fmt.Sprintf("'/clickhouse/tables/{shard}/%s/%s_local', '{replica}'", db, name)
+		if args != "" {
+			repl += ", " + args
+		}
+		return []string{
+			fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s_local ON CLUSTER %s (%s) ENGINE = Replicated%s(%s)%s", db, name, cluster, cols, engine, repl, rest),
+			fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s AS %s.%s_local ENGINE = Distributed(%s, %s, %s_local, %s)", db, name, cluster, db, name, cluster, db, name, key),
+		}, nil
+	}
+	if m := createViewRE.FindStringSubmatch(st); m != nil {
+		db, name, tdb, target, sel := m[1], m[2], m[3], m[4], m[5]
+		sel = fromCrashesRE.ReplaceAllString(sel, "FROM ${1}.crashes_local")
+		return []string{fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s ON CLUSTER %s TO %s.%s_local AS %s", db, name, cluster, tdb, target, sel)}, nil
+	}
+	if strings.HasPrefix(st, "INSERT INTO ") {
+		return []string{st}, nil
+	}
+	if strings.HasPrefix(st, "CREATE ") {
+		return nil, fmt.Errorf("cluster mode: no cluster form for %.80q", st)
+	}
+	return []string{st}, nil
+}
+
+// onCluster is the clause DDL on local tables takes in cluster mode.
+func onCluster(cluster string) string {
+	if cluster == "" {
+		return ""
+	}
+	return " ON CLUSTER " + cluster
+}
+
+// localTable is the name of a table's data on the node: T itself on one
+// node, T_local (behind the Distributed T) on a cluster.
+func localTable(table, cluster string) string {
+	if cluster == "" {
+		return table
+	}
+	return table + "_local"
+}
