@@ -7,7 +7,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 started=""
-if ! "$root/tests/stack/cluster.sh" status | grep -q 'ch1: running'; then
+status=$("$root/tests/stack/cluster.sh" status)
+if [[ $status != *"ch1: running"* ]]; then
 	"$root/tests/stack/cluster.sh" up
 	started=1
 fi
