@@ -3,6 +3,7 @@ package smoke
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -75,6 +76,7 @@ func TestServiceLifecycle(t *testing.T) {
 				}
 			}
 			require.True(t, ready, "%s never answered /__lbheartbeat__\n%s", tt.name, stderr.String())
+			checkPublicPorts(t, tt.name, admin, fmt.Sprintf("127.0.0.1:%d", 19600+i), fmt.Sprintf("127.0.0.1:%d", 19700+i))
 
 			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 			select {
@@ -88,6 +90,45 @@ func TestServiceLifecycle(t *testing.T) {
 		})
 	}
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// checkPublicPorts: the submit and webapp ports serve liveness and the
+// version (with Dockerflow's build key) but not the admin routes
+// (/__heartbeat__ names dependencies and their errors, /metrics every
+// service of the process); the admin port serves them all.
+func checkPublicPorts(t *testing.T, name, admin, collector, webapp string) {
+	get := func(u string) (int, string) {
+		resp, err := http.Get(u)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, _ := get("http://" + admin + "/metrics")
+	assert.Equal(t, http.StatusOK, code, "%s admin /metrics", name)
+	var public []string
+	switch name {
+	case "collector":
+		public = []string{collector}
+	case "webapp":
+		public = []string{webapp}
+	case "all":
+		public = []string{collector, webapp}
+	}
+	for _, addr := range public {
+		code, _ := get("http://" + addr + "/__lbheartbeat__")
+		assert.Equal(t, http.StatusOK, code, "%s %s /__lbheartbeat__", name, addr)
+		code, body := get("http://" + addr + "/__version__")
+		assert.Equal(t, http.StatusOK, code, "%s %s /__version__", name, addr)
+		for _, k := range []string{`"source"`, `"version"`, `"commit"`, `"build"`} {
+			assert.Contains(t, body, k, "%s %s /__version__", name, addr)
+		}
+		for _, p := range []string{"/metrics", "/__heartbeat__"} {
+			code, body := get("http://" + addr + p)
+			assert.Equal(t, http.StatusNotFound, code, "%s %s%s is admin-only", name, addr, p)
+			assert.NotContains(t, body, "go_goroutines", "%s %s%s", name, addr, p)
+		}
+	}
 }
 
 // TestBadSettingFailsFast checks that a wrong setting stops start-up with
