@@ -106,16 +106,25 @@ func binaryFlags(t *testing.T, bin, sub string) (flags map[string]bool, built bo
 	return flags, true
 }
 
+// goRuntimeVars are the Go runtime's own settings a chart may give a container
+// (the collector's GOMEMLIMIT); they are not flags of the binary.
+var goRuntimeVars = map[string]bool{"GOMEMLIMIT": true, "GOMAXPROCS": true, "GOGC": true, "GODEBUG": true}
+
 // checkChartEnvAgainstBinary renders the everything-on install and checks
 // each service's CRASHSTREAM_* variables against the flags its subcommand
 // has: a variable the binary does not know is silently ignored, so a
 // misspelt one would leave a setting at its default in production.
+//
 //   - A variable only some services get (the throttle rules, the symbol
 //     cache) must be a flag of each of them.
+//
 //   - A shared setting of a backend (KAFKA_*, S3_*, CLICKHOUSE_*) must be a
 //     flag of every service that talks to that backend (has its address
 //     flag), unless the flag is pending.
+//
 //   - Any other shared variable must be a flag of some service.
+//
+//   - Any other variable must be a setting of the Go runtime (goRuntimeVars).
 //
 // Stub subcommands are skipped and named in the log.
 func checkChartEnvAgainstBinary(t *testing.T, bin string) {
@@ -137,7 +146,13 @@ func checkChartEnvAgainstBinary(t *testing.T, bin string) {
 				vars[k] = true
 			}
 			for _, ev := range list(c, "env") {
-				vars[str(ev, "name")] = true
+				name := str(ev, "name")
+				if !strings.HasPrefix(name, "CRASHSTREAM_") {
+					// Not ours: it must be a setting of the Go runtime itself.
+					assert.True(t, goRuntimeVars[name], "%s gets %s, which is neither a crashstream setting nor the Go runtime's", sub, name)
+					continue
+				}
+				vars[name] = true
 			}
 			envOf[sub] = vars
 		}
