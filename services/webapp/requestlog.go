@@ -54,7 +54,7 @@ func (s *Server) requestLog(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
-	var err error = errNoCause
+	err := errNoCause
 	if len(c.Errors) > 0 {
 		err = errors.New(strings.Join(c.Errors.Errors(), "; "))
 	}

@@ -200,7 +200,6 @@ func (p *fakePublisher) all() []sent {
 }
 
 type fixture struct {
-	pages   NewPages // mounted by newFixture when set
 	srv     *Server
 	reader  *fakeReader
 	crashes *memBucket
