@@ -58,8 +58,13 @@ func benchLoad(t *testing.T, conn driver.Conn, db string, rows int) {
 		t.Logf("reusing %s with %d rows", db, have)
 		return
 	}
-	require.NoError(t, conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db))
-	_, err := clickhouse.Migrate(ctx, conn, db)
+	cluster := os.Getenv("CRASHSTREAM_CLICKHOUSE_CLUSTER")
+	drop := "DROP DATABASE IF EXISTS " + db
+	if cluster != "" {
+		drop += " ON CLUSTER " + cluster
+	}
+	require.NoError(t, conn.Exec(ctx, drop))
+	_, err := clickhouse.MigrateCluster(ctx, conn, db, cluster)
 	require.NoError(t, err)
 	now := time.Now().UTC().Truncate(time.Second)
 	start := time.Now()
@@ -94,7 +99,11 @@ FROM (
 	}
 	t.Logf("loaded %d rows in %s (%.0f rows/s, INSERT ... SELECT through the views)", rows, time.Since(start).Round(time.Second), float64(rows)/time.Since(start).Seconds())
 	// let background merges settle so that timings are not of a table mid-merge
-	require.NoError(t, conn.Exec(ctx, "OPTIMIZE TABLE "+db+".top_crashers_daily"))
+	opt := "OPTIMIZE TABLE " + db + ".top_crashers_daily"
+	if cluster != "" {
+		opt += "_local ON CLUSTER " + cluster
+	}
+	require.NoError(t, conn.Exec(ctx, opt))
 }
 
 // benchCompact is what cron does for closed days: one part per daily
@@ -395,7 +404,7 @@ func TestBenchCrashByID(t *testing.T) {
 	}
 	require.NoError(t, res.Err())
 	require.Len(t, ids, runs+1)
-	rd, err := clickhouse.NewReader(conn, cfg.Database, clickhouse.DedupArgMax)
+	rd, err := clickhouse.NewClusterReader(conn, cfg.Database, cfg.Cluster, clickhouse.DedupArgMax)
 	require.NoError(t, err)
 	i := 0
 	p50, p95 := measure(t, runs, func() error {

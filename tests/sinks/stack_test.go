@@ -52,8 +52,9 @@ func chConfig(db string) clickhouse.Config {
 	if addr == "" {
 		addr = "127.0.0.1:19000"
 	}
+	// CRASHSTREAM_CLICKHOUSE_CLUSTER: the benchmarks on a cluster
 	return clickhouse.Config{Addr: addr, Database: db, Username: "default", DialTimeout: 5 * time.Second,
-		QueryTimeout: 5 * time.Minute, MaxOpenConns: 4}
+		QueryTimeout: 5 * time.Minute, MaxOpenConns: 4, Cluster: os.Getenv("CRASHSTREAM_CLICKHOUSE_CLUSTER")}
 }
 
 // chDB opens ClickHouse, migrates a test-unique database and drops it at
