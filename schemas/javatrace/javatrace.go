@@ -10,6 +10,7 @@ package javatrace
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Malformed is the public form of a trace that does not parse.
@@ -17,7 +18,12 @@ const Malformed = "malformed"
 
 // className is what a Java (or Kotlin) exception class name looks like;
 // anything else on the first line could be a message and is refused.
-var className = regexp.MustCompile(`^[\p{L}_$][\p{L}\p{N}_$]*(\.[\p{L}_$][\p{L}\p{N}_$]*)*$`)
+// Compiled on first use (its Unicode classes cost more than any other
+// package initialiser of the crashstream binary, which every tool command
+// would pay at start).
+var className = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[\p{L}_$][\p{L}\p{N}_$]*(\.[\p{L}_$][\p{L}\p{N}_$]*)*$`)
+})
 
 // Public returns the class of the first exception and its frame lines,
 // each behind one tab, or Malformed. It is idempotent: the public form of a
@@ -36,7 +42,7 @@ func Public(raw string) string {
 	}
 	class, _, _ := strings.Cut(lines[i], ":")
 	class = strings.TrimSpace(class)
-	if !className.MatchString(class) {
+	if !className().MatchString(class) {
 		return Malformed
 	}
 	i++

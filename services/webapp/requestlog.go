@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 )
@@ -18,8 +19,9 @@ import (
 const RequestIDHeader = "X-Request-Id"
 
 // requestIDRE bounds an id taken from the request: short and plain, so it
-// cannot forge log fields or break the page.
-var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+// cannot forge log fields or break the page. Compiled on first use, so the
+// binary's tool commands do not pay for it at start.
+var requestIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`) })
 
 const requestIDKey = "crashstream.request_id"
 
@@ -38,7 +40,7 @@ var errNoCause = errors.New("no error recorded by the handler")
 // not log it themselves.
 func (s *Server) requestLog(c *gin.Context) {
 	id := c.GetHeader(RequestIDHeader)
-	if !requestIDRE.MatchString(id) {
+	if !requestIDRE().MatchString(id) {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		id = hex.EncodeToString(b[:])

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,19 +23,23 @@ const (
 )
 
 // crashIDRE is Antenna's crash id: a uuid4 text whose last seven characters
-// are the throttle digit and the UTC date yymmdd.
-var crashIDRE = regexp.MustCompile(`^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{6}[0-9]{6}$`)
+// are the throttle digit and the UTC date yymmdd. This file's patterns are
+// compiled on first use, so that a command which never builds a key (the
+// tool commands of the crashstream binary) does not pay for them at start.
+var crashIDRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{6}[0-9]{6}$`)
+})
 
 // dumpNameRE is a sanitized dump name (see the collector): word characters,
 // at most 30 of them.
-var dumpNameRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
+var dumpNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`) })
 
 // CheckCrashID reports whether id is a well-formed crash id. Every key
 // function calls it, so an id taken from a URL cannot escape its prefix.
 // strict also requires the throttle digit to be 0 (accept) or 1 (defer),
 // as it is for every id the collector stores.
 func CheckCrashID(id string, strict bool) error {
-	if !crashIDRE.MatchString(id) {
+	if !crashIDRE().MatchString(id) {
 		return fmt.Errorf("objectstore: %q is not a crash id", id)
 	}
 	if _, err := time.Parse("060102", id[len(id)-6:]); err != nil {
@@ -87,7 +92,7 @@ func DumpKey(name, id string) (string, error) {
 	if name == MainDumpField {
 		name = MainDumpName
 	}
-	if !dumpNameRE.MatchString(name) {
+	if !dumpNameRE().MatchString(name) {
 		return "", fmt.Errorf("objectstore: %q is not a dump name", name)
 	}
 	switch name {
@@ -129,7 +134,7 @@ func SymbolKey(debugFile, debugID string) (string, error) {
 		strings.ContainsAny(debugFile, "/\\") || strings.IndexFunc(debugFile, isControl) >= 0 {
 		return "", fmt.Errorf("objectstore: %q is not a debug file name", debugFile)
 	}
-	if !debugIDRE.MatchString(debugID) {
+	if !debugIDRE().MatchString(debugID) {
 		return "", fmt.Errorf("objectstore: %q is not a debug id", debugID)
 	}
 	sym := debugFile + ".sym"
@@ -141,7 +146,7 @@ func SymbolKey(debugFile, debugID string) (string, error) {
 
 // debugIDRE: Breakpad debug ids are hex (33 chars for PDB/ELF ids with the
 // age, 32 for some), upper case by convention; accept either case.
-var debugIDRE = regexp.MustCompile(`^[0-9A-Fa-f]{1,64}$`)
+var debugIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Fa-f]{1,64}$`) })
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 

@@ -22,6 +22,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Limits bounds an upload. Zero values are not allowed; use DefaultLimits.
@@ -71,10 +72,12 @@ func (m Module) SymName() string {
 // Key is the module's path in the symbols bucket.
 func (m Module) Key() string { return m.DebugFile + "/" + m.DebugID + "/" + m.SymName() }
 
-// Patterns of a MODULE line's fields (compiled once, never changed).
+// Patterns of a MODULE line's fields, compiled on first use (never
+// changed) so that commands which never parse an upload do not pay for them
+// at start.
 var (
-	debugIDRE = regexp.MustCompile(`^[0-9A-Fa-f]{1,64}$`)
-	osArchRE  = regexp.MustCompile(`^[A-Za-z0-9_.+-]{1,32}$`)
+	debugIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Fa-f]{1,64}$`) })
+	osArchRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.+-]{1,32}$`) })
 )
 
 const (
@@ -96,10 +99,10 @@ func ParseModule(line string) (Module, error) {
 		return Module{}, invalid("first line is not \"MODULE <os> <arch> <debug_id> <debug_file>\"")
 	}
 	m := Module{OS: parts[1], Arch: parts[2], DebugID: parts[3], DebugFile: parts[4]}
-	if !osArchRE.MatchString(m.OS) || !osArchRE.MatchString(m.Arch) {
+	if !osArchRE().MatchString(m.OS) || !osArchRE().MatchString(m.Arch) {
 		return Module{}, invalid("MODULE line: bad os or arch")
 	}
-	if !debugIDRE.MatchString(m.DebugID) {
+	if !debugIDRE().MatchString(m.DebugID) {
 		return Module{}, invalid("MODULE line: debug id %q is not hex", m.DebugID)
 	}
 	if err := checkName(m.DebugFile); err != nil {
