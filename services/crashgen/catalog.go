@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/crashstream/crashstream/services/processor/minidump"
+	"github.com/crashstream/crashstream/services/lib/minidump"
 )
 
 // Platform is one OS a product ships on.

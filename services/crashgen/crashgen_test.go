@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/crashstream/crashstream/services/processor/stackwalk"
-	"github.com/crashstream/crashstream/services/processor/symbols"
+	"github.com/crashstream/crashstream/services/lib/stackwalk"
+	"github.com/crashstream/crashstream/services/lib/symbols"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

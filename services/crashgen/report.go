@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/crashstream/crashstream/services/processor/minidump"
-	"github.com/crashstream/crashstream/services/processor/minidump/synth"
+	"github.com/crashstream/crashstream/services/lib/minidump"
+	"github.com/crashstream/crashstream/services/lib/minidump/synth"
 )
 
 // Report is one generated crash report: annotations and the main dump.

@@ -5,9 +5,9 @@ import (
 	"flag"
 	"time"
 
-	"github.com/crashstream/crashstream/services/processor/signature"
-	"github.com/crashstream/crashstream/services/processor/stackwalk"
-	"github.com/crashstream/crashstream/services/processor/symbols"
+	"github.com/crashstream/crashstream/services/lib/signature"
+	"github.com/crashstream/crashstream/services/lib/stackwalk"
+	"github.com/crashstream/crashstream/services/lib/symbols"
 )
 
 // Config is the processor's own configuration; Kafka and the object store

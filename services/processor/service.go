@@ -18,10 +18,10 @@ import (
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/lib/signature"
+	"github.com/crashstream/crashstream/services/lib/stackwalk"
+	"github.com/crashstream/crashstream/services/lib/symbols"
 	"github.com/crashstream/crashstream/services/processor/rules"
-	"github.com/crashstream/crashstream/services/processor/signature"
-	"github.com/crashstream/crashstream/services/processor/stackwalk"
-	"github.com/crashstream/crashstream/services/processor/symbols"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
 )

@@ -14,7 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/crashstream/crashstream/services/processor/signature"
+	"github.com/crashstream/crashstream/services/lib/signature"
 	"github.com/crashstream/crashstream/storage/objectstore"
 )
 

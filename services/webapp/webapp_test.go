@@ -30,7 +30,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/schemas/registry"
-	"github.com/crashstream/crashstream/services/processor/signature"
+	"github.com/crashstream/crashstream/services/lib/signature"
 	"github.com/crashstream/crashstream/services/webapp/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"

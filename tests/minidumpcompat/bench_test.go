@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/crashstream/crashstream/services/processor/minidump"
+	"github.com/crashstream/crashstream/services/lib/minidump"
 )
 
 // BenchmarkReaders times, on every corpus dump in one run:

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crashstream/crashstream/services/processor/minidump"
+	"github.com/crashstream/crashstream/services/lib/minidump"
 )
 
 // View is the subset of minidump-stackwalk's JSON both sides must agree on.

@@ -8,9 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/crashstream/crashstream/services/processor/minidump"
-	"github.com/crashstream/crashstream/services/processor/stackwalk"
-	"github.com/crashstream/crashstream/services/processor/symbols"
+	"github.com/crashstream/crashstream/services/lib/minidump"
+	"github.com/crashstream/crashstream/services/lib/stackwalk"
+	"github.com/crashstream/crashstream/services/lib/symbols"
 )
 
 // BenchmarkWalkWarm measures the processor's library path: every case's

@@ -3,8 +3,8 @@ package stackwalkcompat
 import (
 	"encoding/binary"
 
-	"github.com/crashstream/crashstream/services/processor/minidump"
-	"github.com/crashstream/crashstream/services/processor/minidump/synth"
+	"github.com/crashstream/crashstream/services/lib/minidump"
+	"github.com/crashstream/crashstream/services/lib/minidump/synth"
 )
 
 // bigSymBuildID is the ELF build id whose Breakpad debug id is BigSymID

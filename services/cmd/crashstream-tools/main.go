@@ -21,7 +21,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/crashstream/crashstream/services/processor/stackwalk/cli"
+	"github.com/crashstream/crashstream/services/lib/stackwalk/cli"
 )
 
 func main() {

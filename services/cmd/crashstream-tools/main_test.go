@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/crashstream/crashstream/services/processor/minidump"
-	"github.com/crashstream/crashstream/services/processor/minidump/synth"
-	"github.com/crashstream/crashstream/services/processor/stackwalk/cli"
+	"github.com/crashstream/crashstream/services/lib/minidump"
+	"github.com/crashstream/crashstream/services/lib/minidump/synth"
+	"github.com/crashstream/crashstream/services/lib/stackwalk/cli"
 )
 
 func runTools(name string, args ...string) (int, string, string) {

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/crashstream/crashstream/services/processor/signature"
+	"github.com/crashstream/crashstream/services/lib/signature"
 	"github.com/crashstream/crashstream/services/runtime"
 )
 

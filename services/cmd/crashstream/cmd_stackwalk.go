@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/crashstream/crashstream/services/processor/stackwalk/cli"
+	"github.com/crashstream/crashstream/services/lib/stackwalk/cli"
 )
 
 // stackwalkCommand is a drop-in for `minidump-stackwalk --json` (see

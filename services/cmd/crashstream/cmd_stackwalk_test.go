@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/crashstream/crashstream/services/processor/minidump"
-	"github.com/crashstream/crashstream/services/processor/minidump/synth"
+	"github.com/crashstream/crashstream/services/lib/minidump"
+	"github.com/crashstream/crashstream/services/lib/minidump/synth"
 )
 
 func runStackwalkCmd(args ...string) (string, string, error) {

@@ -2,7 +2,7 @@ package rules
 
 import (
 	"github.com/crashstream/crashstream/schemas/fields"
-	"github.com/crashstream/crashstream/services/processor/signature"
+	"github.com/crashstream/crashstream/services/lib/signature"
 )
 
 // Ruleset names.

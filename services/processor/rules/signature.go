@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/crashstream/crashstream/services/processor/signature"
+	"github.com/crashstream/crashstream/services/lib/signature"
 )
 
 // Signature generates the crash signature from the stackwalk output and the

@@ -9,7 +9,7 @@ import (
 	"sort"
 
 	"github.com/crashstream/crashstream/schemas"
-	"github.com/crashstream/crashstream/services/processor/stackwalk"
+	"github.com/crashstream/crashstream/services/lib/stackwalk"
 )
 
 // Walker walks one minidump; *stackwalk.Stackwalker is the in-process one.

@@ -28,8 +28,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/lib/stackwalk"
 	"github.com/crashstream/crashstream/services/processor"
-	"github.com/crashstream/crashstream/services/processor/stackwalk"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
 )

@@ -87,7 +87,7 @@ var Optional = []string{"InstallTime", "StartupTime", "CrashTime", "Version", "R
 	"AdapterVendorID", "TotalPhysicalMemory", "UptimeTS", "useragent_locale"}
 
 // LongSignature is as long as the processor makes a signature: cut to 255
-// characters, the last three "..." (processor/signature.MaxLength); this
+// characters, the last three "..." (lib/signature.MaxLength); this
 // one is multi-byte, 255 characters in about 600 bytes. NonASCIISignature
 // mixes scripts, an emoji and characters HTML and URLs must escape.
 var (

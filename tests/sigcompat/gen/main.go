@@ -133,7 +133,7 @@ var listFiles = map[string]string{
 
 func (g *gen) loadLists() error {
 	g.lists = map[string][]*listEntry{}
-	dir := filepath.Join(g.root, "services/processor/signature/siglists")
+	dir := filepath.Join(g.root, "services/lib/signature/siglists")
 	// In a fixed order: sampling draws from the random source, so map order
 	// would make the inputs differ from run to run.
 	names := make([]string, 0, len(listFiles))
