@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/storage/objectstore"
 )
 
@@ -90,7 +91,7 @@ func VerifyProcessed(b Bucket, q Requeuer, log zerolog.Logger) Job {
 			if err := recordMissing(ctx, b, id); err != nil {
 				return err
 			}
-			if err := q.Requeue(ctx, id, "verify-processed: raw crash without processed crash"); err != nil {
+			if err := q.Requeue(ctx, id, protocol.ReasonVerifyProcessed); err != nil {
 				return err
 			}
 			missing++

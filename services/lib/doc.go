@@ -1,6 +1,7 @@
-// Package lib is the home of crashstream's crash-analysis libraries: code
-// that turns a minidump and its annotations into a processed crash, with no
-// knowledge of Kafka, HTTP or any running service.
+// Package lib is the home of crashstream's libraries: code that services,
+// the binaries and the test suites share, with no knowledge of Kafka, HTTP
+// serving or any running service. The crash-analysis libraries turn a
+// minidump and its annotations into a processed crash:
 //
 //   - minidump: reads minidump files (and minidump/synth builds them for tests)
 //   - symbols: reads Breakpad .sym files and finds them in directories, buckets and symbol servers
@@ -8,9 +9,14 @@
 //     stackwalk/cli: the `stackwalk` and `minidump` tool commands)
 //   - signature: generates Socorro's crash signature from the walked crash
 //
-// They are used by the processor, the webapp (signature), the crashstream and
-// crashstream-tools binaries, the load generator (crashgen) and the compat
-// and benchmark suites under tests/. A library never imports a service
+// Beside them, auth is Crash Stats' access model (permissions, callers and
+// the token store), shared by the webapp, the cron job that expires tokens,
+// the `crashstream token` command and the end-to-end tests.
+//
+// The crash-analysis libraries are used by the processor, the webapp
+// (signature), the crashstream and crashstream-tools binaries, the load
+// generator (crashgen) and the compat and benchmark suites under tests/.
+// A library never imports a service
 // package (collector, processor, sinks, webapp, cron, crashgen, cmd); the
 // layering test (tests/layering) fails when one does. They live under
 // services/ only because that Go module holds them; nothing here is

@@ -17,6 +17,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/lib/signature"
 	"github.com/crashstream/crashstream/services/lib/stackwalk"
@@ -62,10 +63,6 @@ type Processor struct {
 	forgotAt time.Time
 }
 
-// ReasonSymbols is the ProcessRequest reason of reprocessing asked for by
-// a symbol upload.
-const ReasonSymbols = "symbols"
-
 // New builds the processor: the symbol supplier, the stackwalker, the
 // signature generator and the rulesets.
 func New(cfg Config, deps Deps) (*Processor, error) {
@@ -86,8 +83,8 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 	walker := hangGuard{w: stackwalk.New(cfg.Stackwalk, sup), limit: cfg.Stackwalk.Timeout + cfg.HangGrace}
 	p := &Processor{cfg: cfg, deps: deps, metrics: newMetrics(deps.Registry), symbols: sup}
 	p.rulesets = map[string]rules.Ruleset{
-		rules.RulesetDefault:             rules.Default(fields.New(), walker, gen),
-		rules.RulesetRegenerateSignature: rules.RegenerateSignature(gen),
+		protocol.RulesetDefault:             rules.Default(fields.New(), walker, gen),
+		protocol.RulesetRegenerateSignature: rules.RegenerateSignature(gen),
 	}
 	return p, nil
 }
@@ -144,7 +141,7 @@ var errMissingRawCrash = errors.New("raw crash not found in the object store")
 // store failure is transient.
 func (p *Processor) Process(ctx context.Context, crashID, ruleset string) (*schemas.ProcessedCrash, error) {
 	if ruleset == "" {
-		ruleset = rules.RulesetDefault
+		ruleset = protocol.RulesetDefault
 	}
 	rs, ok := p.rulesets[ruleset]
 	if !ok {
@@ -154,18 +151,18 @@ func (p *Processor) Process(ctx context.Context, crashID, ruleset string) (*sche
 		return nil, streams.Permanent(err)
 	}
 	c := &rules.Crash{ID: crashID, Now: time.Now().UTC(), Processed: &schemas.ProcessedCrash{}}
-	if ruleset == rules.RulesetRegenerateSignature {
+	if ruleset == protocol.RulesetRegenerateSignature {
 		ok, err := p.loadProcessed(ctx, c)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			// Nothing to regenerate from: process it whole instead.
-			rs = p.rulesets[rules.RulesetDefault]
+			rs = p.rulesets[protocol.RulesetDefault]
 			c.Note("regenerate_signature: no processed crash stored; ran the default ruleset")
 		}
 	}
-	if rs.Name == rules.RulesetDefault {
+	if rs.Name == protocol.RulesetDefault {
 		if err := p.loadRaw(ctx, c); err != nil {
 			return nil, err
 		}
@@ -298,7 +295,7 @@ func (p *Processor) symbolUpload(ctx context.Context, m *streams.Message) (time.
 		return time.Time{}, false
 	}
 	var req schemas.ProcessRequest
-	if p.deps.Serde.Unmarshal(ctx, m.Value, &req) != nil || req.Reason != ReasonSymbols {
+	if p.deps.Serde.Unmarshal(ctx, m.Value, &req) != nil || req.Reason != protocol.ReasonSymbols {
 		return time.Time{}, false
 	}
 	return req.RequestedAt, true
@@ -324,7 +321,7 @@ func (p *Processor) decode(ctx context.Context, m *streams.Message) (crashID, ru
 		if err := p.deps.Serde.Unmarshal(ctx, m.Value, &ev); err != nil {
 			return "", "", fmt.Errorf("decoding CrashReceived: %w", err)
 		}
-		return ev.CrashID, rules.RulesetDefault, nil
+		return ev.CrashID, protocol.RulesetDefault, nil
 	case p.deps.Topics.Priority, p.deps.Topics.Reprocess:
 		var req schemas.ProcessRequest
 		if err := p.deps.Serde.Unmarshal(ctx, m.Value, &req); err != nil {

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/lib/stackwalk"
 	"github.com/crashstream/crashstream/storage/objectstore"
@@ -209,7 +210,7 @@ func TestSymbolUploadForgetsMisses(t *testing.T) {
 	require.NoError(t, serde.Unmarshal(ctx, pub.sent[1].value, &stale))
 	assert.Equal(t, "test_app.exe", stale.Signature, "the miss is remembered for other reprocessing")
 
-	req, _ = serde.Marshal(&schemas.ProcessRequest{CrashID: crashID, Reason: ReasonSymbols, RequestedAt: time.Now().UTC()})
+	req, _ = serde.Marshal(&schemas.ProcessRequest{CrashID: crashID, Reason: protocol.ReasonSymbols, RequestedAt: time.Now().UTC()})
 	require.NoError(t, p2.Handle(ctx, &streams.Message{Topic: "crash.reprocess.v1", Value: req}))
 	var fixed schemas.ProcessedCrash
 	require.NoError(t, serde.Unmarshal(ctx, pub.sent[2].value, &fixed))

@@ -17,8 +17,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/schemas/registry"
-	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
 	"github.com/crashstream/crashstream/storage/objectstore"
@@ -777,9 +778,6 @@ func (s *Server) topCrashers(c *gin.Context) {
 
 // --- reprocessing -----------------------------------------------------------
 
-// rulesets are the processor's ruleset names (services/processor/rules).
-func rulesets() []string { return []string{"default", "regenerate_signature"} }
-
 // MaxReprocess bounds the crash ids of one Reprocessing call.
 const MaxReprocess = 1000
 
@@ -797,7 +795,7 @@ func (s *Server) reprocessing(c *gin.Context) {
 	form := c.Request.Form
 	ruleset := form.Get("ruleset")
 	if ruleset == "" {
-		ruleset = "default"
+		ruleset = protocol.RulesetDefault
 	}
 	var raw []string
 	for _, name := range []string{"crash_ids", "crash_ids[]"} {
@@ -824,8 +822,8 @@ func (s *Server) reprocessing(c *gin.Context) {
 			apiError(c, http.StatusBadRequest, "crash_ids: %q is not a crash id", r)
 			return
 		}
-		if !contains(rulesets(), rs) {
-			apiError(c, http.StatusBadRequest, "ruleset: %q is not one of %s", rs, strings.Join(rulesets(), ", "))
+		if !protocol.IsRuleset(rs) {
+			apiError(c, http.StatusBadRequest, "ruleset: %q is not one of %s", rs, strings.Join(protocol.Rulesets(), ", "))
 			return
 		}
 		if !seen[id] {
@@ -846,7 +844,7 @@ func (s *Server) reprocessing(c *gin.Context) {
 	}
 	by := "api:" + CallerOf(c).Name
 	for _, j := range jobs {
-		if err := s.publish(ctx, s.deps.Topics.Reprocess, j.CrashID, "reprocess", j.Ruleset, by); err != nil {
+		if err := s.publish(ctx, s.deps.Topics.Reprocess, j.CrashID, protocol.ReasonReprocess, j.Ruleset, by); err != nil {
 			s.backendError(c, "publishing reprocess requests", err)
 			return
 		}
@@ -881,15 +879,6 @@ func (s *Server) missingRaw(ctx context.Context, jobs []reprocessJob) ([]string,
 	}
 	sort.Strings(missing)
 	return missing, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }
 
 // discard drains a body so keep-alive connections can be reused.

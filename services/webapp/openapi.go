@@ -5,7 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/schemas/protocol"
+	"github.com/crashstream/crashstream/services/lib/auth"
 )
 
 // openAPI serves an OpenAPI 3 description of the API, built from the same
@@ -86,7 +87,7 @@ func (s *Server) OpenAPI() obj {
 			"security": []obj{{"AuthToken": []string{}}},
 			"requestBody": obj{"content": obj{"application/x-www-form-urlencoded": obj{"schema": obj{"type": "object", "properties": obj{
 				"crash_ids": obj{"type": "array", "items": str(), "description": "crash ids, each optionally suffixed :<ruleset>; at most 1000"},
-				"ruleset":   obj{"type": "string", "enum": rulesets()}}, "required": []string{"crash_ids"}}}}},
+				"ruleset":   obj{"type": "string", "enum": protocol.Rulesets()}}, "required": []string{"crash_ids"}}}}},
 			"responses": std(jsonResp("reprocessed: crash_id, ruleset"), nil)}},
 		"/api/NoOp/": obj{"get": obj{"summary": "Does nothing: checks the API answers (Socorro's test hook; product=bad is refused)", "security": sec,
 			"parameters": []obj{qp("product", "any product name; bad gives 400", true, str())},

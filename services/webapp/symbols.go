@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/services/webapp/symupload"
 )
 
@@ -178,7 +179,7 @@ func (s *Server) requeue(ctx context.Context, files []symupload.File, by string)
 		return res
 	}
 	for _, id := range crashes {
-		if err := s.publish(ctx, s.deps.Topics.Reprocess, id, "symbols", "default", "upload-symbols:"+by); err != nil {
+		if err := s.publish(ctx, s.deps.Topics.Reprocess, id, protocol.ReasonSymbols, protocol.RulesetDefault, "upload-symbols:"+by); err != nil {
 			s.deps.Logger.Warn().Err(err).Msg("re-queueing after a symbol upload")
 			res.Error = "publishing reprocess requests failed; reprocess the rest with the Reprocessing API"
 			break

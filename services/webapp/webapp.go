@@ -32,10 +32,11 @@ import (
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/schemas/redact"
 	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/lib/signature"
-	"github.com/crashstream/crashstream/services/webapp/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
 	"github.com/crashstream/crashstream/storage/objectstore"
@@ -320,7 +321,7 @@ func (s *Server) PriorityRequest(ctx context.Context, crashID string) error {
 		s.m.priority.WithLabelValues("deduplicated").Inc()
 		return nil
 	}
-	if err := s.publish(ctx, s.deps.Topics.Priority, crashID, "priority", "default", "webapp"); err != nil {
+	if err := s.publish(ctx, s.deps.Topics.Priority, crashID, protocol.ReasonPriority, protocol.RulesetDefault, "webapp"); err != nil {
 		s.priority.forget(crashID)
 		s.m.priority.WithLabelValues("error").Inc()
 		return err
@@ -339,7 +340,7 @@ func (s *Server) Reprocess(ctx context.Context, crashIDs []string) error {
 		}
 	}
 	for _, id := range crashIDs {
-		if err := s.publish(ctx, s.deps.Topics.Reprocess, id, "reprocess", "default", "webapp"); err != nil {
+		if err := s.publish(ctx, s.deps.Topics.Reprocess, id, protocol.ReasonReprocess, protocol.RulesetDefault, "webapp"); err != nil {
 			return err
 		}
 		s.m.reprocess.Inc()

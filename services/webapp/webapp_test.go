@@ -30,8 +30,8 @@ import (
 
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/lib/signature"
-	"github.com/crashstream/crashstream/services/webapp/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
 	"github.com/crashstream/crashstream/storage/objectstore"

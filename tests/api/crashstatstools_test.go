@@ -19,7 +19,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
-	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/tests/internal/realworld"
 	"github.com/crashstream/crashstream/tests/internal/stacktest"

@@ -23,7 +23,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/registry"
-	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/services/lib/auth"
 )
 
 const testAppKey = "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym"

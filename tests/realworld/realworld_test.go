@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/tests/internal/realworld"
 	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/cron"
-	"github.com/crashstream/crashstream/services/processor/rules"
-	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/streams"
 )
@@ -49,7 +49,7 @@ type requeuer struct {
 }
 
 func (q requeuer) Requeue(ctx context.Context, crashID, reason string) error {
-	v, err := q.serde.Marshal(&schemas.ProcessRequest{CrashID: crashID, Reason: reason, Ruleset: rules.RulesetDefault,
+	v, err := q.serde.Marshal(&schemas.ProcessRequest{CrashID: crashID, Reason: reason, Ruleset: protocol.RulesetDefault,
 		RequestedAt: time.Now().UTC(), RequestedBy: "cron"})
 	if err != nil {
 		return err

@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/runtime"
-	"github.com/crashstream/crashstream/services/webapp/auth"
 	"github.com/crashstream/crashstream/storage/objectstore"
 )
 

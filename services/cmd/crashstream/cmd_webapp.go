@@ -12,9 +12,9 @@ import (
 
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/runtime"
 	"github.com/crashstream/crashstream/services/webapp"
-	"github.com/crashstream/crashstream/services/webapp/auth"
 	"github.com/crashstream/crashstream/services/webapp/pages"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 )

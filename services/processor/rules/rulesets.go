@@ -2,23 +2,15 @@ package rules
 
 import (
 	"github.com/crashstream/crashstream/schemas/fields"
+	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/services/lib/signature"
-)
-
-// Ruleset names.
-const (
-	// RulesetDefault processes a crash from its raw crash and dumps.
-	RulesetDefault = "default"
-	// RulesetRegenerateSignature only regenerates the signature of an
-	// already processed crash (after a siglist change).
-	RulesetRegenerateSignature = "regenerate_signature"
 )
 
 // Default is Socorro's default ruleset, in its order, for what crashstream
 // stores. Rules needing services crashstream does not have (Socorro's
 // BetaVersion API lookup, Mozilla's theme and addon catalogues) are left out.
 func Default(reg *fields.Registry, w Walker, gen *signature.Generator) Ruleset {
-	return Ruleset{Name: RulesetDefault, Rules: []Rule{
+	return Ruleset{Name: protocol.RulesetDefault, Rules: []Rule{
 		DeNull(),
 		CrashReportKeys(),
 		CollectorMetadata(),
@@ -52,7 +44,7 @@ func Default(reg *fields.Registry, w Walker, gen *signature.Generator) Ruleset {
 // RegenerateSignature only runs the signature generator; the crash's
 // JSONDump must be loaded from its stored processed crash.
 func RegenerateSignature(gen *signature.Generator) Ruleset {
-	return Ruleset{Name: RulesetRegenerateSignature, Rules: []Rule{
+	return Ruleset{Name: protocol.RulesetRegenerateSignature, Rules: []Rule{
 		Signature(gen),
 		ShutdownHangCrashingThread(),
 	}}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
-	"github.com/crashstream/crashstream/services/webapp/auth"
+	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/storage/objectstore"
 )
 

@@ -11,6 +11,13 @@
 //
 // The raw token is shown once, at creation; only its hash is stored, so a
 // leaked bucket does not leak usable tokens.
+//
+// Entry points: NewStore over BucketBlobs (or MemBlobs in tests) creates,
+// authenticates, lists, revokes and expires tokens; Caller and the
+// permission constants say what a request may do. It lives in services/lib,
+// not in the webapp, because the webapp is one of several users: the cron
+// job that drops expired tokens, the `crashstream token` command and the
+// end-to-end tests reach it without importing a service.
 package auth
 
 import (
