@@ -11,7 +11,10 @@
 //
 // Beside them, auth is Crash Stats' access model (permissions, callers and
 // the token store), shared by the webapp, the cron job that expires tokens,
-// the `crashstream token` command and the end-to-end tests.
+// the `crashstream token` command and the end-to-end tests; envflag parses
+// flags with CRASHSTREAM_* environment overrides for the services' runtime
+// and for the small tool binary (stackwalk/cli), which must not link that
+// runtime.
 //
 // The crash-analysis libraries are used by the processor, the webapp
 // (signature), the crashstream and crashstream-tools binaries, the load

@@ -22,7 +22,7 @@ import (
 	"github.com/crashstream/crashstream/services/lib/signature"
 	"github.com/crashstream/crashstream/services/lib/stackwalk"
 	"github.com/crashstream/crashstream/services/lib/symbols"
-	"github.com/crashstream/crashstream/services/processor/rules"
+	"github.com/crashstream/crashstream/services/processor/internal/rules"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
 )

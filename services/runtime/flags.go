@@ -3,7 +3,7 @@ package runtime
 import (
 	"flag"
 
-	"github.com/crashstream/crashstream/services/runtime/envflag"
+	"github.com/crashstream/crashstream/services/lib/envflag"
 )
 
 // EnvPrefix is the prefix of the environment variables that override flags.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/crashstream/crashstream/services/runtime"
-	"github.com/crashstream/crashstream/services/webapp/symupload"
+	"github.com/crashstream/crashstream/services/webapp/internal/symupload"
 )
 
 // Config is the webapp's user-facing configuration (webapp.* flags).

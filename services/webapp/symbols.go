@@ -16,7 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/crashstream/crashstream/schemas/protocol"
-	"github.com/crashstream/crashstream/services/webapp/symupload"
+	"github.com/crashstream/crashstream/services/webapp/internal/symupload"
 )
 
 // UploadResult is the answer to a symbol upload.

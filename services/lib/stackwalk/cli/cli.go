@@ -19,10 +19,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/crashstream/crashstream/services/lib/envflag"
 	"github.com/crashstream/crashstream/services/lib/minidump"
 	"github.com/crashstream/crashstream/services/lib/stackwalk"
 	"github.com/crashstream/crashstream/services/lib/symbols"
-	"github.com/crashstream/crashstream/services/runtime/envflag"
 )
 
 // Env is what a command may touch of the process, so that it stays

@@ -25,23 +25,29 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// sharedTestdata finds ../shared/testdata beside the repository.
-func sharedTestdata(t *testing.T) string {
+// repoRoot finds the repository root: the directory holding go.work.
+func repoRoot(t *testing.T) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	require.NoError(t, err)
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "testdata")
-			if _, err := os.Stat(p); err != nil {
-				t.Skipf("shared test data not found at %s", p)
-			}
-			return p
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		require.NotEqual(t, parent, dir, "go.work not found above the test")
 		dir = parent
 	}
+}
+
+// sharedTestdata finds ../shared/testdata beside the repository.
+func sharedTestdata(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(repoRoot(t), "..", "shared", "testdata")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared test data not found at %s", p)
+	}
+	return p
 }
 
 func defaultRuleset(t *testing.T, symPath string) Ruleset {

@@ -2,6 +2,10 @@
 // (-kafka.brokers or CRASHSTREAM_KAFKA_BROKERS). It depends on the
 // standard library only, so that small tool binaries can use it without
 // linking the services' runtime.
+//
+// Entry points: Parse (a FlagSet, the arguments and a getenv) and EnvName
+// (the variable that overrides a flag). Users: services/runtime (every
+// service's flags) and services/lib/stackwalk/cli (crashstream-tools).
 package envflag
 
 import (

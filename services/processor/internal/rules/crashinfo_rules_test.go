@@ -67,9 +67,7 @@ func TestPossibleBitFlipsAndGuardPage(t *testing.T) {
 // crash through a non-canonical pointer: the processed crash carries the
 // real address, the bit flip confidence and, in json_dump, the instruction.
 func TestDefaultRulesetOnNonCanonicalCrash(t *testing.T) {
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	corpus := filepath.Join(wd, "..", "..", "..", "tests", "corpus")
+	corpus := filepath.Join(repoRoot(t), "tests", "corpus")
 	dump, err := os.ReadFile(filepath.Join(corpus, "dumps", "c-noncanon-O0-fp.dmp"))
 	require.NoError(t, err)
 	rs := defaultRuleset(t, filepath.Join(corpus, "symbols"))
