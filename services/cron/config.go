@@ -3,7 +3,11 @@ package cron
 import (
 	"errors"
 	"flag"
+	"net/url"
 	"time"
+
+	"github.com/crashstream/crashstream/services/lib/bugzilla"
+	"github.com/crashstream/crashstream/services/runtime"
 )
 
 // JobsConfig holds the jobs' settings.
@@ -18,6 +22,9 @@ type JobsConfig struct {
 	RetentionLookback int
 	// MissingSymbolsSample bounds the crashes the report reads per day.
 	MissingSymbolsSample int
+	// Bugzilla is where bugassociations reads bugs; with no URL the job
+	// is off.
+	Bugzilla bugzilla.Config
 }
 
 // RegisterFlags adds the cron.* flags of the runner and the jobs.
@@ -30,6 +37,14 @@ func RegisterFlags(fs *flag.FlagSet, c *Config, j *JobsConfig) {
 	fs.IntVar(&j.DumpRetentionDays, "cron.dump-retention-days", 30, "days dumps are kept (at most cron.retention-days)")
 	fs.IntVar(&j.RetentionLookback, "cron.retention-lookback-days", 30, "days before each retention cutoff swept again (catches up after outages)")
 	fs.IntVar(&j.MissingSymbolsSample, "cron.missing-symbols-sample", 2000, "crashes read per day for the missing-symbols report")
+	d := bugzilla.DefaultConfig()
+	fs.StringVar(&j.Bugzilla.URL, "cron.bugzilla.url", "", "Bugzilla base URL for bugassociations (its REST API is under /rest/); empty: the job is off")
+	fs.StringVar(&j.Bugzilla.APIKey, "cron.bugzilla.api-key", "", "Bugzilla API key (X-BUGZILLA-API-KEY); optional")
+	fs.Var((*runtime.StringList)(&j.Bugzilla.Products), "cron.bugzilla.products", "comma-separated Bugzilla products whose bugs are read (empty: all)")
+	fs.IntVar(&j.Bugzilla.PageSize, "cron.bugzilla.page-size", d.PageSize, "bugs per Bugzilla search request")
+	fs.DurationVar(&j.Bugzilla.Timeout, "cron.bugzilla.timeout", d.Timeout, "bound on one Bugzilla request")
+	fs.IntVar(&j.Bugzilla.Attempts, "cron.bugzilla.attempts", d.Attempts, "tries per Bugzilla request (network errors, timeouts, 429, 5xx)")
+	j.Bugzilla.Backoff = d.Backoff
 }
 
 // Validate checks the settings.
@@ -51,6 +66,17 @@ func Validate(c Config, j JobsConfig) error {
 		return errors.New("-cron.retention-lookback-days: must not be negative")
 	case j.MissingSymbolsSample < 1:
 		return errors.New("-cron.missing-symbols-sample: must be at least 1")
+	case j.Bugzilla.PageSize < 1 || j.Bugzilla.PageSize > 10000:
+		return errors.New("-cron.bugzilla.page-size: want 1..10000")
+	case j.Bugzilla.Timeout <= 0:
+		return errors.New("-cron.bugzilla.timeout: must be positive")
+	case j.Bugzilla.Attempts < 1:
+		return errors.New("-cron.bugzilla.attempts: must be at least 1")
+	}
+	if j.Bugzilla.URL != "" {
+		if u, err := url.Parse(j.Bugzilla.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("-cron.bugzilla.url: want an http(s) URL")
+		}
 	}
 	return nil
 }

@@ -68,6 +68,17 @@ type Config struct {
 	// HeaderReadTimeout.
 	BodyReadTimeout, UploadReadTimeout time.Duration
 	IdleTimeout, HeaderReadTimeout     time.Duration
+	// BugzillaURL is the Bugzilla the bug numbers link to and
+	// BugzillaBugInfo asks (empty: bug numbers are plain text and
+	// BugzillaBugInfo answers 503).
+	BugzillaURL string
+	// FileBugURLTemplate is the "file a bug" link of the signature and
+	// report pages, with {product}, {signature} and {crash_url} replaced
+	// (query-escaped); empty: no link.
+	FileBugURLTemplate string
+	// BugsRefresh is how often the association set the cron job writes is
+	// read again; BugInfoTTL how long BugzillaBugInfo keeps a bug.
+	BugsRefresh, BugInfoTTL time.Duration
 	// MaxFormBytes caps a url-encoded form body (sign-in, reprocess, token
 	// forms); past it the form reads as empty.
 	MaxFormBytes int64
@@ -104,6 +115,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.HeaderReadTimeout, "webapp.header-read-timeout", 10*time.Second, "max time to read a request's header")
 	fs.DurationVar(&c.IdleTimeout, "webapp.idle-timeout", 2*time.Minute, "close keep-alive connections idle this long")
 	fs.Int64Var(&c.MaxFormBytes, "webapp.max-form-bytes", 64<<10, "max bytes of a url-encoded form body")
+	fs.StringVar(&c.BugzillaURL, "webapp.bugzilla.url", "", "Bugzilla base URL bug numbers link to and BugzillaBugInfo reads (empty: none)")
+	fs.StringVar(&c.FileBugURLTemplate, "webapp.bugzilla.file-bug-url-template", "",
+		"\"file a bug\" link with {product}, {signature} and {crash_url}, e.g. https://bugzilla.example/enter_bug.cgi?product={product}&short_desc=Crash+in+[@+{signature}]&cf_crash_signature=[@+{signature}]&comment={crash_url} (empty: no link)")
+	fs.DurationVar(&c.BugsRefresh, "webapp.bugzilla.refresh", time.Minute, "how often the bug association set is read again")
+	fs.DurationVar(&c.BugInfoTTL, "webapp.bugzilla.info-ttl", time.Hour, "how long BugzillaBugInfo keeps a bug's status and summary")
 }
 
 // Validate checks the configuration, naming the bad flag.
@@ -170,6 +186,18 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive", name))
 		}
+	}
+	if c.BugzillaURL != "" {
+		u, err := url.Parse(c.BugzillaURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("-webapp.bugzilla.url: want an http(s) URL, got %q", c.BugzillaURL))
+		}
+	}
+	if c.FileBugURLTemplate != "" && !strings.Contains(c.FileBugURLTemplate, "{signature}") {
+		errs = append(errs, errors.New("-webapp.bugzilla.file-bug-url-template: must contain {signature}"))
+	}
+	if c.BugsRefresh <= 0 || c.BugInfoTTL <= 0 {
+		errs = append(errs, errors.New("-webapp.bugzilla.refresh / info-ttl: must be positive"))
 	}
 	if c.MaxFormBytes < 1<<10 || c.MaxFormBytes > 16<<20 {
 		errs = append(errs, fmt.Errorf("-webapp.max-form-bytes: want 1 KiB..16 MiB, got %d", c.MaxFormBytes))

@@ -120,6 +120,7 @@ func (s *Server) OpenAPI() obj {
 		"/subjects":                              obj{"get": obj{"summary": "Confluent schema registry: subjects", "responses": obj{"200": jsonResp("subject names")}}},
 		"/subjects/{subject}/versions/{version}": obj{"get": obj{"summary": "Confluent schema registry: one version", "parameters": []obj{{"name": "subject", "in": "path", "required": true, "schema": str()}, {"name": "version", "in": "path", "required": true, "schema": str()}}, "responses": obj{"200": jsonResp("version")}}},
 	}
+	addReportPaths(paths, sec)
 	// x-permission says who may call each operation (the API page shows it).
 	perms := map[string]string{
 		"/api/SuperSearch/":           "none; protected fields are left out (see errors)",

@@ -36,6 +36,7 @@ import (
 	"github.com/crashstream/crashstream/schemas/redact"
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/services/lib/bugzilla"
 	"github.com/crashstream/crashstream/services/lib/signature"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
@@ -125,6 +126,10 @@ type Server struct {
 	siggen   *signature.Generator
 	redactor *redact.Redactor
 	now      func() time.Time
+	// bugs is the bug association set; bugInfo asks Bugzilla (nil
+	// without -webapp.bugzilla.url).
+	bugs    *bugzilla.Cache
+	bugInfo *bugzilla.InfoCache
 	// signinPage renders signinHTML.
 	signinPage *template.Template
 }
@@ -168,6 +173,14 @@ func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
 	s.pages = newLimiter(cfg.PagesPerMinAnon, cfg.PagesPerMinAuth, s.now)
 	s.authFailures = newLimiter(cfg.AuthFailuresPerMin, cfg.AuthFailuresPerMin, s.now)
 	s.priority = newDedup(time.Minute, s.now)
+	s.bugs = bugzilla.NewCache(deps.Crashes, cfg.BugsRefresh)
+	if cfg.BugzillaURL != "" {
+		bz, err := bugzilla.NewClient(bugzilla.Config{URL: cfg.BugzillaURL, Timeout: 5 * time.Second, Attempts: 2})
+		if err != nil {
+			return nil, err
+		}
+		s.bugInfo = bugzilla.NewInfoCache(bz, cfg.BugInfoTTL)
+	}
 
 	e := gin.New()
 	e.HandleMethodNotAllowed = true

@@ -12,6 +12,7 @@ import (
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/cron"
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/services/lib/bugzilla"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/streams"
 )
@@ -88,6 +89,15 @@ func (s *cronService) start(ctx context.Context, sh *shared) error {
 		cron.Versions(bucket, cron.ClickHouseVersions{Conn: conn, Database: sh.ch.Database}),
 		cron.MissingSymbols(bucket, s.jobs.MissingSymbolsSample),
 		cron.Tokens(auth.NewStore(auth.BucketBlobs(bucket)), log),
+	}
+	if s.jobs.Bugzilla.URL == "" {
+		log.Info().Msg("bugassociations: off (no -cron.bugzilla.url)")
+	} else {
+		bz, err := bugzilla.NewClient(s.jobs.Bugzilla)
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, cron.BugAssociations(bucket, bz, log))
 	}
 	s.runner = cron.NewRunner(s.cfg, bucket, jobs, log, sh.process.Registry)
 	if !s.cli {
