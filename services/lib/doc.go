@@ -15,6 +15,9 @@
 // flags with CRASHSTREAM_* environment overrides for the services' runtime
 // and for the small tool binary (stackwalk/cli), which must not link that
 // runtime.
+// bugzilla links crash signatures to bugs (the bugassociations cron job
+// writes the set, the webapp reads it), with bugzillatest, a local Bugzilla
+// REST server for tests.
 //
 // The crash-analysis libraries are used by the processor, the webapp
 // (signature), the crashstream and crashstream-tools binaries, the load
