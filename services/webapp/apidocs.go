@@ -2,7 +2,9 @@ package webapp
 
 import (
 	"html/template"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -79,12 +81,7 @@ func (s *Server) docsPage() docPage {
 	info, _ := doc["info"].(obj)
 	page := docPage{Title: asString(info["title"]), Description: asString(info["description"]), Contract: supersearch.Contract()}
 	paths, _ := doc["paths"].(obj)
-	names := make([]string, 0, len(paths))
-	for p := range paths {
-		names = append(names, p)
-	}
-	sort.Strings(names)
-	for _, p := range names {
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		ops, _ := paths[p].(obj)
 		for _, method := range []string{"get", "post"} {
 			op, ok := ops[method].(obj)
@@ -102,12 +99,7 @@ func (s *Server) docsPage() docPage {
 			}
 			d.Body = formFields(op)
 			resps, _ := op["responses"].(obj)
-			codes := make([]string, 0, len(resps))
-			for code := range resps {
-				codes = append(codes, code)
-			}
-			sort.Strings(codes)
-			for _, code := range codes {
+			for _, code := range slices.Sorted(maps.Keys(resps)) {
 				r, _ := resps[code].(obj)
 				d.Responses = append(d.Responses, code+" "+asString(r["description"]))
 			}
@@ -137,13 +129,8 @@ func formFields(op obj) []docParam {
 			required[r] = true
 		}
 	}
-	names := make([]string, 0, len(props))
-	for n := range props {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var out []docParam
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(props)) {
 		p, _ := props[n].(obj)
 		desc := asString(p["description"])
 		if desc == "" {

@@ -35,69 +35,64 @@ func RedactSearch(r *redact.Redactor, res *clickhouse.SearchResult) {
 			delete(res.Facets, name)
 		}
 	}
-	for key, bs := range res.Aggs {
-		parts := strings.Split(key, ".")
-		out, ok := terms(r, parts[len(parts)-1], bs, false)
-		for i := 0; ok && i < len(out); i++ {
-			groups := strings.Split(out[i].Group, "\x1f")
-			for j := 0; ok && j < len(groups) && j < len(parts)-1; j++ {
-				groups[j], ok = r.Term(searchName(parts[j]), groups[j])
-			}
-			out[i].Group = strings.Join(groups, "\x1f")
-		}
-		if ok {
-			res.Aggs[key] = out
-		} else {
-			delete(res.Aggs, key)
-		}
+	termsOf := func(name string, bs []clickhouse.Bucket) ([]clickhouse.Bucket, bool) {
+		return terms(r, name, bs, false)
 	}
-	for key, bs := range res.Histograms {
-		field, split, _ := strings.Cut(key, ".")
-		out := bs
-		ok := true
-		if split != "" {
-			out, ok = terms(r, split, bs, true)
-		}
-		for i := 0; ok && i < len(out); i++ {
-			out[i].Group, ok = r.Term(searchName(field), out[i].Group)
-		}
-		if ok {
-			res.Histograms[key] = out
-		} else {
-			delete(res.Histograms, key)
-		}
+	cardinalitiesOf := func(name string, bs []clickhouse.Bucket) ([]clickhouse.Bucket, bool) {
+		return cardinalities(r, name, bs)
 	}
-	for key, bs := range res.AggCardinality {
-		parts := strings.Split(key, ".")
-		out, ok := cardinalities(r, parts[len(parts)-1], bs)
-		for i := 0; ok && i < len(out); i++ {
-			groups := strings.Split(out[i].Group, "\x1f")
-			for j := 0; ok && j < len(groups) && j < len(parts)-1; j++ {
-				groups[j], ok = r.Term(searchName(parts[j]), groups[j])
-			}
-			out[i].Group = strings.Join(groups, "\x1f")
+	redactAggs(r, res.Aggs, termsOf)
+	redactAggs(r, res.AggCardinality, cardinalitiesOf)
+	redactHistograms(r, res.Histograms, func(split string, bs []clickhouse.Bucket) ([]clickhouse.Bucket, bool) {
+		if split == "" {
+			return bs, true
 		}
-		if ok {
-			res.AggCardinality[key] = out
-		} else {
-			delete(res.AggCardinality, key)
-		}
-	}
-	for key, bs := range res.HistogramCardinality {
-		field, target, _ := strings.Cut(key, ".")
-		out, ok := cardinalities(r, target, bs)
-		for i := 0; ok && i < len(out); i++ {
-			out[i].Group, ok = r.Term(searchName(field), out[i].Group)
-		}
-		if ok {
-			res.HistogramCardinality[key] = out
-		} else {
-			delete(res.HistogramCardinality, key)
-		}
-	}
+		return terms(r, split, bs, true)
+	})
+	redactHistograms(r, res.HistogramCardinality, cardinalitiesOf)
 	for name := range res.Cardinality {
 		if _, ok := r.Field(searchName(name), nil); !ok {
 			delete(res.Cardinality, name)
+		}
+	}
+}
+
+// redactAggs redacts aggregations keyed "<group field>....<target>": the
+// target's values by leaf, each \x1f-separated group value by its field. A
+// key with anything the caller may not see is dropped whole.
+func redactAggs(r *redact.Redactor, m map[string][]clickhouse.Bucket, leaf func(string, []clickhouse.Bucket) ([]clickhouse.Bucket, bool)) {
+	for key, bs := range m {
+		parts := strings.Split(key, ".")
+		out, ok := leaf(parts[len(parts)-1], bs)
+		for i := 0; ok && i < len(out); i++ {
+			groups := strings.Split(out[i].Group, "\x1f")
+			for j := 0; ok && j < len(groups) && j < len(parts)-1; j++ {
+				groups[j], ok = r.Term(searchName(parts[j]), groups[j])
+			}
+			out[i].Group = strings.Join(groups, "\x1f")
+		}
+		if ok {
+			m[key] = out
+		} else {
+			delete(m, key)
+		}
+	}
+}
+
+// redactHistograms redacts histograms keyed "<field>[.<rest>]": each
+// bucket's interval by field, its values by leaf(rest). A key with anything
+// the caller may not see is dropped whole.
+func redactHistograms(r *redact.Redactor, m map[string][]clickhouse.Bucket, leaf func(string, []clickhouse.Bucket) ([]clickhouse.Bucket, bool)) {
+	for key, bs := range m {
+		field, rest, _ := strings.Cut(key, ".")
+		out, ok := leaf(rest, bs)
+		for i := 0; ok && i < len(out); i++ {
+			out[i].Group, ok = r.Term(searchName(field), out[i].Group)
+		}
+		if ok {
+			m[key] = out
+		} else {
+			delete(m, key)
 		}
 	}
 }

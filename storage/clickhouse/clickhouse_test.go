@@ -1,9 +1,6 @@
 package clickhouse
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"testing"
@@ -26,24 +23,7 @@ func stackDB(t *testing.T) (driver.Conn, string) {
 	if os.Getenv("CRASHSTREAM_STACK") != "1" {
 		t.Skip("needs the real stack: make up, then CRASHSTREAM_STACK=1")
 	}
-	cfg := testConfig()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := Open(ctx, cfg)
-	require.NoError(t, err)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	db := "cs_test_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db)
-		_ = conn.Close()
-	})
-	applied, err := Migrate(ctx, conn, db)
-	require.NoError(t, err)
-	require.NotEmpty(t, applied)
-	return conn, db
+	return migrated(t, testConfig())
 }
 
 func testConfig() Config {
@@ -62,6 +42,16 @@ func testTable(t *testing.T) *Table {
 	tab, err := NewTable(fields.New())
 	require.NoError(t, err)
 	return tab
+}
+
+// testWriter is a Writer of the test table into db that makes attempts
+// tries per batch with millisecond backoffs.
+func testWriter(t *testing.T, conn driver.Conn, db string, attempts int) (*Table, *Writer) {
+	t.Helper()
+	tab := testTable(t)
+	w, err := NewWriter(conn, db, tab, WriterConfig{MaxAttempts: attempts, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	require.NoError(t, err)
+	return tab, w
 }
 
 func ptr[T any](v T) *T { return &v }

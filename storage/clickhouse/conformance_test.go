@@ -31,7 +31,8 @@ func currentConfig(t *testing.T) Config {
 		DialTimeout: 10 * time.Second, QueryTimeout: 120 * time.Second, MaxOpenConns: 4}
 }
 
-// migrated opens cfg, migrates a fresh database and drops it at the end.
+// migrated opens cfg, migrates a fresh database unique to the test and
+// drops it at the end.
 func migrated(t *testing.T, cfg Config) (driver.Conn, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -40,15 +41,16 @@ func migrated(t *testing.T, cfg Config) (driver.Conn, string) {
 	require.NoError(t, err, "Open on %s", cfg.Addr)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	db := "cs_conf_" + hex.EncodeToString(b)
+	db := "cs_test_" + hex.EncodeToString(b)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		_ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db)
 		_ = conn.Close()
 	})
-	_, err = Migrate(ctx, conn, db)
+	applied, err := Migrate(ctx, conn, db)
 	require.NoError(t, err, "migrations on %s", cfg.Addr)
+	require.NotEmpty(t, applied, "a fresh database applies every migration")
 	return conn, db
 }
 

@@ -31,9 +31,7 @@ func bareCrash(n int, sub time.Time, product, sig string) *schemas.ProcessedCras
 func TestNullSafeAggregates(t *testing.T) {
 	conn, db := stackDB(t)
 	ctx := context.Background()
-	tab := testTable(t)
-	w, err := NewWriter(conn, db, tab, WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	require.NoError(t, err)
+	tab, w := testWriter(t, conn, db, 1)
 	day := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 	var rows []Row
 	for i := range 4 {

@@ -102,9 +102,7 @@ func TestMigrateIdempotent(t *testing.T) {
 // reprocessed, and returns their ids.
 func loadSearch(t *testing.T, conn driver.Conn, db string) []string {
 	t.Helper()
-	tab := testTable(t)
-	w, err := NewWriter(conn, db, tab, WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	require.NoError(t, err)
+	tab, w := testWriter(t, conn, db, 1)
 	var rows []Row
 	var ids []string
 	for i := range 20 {

@@ -100,42 +100,12 @@ func (r *Reader) SuperSearch(ctx context.Context, q *supersearch.Query) (*Search
 func needed(q *supersearch.Query) []supersearch.Field {
 	seen := map[string]bool{}
 	var out []supersearch.Field
-	add := func(f supersearch.Field) {
+	q.EachField(func(f supersearch.Field) {
 		if !seen[f.Column] {
 			seen[f.Column] = true
 			out = append(out, f)
 		}
-	}
-	for _, f := range q.Filters {
-		add(f.Field)
-	}
-	for _, f := range q.Columns {
-		add(f)
-	}
-	for _, s := range q.Sort {
-		add(s.Field)
-	}
-	for _, f := range q.Facets {
-		add(f)
-	}
-	for _, a := range q.Aggs {
-		for _, f := range a.By {
-			add(f)
-		}
-		add(a.Target)
-	}
-	for _, h := range q.Histograms {
-		add(h.Field)
-		for _, t := range h.Terms {
-			add(t)
-		}
-		for _, t := range h.Cardinality {
-			add(t)
-		}
-	}
-	for _, f := range q.Cardinality {
-		add(f)
-	}
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Column < out[j].Column })
 	return out
 }

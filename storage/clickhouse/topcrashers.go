@@ -262,8 +262,15 @@ func (r *Reader) breakdown(ctx context.Context, p TopCrashersParams, start, end 
 // process type and platform conditions only apply to top_crashers_daily,
 // which filtered() selects whenever they are set.
 func (p *TopCrashersParams) where(start, end time.Time) (string, []any) {
-	conds := []string{"product = ?", "day >= toDate(?)", "day < toDate(?)"}
-	args := []any{p.Product, start.Format("2006-01-02"), end.Format("2006-01-02")}
+	conds, args := p.filters([]string{"product = ?", "day >= toDate(?)", "day < toDate(?)"},
+		[]any{p.Product, start.Format("2006-01-02"), end.Format("2006-01-02")})
+	return strings.Join(conds, " AND "), args
+}
+
+// filters appends the version, process type and platform conditions that
+// are set, with their bound values, to conds and args; both
+// top_crashers_daily and crashes have these columns.
+func (p *TopCrashersParams) filters(conds []string, args []any) ([]string, []any) {
 	if len(p.Versions) > 0 {
 		conds = append(conds, "version IN ?")
 		args = append(args, set(p.Versions))
@@ -276,7 +283,7 @@ func (p *TopCrashersParams) where(start, end time.Time) (string, []any) {
 		conds = append(conds, "os_name = ?")
 		args = append(args, p.Platform)
 	}
-	return strings.Join(conds, " AND "), args
+	return conds, args
 }
 
 // previous fills PrevRank, PrevCount and New from the previous window. The
@@ -380,20 +387,8 @@ func (r *Reader) previous(ctx context.Context, p TopCrashersParams, start, end t
 // installs (see uniqOrZero). The latest build is the largest build id (0
 // when no crash has one; max of an all-NULL group is NULL too).
 func (r *Reader) installs(ctx context.Context, p TopCrashersParams, start, end time.Time, sigs []string, res *TopCrashersResult) error {
-	conds := []string{"product = ?", "submitted_timestamp >= toDateTime(?)", "submitted_timestamp < toDateTime(?)", "signature IN ?"}
-	args := []any{p.Product, chTime(start), chTime(end), set(sigs)}
-	if len(p.Versions) > 0 {
-		conds = append(conds, "version IN ?")
-		args = append(args, set(p.Versions))
-	}
-	if p.ProcessType != "" {
-		conds = append(conds, "process_type = ?")
-		args = append(args, p.ProcessType)
-	}
-	if p.Platform != "" {
-		conds = append(conds, "os_name = ?")
-		args = append(args, p.Platform)
-	}
+	conds, args := p.filters([]string{"product = ?", "submitted_timestamp >= toDateTime(?)", "submitted_timestamp < toDateTime(?)", "signature IN ?"},
+		[]any{p.Product, chTime(start), chTime(end), set(sigs)})
 	rows, err := r.conn.Query(ctx, "SELECT signature, "+uniqOrZero("install_time")+", toInt64(ifNull(max(build), 0)) FROM "+r.db+".crashes WHERE "+strings.Join(conds, " AND ")+" GROUP BY signature", args...)
 	if err != nil {
 		return fmt.Errorf("top crashers installs: %w", err)

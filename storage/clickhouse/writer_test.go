@@ -46,9 +46,7 @@ func TestTableRow(t *testing.T) {
 func TestWriteDedupAndCorrections(t *testing.T) {
 	conn, db := stackDB(t)
 	ctx := context.Background()
-	tab := testTable(t)
-	w, err := NewWriter(conn, db, tab, WriterConfig{MaxAttempts: 2, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	require.NoError(t, err)
+	tab, w := testWriter(t, conn, db, 2)
 	rd, err := NewReader(conn, db, DedupArgMax)
 	require.NoError(t, err)
 	day := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)

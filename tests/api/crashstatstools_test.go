@@ -106,7 +106,7 @@ func TestCrashstatsTools(t *testing.T) {
 		require.NoError(t, err)
 		c := cstCrash{version: fmt.Sprintf("%d.0", 1+i%2), channel: map[bool]string{true: "beta", false: "release"}[i < 2],
 			build: fmt.Sprintf("2026110100000%d", i%3), dump: dump}
-		c.id = submit(t, "http://"+collector, map[string]string{"ProductName": "CstApp", "Version": c.version,
+		c.id = stacktest.Submit(t, "http://"+collector, map[string]string{"ProductName": "CstApp", "Version": c.version,
 			"ReleaseChannel": c.channel, "BuildID": c.build, "URL": fmt.Sprintf("https://cst-secret.example/%d", i)}, dump)
 		crashes = append(crashes, c)
 		byID[c.id] = c

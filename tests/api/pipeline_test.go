@@ -3,9 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"mime/multipart"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,29 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
-
-// submit posts a crash report to the collector and returns its id.
-func submit(t *testing.T, base string, annotations map[string]string, dump []byte) string {
-	t.Helper()
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	for k, v := range annotations {
-		require.NoError(t, w.WriteField(k, v))
-	}
-	fw, err := w.CreateFormFile("upload_file_minidump", "dump.dmp")
-	require.NoError(t, err)
-	_, _ = fw.Write(dump)
-	require.NoError(t, w.Close())
-	resp, err := http.Post(base+"/submit", w.FormDataContentType(), &body)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	require.Equal(t, 200, resp.StatusCode, string(out))
-	s := strings.TrimSpace(string(out))
-	require.True(t, strings.HasPrefix(s, "CrashID=bp-"), s)
-	return strings.TrimPrefix(s, "CrashID=bp-")
-}
 
 // waitFor polls until ok returns true or the bound passes; it reports
 // whether ok held (a bounded wait for asynchronous processing, not a
@@ -110,11 +86,11 @@ func TestLateSymbolsEndToEnd(t *testing.T) {
 
 	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
 	require.NoError(t, err)
-	id := submit(t, "http://"+collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
+	id := stacktest.Submit(t, "http://"+collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
 	// a crash without test_app in its stack must not be re-queued
 	otherDump, err := os.ReadFile(filepath.Join(td, "breakpad", "linux_null_read_av.dmp"))
 	require.NoError(t, err)
-	other := submit(t, "http://"+collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, otherDump)
+	other := stacktest.Submit(t, "http://"+collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, otherDump)
 
 	var first processed
 	require.True(t, waitFor(120*time.Second, func() bool {

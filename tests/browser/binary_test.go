@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +36,7 @@ func (s *stack) serveBinary(tb testing.TB, bin string) {
 		"-webapp.secret-key=browser-test-secret-key-0123456789abcdef", "-webapp.source-url-template=https://source.example/{file}#L{line}"},
 		s.stackFlags()...)
 	cmd := exec.Command(bin, args...)
-	logs := &syncBuffer{}
+	logs := &stacktest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(tb, cmd.Start())
 	exited := make(chan error, 1)
@@ -74,25 +73,6 @@ func (s *stack) serveBinary(tb testing.TB, bin string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// syncBuffer collects a subprocess's output; the process writes while the
-// test may read.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // createToken runs `crashstream token create` and returns the raw key.

@@ -4,12 +4,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"mime/multipart"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -86,30 +82,6 @@ func (e *env) vars(extra ...string) []string {
 // start runs `crashstream <args>` against the env and waits until healthy.
 func (e *env) start(args []string, extra ...string) *stacktest.Proc {
 	return stacktest.Start(e.t, e.vars(extra...), args...)
-}
-
-// submit posts a crash report and returns the crash id.
-func submit(t *testing.T, url string, annotations map[string]string, dumps map[string][]byte) string {
-	t.Helper()
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	for k, v := range annotations {
-		require.NoError(t, w.WriteField(k, v))
-	}
-	for name, b := range dumps {
-		fw, err := w.CreateFormFile(name, name+".dmp")
-		require.NoError(t, err)
-		_, _ = fw.Write(b)
-	}
-	require.NoError(t, w.Close())
-	resp, err := http.Post(url+"/submit", w.FormDataContentType(), &body)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(out))
-	s := strings.TrimSpace(string(out))
-	require.True(t, strings.HasPrefix(s, "CrashID=bp-"), s)
-	return strings.TrimPrefix(s, "CrashID=bp-")
 }
 
 // uploadSymbols copies a Breakpad-layout directory into the symbols bucket.

@@ -17,6 +17,7 @@ import (
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/streams"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 // golden is the part of minidump-stackwalk's output the test compares.
@@ -73,9 +74,9 @@ func TestMinidump2EndToEnd(t *testing.T) {
 
 	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
 	require.NoError(t, err)
-	id := submit(t, "http://"+collectorAddr, map[string]string{
+	id := stacktest.Submit(t, "http://"+collectorAddr, map[string]string{
 		"ProductName": "TestApp", "Version": "1.0", "URL": "https://secret.example/path", "Comments": "it crashed",
-	}, map[string][]byte{"upload_file_minidump": dump})
+	}, dump)
 
 	got := e.processed(map[string]bool{id: true}, 90*time.Second)
 	pc := got[id]
@@ -138,9 +139,9 @@ func TestBadDumpsAndMissingRawCrash(t *testing.T) {
 	url := "http://" + collectorAddr
 	ann := map[string]string{"ProductName": "TestApp", "Version": "1.0"}
 	ids := map[string]string{
-		"corrupt":   submit(t, url, ann, map[string][]byte{"upload_file_minidump": corrupt}),
-		"truncated": submit(t, url, ann, map[string][]byte{"upload_file_minidump": good[:500]}),
-		"empty":     submit(t, url, ann, map[string][]byte{"upload_file_minidump": {}}),
+		"corrupt":   stacktest.Submit(t, url, ann, corrupt),
+		"truncated": stacktest.Submit(t, url, ann, good[:500]),
+		"empty":     stacktest.Submit(t, url, ann, []byte{}),
 	}
 
 	// A crash.received record for a crash that was never stored.
@@ -152,7 +153,7 @@ func TestBadDumpsAndMissingRawCrash(t *testing.T) {
 	require.NoError(t, p.Send(context.Background(), e.topics.Received, []byte(missing), v))
 	require.NoError(t, p.Close(context.Background()))
 
-	ids["after"] = submit(t, url, ann, map[string][]byte{"upload_file_minidump": good})
+	ids["after"] = stacktest.Submit(t, url, ann, good)
 	want := map[string]bool{}
 	for _, id := range ids {
 		want[id] = true
@@ -221,8 +222,8 @@ func TestKillOneOfTwoProcessors(t *testing.T) {
 	const n = 300
 	want := map[string]bool{}
 	for i := 0; i < n; i++ {
-		id := submit(t, "http://"+collectorAddr, map[string]string{"ProductName": "TestApp", "Version": fmt.Sprint(i)},
-			map[string][]byte{"upload_file_minidump": dump})
+		id := stacktest.Submit(t, "http://"+collectorAddr, map[string]string{"ProductName": "TestApp", "Version": fmt.Sprint(i)},
+			dump)
 		want[id] = true
 		if i == n/3 {
 			p1.Kill()
@@ -251,8 +252,8 @@ func TestPriorityJumpsTheBacklog(t *testing.T) {
 	const backlog = 1000
 	var last string
 	for i := 0; i < backlog; i++ {
-		last = submit(t, "http://"+collectorAddr, map[string]string{"ProductName": "TestApp", "Version": "1.0"},
-			map[string][]byte{"upload_file_minidump": dump})
+		last = stacktest.Submit(t, "http://"+collectorAddr, map[string]string{"ProductName": "TestApp", "Version": "1.0"},
+			dump)
 	}
 	req, err := e.serde.Marshal(&schemas.ProcessRequest{CrashID: last, Reason: "report viewed", RequestedAt: time.Now().UTC()})
 	require.NoError(t, err)

@@ -26,13 +26,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -231,31 +229,6 @@ func annotationsB(tag string, num int64) (map[string]string, []marker) {
 	return ann, out
 }
 
-func submit(t *testing.T, base string, annotations map[string]string, dump []byte) string {
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	keys := make([]string, 0, len(annotations))
-	for k := range annotations {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		require.NoError(t, w.WriteField(k, annotations[k]))
-	}
-	fw, err := w.CreateFormFile("upload_file_minidump", "dump.dmp")
-	require.NoError(t, err)
-	_, _ = fw.Write(dump)
-	require.NoError(t, w.Close())
-	resp, err := http.Post(base+"/submit", w.FormDataContentType(), &body)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	require.Equal(t, 200, resp.StatusCode, string(out))
-	s := strings.TrimSpace(string(out))
-	require.True(t, strings.HasPrefix(s, "CrashID=bp-"), s)
-	return strings.TrimPrefix(s, "CrashID=bp-")
-}
-
 func waitFor(t *testing.T, bound time.Duration, what string, ok func() bool) {
 	deadline := time.Now().Add(bound)
 	for !ok() {
@@ -405,7 +378,7 @@ func TestNoProtectedDataLeaks(t *testing.T) {
 	dump, err := os.ReadFile(filepath.Join(stacktest.SharedTestdata(t), "breakpad", "linux_null_read_av.dmp"))
 	require.NoError(t, err)
 	annB, markersB := annotationsB(tag, numB)
-	idB := submit(t, "http://"+collector, annB, dump)
+	idB := stacktest.Submit(t, "http://"+collector, annB, dump)
 	ids := []string{pcA.CrashID, idB}
 
 	// every crash through every sink: processed object, ClickHouse row,

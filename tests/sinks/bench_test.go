@@ -50,6 +50,30 @@ func flagSet() *flag.FlagSet { return flag.NewFlagSet("defaults", flag.ContinueO
 
 const benchSignatures = 20000
 
+// benchDB opens the bulk-loaded database the bench tests share (loading it
+// first when it is missing or of another size) and returns it with its row
+// count and the runs per measurement: CRASHSTREAM_BENCH_RUNS, else
+// defaultRuns. It skips the test unless the stack is up and
+// CRASHSTREAM_BENCH_ROWS is set.
+func benchDB(t *testing.T, defaultRuns int) (conn driver.Conn, cfg clickhouse.Config, rows, runs int) {
+	t.Helper()
+	requireStack(t)
+	rows, _ = strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_ROWS"))
+	if rows <= 0 {
+		t.Skip("set CRASHSTREAM_BENCH_ROWS (e.g. 1000000) to run the bulk-load harness")
+	}
+	runs = defaultRuns
+	if v, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_RUNS")); v > 0 {
+		runs = v
+	}
+	cfg = chConfig(fmt.Sprintf("cs_bench_%d", rows))
+	conn, err := clickhouse.Open(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	benchLoad(t, conn, cfg.Database, rows)
+	return conn, cfg, rows, runs
+}
+
 func benchLoad(t *testing.T, conn driver.Conn, db string, rows int) {
 	t.Helper()
 	ctx := context.Background()
@@ -139,20 +163,7 @@ func measure(t *testing.T, runs int, fn func() error) (time.Duration, time.Durat
 }
 
 func TestBenchQueries(t *testing.T) {
-	requireStack(t)
-	rows, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_ROWS"))
-	if rows <= 0 {
-		t.Skip("set CRASHSTREAM_BENCH_ROWS (e.g. 1000000) to run the bulk-load harness")
-	}
-	runs := 20
-	if v, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_RUNS")); v > 0 {
-		runs = v
-	}
-	cfg := chConfig(fmt.Sprintf("cs_bench_%d", rows))
-	conn, err := clickhouse.Open(context.Background(), cfg)
-	require.NoError(t, err)
-	defer conn.Close()
-	benchLoad(t, conn, cfg.Database, rows)
+	conn, cfg, rows, runs := benchDB(t, 20)
 	if os.Getenv("CRASHSTREAM_BENCH_ONLY") != "top" {
 		benchCompact(t, conn, cfg.Database)
 	}
@@ -379,20 +390,7 @@ func TestBenchVisibilityLag(t *testing.T) {
 //
 //	CRASHSTREAM_STACK=1 CRASHSTREAM_CLICKHOUSE_ADDR=127.0.0.1:29100 CRASHSTREAM_BENCH_ROWS=10000000 go test -run TestBenchCrashByID -v -timeout 60m ./sinks/
 func TestBenchCrashByID(t *testing.T) {
-	requireStack(t)
-	rows, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_ROWS"))
-	if rows <= 0 {
-		t.Skip("set CRASHSTREAM_BENCH_ROWS (e.g. 1000000) to run the bulk-load harness")
-	}
-	runs := 200
-	if v, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_RUNS")); v > 0 {
-		runs = v
-	}
-	cfg := chConfig(fmt.Sprintf("cs_bench_%d", rows))
-	conn, err := clickhouse.Open(context.Background(), cfg)
-	require.NoError(t, err)
-	defer conn.Close()
-	benchLoad(t, conn, cfg.Database, rows)
+	conn, cfg, rows, runs := benchDB(t, 200)
 	ctx := context.Background()
 	var ids []string
 	res, err := conn.Query(ctx, "SELECT crash_id FROM "+cfg.Database+".crashes WHERE cityHash64(crash_id) % 1000 = 7 LIMIT ?", runs+1)

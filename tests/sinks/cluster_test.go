@@ -193,21 +193,14 @@ func TestClusterSinkKillReplica(t *testing.T) {
 		require.NoError(t, r.CompactDay(ctx, day))
 	}
 	end := day.AddDate(0, 0, 1)
+	crd, err := clickhouse.NewClusterReader(cconn, ccfg.Database, ccfg.Cluster, clickhouse.DedupArgMax)
+	require.NoError(t, err)
 	// A node killed after a part of crashes_local is committed and before
 	// its materialized views' inserts leaves the aggregates short (the
 	// writer's retry finds the crash stored and skips it): the repair is
 	// RebuildDay, which cron runs; the crashes table itself is exact.
-	{
-		crd, err := clickhouse.NewClusterReader(cconn, ccfg.Database, ccfg.Cluster, clickhouse.DedupArgMax)
-		require.NoError(t, err)
-		p := clickhouse.TopCrashersParams{Product: "Firefox", Days: 7, End: end}
-		before, err := crd.TopCrashers(ctx, p)
-		require.NoError(t, err)
-		require.NoError(t, crd.RebuildDay(ctx, day))
-		after, err := crd.TopCrashers(ctx, p)
-		require.NoError(t, err)
-		t.Logf("RebuildDay after the kill changed the Firefox report: %v", !assert.ObjectsAreEqual(before, after))
-	}
+	before, after := rebuildDay(ctx, t, crd, day)
+	t.Logf("RebuildDay after the kill changed the Firefox report: %v", !assert.ObjectsAreEqual(before, after))
 	for _, mode := range []clickhouse.Dedup{clickhouse.DedupArgMax, clickhouse.DedupFinal, clickhouse.DedupClean} {
 		crd, err := clickhouse.NewClusterReader(cconn, ccfg.Database, ccfg.Cluster, mode)
 		require.NoError(t, err)
@@ -249,18 +242,25 @@ func TestClusterSinkKillReplica(t *testing.T) {
 	}
 	// cron's maintenance on the cluster: rebuilding the day again gives the
 	// same report, retention empties every table of the day on every shard
-	crd, err := clickhouse.NewClusterReader(cconn, ccfg.Database, ccfg.Cluster, clickhouse.DedupArgMax)
-	require.NoError(t, err)
-	p := clickhouse.TopCrashersParams{Product: "Firefox", Days: 7, End: end}
-	before, err := crd.TopCrashers(ctx, p)
-	require.NoError(t, err)
-	require.NoError(t, crd.RebuildDay(ctx, day))
-	after, err := crd.TopCrashers(ctx, p)
-	require.NoError(t, err)
+	before, after = rebuildDay(ctx, t, crd, day)
 	assert.Equal(t, before, after, "RebuildDay on the cluster")
 	dropped, err := crd.DropPartitionsBefore(ctx, end)
 	require.NoError(t, err)
 	part := day.Format("20060102")
 	assert.Equal(t, []string{"crash_ids/" + part, "crashes/" + part, "signature_daily/" + part, "top_crashers_daily/" + part}, dropped)
 	assert.Zero(t, count(cconn, "SELECT count() FROM "+ccfg.Database+".crashes"), "retention on every shard")
+}
+
+// rebuildDay runs cron's repair, RebuildDay, for day and returns the
+// Firefox weekly top-crashers report ending the day after, before and after
+// it.
+func rebuildDay(ctx context.Context, t *testing.T, rd *clickhouse.Reader, day time.Time) (before, after *clickhouse.TopCrashersResult) {
+	t.Helper()
+	p := clickhouse.TopCrashersParams{Product: "Firefox", Days: 7, End: day.AddDate(0, 0, 1)}
+	before, err := rd.TopCrashers(ctx, p)
+	require.NoError(t, err)
+	require.NoError(t, rd.RebuildDay(ctx, day))
+	after, err = rd.TopCrashers(ctx, p)
+	require.NoError(t, err)
+	return before, after
 }

@@ -182,17 +182,24 @@ type homePage struct {
 	Others []productInfo
 }
 
+// dashboard reads what the home and product pages show: the crash volume
+// of the last days split by a facet (of one product, or of all when product
+// is empty) and the version catalogue.
+func (p *Pages) dashboard(ctx context.Context, days int, split, product string) (Chart, []clickhouse.Bucket, []catalogueVersion, error) {
+	chart, facet, err := p.volume(ctx, days, split, product)
+	if err != nil {
+		return Chart{}, nil, nil, err
+	}
+	vers, err := p.catalogue(ctx)
+	return chart, facet, vers, err
+}
+
 // home lists the products, their versions and the crash volume per product.
 func (p *Pages) home(c *gin.Context) {
 	ctx, cancel := p.ctx(c)
 	defer cancel()
 	days := daysParam(c, 14)
-	chart, facet, err := p.volume(ctx, days, "product", "")
-	if err != nil {
-		p.queryFailed(c, err)
-		return
-	}
-	vers, err := p.catalogue(ctx)
+	chart, facet, vers, err := p.dashboard(ctx, days, "product", "")
 	if err != nil {
 		p.queryFailed(c, err)
 		return
@@ -220,12 +227,7 @@ func (p *Pages) product(c *gin.Context) {
 		return
 	}
 	days := daysParam(c, 14)
-	chart, facet, err := p.volume(ctx, days, "version", product)
-	if err != nil {
-		p.queryFailed(c, err)
-		return
-	}
-	vers, err := p.catalogue(ctx)
+	chart, facet, vers, err := p.dashboard(ctx, days, "version", product)
 	if err != nil {
 		p.queryFailed(c, err)
 		return

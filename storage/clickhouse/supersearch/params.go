@@ -196,6 +196,44 @@ type Query struct {
 	Dropped []Dropped
 }
 
+// EachField calls fn with every field the query names, in filters,
+// columns, sort keys, facets, aggregations, histograms and cardinalities (a
+// field named twice is visited twice): the one list of where a query can
+// name a field, for the searcher (which columns to compute) and the tests
+// (no protected field without view_pii).
+func (q *Query) EachField(fn func(Field)) {
+	for _, f := range q.Filters {
+		fn(f.Field)
+	}
+	for _, f := range q.Columns {
+		fn(f)
+	}
+	for _, s := range q.Sort {
+		fn(s.Field)
+	}
+	for _, f := range q.Facets {
+		fn(f)
+	}
+	for _, a := range q.Aggs {
+		for _, f := range a.By {
+			fn(f)
+		}
+		fn(a.Target)
+	}
+	for _, h := range q.Histograms {
+		fn(h.Field)
+		for _, f := range h.Terms {
+			fn(f)
+		}
+		for _, f := range h.Cardinality {
+			fn(f)
+		}
+	}
+	for _, f := range q.Cardinality {
+		fn(f)
+	}
+}
+
 // Dropped is one protected field left out of a search.
 type Dropped struct {
 	Param string

@@ -332,31 +332,30 @@ func FuzzParse(f *testing.F) {
 		if !q.From.Before(q.To) || q.To.Sub(q.From) > MaxRange {
 			t.Fatalf("bad range %s..%s", q.From, q.To)
 		}
-		check := func(f Field) {
+		q.EachField(func(f Field) {
 			if f.Protected {
 				t.Fatalf("protected field %s accepted without view_pii", f.Name)
 			}
-		}
-		for _, x := range q.Filters {
-			check(x.Field)
-		}
-		for _, x := range append(append(append([]Field{}, q.Columns...), q.Facets...), q.Cardinality...) {
-			check(x)
-		}
-		for _, s := range q.Sort {
-			check(s.Field)
-		}
-		for _, a := range q.Aggs {
-			for _, x := range a.By {
-				check(x)
-			}
-			check(a.Target)
-		}
-		for _, h := range q.Histograms {
-			check(h.Field)
-			for _, x := range append(append([]Field{}, h.Terms...), h.Cardinality...) {
-				check(x)
-			}
-		}
+		})
 	})
+}
+
+// TestEachFieldVisitsEverySlot pins the one list of where a query names a
+// field: a field in each slot, each visited once.
+func TestEachFieldVisitsEverySlot(t *testing.T) {
+	f := func(name string) Field { return Field{Name: name, Column: name} }
+	hist := Histogram{Field: f("hist"), Terms: []Field{f("hist_term")}, Cardinality: []Field{f("hist_card")}}
+	q := &Query{
+		Filters:     []Filter{{Field: f("filter")}},
+		Columns:     []Field{f("column")},
+		Sort:        []SortKey{{Field: f("sort")}},
+		Facets:      []Field{f("facet")},
+		Aggs:        []Agg{{By: []Field{f("agg_by")}, Target: f("agg_target")}},
+		Histograms:  []Histogram{hist},
+		Cardinality: []Field{f("card")},
+	}
+	var got []string
+	q.EachField(func(x Field) { got = append(got, x.Name) })
+	assert.ElementsMatch(t, []string{"filter", "column", "sort", "facet", "agg_by", "agg_target",
+		"hist", "hist_term", "hist_card", "card"}, got)
 }

@@ -28,12 +28,9 @@
 package realworld
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -45,6 +42,7 @@ import (
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 // Products of the set, one per situation.
@@ -205,49 +203,14 @@ func (s *Set) Products() []string {
 }
 
 // Submit posts one report to the collector at base (http://host:port) as
-// a client does (multipart/form-data to /submit) and returns the crash id
-// it was given.
+// a client does (see stacktest.PostReport) and returns the crash id it was
+// given.
 func Submit(ctx context.Context, client *http.Client, base string, s Submission) (string, error) {
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	keys := make([]string, 0, len(s.Annotations))
-	for k := range s.Annotations {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := w.WriteField(k, s.Annotations[k]); err != nil {
-			return "", err
-		}
-	}
-	if s.Dump != nil {
-		fw, err := w.CreateFormFile("upload_file_minidump", "dump.dmp")
-		if err != nil {
-			return "", err
-		}
-		if _, err := fw.Write(s.Dump); err != nil {
-			return "", err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return "", err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/submit", &body)
+	id, err := stacktest.PostReport(ctx, client, base, s.Annotations, s.Dump)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("realworld: submit %q: %w", s.Name, err)
 	}
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	text := strings.TrimSpace(string(out))
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(text, "CrashID=bp-") {
-		return "", fmt.Errorf("realworld: submit %q: %d %s", s.Name, resp.StatusCode, text)
-	}
-	return strings.TrimPrefix(text, "CrashID=bp-"), nil
+	return id, nil
 }
 
 // Store writes the stored crashes as the sinks do: their ClickHouse rows
