@@ -26,6 +26,15 @@ func (c *ProcessedCrash) UnmarshalJSON(b []byte) error {
 	return unmarshalAvroTagged(b, reflect.ValueOf(c).Elem())
 }
 
+var timeType = reflect.TypeFor[time.Time]()
+
+// MarshalJSON encodes the telemetry record the same way: under its Avro
+// field names, dates as RFC 3339, absent values as null (the object
+// Socorro's telemetry export writes).
+func (c TelemetryCrash) MarshalJSON() ([]byte, error) {
+	return marshalAvroTagged(reflect.ValueOf(c))
+}
+
 func marshalAvroTagged(v reflect.Value) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteByte('{')

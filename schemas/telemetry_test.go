@@ -43,8 +43,7 @@ func filled() *schemas.ProcessedCrash {
 
 func TestTelemetry(t *testing.T) {
 	pc := filled()
-	tc, err := pc.Telemetry()
-	require.NoError(t, err)
+	tc := pc.Telemetry()
 	reg := fields.New()
 	byTelemetryName := map[string]fields.Field{}
 	for _, f := range reg.Telemetry() {

@@ -6,8 +6,18 @@
 //
 // The processor (typed copy of annotations), the sinks (ClickHouse columns,
 // telemetry subset), and the webapp (redaction, SuperSearchFields, search
-// validation) all drive off this one table, so a new field is added here
-// and in the .avsc, and the tests check the two agree.
+// validation) all drive off this one table. The table is generated
+// (table_gen.go) from the crashstream.* properties of the fields of
+// processed_crash.v1.avsc: a field is changed there, then `go generate ./...`
+// in schemas/. Only the keys of the json_dump document, which is JSON text
+// and not Avro, are classified by hand (nested.go).
+//
+// Annotation names and permissions follow Socorro's
+// processed_crash.schema.yaml, with these deliberate differences: build,
+// modules_in_stack and topmost_filenames are typed (int, lists) instead of
+// Socorro's strings, so ClickHouse can range over builds and match list
+// items; submitted_from_infobar stays public (it is in the telemetry
+// export; Socorro deprecated it as protected).
 //
 // Permissions follow Socorro: a field is protected unless marked public, and
 // protected fields are visible only with the view_pii permission, not even

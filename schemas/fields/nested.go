@@ -18,24 +18,6 @@ func prot(name string, t Type) Field { return Field{Name: name, Type: t, Permiss
 
 func repeated(f Field) Field { f.Repeated = true; return f }
 
-// frameFields are the keys of schemas.Frame (crashing_thread_frames).
-func frameFields() []Field {
-	return []Field{
-		pub("frame", Int), pub("module", String), pub("function", String), pub("file", String), pub("line", Int),
-		pub("offset", String), pub("module_offset", String), pub("function_offset", String), pub("trust", String),
-		pub("missing_symbols", Bool),
-	}
-}
-
-// moduleFields are the keys of schemas.Module (modules).
-func moduleFields() []Field {
-	return []Field{
-		pub("filename", String), pub("debug_file", String), pub("debug_id", String), pub("code_id", String),
-		pub("version", String), pub("base_addr", String), pub("end_addr", String), pub("symbol_url", String),
-		pub("loaded_symbols", Bool), pub("missing_symbols", Bool), pub("corrupt_symbols", Bool),
-	}
-}
-
 // jsonDumpFrame is one frame of minidump-stackwalk's output.
 func jsonDumpFrame() []Field {
 	return []Field{

@@ -1,14 +1,11 @@
 package sinks
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"reflect"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -150,54 +147,24 @@ func (s *Telemetry) Run(ctx context.Context, kafka streams.Config) error {
 	return c.Run(ctx)
 }
 
-// TelemetryMapper copies the telemetry fields of a processed crash into a
-// TelemetryCrash, driven by the field registry: only fields marked for
-// telemetry and public, under their telemetry names (Socorro's renames:
-// build->build_id, date_processed->date, os_*->platform*), after the
-// registry's one redaction (schemas/redact), so nested protected keys are
-// dropped and java_stack_trace is in its sanitised form, exactly as the
+// TelemetryMapper makes the telemetry record of a processed crash: the
+// fields the schema marks for telemetry (all public, under Socorro's
+// renames: build->build_id, date_processed->date, os_*->platform*), after
+// the registry's one redaction (schemas/redact), so nested protected keys
+// are dropped and java_stack_trace is in its sanitised form, exactly as the
 // webapp shows it to anonymous callers.
 type TelemetryMapper struct {
-	copies   []fieldCopy
 	redactor *redact.Redactor
 }
 
-type fieldCopy struct{ from, to []int }
-
-// NewTelemetryMapper checks every telemetry field of reg has a source in
-// ProcessedCrash and a destination of the same type in TelemetryCrash.
+// NewTelemetryMapper builds the mapper on the field registry's redaction.
 func NewTelemetryMapper(reg *fields.Registry) (*TelemetryMapper, error) {
-	src := avroFields(reflect.TypeFor[schemas.ProcessedCrash]())
-	dst := avroFields(reflect.TypeFor[schemas.TelemetryCrash]())
-	mp := &TelemetryMapper{redactor: redact.New(reg)}
 	for _, f := range reg.Telemetry() {
 		if !f.IsPublic() {
 			return nil, fmt.Errorf("telemetry field %s is protected", f.Name)
 		}
-		s, ok := src[f.Name]
-		if !ok {
-			return nil, fmt.Errorf("telemetry field %s: not in ProcessedCrash", f.Name)
-		}
-		d, ok := dst[f.TelemetryFieldName()]
-		if !ok {
-			return nil, fmt.Errorf("telemetry field %s: %s not in TelemetryCrash", f.Name, f.TelemetryFieldName())
-		}
-		if s.Type != d.Type {
-			return nil, fmt.Errorf("telemetry field %s: type %s vs %s", f.Name, s.Type, d.Type)
-		}
-		mp.copies = append(mp.copies, fieldCopy{from: s.Index, to: d.Index})
 	}
-	return mp, nil
-}
-
-func avroFields(t reflect.Type) map[string]reflect.StructField {
-	out := map[string]reflect.StructField{}
-	for i := range t.NumField() {
-		if tag, ok := t.Field(i).Tag.Lookup("avro"); ok && tag != "-" {
-			out[tag] = t.Field(i)
-		}
-	}
-	return out
+	return &TelemetryMapper{redactor: redact.New(reg)}, nil
 }
 
 // Map returns the telemetry record of pc, redacted.
@@ -208,84 +175,12 @@ func (mp *TelemetryMapper) Map(pc *schemas.ProcessedCrash) (*schemas.TelemetryCr
 	if err != nil {
 		return nil, err
 	}
-	var tc schemas.TelemetryCrash
-	sv, dv := reflect.ValueOf(red).Elem(), reflect.ValueOf(&tc).Elem()
-	for _, c := range mp.copies {
-		dv.FieldByIndex(c.to).Set(sv.FieldByIndex(c.from))
-	}
-	return &tc, nil
+	return red.Telemetry(), nil
 }
 
 // TelemetryJSON encodes tc under its Avro field names (nested records too),
 // dates as RFC 3339 and absent values as null: the object Socorro's
-// telemetry export writes.
+// telemetry export writes (schemas.TelemetryCrash.MarshalJSON).
 func TelemetryJSON(tc *schemas.TelemetryCrash) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := writeAvroJSON(&buf, reflect.ValueOf(tc).Elem()); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func writeAvroJSON(buf *bytes.Buffer, v reflect.Value) error {
-	switch {
-	case v.Type() == reflect.TypeFor[time.Time]():
-		t := v.Interface().(time.Time)
-		if t.IsZero() {
-			buf.WriteString("null")
-			return nil
-		}
-		b, _ := json.Marshal(t.UTC().Format(time.RFC3339Nano))
-		buf.Write(b)
-		return nil
-	case v.Kind() == reflect.Pointer:
-		if v.IsNil() {
-			buf.WriteString("null")
-			return nil
-		}
-		return writeAvroJSON(buf, v.Elem())
-	case v.Kind() == reflect.Struct:
-		buf.WriteByte('{')
-		first := true
-		for i := range v.NumField() {
-			tag, ok := v.Type().Field(i).Tag.Lookup("avro")
-			if !ok || tag == "-" {
-				continue
-			}
-			if !first {
-				buf.WriteByte(',')
-			}
-			first = false
-			k, _ := json.Marshal(tag)
-			buf.Write(k)
-			buf.WriteByte(':')
-			if err := writeAvroJSON(buf, v.Field(i)); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte('}')
-		return nil
-	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
-		buf.WriteByte('[')
-		for i := range v.Len() {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := writeAvroJSON(buf, v.Index(i)); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-		return nil
-	case v.Kind() == reflect.Slice && v.IsNil():
-		buf.WriteString("[]")
-		return nil
-	default:
-		b, err := json.Marshal(v.Interface())
-		if err != nil {
-			return err
-		}
-		buf.Write(b)
-		return nil
-	}
+	return json.Marshal(tc)
 }

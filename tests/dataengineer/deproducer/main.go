@@ -120,10 +120,7 @@ func run(args []string, stdin io.Reader) error {
 		if err := p.Send(ctx, topic, []byte(pc.CrashID), v); err != nil {
 			return err
 		}
-		tc, err := pc.Telemetry()
-		if err != nil {
-			return err
-		}
+		tc := pc.Telemetry()
 		tv, err := serde.Marshal(tc)
 		if err != nil {
 			return err
