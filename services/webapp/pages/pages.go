@@ -17,7 +17,7 @@
 //	/                          products, versions, crashes per day by product
 //	/home/product/<product>    one product: crashes per day by version
 //	/topcrashers/?product=&version=&days=&process_type=&platform=&_range_type=report|build&_facets_size=
-//	/signature/?signature=<sig>[&<Super Search params>]   summary, aggregations, graph, reports
+//	/signature/?signature=<sig>[&tab=reports|graph|bugzilla][&<Super Search params>]   summary, aggregations, graph, reports, bugs
 //	/report/index/<crash id>   one crash; pending page (and a priority request) or 404
 //	POST /report/reprocess/<crash id>   reprocess button (reprocess_crashes, CSRF)
 //	/search/?<Super Search params>      the search form, facets and results
@@ -40,6 +40,7 @@ import (
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/schemas/redact"
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/services/lib/bugzilla"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
 	"github.com/crashstream/crashstream/storage/objectstore"
@@ -109,6 +110,10 @@ type Config struct {
 	// Featured, when set, are the products listed (home, first-run top
 	// crashers); Hidden are never listed. See webapp.Config.
 	Featured, Hidden []string
+	// BugzillaURL is where bug numbers link ("" plain numbers);
+	// FileBugURL the "file a bug" template ({product}, {signature},
+	// {crash_url}); PublicURL the base of the crash link it carries.
+	BugzillaURL, FileBugURL, PublicURL string
 }
 
 // Validate checks the settings.
@@ -135,6 +140,7 @@ type Pages struct {
 	redactor *redact.Redactor
 	search   supersearch.Fields
 	tmpl     map[string]*template.Template
+	bugs     *bugzilla.Cache
 	now      func() time.Time
 }
 
@@ -149,7 +155,7 @@ func New(cfg Config, crashes Crashes, objects Objects, core Core, registry *fiel
 	}
 	red := redact.New(registry)
 	p := &Pages{cfg: cfg, crashes: redactedCrashes{Crashes: crashes, r: red}, objects: objects, core: core, registry: registry,
-		redactor: red, search: supersearch.FromRegistry(registry), now: time.Now}
+		redactor: red, search: supersearch.FromRegistry(registry), bugs: bugCache(core, objects), now: time.Now}
 	var err error
 	if p.tmpl, err = parseTemplates(); err != nil {
 		return nil, err
@@ -179,7 +185,7 @@ func (p *Pages) Register(r gin.IRouter) {
 // parseTemplates parses each page template with layout.html.
 func parseTemplates() (map[string]*template.Template, error) {
 	pageNames := []string{"home", "product", "topcrashers", "signature", "report", "pending", "search", "missingsymbols", "error"}
-	base, err := template.New("layout.html").Funcs(templateFuncs()).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+	base, err := template.New("layout.html").Funcs(templateFuncs()).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/bugs.html")
 	if err != nil {
 		return nil, err
 	}

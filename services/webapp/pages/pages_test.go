@@ -21,6 +21,7 @@ import (
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/services/lib/bugzilla"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
 	"github.com/crashstream/crashstream/storage/objectstore"
@@ -190,8 +191,9 @@ func newEnv(t *testing.T, cfg Config) env {
 	pk, _ := objectstore.ProcessedCrashKey(crashID)
 	rk, _ := objectstore.RawCrashKey(pendingID)
 	objs := fakeObjects{pk: processedJSON(t), rk: []byte(`{}`),
-		versionsKey:       []byte(`{"versions":[{"product":"Firefox","version":"130.0","release_channel":"release","crashes":5}]}`),
-		missingSymbolsKey: []byte(`{"day":"2026-11-19","crashes_read":9,"modules":[{"debug_file":"xul.pdb","debug_id":"ABC123","filename":"xul.dll","crashes":4}]}`)}
+		versionsKey:              []byte(`{"versions":[{"product":"Firefox","version":"130.0","release_channel":"release","crashes":5}]}`),
+		bugzilla.AssociationsKey: bugSetJSON,
+		missingSymbolsKey:        []byte(`{"day":"2026-11-19","crashes_read":9,"modules":[{"debug_file":"xul.pdb","debug_id":"ABC123","filename":"xul.dll","crashes":4}]}`)}
 	e := env{crashes: &fakeCrashes{}, core: &fakeCore{}}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Second

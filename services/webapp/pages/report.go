@@ -79,6 +79,7 @@ type reportPage struct {
 	RawDumpURL     string
 	RawCrashURL    string
 	CSRF           string
+	Bugs           bugsSection
 }
 
 // stackwalk is the part of json_dump (minidump-stackwalk's schema) the
@@ -182,6 +183,7 @@ func (p *Pages) report(c *gin.Context) {
 	}
 	p.threads(&page, &pc)
 	page.Annotations = p.annotations(&pc, caller.Has(auth.ViewPII))
+	page.Bugs = p.bugsSection(ctx, c, pc.Signature, pc.Product, id)
 	p.render(c, http.StatusOK, "report", "Crash report "+id, page)
 }
 

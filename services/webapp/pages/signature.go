@@ -167,6 +167,7 @@ type signaturePage struct {
 	Results    resultTable
 	Chart      Chart
 	SearchLink string
+	Bugs       bugsSection
 }
 
 // tabLink is one tab of the signature report.
@@ -176,9 +177,10 @@ type tabLink struct{ Name, Label, URL string }
 // at a million crashes every Super Search pass deduplicates the whole date
 // range, so the summary does not pay for the report list and the graph.
 const (
-	tabSummary = "summary" // summary and aggregations (facets)
-	tabReports = "reports" // the reports list (columns, sort, paging)
-	tabGraph   = "graph"   // crashes per day by version
+	tabSummary = "summary"  // summary and aggregations (facets)
+	tabReports = "reports"  // the reports list (columns, sort, paging)
+	tabGraph   = "graph"    // crashes per day by version
+	tabBugs    = "bugzilla" // the bugs whose crash-signature field lists it
 )
 
 // signature is the signature report: summary with aggregations, reports
@@ -214,8 +216,11 @@ func (p *Pages) signature(c *gin.Context) {
 		q.Set("_facets", "")
 		q.Set("_results_number", "0")
 		q.Set("_histogram."+supersearch.DateField, "version")
+	case tabBugs:
+		q.Set("_facets", "product")
+		q.Set("_results_number", "0")
 	default:
-		p.fail(c, http.StatusBadRequest, "tab must be summary, reports or graph.")
+		p.fail(c, http.StatusBadRequest, "tab must be summary, reports, graph or bugzilla.")
 		return
 	}
 	query, err := supersearch.Parse(q, p.search, p.viewPII(c), p.now())
@@ -234,7 +239,7 @@ func (p *Pages) signature(c *gin.Context) {
 	page := signaturePage{Signature: sig, Tab: tab, Total: res.Total, Installs: res.Cardinality["install_time"],
 		Platforms: res.Facets["os_name"], Versions: res.Facets["version"], Products: res.Facets["product"],
 		From: query.From.Format("2006-01-02 15:04"), To: query.To.Format("2006-01-02 15:04")}
-	for _, t := range []tabLink{{tabSummary, "Summary and aggregations", ""}, {tabReports, "Reports", ""}, {tabGraph, "Graph", ""}} {
+	for _, t := range []tabLink{{tabSummary, "Summary and aggregations", ""}, {tabReports, "Reports", ""}, {tabGraph, "Graph", ""}, {tabBugs, "Bugzilla", ""}} {
 		v := clone(params)
 		if t.Name != tabSummary {
 			v.Set("tab", t.Name)
@@ -259,6 +264,12 @@ func (p *Pages) signature(c *gin.Context) {
 		page.Results = newResultTable("/signature/", rp, query, res)
 	case tabGraph:
 		page.Chart = dailyChart(res.Histograms[supersearch.DateField+".version"], query.From, query.To)
+	case tabBugs:
+		product := params.Get("product")
+		if product == "" && len(res.Facets["product"]) > 0 {
+			product = res.Facets["product"][0].Term // the signature's busiest product
+		}
+		page.Bugs = p.bugsSection(ctx, c, sig, product, "")
 	}
 	sp := clone(params)
 	sp.Set("signature", "="+sig)

@@ -29,6 +29,8 @@ type topCrashersPage struct {
 	FeaturedDefault bool
 	// AllURL is the same report over every version.
 	AllURL string
+	// Bugs are each ranked signature's bugs, open first.
+	Bugs map[string][]bugView
 }
 
 // FirstOf is sig's first appearance, nil when none is recorded.
@@ -157,6 +159,7 @@ func (p *Pages) topCrashers(c *gin.Context) {
 		for _, f := range first {
 			page.First[f.Signature] = f
 		}
+		page.Bugs = p.bugsOf(ctx, c, sigs)
 	}
 	p.render(c, http.StatusOK, "topcrashers", "Top crashers: "+tp.Product, page)
 }

@@ -8,7 +8,8 @@ import "github.com/crashstream/crashstream/services/webapp"
 func FromServer(s *webapp.Server) (webapp.PageSet, error) {
 	d, cfg := s.Deps(), s.Config()
 	return New(Config{SourceURL: cfg.SourceURLTemplate, Timeout: cfg.RequestTimeout,
-		Featured: cfg.FeaturedProducts, Hidden: cfg.HiddenProducts}, d.Reader, d.Crashes, s, d.Fields)
+		Featured: cfg.FeaturedProducts, Hidden: cfg.HiddenProducts,
+		BugzillaURL: cfg.BugzillaURL, FileBugURL: cfg.FileBugURLTemplate, PublicURL: cfg.PublicURL}, d.Reader, d.Crashes, s, d.Fields)
 }
 
 // The core limits page views.
