@@ -14,8 +14,7 @@
 // the `crashstream token` command and the end-to-end tests; envflag parses
 // flags with CRASHSTREAM_* environment overrides for the services' runtime
 // and for the small tool binary (stackwalk/cli), which must not link that
-// runtime.
-// bugzilla links crash signatures to bugs (the bugassociations cron job
+// runtime; bugzilla links crash signatures to bugs (the bugassociations cron job
 // writes the set, the webapp reads it), with bugzillatest, a local Bugzilla
 // REST server for tests.
 //
