@@ -49,6 +49,15 @@
 // Dump.Memory answers address→bytes lookups over MemoryList and
 // Memory64List for reading the stack (Memory.U64, Memory.Region).
 //
+// # API and users
+//
+// Entry points: Parse (bytes) or Open (a ReaderAt) return a *Dump; its
+// fields are the streams, Dump.Memory the stack memory, Context a thread's
+// registers. Users: the stack walker (stackwalk), the `minidump` tool
+// command (stackwalk/cli), the crash generator (crashgen, with synth) and
+// the compat suite (tests/minidumpcompat). It imports nothing of
+// crashstream.
+//
 // # Safety
 //
 // Every offset and count is checked against the input; list counts are

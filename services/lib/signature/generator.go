@@ -10,6 +10,14 @@
 // Crash data is the loosely typed JSON Socorro's signature code reads (see
 // CrashData); the rules give its values Python's meanings so that odd input
 // yields Socorro's answer too.
+//
+// Entry points: Config.Load (or DefaultLists) gives the signature lists;
+// New(lists, RulesetSocorro) a *Generator; Generator.Generate turns
+// CrashData (ParseCrashData for JSON, FromProcessedCrash for a processed
+// crash) into a Result with the signature and notes. Users: the
+// processor's rules, the webapp (its signature-generation API), the
+// `signature` command and the sigcompat suite. It imports nothing of
+// crashstream.
 package signature
 
 import (

@@ -32,6 +32,13 @@
 //     (TestProcLimits).
 //   - --evil-json is accepted and ignored: cert_subject is null and
 //     modules_contains_cert_info false.
+//
+// Entry points: New(Config, Symbolizer) and Stackwalker.Process walk a
+// dump's bytes with a deadline and bounds; Walk does the same for a parsed
+// *minidump.Dump; Result.JSON and WriteJSON give minidump-stackwalk's
+// output. Users: the processor's rules, the `stackwalk` tool command
+// (stackwalk/cli), crashgen's tests and the stackwalk compat and benchmark
+// suites. It imports the minidump and symbols libraries only.
 package stackwalk
 
 import (

@@ -10,6 +10,13 @@
 // flat slice of small fixed-size structs sorted by address: memory stays a
 // small multiple of the bytes a lookup can return, and lookups are binary
 // searches.
+//
+// Entry points: Parse reads one .sym file into a *SymbolFile (lookups by
+// address, EvalCFI and EvalWin for unwinding); NewSupplier finds, caches
+// and parses them by Key for a walk (Config holds its flags). Users: the
+// stack walker (stackwalk), the processor, which builds the Supplier, the
+// `stackwalk` tool command and the stackwalk compat suite. It imports
+// nothing of crashstream.
 package symbols
 
 import (
