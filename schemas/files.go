@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -9,11 +10,13 @@ import (
 	"strings"
 )
 
-// avroFS holds the current schema of every event (avro/*.avsc) and the
-// earlier revisions kept for compatibility checks (avro/history/*.avsc).
-// An embed.FS is read-only, so this is not mutable package state.
+// avroFS holds the current schema of every event (avro/*.avsc), the text
+// of every revision (avro/history/*.avsc, the latest a copy of the current
+// file) and the ledger of revisions with their schema ids
+// (avro/revisions.json), all kept by internal/gen. An embed.FS is
+// read-only, so this is not mutable package state.
 //
-//go:embed avro/*.avsc avro/history
+//go:embed avro/*.avsc avro/history avro/revisions.json
 var avroFS embed.FS
 
 // Schema file names of the current revision of each event.
@@ -43,11 +46,49 @@ func Current() []string {
 	return list("avro")
 }
 
-// History lists the earlier revisions kept in avro/history, as paths
+// Revision is one revision of a schema file with its schema id, from the
+// ledger internal/gen keeps (avro/revisions.json). Ids are forever: records
+// in Kafka carry them.
+type Revision struct {
+	// ID is the schema id the static registry serves the revision under.
+	ID uint32 `json:"id"`
+	// File is the current schema file (FileProcessedCrash, ...).
+	File string `json:"file"`
+	// Revision numbers the file's revisions from 1.
+	Revision int `json:"revision"`
+	// Source names the revision's text for Source: the current file for
+	// the latest revision, its history copy for earlier ones.
+	Source string `json:"-"`
+}
+
+// Revisions returns every schema revision, in ledger order (ids rising).
+func Revisions() ([]Revision, error) {
+	b, err := avroFS.ReadFile("avro/revisions.json")
+	if err != nil {
+		return nil, err
+	}
+	var out []Revision
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("schemas: avro/revisions.json: %w", err)
+	}
+	latest := map[string]int{}
+	for _, r := range out {
+		latest[r.File] = max(latest[r.File], r.Revision)
+	}
+	for i, r := range out {
+		out[i].Source = r.File
+		if r.Revision < latest[r.File] {
+			out[i].Source = fmt.Sprintf("history/%s.r%d.avsc", strings.TrimSuffix(r.File, ".avsc"), r.Revision)
+		}
+	}
+	return out, nil
+}
+
+// History lists the revision texts kept in avro/history, as paths
 // relative to avro/ ("history/x.v1.r1.avsc"), sorted. A revision file is
-// named <current file without .avsc>.r<N>.avsc; when a schema changes, its
-// previous text is copied there so the compatibility test checks the new
-// one against it, and the static registry keeps serving its pinned id.
+// named <current file without .avsc>.r<N>.avsc; internal/gen writes it
+// when a schema gets a new revision, so the compatibility test checks the
+// next change against it and the static registry keeps serving its id.
 func History() []string {
 	out := list("avro/history")
 	for i, n := range out {

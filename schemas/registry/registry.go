@@ -60,8 +60,10 @@ const (
 )
 
 // Subjects returns the subjects a record type's schema is registered under.
-func Subjects(r schemas.Record) []string {
-	switch r.SchemaFile() {
+func Subjects(r schemas.Record) []string { return subjectsOf(r.SchemaFile()) }
+
+func subjectsOf(file string) []string {
+	switch file {
 	case schemas.FileCrashReceived:
 		return []string{SubjectReceived}
 	case schemas.FileProcessRequest:
@@ -81,22 +83,23 @@ type pin struct {
 	subjects []string
 }
 
-// pinned lists every schema revision with its id. Ids are forever: records
-// in Kafka carry them. When a schema changes, copy the old text to
-// avro/history/<file>.r<N>.avsc, point its entry here at that copy, and
-// append the new revision with the next id. The order of entries of a
-// subject gives its version numbers (1, 2, ...).
-func pinned() []pin {
-	return []pin{
-		{1, schemas.FileCrashReceived, []string{SubjectReceived}},
-		{2, schemas.FileProcessRequest, []string{SubjectPriority, SubjectReprocess}},
-		{3, "history/processed_crash.v1.r1.avsc", []string{SubjectProcessed}},
-		{4, schemas.FileTelemetryCrash, []string{SubjectTelemetry}},
-		// r2: application_build_id, vendor, uptime_ts, has_device_touch_screen,
-		// ipc_message_size, ipc_shutdown_state, dumper_error, signature_debug,
-		// processor_history (all with defaults).
-		{5, schemas.FileProcessedCrash, []string{SubjectProcessed}},
+// pinned lists every schema revision with its id, from the ledger that
+// schemas/internal/gen keeps (schemas/avro/revisions.json): a schema whose
+// canonical form changes gets the next id there when `go generate` runs.
+// The order of entries of a subject gives its version numbers (1, 2, ...).
+func pinned() ([]pin, error) {
+	revs, err := schemas.Revisions()
+	if err != nil {
+		return nil, err
 	}
+	out := make([]pin, len(revs))
+	for i, r := range revs {
+		out[i] = pin{r.ID, r.Source, subjectsOf(r.File)}
+		if len(out[i].subjects) == 0 {
+			return nil, fmt.Errorf("registry: %s has no subject", r.File)
+		}
+	}
+	return out, nil
 }
 
 // Version is one version of a subject.
@@ -122,7 +125,11 @@ type Static struct {
 // NewStatic loads the embedded schemas and their pinned ids.
 func NewStatic() (*Static, error) {
 	s := &Static{byID: map[uint32]string{}, canonical: map[string]uint32{}, subjects: map[string][]Version{}}
-	for _, p := range pinned() {
+	pins, err := pinned()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pins {
 		text, err := schemas.Source(p.file)
 		if err != nil {
 			return nil, err

@@ -26,19 +26,44 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// TestPinnedCoversEverySchemaOnce: every revision text in avro/history has
+// one id, each current schema is served under the id of its latest
+// revision, and that revision means what the current text means (the
+// generator adds a revision when the canonical form changes: a schema
+// edited without go generate would reuse an id for other bytes).
 func TestPinnedCoversEverySchemaOnce(t *testing.T) {
+	pins, err := pinned()
+	require.NoError(t, err)
 	files := map[string]int{}
 	ids := map[uint32]bool{}
-	for _, p := range pinned() {
+	for _, p := range pins {
 		files[p.file]++
 		assert.False(t, ids[p.id], "id %d reused", p.id)
 		ids[p.id] = true
 		assert.NotEmpty(t, p.subjects)
 	}
-	for _, f := range append(schemas.Current(), schemas.History()...) {
+	revs, err := schemas.Revisions()
+	require.NoError(t, err)
+	kept := map[string]bool{}
+	for _, r := range revs {
+		copyName := fmt.Sprintf("history/%s.r%d.avsc", strings.TrimSuffix(r.File, ".avsc"), r.Revision)
+		kept[copyName] = true
+		copyText, err := schemas.Source(copyName)
+		require.NoError(t, err, "revision %d of %s has no history copy", r.Revision, r.File)
+		served, err := schemas.Source(r.Source)
+		require.NoError(t, err)
+		a, err := canonicalForm(copyText)
+		require.NoError(t, err)
+		b, err := canonicalForm(served)
+		require.NoError(t, err)
+		assert.Equal(t, a, b, "id %d: served text and history copy differ in meaning", r.ID)
+	}
+	for _, h := range schemas.History() {
+		assert.True(t, kept[h], "%s is not a revision in avro/revisions.json", h)
+	}
+	for _, f := range schemas.Current() {
 		assert.Equal(t, 1, files[f], "%s must be pinned exactly once", f)
 	}
-	assert.Len(t, files, len(schemas.Current())+len(schemas.History()))
 }
 
 func TestStatic(t *testing.T) {
@@ -294,7 +319,9 @@ func TestClientReadsHandler(t *testing.T) {
 	defer srv.Close()
 	c, err := NewClient(srv.URL, srv.Client())
 	require.NoError(t, err)
-	for _, p := range pinned() {
+	pins, err := pinned()
+	require.NoError(t, err)
+	for _, p := range pins {
 		want, err := schemas.Source(p.file)
 		require.NoError(t, err)
 		got, err := c.Schema(context.Background(), p.id)

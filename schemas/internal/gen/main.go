@@ -8,7 +8,11 @@
 //     each field's crashstream.* properties;
 //   - avro/telemetry_crash.v1.avsc and the TelemetryCrash struct: the
 //     fields of processed_crash.v1.avsc that carry crashstream.telemetry,
-//     under that name.
+//     under that name;
+//   - avro/revisions.json and avro/history: every schema revision with its
+//     schema id (a change of a schema's canonical form is a new revision
+//     with the next id; its text is kept, so the compatibility test checks
+//     the next change against it and the static registry keeps serving it).
 //
 // The ClickHouse column list is the registry's searchable fields; the
 // migrations stay hand-written SQL (they are history) and a test in
@@ -110,7 +114,21 @@ func generate(dir string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string][]byte{outEvents: events, outTable: table, outTelemetry: telText}, nil
+	out := map[string][]byte{outEvents: events, outTable: table, outTelemetry: telText}
+	current := map[string][]byte{"telemetry_crash.v1.avsc": telText}
+	var order []string
+	for _, in := range inputs {
+		text, err := os.ReadFile(filepath.Join(dir, "avro", in.file))
+		if err != nil {
+			return nil, err
+		}
+		current[in.file] = text
+		order = append(order, in.file)
+	}
+	if err := revise(dir, current, append(order, "telemetry_crash.v1.avsc"), out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // checkRegistry rejects properties that contradict each other.
