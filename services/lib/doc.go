@@ -16,7 +16,8 @@
 // and for the small tool binary (stackwalk/cli), which must not link that
 // runtime; bugzilla links crash signatures to bugs (the bugassociations cron job
 // writes the set, the webapp reads it), with bugzillatest, a local Bugzilla
-// REST server for tests.
+// REST server for tests. repotest finds the repository root and the
+// shared test data beside it for the tests of every module.
 //
 // The crash-analysis libraries are used by the processor, the webapp
 // (signature), the crashstream and crashstream-tools binaries, the load

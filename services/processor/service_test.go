@@ -18,6 +18,7 @@ import (
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/services/lib/stackwalk"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
@@ -55,28 +56,11 @@ func (p *memPublisher) Send(_ context.Context, topic string, key, value []byte, 
 	return nil
 }
 
-func testdata(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "testdata")
-			if _, err := os.Stat(p); err != nil {
-				t.Skip("shared test data not found")
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir)
-		dir = parent
-	}
-}
-
 const crashID = "de1bb258-cbbf-4589-a673-34f800160918"
 
 func setup(t *testing.T, objs map[string][]byte) (*Processor, *memPublisher, *registry.Serde) {
 	t.Helper()
-	td := testdata(t)
+	td := repotest.SharedTestdata(t)
 	static, err := registry.NewStatic()
 	require.NoError(t, err)
 	serde, err := registry.NewSerde(context.Background(), static)
@@ -94,7 +78,7 @@ func setup(t *testing.T, objs map[string][]byte) (*Processor, *memPublisher, *re
 }
 
 func storedCrash(t *testing.T) map[string][]byte {
-	dump, err := os.ReadFile(filepath.Join(testdata(t), "breakpad", "minidump2.dmp"))
+	dump, err := os.ReadFile(filepath.Join(repotest.SharedTestdata(t), "breakpad", "minidump2.dmp"))
 	require.NoError(t, err)
 	raw, _ := json.Marshal(map[string]any{"ProductName": "TestApp", "Version": "1.0", "URL": "https://private.example",
 		"submitted_timestamp": "2016-09-18T10:00:00Z", "uuid": crashID})
@@ -203,7 +187,7 @@ func TestSymbolUploadForgetsMisses(t *testing.T) {
 	require.NoError(t, serde.Unmarshal(ctx, pub.sent[0].value, &first))
 	assert.Equal(t, "test_app.exe", first.Signature, "no symbols yet")
 
-	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(testdata(t), "breakpad", "symbols"))))
+	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(repotest.SharedTestdata(t), "breakpad", "symbols"))))
 	req, _ := serde.Marshal(&schemas.ProcessRequest{CrashID: crashID, Reason: "report viewed", RequestedAt: time.Now().UTC()})
 	require.NoError(t, p2.Handle(ctx, &streams.Message{Topic: "crash.reprocess.v1", Value: req}))
 	var stale schemas.ProcessedCrash

@@ -20,6 +20,7 @@ import (
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/tests/internal/realworld"
 	"github.com/crashstream/crashstream/tests/internal/stacktest"
@@ -31,7 +32,7 @@ import (
 // and whether it exited 0.
 func cst(t *testing.T, dir, token, tool string, args ...string) (string, string, bool) {
 	t.Helper()
-	bin := filepath.Join(stacktest.RepoRoot(t), ".stack", "venv-cst", "bin", tool)
+	bin := filepath.Join(repotest.Root(t), ".stack", "venv-cst", "bin", tool)
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("crashstats-tools is not installed (%v): run make oracles", err)
 	}

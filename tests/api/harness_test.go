@@ -24,6 +24,7 @@ import (
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
@@ -33,7 +34,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, stacktest.LeakOptions()...) }
 
 func requireStack(t *testing.T)          { stacktest.RequireStack(t) }
-func sharedTestdata(t *testing.T) string { return stacktest.SharedTestdata(t) }
+func sharedTestdata(t *testing.T) string { return repotest.SharedTestdata(t) }
 func freePort(t *testing.T) string       { return stacktest.FreePort(t) }
 
 func unique(prefix string) string {

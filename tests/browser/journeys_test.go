@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/tests/internal/realworld"
 	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
@@ -32,7 +33,7 @@ func axeSource(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("CRASHSTREAM_STACK_DIR")
 	if dir == "" {
-		dir = filepath.Join(stacktest.RepoRoot(t), ".stack")
+		dir = filepath.Join(repotest.Root(t), ".stack")
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "axe-"+axeVersion, "node_modules", "axe-core", "axe.min.js"))
 	if err != nil {

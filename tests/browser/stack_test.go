@@ -24,6 +24,7 @@ import (
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/cron"
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/services/webapp"
 	"github.com/crashstream/crashstream/services/webapp/pages"
 	"github.com/crashstream/crashstream/storage/clickhouse"
@@ -203,17 +204,7 @@ func (s *stack) newCrashID(n int, day time.Time) string {
 // by walking up to go.work); screenshots are kept there (git-ignored).
 func artifactDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	require.NoError(tb, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(tb, parent, dir, "go.work not found above the test")
-		dir = parent
-	}
-	out := filepath.Join(dir, "tests", "artifacts", "browser")
+	out := filepath.Join(repotest.Root(tb), "tests", "artifacts", "browser")
 	require.NoError(tb, os.MkdirAll(out, 0o755))
 	return out
 }

@@ -15,10 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
-func repoRoot(t testing.TB) string { return stacktest.RepoRoot(t) }
+func repoRoot(t testing.TB) string { return repotest.Root(t) }
 
 func buildBinary(t testing.TB) string { return stacktest.Binary(t) }
 

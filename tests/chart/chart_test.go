@@ -28,8 +28,8 @@ import (
 	"go.uber.org/goleak"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/services/runtime"
-	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -57,7 +57,7 @@ type env struct {
 	root, chart, helm, kubeconform, schemas string
 }
 
-func repoRoot(t *testing.T) string { return stacktest.RepoRoot(t) }
+func repoRoot(t *testing.T) string { return repotest.Root(t) }
 
 // tools finds the installed tools, or skips the test naming the installer.
 func tools(t *testing.T) env {

@@ -39,9 +39,9 @@ import (
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/collector"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
-	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 func TestMain(m *testing.M) {
@@ -335,7 +335,7 @@ func minioBinary(t testing.TB) string {
 	if home, err := os.UserHomeDir(); err == nil {
 		cands = append(cands, filepath.Join(home, "go", "bin", "minio"))
 	}
-	cands = append(cands, filepath.Join(stacktest.RepoRoot(t), ".stack", "bin", "minio"))
+	cands = append(cands, filepath.Join(repotest.Root(t), ".stack", "bin", "minio"))
 	if p, err := exec.LookPath("minio"); err == nil {
 		cands = append(cands, p)
 	}

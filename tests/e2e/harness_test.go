@@ -22,6 +22,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/registry"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/streams"
 	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
@@ -29,7 +30,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, stacktest.LeakOptions()...) }
 
 func requireStack(t *testing.T)          { stacktest.RequireStack(t) }
-func sharedTestdata(t *testing.T) string { return stacktest.SharedTestdata(t) }
+func sharedTestdata(t *testing.T) string { return repotest.SharedTestdata(t) }
 func binary(t *testing.T) string         { return stacktest.Binary(t) }
 func freePort(t *testing.T) string       { return stacktest.FreePort(t) }
 

@@ -47,12 +47,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 // repoPrefix is the module path prefix shared by every workspace module.
@@ -183,7 +183,7 @@ func describe(c class, svc string) string {
 // the directory holding go.work.
 func goList(t *testing.T) []pkg {
 	t.Helper()
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("the go command is needed to list packages: %v", err)
@@ -214,24 +214,6 @@ func goList(t *testing.T) []pkg {
 		pkgs = append(pkgs, p.pkg)
 	}
 	return pkgs
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.work not found above the test")
-		}
-		dir = parent
-	}
 }
 
 // TestLayering fails on any import the package doc forbids.

@@ -47,6 +47,7 @@ import (
 	"github.com/crashstream/crashstream/schemas/redact/redacttest"
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/services/webapp"
 	"github.com/crashstream/crashstream/services/webapp/pages"
 	"github.com/crashstream/crashstream/storage/clickhouse"
@@ -375,7 +376,7 @@ func TestNoProtectedDataLeaks(t *testing.T) {
 	require.NoError(t, producer.Send(ctx, e.kafka.Topics().Processed, []byte(pcA.CrashID), v))
 	require.NoError(t, producer.Close(ctx))
 
-	dump, err := os.ReadFile(filepath.Join(stacktest.SharedTestdata(t), "breakpad", "linux_null_read_av.dmp"))
+	dump, err := os.ReadFile(filepath.Join(repotest.SharedTestdata(t), "breakpad", "linux_null_read_av.dmp"))
 	require.NoError(t, err)
 	annB, markersB := annotationsB(tag, numB)
 	idB := stacktest.Submit(t, "http://"+collector, annB, dump)

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/crashstream/crashstream/tests/internal/stacktest"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // deliberate choice.
 var knownDifferences = map[string]string{}
 
-func repoRoot(t testing.TB) string { return stacktest.RepoRoot(t) }
+func repoRoot(t testing.TB) string { return repotest.Root(t) }
 
 // corpus lists the shared test dumps, tests/corpus/dumps, and any extra
 // directories in $CRASHSTREAM_COMPAT_DUMPS (colon-separated) for ad-hoc

@@ -27,7 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/crashstream/crashstream/tests/internal/stacktest"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -72,7 +72,7 @@ func setup(t *testing.T) env {
 	return e
 }
 
-func repoRoot(t *testing.T) string { return stacktest.RepoRoot(t) }
+func repoRoot(t *testing.T) string { return repotest.Root(t) }
 
 func run(t *testing.T, dir string, stdin []byte, name string, args ...string) []byte {
 	t.Helper()

@@ -10,12 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/crashstream/crashstream/tests/internal/stacktest"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func repoRoot(t testing.TB) string { return stacktest.RepoRoot(t) }
+func repoRoot(t testing.TB) string { return repotest.Root(t) }
 
 // allCases are the shared and corpus dumps plus, when EXTRA_DUMPS and
 // EXTRA_SYMBOLS name directories, the dumps there (a corpus generated

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 // BenchmarkParse measures Parse plus Report (everything the
 // `crashstream minidump` command computes) per shared test dump, with the
 // dump already in memory.
 func BenchmarkParse(b *testing.B) {
-	root := sharedTestdata(b)
+	root := repotest.FindSharedTestdata()
 	if root == "" {
 		b.Skip("../shared/testdata not found")
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
 	"github.com/crashstream/crashstream/services/lib/minidump/synth"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 // maxSeed keeps large dumps out of the seed corpus so mutation stays fast.
@@ -22,7 +23,7 @@ func addSeeds(f *testing.F) {
 		b.SetException(synth.Exception{ThreadID: 1, Code: 11, Flags: 1, Context: &ctx})
 		f.Add(b.Bytes())
 	}
-	root := sharedTestdata(f)
+	root := repotest.FindSharedTestdata()
 	if root == "" {
 		return
 	}

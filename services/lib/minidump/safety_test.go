@@ -11,6 +11,7 @@ import (
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
 	"github.com/crashstream/crashstream/services/lib/minidump/synth"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 // richDump exercises every stream synth can write.
@@ -33,7 +34,7 @@ func richDump() []byte {
 
 func TestTruncatedNeverPanics(t *testing.T) {
 	inputs := [][]byte{richDump()}
-	if root := sharedTestdata(t); root != "" {
+	if root := repotest.FindSharedTestdata(); root != "" {
 		b, err := os.ReadFile(filepath.Join(root, "breakpad", "minidump2.dmp"))
 		require.NoError(t, err)
 		inputs = append(inputs, b)

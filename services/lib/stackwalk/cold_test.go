@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/services/lib/symbols"
 )
 
@@ -15,7 +16,7 @@ import (
 // supplier each time: every .sym file is parsed again, as a one-shot
 // `crashstream stackwalk` run does.
 func BenchmarkWalkCold(b *testing.B) {
-	td := sharedTestdata(b)
+	td := repotest.SharedTestdata(b)
 	dump, err := os.ReadFile(filepath.Join(td, "breakpad/linux_overflow.dmp"))
 	if err != nil {
 		b.Fatal(err)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 // TestCorpusCrashInfo compares every crash_info field of every corpus dump
@@ -17,10 +19,7 @@ import (
 // text, memory accesses, adjusted address, bit flips and instruction
 // pointer update must be equal, not just present.
 func TestCorpusCrashInfo(t *testing.T) {
-	// sharedTestdata is <root>/../shared/testdata; the corpus is in the repository.
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	corpus := filepath.Join(wd, "..", "..", "..", "tests", "corpus")
+	corpus := filepath.Join(repotest.Root(t), "tests", "corpus")
 	goldens, _ := filepath.Glob(filepath.Join(corpus, "golden", "*.json"))
 	if len(goldens) == 0 {
 		t.Skip("no corpus goldens")

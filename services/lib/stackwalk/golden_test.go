@@ -14,32 +14,12 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/services/lib/symbols"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// sharedTestdata finds ../shared/testdata beside the repository root.
-func sharedTestdata(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "testdata")
-			if _, err := os.Stat(p); err != nil {
-				t.Skipf("shared test data not found beside the repository: %v", err)
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.work) not found")
-		}
-		dir = parent
-	}
 }
 
 func walkFile(t *testing.T, dump string, symPaths ...string) *Result {
@@ -80,7 +60,7 @@ func outputJSON(t *testing.T, r *Result) map[string]any {
 // rust-minidump's snapshot was made with (test_app only: kernel32 has none
 // there) and compares the whole document with minidump-stackwalk's output.
 func TestMinidump2Golden(t *testing.T) {
-	td := sharedTestdata(t)
+	td := repotest.SharedTestdata(t)
 	symDir := t.TempDir()
 	require.NoError(t, os.Symlink(filepath.Join(td, "breakpad/symbols/test_app.pdb"), filepath.Join(symDir, "test_app.pdb")))
 	res := walkFile(t, filepath.Join(td, "breakpad/minidump2.dmp"), symDir)
@@ -107,7 +87,7 @@ func TestMinidump2Golden(t *testing.T) {
 // output (minidump2.stackwalk.out: "kernel32.dll!BaseProcessStart + 0x23",
 // its eip 0x7c816fd7 being the return address).
 func TestMinidump2WithKernel32(t *testing.T) {
-	td := sharedTestdata(t)
+	td := repotest.SharedTestdata(t)
 	res := walkFile(t, filepath.Join(td, "breakpad/minidump2.dmp"), filepath.Join(td, "breakpad/symbols"))
 	th := res.Threads[0]
 	require.Len(t, th.Frames, 4)
@@ -134,7 +114,7 @@ func TestMinidump2WithKernel32(t *testing.T) {
 // TestModuleSymbolStatus checks the module flags minidump-stackwalk prints
 // for each symbol outcome (a corrupt file counts as loaded, not missing).
 func TestModuleSymbolStatus(t *testing.T) {
-	td := sharedTestdata(t)
+	td := repotest.SharedTestdata(t)
 	symDir := t.TempDir()
 	bad := filepath.Join(symDir, "test_app.pdb", "5A9832E5287241C1838ED98914E9B7FF1")
 	require.NoError(t, os.MkdirAll(bad, 0o755))

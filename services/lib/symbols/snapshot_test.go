@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 func snapshotOf(t testing.TB, sf *SymbolFile) []byte {
@@ -50,7 +52,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	sameAnswers(t, inline, got, addrs)
 
-	td := sharedTestdata(t)
+	td := repotest.SharedTestdata(t)
 	app := parseFile(t, filepath.Join(td, "breakpad/symbols/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym"))
 	got, err = ReadSnapshot(bytes.NewReader(snapshotOf(t, app)))
 	require.NoError(t, err)

@@ -9,31 +9,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// sharedTestdata finds ../shared/testdata beside the repository root.
-func sharedTestdata(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "testdata")
-			if _, err := os.Stat(p); err != nil {
-				t.Skipf("shared test data not found beside the repository: %v", err)
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.work) not found")
-		}
-		dir = parent
-	}
 }
 
 func parseFile(t *testing.T, path string) *SymbolFile {
@@ -97,7 +78,7 @@ func TestFindCFI(t *testing.T) {
 // TestBreakpadTestApp checks the record counts rust-minidump's own tests
 // assert for the same file (overlapping STACK WIN records repaired).
 func TestBreakpadTestApp(t *testing.T) {
-	td := sharedTestdata(t)
+	td := repotest.SharedTestdata(t)
 	sf := parseFile(t, filepath.Join(td, "breakpad/symbols/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym"))
 	st := sf.Stats()
 	assert.Equal(t, 6661, st.Files)

@@ -17,6 +17,7 @@ import (
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/services/cron"
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
@@ -99,7 +100,7 @@ func Load(t *testing.T, webappEnv ...string) *Env {
 		"CRASHSTREAM_WEBAPP_SECRET_KEY=0123456789abcdef0123456789abcdef"), webappEnv...), "webapp")
 	e.Base = "http://" + web
 
-	e.Set, err = New(time.Now(), stacktest.SharedTestdata(t))
+	e.Set, err = New(time.Now(), repotest.SharedTestdata(t))
 	require.NoError(t, err)
 	for _, sub := range e.Set.Submissions {
 		cid, err := Submit(ctx, http.DefaultClient, "http://"+collector, sub)

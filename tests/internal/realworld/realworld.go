@@ -21,7 +21,7 @@
 //
 // Usage:
 //
-//	set, err := realworld.New(time.Now(), stacktest.SharedTestdata(t))
+//	set, err := realworld.New(time.Now(), repotest.SharedTestdata(t))
 //	for _, s := range set.Submissions { id, err := realworld.Submit(ctx, http.DefaultClient, collectorURL, s) }
 //	err = set.Store(ctx, writer, table, bucket)
 //	for _, p := range set.Products() { ... }

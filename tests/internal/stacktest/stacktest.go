@@ -1,7 +1,8 @@
-// Package stacktest is what the real-stack test suites share: finding the
-// repository and the shared test data, building the crashstream binary once,
-// and running its services as subprocesses that are healthy before a test
-// uses them and stopped when it ends.
+// Package stacktest is what the real-stack test suites share: building the
+// crashstream binary once, running its services as subprocesses that are
+// healthy before a test uses them and stopped when it ends, and posting
+// crash reports to the collector as a client does. Finding the repository
+// and the shared test data is services/lib/repotest's.
 package stacktest
 
 import (
@@ -19,6 +20,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 // LeakOptions are the goleak exceptions of real-stack suites: idle HTTP
@@ -41,32 +44,6 @@ func RequireStack(t testing.TB) {
 	}
 }
 
-// RepoRoot is the directory holding go.work.
-func RepoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.work not found above the test")
-		dir = parent
-	}
-}
-
-// SharedTestdata is ../shared/testdata beside the repository; the test
-// skips without it.
-func SharedTestdata(t testing.TB) string {
-	t.Helper()
-	p := filepath.Join(RepoRoot(t), "..", "shared", "testdata")
-	if _, err := os.Stat(p); err != nil {
-		t.Skip("shared test data not found beside the repository")
-	}
-	return p
-}
-
 // build is the binary built once per test process.
 type build struct {
 	once sync.Once
@@ -87,7 +64,7 @@ func Binary(t testing.TB) string {
 		}
 		binaryBuild.bin = filepath.Join(dir, "crashstream")
 		cmd := exec.Command("go", "build", "-o", binaryBuild.bin, "./cmd/crashstream")
-		cmd.Dir = filepath.Join(RepoRoot(t), "services")
+		cmd.Dir = filepath.Join(repotest.Root(t), "services")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binaryBuild.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

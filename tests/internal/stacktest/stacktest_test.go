@@ -1,8 +1,6 @@
 package stacktest
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,11 +9,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, LeakOptions()...) }
-
-func TestRepoRootHoldsGoWork(t *testing.T) {
-	_, err := os.Stat(filepath.Join(RepoRoot(t), "go.work"))
-	assert.NoError(t, err)
-}
 
 func TestSyncBuffer(t *testing.T) {
 	var b SyncBuffer

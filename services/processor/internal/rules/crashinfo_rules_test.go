@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/services/lib/repotest"
 )
 
 // dumpJSON decodes a json_dump as the Stackwalk rule does (numbers as
@@ -67,7 +69,7 @@ func TestPossibleBitFlipsAndGuardPage(t *testing.T) {
 // crash through a non-canonical pointer: the processed crash carries the
 // real address, the bit flip confidence and, in json_dump, the instruction.
 func TestDefaultRulesetOnNonCanonicalCrash(t *testing.T) {
-	corpus := filepath.Join(repoRoot(t), "tests", "corpus")
+	corpus := filepath.Join(repotest.Root(t), "tests", "corpus")
 	dump, err := os.ReadFile(filepath.Join(corpus, "dumps", "c-noncanon-O0-fp.dmp"))
 	require.NoError(t, err)
 	rs := defaultRuleset(t, filepath.Join(corpus, "symbols"))

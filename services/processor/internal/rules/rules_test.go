@@ -18,37 +18,13 @@ import (
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/services/lib/minidump"
 	"github.com/crashstream/crashstream/services/lib/minidump/synth"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/services/lib/signature"
 	"github.com/crashstream/crashstream/services/lib/stackwalk"
 	"github.com/crashstream/crashstream/services/lib/symbols"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// repoRoot finds the repository root: the directory holding go.work.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.work not found above the test")
-		dir = parent
-	}
-}
-
-// sharedTestdata finds ../shared/testdata beside the repository.
-func sharedTestdata(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(repoRoot(t), "..", "shared", "testdata")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data not found at %s", p)
-	}
-	return p
-}
 
 func defaultRuleset(t *testing.T, symPath string) Ruleset {
 	t.Helper()
@@ -66,7 +42,7 @@ func newCrash(raw map[string]any, dumps map[string][]byte) *Crash {
 }
 
 func TestDefaultRulesetOnMinidump2(t *testing.T) {
-	td := sharedTestdata(t)
+	td := repotest.SharedTestdata(t)
 	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
 	require.NoError(t, err)
 	rs := defaultRuleset(t, filepath.Join(td, "breakpad", "symbols"))
@@ -125,7 +101,7 @@ func TestDefaultRulesetOnMinidump2(t *testing.T) {
 }
 
 func TestBadDumpsAreNotedNotFatal(t *testing.T) {
-	td := sharedTestdata(t)
+	td := repotest.SharedTestdata(t)
 	good, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
 	require.NoError(t, err)
 	corrupt := append([]byte(nil), good...)
