@@ -259,9 +259,6 @@ type VersionLister interface {
 	Versions(ctx context.Context, since time.Time) ([]Version, error)
 }
 
-// VersionsKey is where the catalogue is published for the webapp's menus.
-const VersionsKey = "cron/versions.json"
-
 // Versions rebuilds the product/version catalogue (products and versions
 // with crashes in the last 30 days, newest first). Hourly.
 func Versions(b Bucket, l VersionLister) Job {
@@ -274,7 +271,7 @@ func Versions(b Bucket, l VersionLister) Job {
 		if err != nil {
 			return err
 		}
-		return b.PutBytes(ctx, VersionsKey, data, "application/json")
+		return b.PutBytes(ctx, objectstore.VersionsKey, data, "application/json")
 	})
 }
 
@@ -286,9 +283,6 @@ type MissingSymbol struct {
 	CodeID    string `json:"code_id"`
 	Crashes   int    `json:"crashes"`
 }
-
-// MissingSymbolsKey is where the latest report is published.
-const MissingSymbolsKey = "cron/missing-symbols/latest.json"
 
 // MissingSymbols reports the modules most often without symbols in the
 // stacks of the day's crashes (a sample of at most sample crashes): what
@@ -347,11 +341,10 @@ func MissingSymbols(b Bucket, sample int) Job {
 		if err != nil {
 			return err
 		}
-		dayKey := "cron/missing-symbols/" + day.Format("20060102") + ".json"
-		if err := b.PutBytes(ctx, dayKey, data, "application/json"); err != nil {
+		if err := b.PutBytes(ctx, objectstore.MissingSymbolsDayKey(day), data, "application/json"); err != nil {
 			return err
 		}
-		return b.PutBytes(ctx, MissingSymbolsKey, data, "application/json")
+		return b.PutBytes(ctx, objectstore.MissingSymbolsKey, data, "application/json")
 	})
 }
 

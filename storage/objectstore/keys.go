@@ -150,6 +150,21 @@ var debugIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
+// VersionsKey is where cron's versions job publishes the product/version
+// catalogue (JSON) that the webapp's menus read.
+const VersionsKey = "cron/versions.json"
+
+// MissingSymbolsKey is where cron's missing-symbols job publishes its latest
+// report (JSON) for the webapp's Missing Symbols page; MissingSymbolsDayKey
+// keeps each day's report beside it.
+const MissingSymbolsKey = "cron/missing-symbols/latest.json"
+
+// MissingSymbolsDayKey is the missing-symbols report of one day (the job's
+// day, which is UTC).
+func MissingSymbolsDayKey(day time.Time) string {
+	return "cron/missing-symbols/" + day.Format("20060102") + ".json"
+}
+
 // MissingProcessedPrefix is where cron's verify-processed records each raw
 // crash it found without a processed crash (Socorro's MissingProcessedCrash
 // table): one object per crash, its LastModified the time it was found. It

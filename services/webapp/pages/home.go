@@ -13,12 +13,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/storage/objectstore"
 )
-
-// versionsKey is the cron job's product/version catalogue (services/cron
-// VersionsKey; the value is repeated here so the pages need not import the
-// cron service).
-const versionsKey = "cron/versions.json"
 
 // catalogueVersion is one entry of the catalogue.
 type catalogueVersion struct {
@@ -54,7 +50,7 @@ func (pi productInfo) FeaturedURL() string {
 // catalogue reads cron/versions.json; a missing catalogue (cron has not run
 // yet) is empty, not an error.
 func (p *Pages) catalogue(ctx context.Context) ([]catalogueVersion, error) {
-	b, err := p.objects.GetBytes(ctx, versionsKey, 8<<20)
+	b, err := p.objects.GetBytes(ctx, objectstore.VersionsKey, 8<<20)
 	if isNotFound(err) {
 		return nil, nil
 	}

@@ -5,11 +5,9 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-)
 
-// missingSymbolsKey is the cron job's latest report (services/cron
-// MissingSymbolsKey).
-const missingSymbolsKey = "cron/missing-symbols/latest.json"
+	"github.com/crashstream/crashstream/storage/objectstore"
+)
 
 type missingModule struct {
 	DebugFile string `json:"debug_file"`
@@ -32,7 +30,7 @@ func (p *Pages) missingSymbols(c *gin.Context) {
 	ctx, cancel := p.ctx(c)
 	defer cancel()
 	var page missingPage
-	b, err := p.objects.GetBytes(ctx, missingSymbolsKey, 16<<20)
+	b, err := p.objects.GetBytes(ctx, objectstore.MissingSymbolsKey, 16<<20)
 	switch {
 	case isNotFound(err):
 	case err != nil:

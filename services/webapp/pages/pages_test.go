@@ -191,9 +191,9 @@ func newEnv(t *testing.T, cfg Config) env {
 	pk, _ := objectstore.ProcessedCrashKey(crashID)
 	rk, _ := objectstore.RawCrashKey(pendingID)
 	objs := fakeObjects{pk: processedJSON(t), rk: []byte(`{}`),
-		versionsKey:              []byte(`{"versions":[{"product":"Firefox","version":"130.0","release_channel":"release","crashes":5}]}`),
-		bugzilla.AssociationsKey: bugSetJSON,
-		missingSymbolsKey:        []byte(`{"day":"2026-11-19","crashes_read":9,"modules":[{"debug_file":"xul.pdb","debug_id":"ABC123","filename":"xul.dll","crashes":4}]}`)}
+		objectstore.VersionsKey:       []byte(`{"versions":[{"product":"Firefox","version":"130.0","release_channel":"release","crashes":5}]}`),
+		bugzilla.AssociationsKey:      bugSetJSON,
+		objectstore.MissingSymbolsKey: []byte(`{"day":"2026-11-19","crashes_read":9,"modules":[{"debug_file":"xul.pdb","debug_id":"ABC123","filename":"xul.dll","crashes":4}]}`)}
 	e := env{crashes: &fakeCrashes{}, core: &fakeCore{}}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Second
