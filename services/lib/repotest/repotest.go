@@ -59,9 +59,9 @@ func Root(t testing.TB) string {
 // skips the test when the data is not there.
 func SharedTestdata(t testing.TB) string {
 	t.Helper()
-	p := FindSharedTestdata()
-	if p == "" {
-		t.Skip("shared test data (../shared/testdata beside the repository) not found")
+	if p := FindSharedTestdata(); p != "" {
+		return p
 	}
-	return p
+	t.Skip("shared test data (../shared/testdata beside the repository) not found")
+	return ""
 }

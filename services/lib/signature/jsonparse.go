@@ -122,19 +122,8 @@ func (p *jsonParser) object(depth int) (any, error) {
 			return nil, err
 		}
 		m[key] = v
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return nil, errJSONEnd
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case '}':
-			p.pos++
-			return m, nil
-		default:
-			return nil, p.errorf("want ',' or '}' in an object")
+		if end, err := p.separator('}', "an object"); err != nil || end {
+			return m, err
 		}
 	}
 }
@@ -156,21 +145,29 @@ func (p *jsonParser) array(depth int) (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return nil, errJSONEnd
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case ']':
-			p.pos++
-			return a, nil
-		default:
-			return nil, p.errorf("want ',' or ']' in an array")
+		if end, err := p.separator(']', "an array"); err != nil || end {
+			return a, err
 		}
 	}
+}
+
+// separator reads what follows a member of an object or an array (in):
+// a ',' before the next member, or closing, which ends it (end).
+func (p *jsonParser) separator(closing byte, in string) (end bool, err error) {
+	p.skipSpace()
+	if p.pos >= len(p.data) {
+		return false, errJSONEnd
+	}
+	switch p.data[p.pos] {
+	case ',':
+		p.pos++
+		p.skipSpace()
+		return false, nil
+	case closing:
+		p.pos++
+		return true, nil
+	}
+	return false, p.errorf("want ',' or '%c' in %s", closing, in)
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -52,13 +52,8 @@ type JSONCrashInfo struct {
 	Type                     *string         `json:"type"`
 }
 
-// JSONLSBRelease is lsb_release.
-type JSONLSBRelease struct {
-	Codename    string `json:"codename"`
-	Description string `json:"description"`
-	ID          string `json:"id"`
-	Release     string `json:"release"`
-}
+// JSONLSBRelease is lsb_release, as the dump's report has it.
+type JSONLSBRelease = minidump.ReportLSBRelease
 
 // JSONMacCrashInfo is mac_crash_info.
 type JSONMacCrashInfo struct {
@@ -94,15 +89,8 @@ type JSONModule struct {
 	Version        *string `json:"version"`
 }
 
-// JSONSystemInfo is system_info.
-type JSONSystemInfo struct {
-	CPUArch             string  `json:"cpu_arch"`
-	CPUCount            int     `json:"cpu_count"`
-	CPUInfo             *string `json:"cpu_info"`
-	CPUMicrocodeVersion *string `json:"cpu_microcode_version"`
-	OS                  string  `json:"os"`
-	OSVer               *string `json:"os_ver"`
-}
+// JSONSystemInfo is system_info, as the dump's report has it.
+type JSONSystemInfo = minidump.ReportSystemInfo
 
 // JSONThread is one threads[] entry; crashing_thread adds ThreadsIndex and
 // registers on its first frame.
@@ -173,7 +161,7 @@ func (r *Result) JSON() *JSONOutput {
 	hex := d.Hex
 	out := &JSONOutput{
 		Handles: jsonNull(), ProcLimits: jsonNull(),
-		LSBRelease: nil, MacBootArgs: rep.MacBootArgs, MainModule: rep.MainModule,
+		MacBootArgs: rep.MacBootArgs, MainModule: rep.MainModule,
 		PID: rep.PID, ProcessUptime: rep.ProcessUptime, SoftErrors: rep.SoftErrors,
 		Status: rep.Status, ThreadCount: len(r.Threads),
 		Modules: []JSONModule{}, Threads: []JSONThread{}, UnloadedModules: []JSONUnloadedModule{},
@@ -185,13 +173,7 @@ func (r *Result) JSON() *JSONOutput {
 		out.ProcLimits = procLimits(d.LinuxLimits)
 	}
 	out.Handles = handles(d)
-	out.SystemInfo = JSONSystemInfo{
-		CPUArch: rep.SystemInfo.CPUArch, CPUCount: rep.SystemInfo.CPUCount, CPUInfo: rep.SystemInfo.CPUInfo,
-		CPUMicrocodeVersion: rep.SystemInfo.CPUMicrocodeVersion, OS: rep.SystemInfo.OS, OSVer: rep.SystemInfo.OSVer,
-	}
-	if l := rep.LSBRelease; l != nil {
-		out.LSBRelease = &JSONLSBRelease{Codename: l.Codename, Description: l.Description, ID: l.ID, Release: l.Release}
-	}
+	out.SystemInfo, out.LSBRelease = rep.SystemInfo, rep.LSBRelease
 	out.LinuxMemoryMapCount = rep.LinuxMemoryMapCount
 	if mi := d.MacCrashInfo; mi != nil {
 		mc := &JSONMacCrashInfo{NumRecords: len(mi.Records), Records: []JSONMacCrashRecord{}}

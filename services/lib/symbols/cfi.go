@@ -2,7 +2,6 @@ package symbols
 
 import (
 	"errors"
-	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -158,7 +157,7 @@ func evalPostfix(expr string, m Machine, cfa uint64, haveCFA bool) (uint64, bool
 			if !ok {
 				return 0, false
 			}
-			v, ok := arith64(tok[0], lhs, rhs)
+			v, ok := arith(tok[0], lhs, rhs)
 			if !ok {
 				return 0, false
 			}
@@ -202,7 +201,11 @@ func evalPostfix(expr string, m Machine, cfa uint64, haveCFA bool) (uint64, bool
 	return stack[0], true
 }
 
-func arith64(op byte, lhs, rhs uint64) (uint64, bool) {
+// arith applies one postfix operator of a CFI rule (STACK CFI on 64-bit
+// words, STACK WIN on 32-bit ones) with Breakpad's semantics: wrapping
+// arithmetic, no division by zero, and '@' aligning lhs down to rhs, a
+// power of two.
+func arith[W uint32 | uint64](op byte, lhs, rhs W) (W, bool) {
 	switch op {
 	case '+':
 		return lhs + rhs, true
@@ -221,7 +224,7 @@ func arith64(op byte, lhs, rhs uint64) (uint64, bool) {
 		}
 		return lhs % rhs, true
 	case '@':
-		if rhs == 0 || bits.OnesCount64(rhs) != 1 {
+		if rhs == 0 || rhs&(rhs-1) != 0 {
 			return 0, false
 		}
 		return lhs &^ (rhs - 1), true
@@ -389,7 +392,7 @@ func evalWinProgram(w WinInfo, in WinInput, frameSize uint32, m Machine) (WinRes
 			if !ok1 || !ok2 {
 				return ErrWin
 			}
-			v, ok := arith32(tok[0], lhs, rhs)
+			v, ok := arith(tok[0], lhs, rhs)
 			if !ok {
 				return ErrWin
 			}
@@ -473,31 +476,4 @@ func evalWinProgram(w WinInfo, in WinInput, frameSize uint32, m Machine) (WinRes
 		}
 	}
 	return out, nil
-}
-
-func arith32(op byte, lhs, rhs uint32) (uint32, bool) {
-	switch op {
-	case '+':
-		return lhs + rhs, true
-	case '-':
-		return lhs - rhs, true
-	case '*':
-		return lhs * rhs, true
-	case '/':
-		if rhs == 0 {
-			return 0, false
-		}
-		return lhs / rhs, true
-	case '%':
-		if rhs == 0 {
-			return 0, false
-		}
-		return lhs % rhs, true
-	case '@':
-		if rhs == 0 || bits.OnesCount32(rhs) != 1 {
-			return 0, false
-		}
-		return lhs &^ (rhs - 1), true
-	}
-	return 0, false
 }

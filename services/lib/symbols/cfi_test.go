@@ -133,3 +133,25 @@ func TestEvalWin(t *testing.T) {
 		})
 	}
 }
+
+// TestArithBothWidths: the one operator table serves STACK CFI (64-bit)
+// and STACK WIN (32-bit) rules, each wrapping at its own width.
+func TestArithBothWidths(t *testing.T) {
+	for _, c := range []struct {
+		op       byte
+		lhs, rhs uint64
+		want     uint64
+		ok       bool
+	}{
+		{'+', 1, 2, 3, true}, {'-', 1, 2, 1<<64 - 1, true}, {'*', 3, 4, 12, true},
+		{'/', 9, 2, 4, true}, {'/', 9, 0, 0, false}, {'%', 9, 4, 1, true}, {'%', 9, 0, 0, false},
+		{'@', 0x1017, 16, 0x1010, true}, {'@', 0x1017, 12, 0, false}, {'@', 1, 0, 0, false}, {'^', 1, 1, 0, false},
+	} {
+		got, ok := arith(c.op, c.lhs, c.rhs)
+		assert.Equal(t, c.ok, ok, "%d %c %d", c.lhs, c.op, c.rhs)
+		assert.Equal(t, c.want, got, "%d %c %d", c.lhs, c.op, c.rhs)
+		got32, ok32 := arith(c.op, uint32(c.lhs), uint32(c.rhs))
+		assert.Equal(t, c.ok, ok32, "32-bit %d %c %d", c.lhs, c.op, c.rhs)
+		assert.Equal(t, uint32(c.want), got32, "32-bit %d %c %d", c.lhs, c.op, c.rhs)
+	}
+}
