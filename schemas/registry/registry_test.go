@@ -66,16 +66,49 @@ func TestPinnedCoversEverySchemaOnce(t *testing.T) {
 	}
 }
 
+// latestProcessed returns the id and subject version of the current
+// processed_crash revision from the ledger (id 5, version 2 when this was
+// written): adding a field moves them, and id 5 keeps serving revision 2.
+func latestProcessed(t *testing.T) (uint32, int) { return latestOf(t, schemas.FileProcessedCrash) }
+
+func latestOf(t *testing.T, file string) (uint32, int) {
+	t.Helper()
+	revs, err := schemas.Revisions()
+	require.NoError(t, err)
+	var id uint32
+	version := 0
+	for _, r := range revs {
+		if r.File == file {
+			id, version = r.ID, version+1
+		}
+	}
+	require.NotZero(t, id)
+	return id, version
+}
+
+// versionList is the JSON list 1..n.
+func versionList(n int) string {
+	b, _ := json.Marshal(func() []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i + 1
+		}
+		return out
+	}())
+	return string(b)
+}
+
 func TestStatic(t *testing.T) {
 	s, err := NewStatic()
 	require.NoError(t, err)
 	ctx := context.Background()
 	text, err := schemas.Source(schemas.FileProcessedCrash)
 	require.NoError(t, err)
+	pcID, pcVersion := latestProcessed(t)
 
 	id, err := s.Register(ctx, SubjectProcessed, text)
 	require.NoError(t, err)
-	assert.Equal(t, uint32(5), id, "the current processed_crash revision")
+	assert.Equal(t, pcID, id, "the current processed_crash revision")
 	r1, err := schemas.Source("history/processed_crash.v1.r1.avsc")
 	require.NoError(t, err)
 	old, err := s.Register(ctx, SubjectProcessed, r1)
@@ -97,7 +130,7 @@ func TestStatic(t *testing.T) {
 	_, err = s.Register(ctx, SubjectProcessed, `{`)
 	assert.Error(t, err)
 
-	got, err := s.Schema(ctx, 5)
+	got, err := s.Schema(ctx, pcID)
 	require.NoError(t, err)
 	assert.Equal(t, text, got)
 	got, err = s.Schema(ctx, 3)
@@ -105,7 +138,7 @@ func TestStatic(t *testing.T) {
 	assert.Equal(t, r1, got)
 	latest, err := s.Version(SubjectProcessed, -1)
 	require.NoError(t, err)
-	assert.Equal(t, Version{Subject: SubjectProcessed, Version: 2, ID: 5, Schema: text}, latest)
+	assert.Equal(t, Version{Subject: SubjectProcessed, Version: pcVersion, ID: pcID, Schema: text}, latest)
 	_, err = s.Schema(ctx, 999)
 	assert.ErrorIs(t, err, ErrSchemaNotFound)
 
@@ -128,11 +161,13 @@ func TestHandler(t *testing.T) {
 	defer srv.Close()
 	pcText, err := schemas.Source(schemas.FileProcessedCrash)
 	require.NoError(t, err)
+	pcID, pcVersion := latestProcessed(t)
+	_, receivedVersion := latestOf(t, schemas.FileCrashReceived)
 	r1Text, err := schemas.Source("history/processed_crash.v1.r1.avsc")
 	require.NoError(t, err)
 	schemaJSON, err := json.Marshal(map[string]string{"schema": pcText})
 	require.NoError(t, err)
-	versionJSON, err := json.Marshal(map[string]any{"subject": SubjectProcessed, "version": 2, "id": 5, "schema": pcText})
+	versionJSON, err := json.Marshal(map[string]any{"subject": SubjectProcessed, "version": pcVersion, "id": pcID, "schema": pcText})
 	require.NoError(t, err)
 	v1JSON, err := json.Marshal(map[string]any{"subject": SubjectProcessed, "version": 1, "id": 3, "schema": r1Text})
 	require.NoError(t, err)
@@ -143,21 +178,21 @@ func TestHandler(t *testing.T) {
 		body               string // JSON to compare, or raw text when raw
 		raw                bool
 	}{
-		{"schema by id", "GET", "/schemas/ids/5", 200, string(schemaJSON), false},
-		{"schema by id raw", "GET", "/schemas/ids/5/schema", 200, pcText, true},
+		{"schema by id", "GET", fmt.Sprintf("/schemas/ids/%d", pcID), 200, string(schemaJSON), false},
+		{"schema by id raw", "GET", fmt.Sprintf("/schemas/ids/%d/schema", pcID), 200, pcText, true},
 		{"earlier revision by id", "GET", "/schemas/ids/3/schema", 200, r1Text, true},
 		{"schema id unknown", "GET", "/schemas/ids/77", 404, `{"error_code":40403,"message":"Schema not found"}`, false},
 		{"schema id not a number", "GET", "/schemas/ids/x", 404, `{"error_code":40403,"message":"Schema \"x\" not found"}`, false},
 		{"subjects", "GET", "/subjects", 200, `["crash.priority.v1-value","crash.processed.v1-value","crash.received.v1-value","crash.reprocess.v1-value","crash.telemetry.v1-value"]`, false},
-		{"versions", "GET", "/subjects/crash.processed.v1-value/versions", 200, `[1,2]`, false},
-		{"versions of one-version subject", "GET", "/subjects/crash.telemetry.v1-value/versions", 200, `[1]`, false},
+		{"versions", "GET", "/subjects/crash.processed.v1-value/versions", 200, versionList(pcVersion), false},
+		{"versions of another subject", "GET", "/subjects/crash.received.v1-value/versions", 200, versionList(receivedVersion), false},
 		{"versions unknown subject", "GET", "/subjects/nope/versions", 404, `{"error_code":40401,"message":"Subject not found."}`, false},
 		{"version 1", "GET", "/subjects/crash.processed.v1-value/versions/1", 200, string(v1JSON), false},
-		{"version 2", "GET", "/subjects/crash.processed.v1-value/versions/2", 200, string(versionJSON), false},
+		{"version latest by number", "GET", fmt.Sprintf("/subjects/crash.processed.v1-value/versions/%d", pcVersion), 200, string(versionJSON), false},
 		{"version latest", "GET", "/subjects/crash.processed.v1-value/versions/latest", 200, string(versionJSON), false},
 		{"version -1", "GET", "/subjects/crash.processed.v1-value/versions/-1", 200, string(versionJSON), false},
 		{"version raw schema", "GET", "/subjects/crash.processed.v1-value/versions/latest/schema", 200, pcText, true},
-		{"version missing", "GET", "/subjects/crash.processed.v1-value/versions/3", 404, `{"error_code":40402,"message":"Version not found."}`, false},
+		{"version missing", "GET", fmt.Sprintf("/subjects/crash.processed.v1-value/versions/%d", pcVersion+1), 404, `{"error_code":40402,"message":"Version not found."}`, false},
 		{"version of unknown subject", "GET", "/subjects/nope/versions/1", 404, `{"error_code":40401,"message":"Subject not found."}`, false},
 		{"version invalid", "GET", "/subjects/crash.processed.v1-value/versions/zero", 422, "", false},
 		{"version 0 invalid", "GET", "/subjects/crash.processed.v1-value/versions/0", 422, "", false},
@@ -341,8 +376,9 @@ func TestSerdeStatic(t *testing.T) {
 	require.NoError(t, err)
 	id, _, err := wire.Split(b)
 	require.NoError(t, err)
-	assert.Equal(t, uint32(5), id)
-	assert.Equal(t, uint32(5), sd.ID(pc))
+	pcID, _ := latestProcessed(t)
+	assert.Equal(t, pcID, id)
+	assert.Equal(t, pcID, sd.ID(pc))
 
 	var got schemas.ProcessedCrash
 	require.NoError(t, sd.Unmarshal(ctx, b, &got))
