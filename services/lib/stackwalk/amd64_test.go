@@ -158,11 +158,7 @@ func TestAMD64CFI(t *testing.T) {
 			frames := f.walk(t, s)
 			require.Len(t, frames, 2)
 			assert.Equal(t, TrustCFI, frames[1].Trust)
-			w := map[string]uint64{"rsp": frame1SP.value(t)}
-			for k, v := range want {
-				w[k] = v
-			}
-			assert.Equal(t, w, regs(frames[1]))
+			assert.Equal(t, callerRegs(want, "rsp", frame1SP.value(t)), regs(frames[1]))
 			assert.Equal(t, "epictetus", frames[1].Function)
 		})
 	}

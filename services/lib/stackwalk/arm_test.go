@@ -35,13 +35,7 @@ func armCFIFixture(t *testing.T) *fixture {
 func TestARMCFI(t *testing.T) {
 	want := map[string]uint64{"pc": 0x40005510, "fp": 0x8112e110,
 		"r4": 0xb5d55e68, "r5": 0xebd134f3, "r6": 0xa31e74bc, "r7": 0x2dcb16b3, "r8": 0x2ada2137, "r9": 0xbbbb557d, "r10": 0x48bf8ca7}
-	with := func(sp uint64) map[string]uint64 {
-		w := map[string]uint64{"sp": sp}
-		for k, v := range want {
-			w[k] = v
-		}
-		return w
-	}
+	with := func(sp uint64) map[string]uint64 { return callerRegs(want, "sp", sp) }
 	t.Run("4000 leaf keeps sp", func(t *testing.T) {
 		f := armCFIFixture(t)
 		f.set(t, "pc", 0x40004000)
@@ -77,17 +71,7 @@ func TestARMCFI(t *testing.T) {
 		require.Len(t, frames, 2)
 		assert.Equal(t, with(frame1SP.value(t)), regs(frames[1]))
 	})
-	t.Run("reject backwards", func(t *testing.T) {
-		f := armCFIFixture(t)
-		f.set(t, "pc", 0x40006000)
-		f.set(t, "lr", 0x40005510)
-		assert.Len(t, f.walk(t, newSection(0x80000000).zeros(120)), 1)
-	})
-	t.Run("reject bad expressions", func(t *testing.T) {
-		f := armCFIFixture(t)
-		f.set(t, "pc", 0x40007000)
-		assert.Len(t, f.walk(t, newSection(0x80000000).zeros(120)), 1)
-	})
+	cfiRejects(t, armCFIFixture)
 }
 
 func TestARMScanWithoutSymbols(t *testing.T) {

@@ -3,7 +3,6 @@ package stackwalk
 import (
 	"context"
 	"encoding/binary"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
 	"github.com/crashstream/crashstream/services/lib/minidump/synth"
-	"github.com/crashstream/crashstream/services/lib/symbols"
 )
 
 // loopFixture is a stack the scanner can walk for a long time: every word
@@ -176,14 +174,7 @@ func TestSymbolBound(t *testing.T) {
 	f.syms["module1"] = "FUNC 100 400 10 monotreme\n"
 	f.set(t, "rip", 0x00007400c0000200)
 	f.set(t, "rsp", 0x80000000)
-	d, err := minidump.Parse(f.dumpBytes(t, newSection(0x80000000).zeros(8)))
-	require.NoError(t, err)
-	syms := mapSymbols{}
-	for name, text := range f.syms {
-		sf, err := symbols.Parse(strings.NewReader(text))
-		require.NoError(t, err)
-		syms[name] = sf
-	}
+	d, syms := f.parsed(t, newSection(0x80000000).zeros(8))
 	res, err := Walk(context.Background(), d, syms, Options{MaxSymbolBytes: 1})
 	require.NoError(t, err)
 	assert.Equal(t, SymbolsError, res.Modules[0].Status)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
@@ -151,6 +152,16 @@ func (f *fixture) dumpBytes(t *testing.T, s *section) []byte {
 
 func (f *fixture) walk(t *testing.T, s *section) []Frame {
 	t.Helper()
+	d, syms := f.parsed(t, s)
+	res, err := Walk(context.Background(), d, syms, Options{})
+	require.NoError(t, err)
+	require.Len(t, res.Threads, 1)
+	return res.Threads[0].Frames
+}
+
+// parsed is the fixture's dump with stack s, parsed, and its symbol files.
+func (f *fixture) parsed(t *testing.T, s *section) (*minidump.Dump, mapSymbols) {
+	t.Helper()
 	d, err := minidump.Parse(f.dumpBytes(t, s))
 	require.NoError(t, err)
 	syms := mapSymbols{}
@@ -159,10 +170,35 @@ func (f *fixture) walk(t *testing.T, s *section) []Frame {
 		require.NoError(t, err)
 		syms[name] = sf
 	}
-	res, err := Walk(context.Background(), d, syms, Options{})
-	require.NoError(t, err)
-	require.Len(t, res.Threads, 1)
-	return res.Threads[0].Frames
+	return d, syms
+}
+
+// cfiRejects checks the two rules every architecture's CFI symbols of
+// these tests carry: at 0x40006000 the caller's stack pointer would move
+// backwards, at 0x40007000 the expressions do not evaluate; either stops
+// the walk at the context frame.
+func cfiRejects(t *testing.T, fixture func(*testing.T) *fixture) {
+	t.Run("reject backwards", func(t *testing.T) {
+		f := fixture(t)
+		f.set(t, "pc", 0x40006000)
+		f.set(t, "lr", 0x40005510)
+		assert.Len(t, f.walk(t, newSection(0x80000000).zeros(120)), 1)
+	})
+	t.Run("reject bad expressions", func(t *testing.T) {
+		f := fixture(t)
+		f.set(t, "pc", 0x40007000)
+		assert.Len(t, f.walk(t, newSection(0x80000000).zeros(120)), 1)
+	})
+}
+
+// callerRegs is what a CFI rule recovers for the caller: the stack pointer
+// sp at spValue, and the registers of want (which win over sp).
+func callerRegs(want map[string]uint64, sp string, spValue uint64) map[string]uint64 {
+	w := map[string]uint64{sp: spValue}
+	for k, v := range want {
+		w[k] = v
+	}
+	return w
 }
 
 // regs returns the valid registers of a frame as a map.

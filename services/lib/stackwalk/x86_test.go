@@ -97,31 +97,9 @@ func TestX86CFI(t *testing.T) {
 			frames := f.walk(t, s)
 			require.Len(t, frames, 2)
 			assert.Equal(t, TrustCFI, frames[1].Trust)
-			w := map[string]uint64{"esp": frame1SP.value(t)}
-			for k, v := range want {
-				w[k] = v
-			}
-			assert.Equal(t, w, regs(frames[1]))
+			assert.Equal(t, callerRegs(want, "esp", frame1SP.value(t)), regs(frames[1]))
 		})
 	}
-}
-
-func TestX86StackWinFrameDataBasic(t *testing.T) {
-	f := newFixture(minidump.ArchX86)
-	f.syms["module1"] = "STACK WIN 4 aa85 176 0 0 4 10 4 0 1 $T2 $esp .cbSavedRegs + = $T0 .raSearchStart = " +
-		"$eip $T0 ^ = $esp $T0 4 + = $ebx $T2 4  - ^ = $edi $T2 8  - ^ = $esi $T2 12 - ^ = $ebp $T2 16 - ^ =\n"
-	var frame1SP, frame1BP label
-	s := newSection(0x80000000).d32(&frame1BP).d32(0xa7120d1a).d32(0x630891be).d32(0x9068a878).
-		d32(0xa08ea45f).d32(0x40001350).mark(&frame1SP).zeros(12).mark(&frame1BP).d32(0).d32(0)
-	f.set(t, "eip", 0x4000aa85)
-	f.set(t, "esp", s.base)
-	f.set(t, "ebp", 0xf052c1de)
-	frames := f.walk(t, s)
-	require.Len(t, frames, 2)
-	assert.Equal(t, TrustCFI, frames[1].Trust)
-	assert.Equal(t, uint64(0x40001350-1), frames[1].Instruction)
-	assert.Equal(t, map[string]uint64{"eip": 0x40001350, "esp": frame1SP.value(t), "ebp": frame1BP.value(t),
-		"ebx": 0x9068a878, "esi": 0xa7120d1a, "edi": 0x630891be}, regs(frames[1]))
 }
 
 func TestX86StackWinParameterSize(t *testing.T) {
@@ -164,24 +142,33 @@ func TestX86FramePointerOverflow(t *testing.T) {
 	assert.Len(t, f.walk(t, s), 1)
 }
 
-// TestX86StackWinFrameDataOverlapping: overlapping STACK WIN records are
-// repaired so that the record starting at the address applies.
-func TestX86StackWinFrameDataOverlapping(t *testing.T) {
-	f := newFixture(minidump.ArchX86)
-	f.syms["module1"] = "STACK WIN 4 aa80 181 0 0 4 10 4 0 1 $eip .raSearchStart =\n" +
-		"STACK WIN 4 aa84 177 0 0 4 10 4 0 1 $eip .raSearchStart =\n" +
-		"STACK WIN 4 aa85 176 0 0 4 10 4 0 1 $T2 $esp .cbSavedRegs + = $T0 .raSearchStart = " +
-		"$eip $T0 ^ = $esp $T0 4 + = $ebx $T2 4  - ^ = $edi $T2 8  - ^ = $esi $T2 12 - ^ = $ebp $T2 16 - ^ =\n" +
-		"STACK WIN 4 aa86 175 0 0 4 10 4 0 1 $eip .raSearchStart =\n"
-	var frame1SP, frame1BP label
-	s := newSection(0x80000000).d32(&frame1BP).d32(0xa7120d1a).d32(0x630891be).d32(0x9068a878).
-		d32(0xa08ea45f).d32(0x40001350).mark(&frame1SP).zeros(12).mark(&frame1BP).d32(0).d32(0)
-	f.set(t, "eip", 0x4000aa85)
-	f.set(t, "esp", s.base)
-	f.set(t, "ebp", 0xf052c1de)
-	frames := f.walk(t, s)
-	require.Len(t, frames, 2)
-	assert.Equal(t, TrustCFI, frames[1].Trust)
-	assert.Equal(t, map[string]uint64{"eip": 0x40001350, "esp": frame1SP.value(t), "ebp": frame1BP.value(t),
-		"ebx": 0x9068a878, "esi": 0xa7120d1a, "edi": 0x630891be}, regs(frames[1]))
+// TestX86StackWinFrameData: a STACK WIN frame-data program restores the
+// caller's registers; overlapping records are repaired so that the record
+// starting at the address applies.
+func TestX86StackWinFrameData(t *testing.T) {
+	const program = "STACK WIN 4 aa85 176 0 0 4 10 4 0 1 $T2 $esp .cbSavedRegs + = $T0 .raSearchStart = " +
+		"$eip $T0 ^ = $esp $T0 4 + = $ebx $T2 4  - ^ = $edi $T2 8  - ^ = $esi $T2 12 - ^ = $ebp $T2 16 - ^ =\n"
+	for name, syms := range map[string]string{
+		"basic": program,
+		"overlapping": "STACK WIN 4 aa80 181 0 0 4 10 4 0 1 $eip .raSearchStart =\n" +
+			"STACK WIN 4 aa84 177 0 0 4 10 4 0 1 $eip .raSearchStart =\n" + program +
+			"STACK WIN 4 aa86 175 0 0 4 10 4 0 1 $eip .raSearchStart =\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(minidump.ArchX86)
+			f.syms["module1"] = syms
+			var frame1SP, frame1BP label
+			s := newSection(0x80000000).d32(&frame1BP).d32(0xa7120d1a).d32(0x630891be).d32(0x9068a878).
+				d32(0xa08ea45f).d32(0x40001350).mark(&frame1SP).zeros(12).mark(&frame1BP).d32(0).d32(0)
+			f.set(t, "eip", 0x4000aa85)
+			f.set(t, "esp", s.base)
+			f.set(t, "ebp", 0xf052c1de)
+			frames := f.walk(t, s)
+			require.Len(t, frames, 2)
+			assert.Equal(t, TrustCFI, frames[1].Trust)
+			assert.Equal(t, uint64(0x40001350-1), frames[1].Instruction)
+			assert.Equal(t, map[string]uint64{"eip": 0x40001350, "esp": frame1SP.value(t), "ebp": frame1BP.value(t),
+				"ebx": 0x9068a878, "esi": 0xa7120d1a, "edi": 0x630891be}, regs(frames[1]))
+		})
+	}
 }
