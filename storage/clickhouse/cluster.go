@@ -46,6 +46,7 @@ var (
 	createTableRE = regexp.MustCompile(`(?s)^CREATE TABLE IF NOT EXISTS (\w+)\.(\w+) \((.*)\) ENGINE = (\w*MergeTree)\(([^)]*)\)(.*)$`)
 	createViewRE  = regexp.MustCompile(`(?s)^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+)\.(\w+) TO (\w+)\.(\w+) AS\s+(.*)$`)
 	fromCrashesRE = regexp.MustCompile(`\bFROM (\w+)\.crashes\b`)
+	addColumnRE   = regexp.MustCompile(`(?s)^ALTER TABLE (\w+)\.(\w+) (ADD COLUMN .*)$`)
 )
 
 // clusterStatements turns one single-node migration statement into its
@@ -74,8 +75,23 @@ func clusterStatements(st, cluster string) ([]string, error) {
 		sel = fromCrashesRE.ReplaceAllString(sel, "FROM ${1}.crashes_local")
 		return []string{fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s ON CLUSTER %s TO %s.%s_local AS %s", db, name, cluster, tdb, target, sel)}, nil
 	}
+	if m := addColumnRE.FindStringSubmatch(st); m != nil {
+		// A column a schema field gained: the replicated local table on
+		// every node first, then the Distributed table in front of it.
+		db, name, add := m[1], m[2], m[3]
+		if _, ok := shardingKeys[name]; !ok {
+			return nil, fmt.Errorf("cluster mode: table %s has no cluster form", name)
+		}
+		return []string{
+			fmt.Sprintf("ALTER TABLE %s.%s_local ON CLUSTER %s %s", db, name, cluster, add),
+			fmt.Sprintf("ALTER TABLE %s.%s ON CLUSTER %s %s", db, name, cluster, add),
+		}, nil
+	}
 	if strings.HasPrefix(st, "INSERT INTO ") {
 		return []string{st}, nil
+	}
+	if strings.HasPrefix(st, "ALTER ") {
+		return nil, fmt.Errorf("cluster mode: no cluster form for %.80q", st)
 	}
 	if strings.HasPrefix(st, "CREATE ") {
 		return nil, fmt.Errorf("cluster mode: no cluster form for %.80q", st)

@@ -40,3 +40,19 @@ func TestClusterMigrations(t *testing.T) {
 	_, err = clusterStatements("CREATE TABLE IF NOT EXISTS cs.other (a String) ENGINE = MergeTree() ORDER BY a", "c1")
 	require.ErrorContains(t, err, "no sharding key")
 }
+
+// TestClusterAddColumn: a migration that adds a column (a new searchable
+// schema field) alters the local table on every node, then the Distributed
+// table; an ALTER with no cluster form fails instead of running on one node.
+func TestClusterAddColumn(t *testing.T) {
+	got, err := clusterStatements("ALTER TABLE cs.crashes ADD COLUMN IF NOT EXISTS x Nullable(Int64)", "c1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"ALTER TABLE cs.crashes_local ON CLUSTER c1 ADD COLUMN IF NOT EXISTS x Nullable(Int64)",
+		"ALTER TABLE cs.crashes ON CLUSTER c1 ADD COLUMN IF NOT EXISTS x Nullable(Int64)",
+	}, got)
+	_, err = clusterStatements("ALTER TABLE cs.crashes DROP COLUMN x", "c1")
+	assert.Error(t, err)
+	_, err = clusterStatements("ALTER TABLE cs.other ADD COLUMN x String", "c1")
+	assert.Error(t, err)
+}

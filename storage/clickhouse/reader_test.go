@@ -33,34 +33,6 @@ func TestMigrationsParse(t *testing.T) {
 	require.Error(t, err)
 }
 
-// TestMigrationsCoverRegistry checks that every ClickHouse field of the
-// registry has its column, with its type (LowCardinality allowed), in the
-// crashes table the migrations create.
-func TestMigrationsCoverRegistry(t *testing.T) {
-	migs, err := Migrations("db")
-	require.NoError(t, err)
-	cols := map[string]string{}
-	for _, m := range migs {
-		for _, st := range m.Statements {
-			if !strings.HasPrefix(st, "CREATE TABLE IF NOT EXISTS db.crashes ") {
-				continue
-			}
-			for _, line := range strings.Split(st, "\n") {
-				name, typ, ok := strings.Cut(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(line), ",")), " ")
-				if ok {
-					cols[name] = typ
-				}
-			}
-		}
-	}
-	for _, f := range fields.New().ClickHouse() {
-		typ, ok := cols[f.ClickHouseColumn]
-		if assert.True(t, ok, "column %s missing", f.ClickHouseColumn) {
-			assert.Contains(t, []string{f.ClickHouseType, "LowCardinality(" + f.ClickHouseType + ")"}, typ, f.Name)
-		}
-	}
-}
-
 func TestConfigValidate(t *testing.T) {
 	good := testConfig()
 	require.NoError(t, good.Validate())
