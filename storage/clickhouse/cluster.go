@@ -1,9 +1,13 @@
 package clickhouse
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/cityhash102"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // Cluster mode. With Config.Cluster set, crashstream's tables live on a
@@ -114,4 +118,100 @@ func localTable(table, cluster string) string {
 		return table
 	}
 	return table + "_local"
+}
+
+// crashShards sends a lookup by crash id to the one shard that holds the
+// crash. The Distributed tables put a row on shard
+// slot[cityHash64(crash_id) % total weight] (each shard owns as many slots
+// as its weight, in the cluster's order), and every query on them goes to
+// all shards. 18.16 has no optimize_skip_unused_shards, but it has the
+// table function shardByHash(cluster, 'key', db, table), which sends a
+// query to shard number sipHash64(key) % shards with the cluster's
+// replicas, load balancing and credentials, like the Distributed table.
+// With one key per shard (a string whose sipHash64 picks that shard, found
+// by the server itself), the reader computes the crash's shard from the id
+// (CityHash64 v1.0.2, ClickHouse's cityHash64) and names it in the query.
+//
+// Current releases have no shardByHash; there slotKeys is empty and the
+// lookup goes through the Distributed table, to every shard.
+type crashShards struct {
+	slotKeys []string // the shardByHash key of each slot's shard; empty: no routing
+}
+
+// from is the FROM clause of a lookup of id in table (crashes or crash_ids):
+// the shard's local table through shardByHash, or the Distributed table.
+func (s *crashShards) from(db, cluster, table, id string) string {
+	if len(s.slotKeys) == 0 {
+		return db + "." + table
+	}
+	slot := cityhash102.CityHash64([]byte(id), uint32(len(id))) % uint64(len(s.slotKeys))
+	return fmt.Sprintf("shardByHash('%s', '%s', %s, %s)", cluster, s.slotKeys[slot], db, localTable(table, cluster))
+}
+
+// maxSlots bounds the slots (the sum of the shards' weights) of a cluster
+// the reader routes lookups on; beyond it, lookups ask every shard.
+const maxSlots = 1024
+
+// probeCrashShards asks the server whether it has shardByHash, the cluster's
+// shards and weights, and a key for each shard.
+func probeCrashShards(ctx context.Context, conn driver.Conn, cluster string) (*crashShards, error) {
+	var has uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.table_functions WHERE name = 'shardByHash'").Scan(&has); err != nil {
+		return nil, fmt.Errorf("cluster %s: table functions: %w", cluster, err)
+	}
+	if has == 0 {
+		return &crashShards{}, nil
+	}
+	rows, err := conn.Query(ctx, "SELECT shard_num, any(shard_weight) FROM system.clusters WHERE cluster = ? GROUP BY shard_num ORDER BY shard_num", cluster)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: shards: %w", cluster, err)
+	}
+	defer rows.Close()
+	var weights []uint32
+	total := 0
+	for rows.Next() {
+		var num, weight uint32
+		if err := rows.Scan(&num, &weight); err != nil {
+			return nil, err
+		}
+		weights = append(weights, weight)
+		total += int(weight)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(weights) == 0 {
+		return nil, fmt.Errorf("cluster %s: not in system.clusters", cluster)
+	}
+	if total == 0 || total > maxSlots {
+		return &crashShards{}, nil
+	}
+	keys := make([]string, len(weights))
+	krows, err := conn.Query(ctx, "SELECT toUInt32(sipHash64(toString(number)) % ?) AS shard, toString(min(number)) FROM numbers(?) GROUP BY shard",
+		len(weights), 64*len(weights))
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: shard keys: %w", cluster, err)
+	}
+	defer krows.Close()
+	for krows.Next() {
+		var shard uint32
+		var key string
+		if err := krows.Scan(&shard, &key); err != nil {
+			return nil, err
+		}
+		keys[shard] = key
+	}
+	if err := krows.Err(); err != nil {
+		return nil, err
+	}
+	s := &crashShards{}
+	for shard, w := range weights {
+		if keys[shard] == "" {
+			return &crashShards{}, nil // no key found for a shard: ask them all
+		}
+		for range w {
+			s.slotKeys = append(s.slotKeys, keys[shard])
+		}
+	}
+	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -37,8 +39,9 @@ func flagSet() *flag.FlagSet { return flag.NewFlagSet("defaults", flag.ContinueO
 // super search); CRASHSTREAM_BENCH_RUNS sets the runs per query (20).
 //
 // It loads CRASHSTREAM_BENCH_ROWS crashes into the database
-// cs_bench_<rows> (kept between runs; set CRASHSTREAM_BENCH_RELOAD=1 to
-// rebuild it) with one INSERT ... SELECT FROM numbers() per million rows
+// cs_bench_<rows>, or CRASHSTREAM_BENCH_DB when set (a name of one's own on
+// a shared server), kept between runs (set CRASHSTREAM_BENCH_RELOAD=1 to
+// rebuild it), with one INSERT ... SELECT FROM numbers() per million rows
 // (consecutive numbers fall on the same days, so that one INSERT touches a
 // few daily partitions, not all 60 at once: open-file limits),
 // through the materialized views, so the aggregates are built as the sink
@@ -66,7 +69,11 @@ func benchDB(t *testing.T, defaultRuns int) (conn driver.Conn, cfg clickhouse.Co
 	if v, _ := strconv.Atoi(os.Getenv("CRASHSTREAM_BENCH_RUNS")); v > 0 {
 		runs = v
 	}
-	cfg = chConfig(fmt.Sprintf("cs_bench_%d", rows))
+	db := os.Getenv("CRASHSTREAM_BENCH_DB") // a name of one's own on a shared server
+	if db == "" {
+		db = fmt.Sprintf("cs_bench_%d", rows)
+	}
+	cfg = chConfig(db)
 	conn, err := clickhouse.Open(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
@@ -383,17 +390,28 @@ func TestBenchVisibilityLag(t *testing.T) {
 	t.Logf("visibility lag at %d crashes/s for %d s (%d crashes): p50 %s, p95 %s (poll every 50 ms)", rate, seconds, len(lags), p50.Round(time.Millisecond), p95.Round(time.Millisecond))
 }
 
-// TestBenchCrashByID measures Reader.CrashByID (crash_ids, then the crashes
-// sorting key) on the bulk-loaded set, each run a different id, and, in the
-// same run, the scan it replaced (the id's date window without the
-// product), for the ratio.
+// TestBenchCrashByID measures Reader.CrashByID (one query: crashes by its
+// sorting key, IN the crash_ids row of the id; on a cluster sent to the
+// crash's shard only) on the bulk-loaded set and, in the same run,
+// interleaved with it, on a cluster the same query through the Distributed
+// table (to every shard), and the two lookups it replaced
+// (crash_ids, then crashes by the sorting key: two round trips) and the
+// date-window scan before crash_ids existed (fewer runs). Every lookup is
+// of a different id (never a cached granule of a previous one).
 //
-//	CRASHSTREAM_STACK=1 CRASHSTREAM_CLICKHOUSE_ADDR=127.0.0.1:29100 CRASHSTREAM_BENCH_ROWS=10000000 go test -run TestBenchCrashByID -v -timeout 60m ./sinks/
+// Beside the times, which depend on the machine's load, it reports what
+// does not: rows and bytes read per lookup (the server's progress, all
+// shards), and, where the server keeps system.query_log, the CPU time per
+// lookup summed over every node that took part.
+//
+//	CRASHSTREAM_STACK=1 CRASHSTREAM_BENCH_DB=my_bench CRASHSTREAM_BENCH_ROWS=10000000 go test -run TestBenchCrashByID -v -timeout 60m ./sinks/
 func TestBenchCrashByID(t *testing.T) {
 	conn, cfg, rows, runs := benchDB(t, 200)
+	db := cfg.Database
 	ctx := context.Background()
+	scanRuns := min(runs, 20)
 	var ids []string
-	res, err := conn.Query(ctx, "SELECT crash_id FROM "+cfg.Database+".crashes WHERE cityHash64(crash_id) % 1000 = 7 LIMIT ?", runs+1)
+	res, err := conn.Query(ctx, "SELECT crash_id FROM "+db+".crashes WHERE cityHash64(crash_id) % 1000 = 7 LIMIT ?", 3*runs+scanRuns+4)
 	require.NoError(t, err)
 	for res.Next() {
 		var id string
@@ -401,38 +419,169 @@ func TestBenchCrashByID(t *testing.T) {
 		ids = append(ids, id)
 	}
 	require.NoError(t, res.Err())
-	require.Len(t, ids, runs+1)
-	rd, err := clickhouse.NewClusterReader(conn, cfg.Database, cfg.Cluster, clickhouse.DedupArgMax)
+	require.Len(t, ids, 3*runs+scanRuns+4)
+	rd, err := clickhouse.NewClusterReader(conn, db, cfg.Cluster, clickhouse.DedupArgMax)
 	require.NoError(t, err)
-	i := 0
-	p50, p95 := measure(t, runs, func() error {
-		c, err := rd.CrashByID(ctx, ids[i])
-		if err == nil && c["crash_id"] != ids[i] {
-			err = fmt.Errorf("crash %s: got %v", ids[i], c["crash_id"])
-		}
-		i++
-		return err
-	})
-	i = 0
-	scan := func() error {
-		day, err := clickhouse.CrashIDDate(ids[i])
+
+	window := func(id string) (string, string) {
+		day, err := clickhouse.CrashIDDate(id)
+		require.NoError(t, err)
+		return day.Add(-24 * time.Hour).Format(time.DateTime), day.Add(48 * time.Hour).Format(time.DateTime)
+	}
+	drain := func(ctx context.Context, q string, args ...any) (int, error) {
+		r, err := conn.Query(ctx, q, args...)
 		if err != nil {
-			return err
-		}
-		r, err := conn.Query(ctx, "SELECT * FROM "+cfg.Database+".crashes WHERE crash_id = ? AND submitted_timestamp >= toDateTime(?) AND submitted_timestamp < toDateTime(?) ORDER BY row_version DESC LIMIT 1",
-			ids[i], day.Add(-24*time.Hour).Format("2006-01-02 15:04:05"), day.Add(48*time.Hour).Format("2006-01-02 15:04:05"))
-		i++
-		if err != nil {
-			return err
+			return 0, err
 		}
 		defer r.Close()
+		n := 0
 		for r.Next() {
+			n++
 		}
-		return r.Err()
+		return n, r.Err()
 	}
-	s50, s95 := measure(t, min(runs, 20), scan)
-	t.Logf("\n| crashes | query | p50 ms | p95 ms | runs |\n|---|---|---|---|---|\n| %d | CrashByID (crash_ids + sorting key) | %.1f | %.1f | %d |\n| %d | the date-window scan it replaced | %.1f | %.1f | %d |",
-		rows, ms(p50), ms(p95), runs, rows, ms(s50), ms(s95), min(runs, 20))
+	type variant struct {
+		name    string
+		runs    int
+		cluster bool // measured on a cluster only
+		lookup  func(qctx func(step int) context.Context, id string) error
+		ids     []string
+		ds      []time.Duration
+		rows    uint64
+		bytes   uint64
+	}
+	variants := []*variant{
+		{name: "CrashByID (one query: crashes IN crash_ids)", runs: runs, lookup: func(qctx func(int) context.Context, id string) error {
+			c, err := rd.CrashByID(qctx(1), id)
+			if err == nil && c["crash_id"] != id {
+				err = fmt.Errorf("crash %s: got %v", id, c["crash_id"])
+			}
+			return err
+		}},
+		{name: "the same query through the Distributed table (every shard)", runs: runs, cluster: true, lookup: func(qctx func(int) context.Context, id string) error {
+			from, to := window(id)
+			n, err := drain(qctx(1), "SELECT * FROM "+db+".crashes PREWHERE crash_id = ? WHERE submitted_timestamp >= toDateTime(?) AND submitted_timestamp < toDateTime(?) "+
+				"AND (product, submitted_timestamp, crash_id) IN (SELECT product, submitted_timestamp, crash_id FROM "+db+".crash_ids_local WHERE crash_id = ? "+
+				"AND submitted_timestamp >= toDateTime(?) AND submitted_timestamp < toDateTime(?)) ORDER BY row_version DESC LIMIT 1", id, from, to, id, from, to)
+			if err == nil && n != 1 {
+				err = fmt.Errorf("crash %s: %d rows", id, n)
+			}
+			return err
+		}},
+		{name: "two queries: crash_ids, then the sorting key (before)", runs: runs, lookup: func(qctx func(int) context.Context, id string) error {
+			from, to := window(id)
+			var product string
+			var submitted time.Time
+			if err := conn.QueryRow(qctx(1), "SELECT toString(product), submitted_timestamp FROM "+db+".crash_ids WHERE crash_id = ? "+
+				"AND submitted_timestamp >= toDateTime(?) AND submitted_timestamp < toDateTime(?) LIMIT 1", id, from, to).Scan(&product, &submitted); err != nil {
+				return err
+			}
+			n, err := drain(qctx(2), "SELECT * FROM "+db+".crashes WHERE product = ? AND submitted_timestamp = toDateTime(?) AND crash_id = ? "+
+				"ORDER BY row_version DESC LIMIT 1", product, submitted.UTC().Format(time.DateTime), id)
+			if err == nil && n != 1 {
+				err = fmt.Errorf("crash %s: %d rows", id, n)
+			}
+			return err
+		}},
+		{name: "the date-window scan (before crash_ids)", runs: scanRuns, lookup: func(qctx func(int) context.Context, id string) error {
+			from, to := window(id)
+			n, err := drain(qctx(1), "SELECT * FROM "+db+".crashes WHERE crash_id = ? AND submitted_timestamp >= toDateTime(?) AND submitted_timestamp < toDateTime(?) "+
+				"ORDER BY row_version DESC LIMIT 1", id, from, to)
+			if err == nil && n != 1 {
+				err = fmt.Errorf("crash %s: %d rows", id, n)
+			}
+			return err
+		}},
+	}
+	if cfg.Cluster == "" {
+		variants = slices.DeleteFunc(variants, func(v *variant) bool { return v.cluster })
+	}
+	next := 0
+	for _, v := range variants {
+		v.ids = ids[next : next+v.runs+1]
+		next += v.runs + 1
+		require.NoError(t, v.lookup(func(int) context.Context { return ctx }, v.ids[v.runs])) // warm-up
+	}
+	// The query ids (tag-variant-run-step) tag this run's lookups in
+	// system.query_log.
+	tag := fmt.Sprintf("bench-crashbyid-%d", time.Now().UnixNano())
+	for i := 0; i < runs; i++ {
+		for k, v := range variants {
+			if i >= v.runs {
+				continue
+			}
+			qctx := func(step int) context.Context {
+				return ch.Context(ctx, ch.WithQueryID(fmt.Sprintf("%s-%d-%d-%d", tag, k, i, step)),
+					ch.WithSettings(ch.Settings{"log_queries": 1}),
+					ch.WithProgress(func(p *ch.Progress) { v.rows += p.Rows; v.bytes += p.Bytes }))
+			}
+			s := time.Now()
+			require.NoError(t, v.lookup(qctx, v.ids[i]))
+			v.ds = append(v.ds, time.Since(s))
+		}
+	}
+	cpu := benchQueryCPU(t, conn, cfg.Cluster, tag, len(variants))
+	out := "\n| crashes | query | p50 ms | p95 ms | runs | rows read / lookup | KB read / lookup | CPU ms / lookup |\n|---:|---|---:|---:|---:|---:|---:|---:|"
+	for k, v := range variants {
+		p50, p95 := percentiles(v.ds)
+		c := "n/a"
+		if cpu != nil {
+			c = fmt.Sprintf("%.1f", cpu[k]/float64(v.runs)/1000)
+		}
+		out += fmt.Sprintf("\n| %d | %s | %.1f | %.1f | %d | %d | %d | %s |", rows, v.name, ms(p50), ms(p95), v.runs,
+			v.rows/uint64(v.runs), v.bytes/uint64(v.runs)/1024, c)
+	}
+	t.Log(out)
+}
+
+// benchQueryCPU sums the CPU time (user + system, microseconds) of the
+// queries tagged tag-<k>-<run>-<step>, and of the shard queries they
+// started, per k, over every node of cluster (or the one server); nil when
+// no server keeps a system.query_log (a node that has logged nothing yet
+// has none either).
+func benchQueryCPU(t *testing.T, conn driver.Conn, cluster, tag string, variants int) []float64 {
+	t.Helper()
+	ctx := context.Background()
+	logs := []string{"system.query_log"}
+	if cluster != "" {
+		logs = nil
+		r, err := conn.Query(ctx, "SELECT concat(host_address, ':', toString(port)) FROM system.clusters WHERE cluster = ?", cluster)
+		require.NoError(t, err)
+		for r.Next() {
+			var a string
+			require.NoError(t, r.Scan(&a))
+			logs = append(logs, "remote('"+a+"', system.query_log)")
+		}
+		require.NoError(t, r.Err())
+	}
+	time.Sleep(10 * time.Second) // query_log is flushed every 7.5 s by default (1 s on tests/stack/cluster.sh)
+	var out []float64
+	for _, from := range logs {
+		var n uint64
+		tables := strings.Replace(from, "query_log", "tables", 1)
+		require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM "+tables+" WHERE database = 'system' AND name = 'query_log'").Scan(&n))
+		if n == 0 {
+			continue
+		}
+		r, err := conn.Query(ctx, "SELECT toUInt32(splitByChar('-', if(is_initial_query, query_id, initial_query_id))[4]) AS k, "+
+			"sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')] + ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]) "+
+			"FROM "+from+" WHERE type = 2 AND startsWith(if(is_initial_query, query_id, initial_query_id), ?) GROUP BY k", tag+"-")
+		require.NoError(t, err)
+		if out == nil {
+			out = make([]float64, variants)
+		}
+		for r.Next() {
+			var k uint32
+			var us uint64
+			require.NoError(t, r.Scan(&k, &us))
+			out[k] += float64(us)
+		}
+		require.NoError(t, r.Err())
+	}
+	if out == nil {
+		t.Log("no system.query_log on the server(s): CPU per lookup not measured")
+	}
+	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

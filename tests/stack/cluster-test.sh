@@ -2,7 +2,8 @@
 # The cluster lane of `make test`: starts the local 2x2 ClickHouse cluster
 # (tests/stack/cluster.sh) unless it already runs, runs the cluster tests
 # (TestClusterSinkKillReplica with its default 2,000 crashes, kill -9 of a
-# replica included), and stops the cluster again if it started it.
+# replica included; storage/clickhouse's TestClusterCrashByIDOneShard), and
+# stops the cluster again if it started it.
 # CRASHSTREAM_CLUSTER_CRASHES=10000 runs the issue's full size.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,3 +17,5 @@ stop() { if [[ -n $started ]]; then "$root/tests/stack/cluster.sh" down; fi; }
 trap stop EXIT
 cd "$root/tests"
 CRASHSTREAM_STACK=1 CRASHSTREAM_CLUSTER=1 go test -count=1 -timeout 20m -run 'TestCluster' ./sinks/
+cd "$root/storage"
+CRASHSTREAM_STACK=1 CRASHSTREAM_CLUSTER=1 go test -count=1 -timeout 10m -run 'TestCluster' ./clickhouse/

@@ -101,6 +101,9 @@ node_config() {
          refuses to start when they are more than half its data, which on the
          small tables of a test is every time. -->
     <merge_tree><replicated_max_ratio_of_wrong_parts>1</replicated_max_ratio_of_wrong_parts></merge_tree>
+    <!-- Queries are logged only when they ask for it (log_queries=1): the
+         benchmarks read their CPU time and rows from here. -->
+    <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>
     <zookeeper><node><host>127.0.0.1</host><port>$ZK_PORT</port></node><session_timeout_ms>10000</session_timeout_ms></zookeeper>
     <macros><cluster>$CLUSTER</cluster><shard>$shard</shard><replica>$replica</replica></macros>
     <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
