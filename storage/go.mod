@@ -11,7 +11,7 @@ require (
 	github.com/go-faster/errors v0.7.1 // indirect
 	github.com/golang/snappy v0.0.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	github.com/klauspost/compress v1.19.2 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/klauspost/crc32 v1.3.0 // indirect
 	github.com/linkedin/goavro/v2 v2.15.0 // indirect
@@ -19,7 +19,7 @@ require (
 	github.com/minio/md5-simd v1.1.2 // indirect
 	github.com/paulmach/orb v0.13.0 // indirect
 	github.com/philhofer/fwd v1.2.0 // indirect
-	github.com/pierrec/lz4/v4 v4.1.27 // indirect
+	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	github.com/rs/xid v1.6.0 // indirect
 	github.com/segmentio/asm v1.2.1 // indirect
 	github.com/shopspring/decimal v1.5.0 // indirect
@@ -38,9 +38,12 @@ require (
 require (
 	github.com/ClickHouse/clickhouse-go/v2 v2.50.0
 	github.com/crashstream/crashstream/schemas v0.0.0
+	github.com/crashstream/crashstream/streams v0.0.0
 	github.com/minio/minio-go/v7 v7.4.1
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 )
 
 replace github.com/crashstream/crashstream/schemas => ../schemas
+
+replace github.com/crashstream/crashstream/streams => ../streams

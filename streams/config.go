@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/crashstream/crashstream/streams/backoff"
 )
 
 // Config is the Kafka configuration every crashstream service shares.
@@ -44,14 +46,12 @@ type Config struct {
 	Concurrency int
 	// MaxPollRecords bounds the records fetched per poll.
 	MaxPollRecords int
-	// RetryBackoff is the first wait before retrying a transient failure;
-	// it doubles up to RetryMaxBackoff, with jitter.
-	RetryBackoff time.Duration
-	// RetryMaxBackoff caps the wait between retries.
-	RetryMaxBackoff time.Duration
-	// RetryMaxAttempts dead-letters a record after that many failed
-	// attempts; 0 retries transient failures until success or shutdown.
-	RetryMaxAttempts int
+	// Retry paces the retries of transient failures (kafka.retry.backoff
+	// doubling up to kafka.retry.max-backoff, jitter in the upper half) and
+	// of dead-letter produces; its MaxAttempts (kafka.retry.max-attempts)
+	// dead-letters a record after that many failed attempts, 0 retrying
+	// until success or shutdown.
+	Retry backoff.Policy
 	// DrainTimeout bounds how long shutdown waits for handler calls in
 	// flight before cancelling their context.
 	DrainTimeout time.Duration
@@ -96,9 +96,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Linger, "kafka.producer.linger", 5*time.Millisecond, "how long the producer waits to fill a batch")
 	fs.IntVar(&c.Concurrency, "kafka.consumer.concurrency", 4, "partitions a consumer handles at once")
 	fs.IntVar(&c.MaxPollRecords, "kafka.consumer.max-poll-records", 500, "records fetched per poll")
-	fs.DurationVar(&c.RetryBackoff, "kafka.retry.backoff", 200*time.Millisecond, "first wait before retrying a transient failure")
-	fs.DurationVar(&c.RetryMaxBackoff, "kafka.retry.max-backoff", 30*time.Second, "longest wait between retries")
-	fs.IntVar(&c.RetryMaxAttempts, "kafka.retry.max-attempts", 0, "dead-letter a record after this many failed attempts; 0 = retry until success")
+	c.Retry = backoff.Policy{Multiplier: 2, Jitter: 0.5}
+	fs.DurationVar(&c.Retry.Initial, "kafka.retry.backoff", 200*time.Millisecond, "first wait before retrying a transient failure")
+	fs.DurationVar(&c.Retry.Max, "kafka.retry.max-backoff", 30*time.Second, "longest wait between retries")
+	fs.IntVar(&c.Retry.MaxAttempts, "kafka.retry.max-attempts", 0, "dead-letter a record after this many failed attempts; 0 = retry until success")
 	fs.DurationVar(&c.DrainTimeout, "kafka.consumer.drain-timeout", 30*time.Second, "how long shutdown waits for handlers in flight")
 	c.Security.RegisterFlags(fs)
 }
@@ -149,10 +150,10 @@ func (c *Config) Validate() error {
 	if c.MaxPollRecords < 1 {
 		errs = append(errs, errors.New("kafka.consumer.max-poll-records: must be at least 1"))
 	}
-	if c.RetryBackoff <= 0 || c.RetryMaxBackoff < c.RetryBackoff {
+	if c.Retry.Initial <= 0 || c.Retry.Max < c.Retry.Initial {
 		errs = append(errs, errors.New("kafka.retry.backoff: must be positive and at most kafka.retry.max-backoff"))
 	}
-	if c.RetryMaxAttempts < 0 {
+	if c.Retry.MaxAttempts < 0 {
 		errs = append(errs, errors.New("kafka.retry.max-attempts: must not be negative"))
 	}
 	if c.DrainTimeout <= 0 {

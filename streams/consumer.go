@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -13,56 +11,6 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// Handler handles one record. It must be idempotent (see the package doc);
-// return Permanent(err) for a record that can never succeed.
-type Handler interface {
-	Handle(ctx context.Context, m *Message) error
-}
-
-// HandlerFunc adapts a function to Handler.
-type HandlerFunc func(ctx context.Context, m *Message) error
-
-// Handle implements Handler.
-func (f HandlerFunc) Handle(ctx context.Context, m *Message) error { return f(ctx, m) }
-
-// BatchHandler handles the records of one partition from one poll, in
-// offset order, at once: sinks use it to write one batch per insert. It
-// must be idempotent. Return nil when all are done, Reject(...) to
-// dead-letter some records while the rest are done, Permanent(err) to
-// dead-letter the whole batch, or another error to retry the whole batch.
-type BatchHandler interface {
-	HandleBatch(ctx context.Context, batch []*Message) error
-}
-
-// BatchHandlerFunc adapts a function to BatchHandler.
-type BatchHandlerFunc func(ctx context.Context, batch []*Message) error
-
-// HandleBatch implements BatchHandler.
-func (f BatchHandlerFunc) HandleBatch(ctx context.Context, batch []*Message) error {
-	return f(ctx, batch)
-}
-
-// RejectedError says which records of a batch can never succeed; the
-// others are done.
-type RejectedError struct {
-	// Records maps batch indexes to their errors.
-	Records map[int]error
-}
-
-func (r *RejectedError) Error() string {
-	return fmt.Sprintf("%d records rejected", len(r.Records))
-}
-
-// Reject returns a BatchHandler result that dead-letters the records at
-// the given batch indexes and treats the others as done. Reject(nil) or an
-// empty map is nil.
-func Reject(records map[int]error) error {
-	if len(records) == 0 {
-		return nil
-	}
-	return &RejectedError{Records: records}
-}
 
 // DLQ header keys. The value of a dead letter is the original value, its
 // key the original key; these headers say where it came from and why.
@@ -73,9 +21,6 @@ const (
 	HeaderDLQGroup     = "dlq.group"
 	HeaderDLQError     = "dlq.error"
 )
-
-// maxErrorHeader bounds the error text carried in a dead letter.
-const maxErrorHeader = 1024
 
 // maxQueuedBatches is how many polled batches may wait for one partition's
 // worker before fetching from that partition pauses.
@@ -88,19 +33,25 @@ type ConsumerOptions struct {
 	Group string
 	// Topics to consume (prefixed names).
 	Topics []string
+	// Concurrency, when positive, overrides kafka.consumer.concurrency:
+	// the partitions handled at once.
+	Concurrency int
+	// MaxPollRecords, when positive, overrides
+	// kafka.consumer.max-poll-records, which also bounds a batch.
+	MaxPollRecords int
 }
 
-// Consumer is one member of a consumer group. Build it with NewConsumer
-// or NewBatchConsumer, then Run it.
+// Consumer is one member of a consumer group: the transport around one
+// stage. Build it with NewConsumer or NewBatchConsumer (or declare a Stage
+// and let a Runner build it), then Run it.
 type Consumer struct {
 	cfg     Config
 	opts    ConsumerOptions
-	handler BatchHandler
-	single  Handler // set when built with NewConsumer: per-record retries
+	chain   BatchHandler // the stage inside the decorators
+	single  bool         // the stage is a Handler: the chain is called per record
 	cl      *kgo.Client
 	log     zerolog.Logger
-	metrics *consumerMetrics
-	dlq     string
+	metrics *ConsumerMetrics
 	sem     chan struct{}
 
 	workCtx    context.Context // handlers' context: survives shutdown until the drain timeout
@@ -122,25 +73,21 @@ type topicPartition struct {
 
 // NewConsumer builds a consumer that calls h once per record.
 func NewConsumer(cfg Config, o ConsumerOptions, h Handler) (*Consumer, error) {
-	c, err := newConsumer(cfg, o)
-	if err != nil {
-		return nil, err
-	}
-	c.single = h
-	return c, nil
+	return newConsumer(cfg, o, perRecord{h}, true)
 }
 
 // NewBatchConsumer builds a consumer that calls h once per partition batch.
 func NewBatchConsumer(cfg Config, o ConsumerOptions, h BatchHandler) (*Consumer, error) {
-	c, err := newConsumer(cfg, o)
-	if err != nil {
-		return nil, err
-	}
-	c.handler = h
-	return c, nil
+	return newConsumer(cfg, o, h, false)
 }
 
-func newConsumer(cfg Config, o ConsumerOptions) (*Consumer, error) {
+func newConsumer(cfg Config, o ConsumerOptions, h BatchHandler, single bool) (*Consumer, error) {
+	if o.Concurrency > 0 {
+		cfg.Concurrency = o.Concurrency
+	}
+	if o.MaxPollRecords > 0 {
+		cfg.MaxPollRecords = o.MaxPollRecords
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -148,10 +95,9 @@ func newConsumer(cfg Config, o ConsumerOptions) (*Consumer, error) {
 		return nil, errors.New("streams: consumer needs a group and topics")
 	}
 	c := &Consumer{
-		cfg: cfg, opts: o,
+		cfg: cfg, opts: o, single: single,
 		log:     o.Logger.With().Str("group", o.Group).Logger(),
-		metrics: newConsumerMetrics(o.Registerer),
-		dlq:     cfg.Topics().DLQ,
+		metrics: NewConsumerMetrics(o.Registerer),
 		sem:     make(chan struct{}, cfg.Concurrency),
 		workers: map[topicPartition]*worker{},
 	}
@@ -172,7 +118,36 @@ func newConsumer(cfg Config, o ConsumerOptions) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("streams: consumer: %w", err)
 	}
+	// The delivery contract, as decorators around the stage (see Decorator).
+	// Dead letters go out through the consumer's own client: idempotent,
+	// acks=all, like the Producer.
+	c.chain = Chain(h,
+		WithDeadLetters(DeadLetters{
+			Sender: clientSender{c.cl}, Topic: cfg.Topics().DLQ, Group: o.Group,
+			Backoff: cfg.Retry, Logger: c.log,
+			OnProduceError: func(error) { c.metrics.errors.WithLabelValues(o.Group, "dead_letter_produce").Inc() },
+		}),
+		WithMetrics(c.metrics, o.Group),
+		WithRetry(cfg.Retry, c.onRetry),
+		WithRecover(),
+	)
 	return c, nil
+}
+
+// onRetry counts a transient failure and logs the first and every tenth.
+func (c *Consumer) onRetry(batch []*Message, n int, err error) {
+	m := batch[0]
+	c.metrics.retries.WithLabelValues(c.opts.Group, m.Topic).Inc()
+	if n == 1 || n%10 == 0 {
+		c.log.Warn().Err(err).Str("topic", m.Topic).Int32("partition", m.Partition).Int("attempt", n).Msg("handler failed; retrying")
+	}
+}
+
+// clientSender produces through a consumer's own client.
+type clientSender struct{ cl *kgo.Client }
+
+func (s clientSender) Send(ctx context.Context, topic string, key, value []byte, headers ...Header) error {
+	return s.cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: key, Value: value, Headers: toKgoHeaders(headers)}).FirstErr()
 }
 
 // Close releases a consumer that will not Run (Run closes it itself).
@@ -270,7 +245,7 @@ func (c *Consumer) stopWorkers(tps []topicPartition, cancel bool) {
 	for _, tp := range tps {
 		if w, ok := c.workers[tp]; ok {
 			delete(c.workers, tp)
-			close(w.stop)
+			w.stopWork()
 			if cancel {
 				w.cancel()
 			}
@@ -289,8 +264,9 @@ func (c *Consumer) worker(tp topicPartition) *worker {
 	defer c.mu.Unlock()
 	w, ok := c.workers[tp]
 	if !ok {
-		w = &worker{c: c, tp: tp, signal: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		w = &worker{c: c, tp: tp, signal: make(chan struct{}, 1), done: make(chan struct{})}
 		w.ctx, w.cancel = context.WithCancel(c.workCtx)
+		w.stop, w.stopWork = context.WithCancel(w.ctx)
 		c.workers[tp] = w
 		go w.run()
 	}
@@ -309,11 +285,12 @@ type batch struct {
 type worker struct {
 	c      *Consumer
 	tp     topicPartition
-	ctx    context.Context // handlers' context; cancelled if the partition is lost
-	cancel context.CancelFunc
-	signal chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
+	ctx      context.Context // handlers' context; cancelled if the partition is lost
+	cancel   context.CancelFunc
+	stop     context.Context // ends when the partition is given up: no new work, no more waiting
+	stopWork context.CancelFunc
+	signal   chan struct{}
+	done     chan struct{}
 
 	mu     sync.Mutex
 	queue  []batch
@@ -365,179 +342,49 @@ func (w *worker) run() {
 			select {
 			case <-w.signal:
 				continue
-			case <-w.stop:
+			case <-w.stop.Done():
 				return
 			}
 		}
 		select {
 		case w.c.sem <- struct{}{}:
-		case <-w.stop:
+		case <-w.stop.Done():
 			return
 		}
-		start := time.Now()
 		completed := w.handle(b)
 		<-w.c.sem
-		w.c.metrics.duration.WithLabelValues(w.c.opts.Group, w.tp.topic).Observe(time.Since(start).Seconds())
 		if !completed {
 			return
 		}
 	}
 }
 
-// handle processes one batch and marks what is done; false means it was
-// stopped before finishing (the rest will be redelivered).
+// handle runs one batch through the chain and marks what is done; false
+// means the partition was given up first (the rest will be redelivered).
 func (w *worker) handle(b batch) bool {
 	c := w.c
-	if c.single != nil {
+	ctx := withStop(w.ctx, w.stop)
+	if c.single {
 		for _, r := range b.records {
-			select {
-			case <-w.stop: // revoked or shutting down: leave the rest to the next owner
-				return false
-			default:
-			}
-			msg := fromKgo(r)
-			ok, err := w.attempt(func(ctx context.Context) error { return c.single.Handle(ctx, msg) })
-			if !ok {
+			if w.stop.Err() != nil { // revoked or shutting down: leave the rest to the next owner
 				return false
 			}
-			if err != nil && !w.deadLetter(r, err) {
+			if c.chain.HandleBatch(ctx, []*Message{fromKgo(r)}) != nil {
 				return false
 			}
-			w.done1(r, err == nil)
+			c.cl.MarkCommitRecords(r)
 		}
 	} else {
 		msgs := make([]*Message, len(b.records))
 		for i, r := range b.records {
 			msgs[i] = fromKgo(r)
 		}
-		ok, err := w.attempt(func(ctx context.Context) error { return c.handler.HandleBatch(ctx, msgs) })
-		if !ok {
+		if c.chain.HandleBatch(ctx, msgs) != nil {
 			return false
 		}
-		var rej *RejectedError
-		isRej := errors.As(err, &rej)
-		for i, r := range b.records {
-			var recErr error
-			switch {
-			case isRej:
-				recErr = rej.Records[i]
-			case err != nil:
-				recErr = err
-			}
-			if recErr != nil && !w.deadLetter(r, recErr) {
-				return false
-			}
-			w.done1(r, recErr == nil)
-		}
+		c.cl.MarkCommitRecords(b.records...)
 	}
 	last := b.records[len(b.records)-1]
 	c.metrics.lag.WithLabelValues(c.opts.Group, w.tp.topic, strconv.Itoa(int(w.tp.partition))).Set(float64(max(0, b.hwm-last.Offset-1)))
 	return true
-}
-
-func (w *worker) done1(r *kgo.Record, ok bool) {
-	c := w.c
-	c.cl.MarkCommitRecords(r)
-	outcome := "ok"
-	if !ok {
-		outcome = "dead_letter"
-	}
-	c.metrics.records.WithLabelValues(c.opts.Group, r.Topic, outcome).Inc()
-	c.metrics.bytes.WithLabelValues(c.opts.Group, r.Topic).Add(float64(len(r.Value)))
-}
-
-// attempt calls fn until it succeeds, fails permanently, or runs out of
-// attempts; transient failures wait with backoff. It returns false if the
-// worker was stopped before a final answer, else true and the final error
-// (nil, or one to dead-letter).
-func (w *worker) attempt(fn func(context.Context) error) (bool, error) {
-	c := w.c
-	for n := 1; ; n++ {
-		err := call(w.ctx, fn)
-		if err == nil {
-			return true, nil
-		}
-		if IsPermanent(err) || (c.cfg.RetryMaxAttempts > 0 && n >= c.cfg.RetryMaxAttempts) {
-			return true, err
-		}
-		var rej *RejectedError
-		if errors.As(err, &rej) {
-			return true, err
-		}
-		if w.ctx.Err() != nil {
-			return false, err // drain timed out, or the partition was lost
-		}
-		c.metrics.retries.WithLabelValues(c.opts.Group, w.tp.topic).Inc()
-		if n == 1 || n%10 == 0 {
-			c.log.Warn().Err(err).Str("topic", w.tp.topic).Int32("partition", w.tp.partition).Int("attempt", n).Msg("handler failed; retrying")
-		}
-		if !w.sleep(backoff(c.cfg.RetryBackoff, c.cfg.RetryMaxBackoff, n)) {
-			return false, err
-		}
-	}
-}
-
-// call runs fn, turning a panic into a permanent error: a handler bug on
-// one record must not kill the service or stall the partition forever.
-func call(ctx context.Context, fn func(context.Context) error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = Permanent(fmt.Errorf("handler panic: %v\n%s", p, debug.Stack()))
-		}
-	}()
-	return fn(ctx)
-}
-
-func (w *worker) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-w.stop:
-		return false
-	}
-}
-
-// backoff is exponential from base, capped, with full jitter in the upper
-// half so that many workers do not retry in lockstep.
-func backoff(base, ceiling time.Duration, attempt int) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < ceiling; i++ {
-		d *= 2
-	}
-	d = min(d, ceiling)
-	return d/2 + rand.N(d/2+1)
-}
-
-// deadLetter writes r to the DLQ topic, retrying until it is acknowledged
-// (a record may only be marked done once it is safe somewhere). false
-// means the worker stopped first.
-func (w *worker) deadLetter(r *kgo.Record, cause error) bool {
-	c := w.c
-	msg := cause.Error()
-	if len(msg) > maxErrorHeader {
-		msg = msg[:maxErrorHeader]
-	}
-	headers := append(append([]kgo.RecordHeader(nil), r.Headers...),
-		kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(r.Topic)},
-		kgo.RecordHeader{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(r.Partition)))},
-		kgo.RecordHeader{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
-		kgo.RecordHeader{Key: HeaderDLQGroup, Value: []byte(c.opts.Group)},
-		kgo.RecordHeader{Key: HeaderDLQError, Value: []byte(msg)},
-	)
-	for n := 1; ; n++ {
-		dl := &kgo.Record{Topic: c.dlq, Key: r.Key, Value: r.Value, Headers: headers}
-		err := c.cl.ProduceSync(w.ctx, dl).FirstErr()
-		if err == nil {
-			c.log.Warn().Str("topic", r.Topic).Int32("partition", r.Partition).Int64("offset", r.Offset).
-				Str("error", msg).Msg("record dead-lettered")
-			return true
-		}
-		c.metrics.errors.WithLabelValues(c.opts.Group, "dead_letter_produce").Inc()
-		c.log.Error().Err(err).Str("dlq", c.dlq).Msg("dead-letter produce failed; retrying")
-		if w.ctx.Err() != nil || !w.sleep(backoff(c.cfg.RetryBackoff, c.cfg.RetryMaxBackoff, n)) {
-			return false
-		}
-	}
 }

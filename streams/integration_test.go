@@ -37,8 +37,8 @@ func realKafka(t *testing.T, partitions int) Config {
 	}
 	cfg.TopicPrefix = fmt.Sprintf("it%d.", time.Now().UnixNano())
 	cfg.Partitions = partitions
-	cfg.RetryBackoff = 10 * time.Millisecond
-	cfg.RetryMaxBackoff = 100 * time.Millisecond
+	cfg.Retry.Initial = 10 * time.Millisecond
+	cfg.Retry.Max = 100 * time.Millisecond
 	require.NoError(t, EnsureTopics(context.Background(), cfg, cfg.Topics().All()...))
 	return cfg
 }

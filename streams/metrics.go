@@ -24,7 +24,9 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	return c
 }
 
-type consumerMetrics struct {
+// ConsumerMetrics are the consumers' metric families, shared by every
+// consumer of a process (registered once, found again by the others).
+type ConsumerMetrics struct {
 	records  *prometheus.CounterVec   // group, topic, outcome
 	bytes    *prometheus.CounterVec   // group, topic
 	retries  *prometheus.CounterVec   // group, topic
@@ -33,8 +35,9 @@ type consumerMetrics struct {
 	errors   *prometheus.CounterVec   // group, kind
 }
 
-func newConsumerMetrics(reg prometheus.Registerer) *consumerMetrics {
-	return &consumerMetrics{
+// NewConsumerMetrics registers the families on reg (nil: unregistered).
+func NewConsumerMetrics(reg prometheus.Registerer) *ConsumerMetrics {
+	return &ConsumerMetrics{
 		records: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crashstream_kafka_consumer_records_total",
 			Help: "Records finished by consumers, by outcome (ok, dead_letter).",
@@ -53,7 +56,7 @@ func newConsumerMetrics(reg prometheus.Registerer) *consumerMetrics {
 		}, []string{"group", "topic", "partition"})),
 		duration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "crashstream_kafka_consumer_handle_seconds",
-			Help:    "Time to handle one batch of records of one partition, retries included.",
+			Help:    "Time per handler call (one record, or one partition batch for batch stages), retries included.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}, []string{"group", "topic"})),
 		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{

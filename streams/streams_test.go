@@ -49,8 +49,8 @@ func TestConfigValidate(t *testing.T) {
 		{"linger", func(c *Config) { c.Linger = -1 }, "kafka.producer.linger"},
 		{"concurrency", func(c *Config) { c.Concurrency = 0 }, "kafka.consumer.concurrency"},
 		{"poll", func(c *Config) { c.MaxPollRecords = 0 }, "kafka.consumer.max-poll-records"},
-		{"backoff", func(c *Config) { c.RetryMaxBackoff = c.RetryBackoff / 2 }, "kafka.retry.backoff"},
-		{"attempts", func(c *Config) { c.RetryMaxAttempts = -1 }, "kafka.retry.max-attempts"},
+		{"backoff", func(c *Config) { c.Retry.Max = c.Retry.Initial / 2 }, "kafka.retry.backoff"},
+		{"attempts", func(c *Config) { c.Retry.MaxAttempts = -1 }, "kafka.retry.max-attempts"},
 		{"drain", func(c *Config) { c.DrainTimeout = 0 }, "kafka.consumer.drain-timeout"},
 	}
 	for _, tt := range tests {
@@ -75,7 +75,7 @@ func TestFlags(t *testing.T) {
 	require.NoError(t, fs.Parse([]string{"-kafka.brokers", "a:1, b:2", "-kafka.topic-prefix", "t1.", "-kafka.retry.max-attempts", "5"}))
 	assert.Equal(t, []string{"a:1", "b:2"}, c.Brokers)
 	assert.Equal(t, "a:1,b:2", fs.Lookup("kafka.brokers").Value.String())
-	assert.Equal(t, 5, c.RetryMaxAttempts)
+	assert.Equal(t, 5, c.Retry.MaxAttempts)
 	assert.Equal(t, "t1.crash.processed.v1", c.Topics().Processed)
 	assert.Equal(t, []string{"t1.crash.received.v1", "t1.crash.priority.v1", "t1.crash.reprocess.v1",
 		"t1.crash.processed.v1", "t1.crash.telemetry.v1", "t1.crash.dlq.v1"}, c.Topics().All())
@@ -91,15 +91,6 @@ func TestPermanent(t *testing.T) {
 	assert.False(t, IsPermanent(base))
 	assert.Nil(t, Reject(nil))
 	assert.Contains(t, Reject(map[int]error{1: base}).Error(), "1 records")
-}
-
-func TestBackoff(t *testing.T) {
-	for attempt := 1; attempt < 20; attempt++ {
-		d := backoff(100*time.Millisecond, 2*time.Second, attempt)
-		assert.GreaterOrEqual(t, d, 50*time.Millisecond)
-		assert.LessOrEqual(t, d, 2*time.Second)
-	}
-	assert.LessOrEqual(t, backoff(100*time.Millisecond, 2*time.Second, 1), 100*time.Millisecond)
 }
 
 func TestLoggerAdapter(t *testing.T) {
@@ -135,8 +126,8 @@ func fakeKafka(t *testing.T, opts ...kfake.Opt) (*kfake.Cluster, Config) {
 	cfg := DefaultConfig()
 	cfg.Brokers = c.ListenAddrs()
 	cfg.TopicPrefix = "t" + strconv.FormatInt(time.Now().UnixNano(), 36) + "."
-	cfg.RetryBackoff = 5 * time.Millisecond
-	cfg.RetryMaxBackoff = 20 * time.Millisecond
+	cfg.Retry.Initial = 5 * time.Millisecond
+	cfg.Retry.Max = 20 * time.Millisecond
 	cfg.Linger = 0
 	require.NoError(t, EnsureTopics(context.Background(), cfg, cfg.Topics().All()...))
 	return c, cfg
@@ -402,7 +393,7 @@ func TestConsumerDeadLetters(t *testing.T) {
 	}{
 		{"permanent", func(r *recorder, _ *Config) { r.poison["5"] = true }, "poison 5"},
 		{"panic", func(r *recorder, _ *Config) { r.panics["5"] = true }, "handler panic: boom on 5"},
-		{"attempts exhausted", func(r *recorder, c *Config) { r.failures["5"] = 1000; c.RetryMaxAttempts = 3 }, "transient on 5"},
+		{"attempts exhausted", func(r *recorder, c *Config) { r.failures["5"] = 1000; c.Retry.MaxAttempts = 3 }, "transient on 5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/streams/backoff"
 	"github.com/rs/zerolog"
 )
 
@@ -47,21 +48,31 @@ type crash struct {
 // stored, so it is retried in the background and, failing that, found by
 // verify-processed (raw crash without processed crash).
 type crashMover struct {
-	store   Store
-	pub     Publisher
-	cfg     Config
-	m       *metrics
-	log     zerolog.Logger
-	retry   chan schemas.CrashReceived
-	sleep   func(ctx context.Context, d time.Duration) bool
-	backoff func(attempt int) time.Duration
+	store Store
+	pub   Publisher
+	cfg   Config
+	m     *metrics
+	log   zerolog.Logger
+	retry chan schemas.CrashReceived
 }
 
 func newCrashMover(cfg Config, store Store, pub Publisher, m *metrics, log zerolog.Logger) *crashMover {
-	mv := &crashMover{store: store, pub: pub, cfg: cfg, m: m, log: log,
-		retry: make(chan schemas.CrashReceived, cfg.RepublishQueue), sleep: sleepCtx}
-	mv.backoff = func(attempt int) time.Duration { return cfg.StoreBackoff << (attempt - 1) }
-	return mv
+	return &crashMover{store: store, pub: pub, cfg: cfg, m: m, log: log,
+		retry: make(chan schemas.CrashReceived, cfg.RepublishQueue)}
+}
+
+// maxWait caps the waits of the store and republish retries.
+const maxWait = 30 * time.Second
+
+// storePolicy is StoreAttempts tries, waits doubling from StoreBackoff.
+func (c Config) storePolicy() backoff.Policy {
+	return backoff.Policy{Initial: c.StoreBackoff, Max: max(c.StoreBackoff, maxWait), MaxAttempts: c.StoreAttempts}
+}
+
+// republishPolicy retries until shutdown, waits doubling from StoreBackoff
+// (at least 1 ms, so a zero backoff does not spin) up to maxWait.
+func (c Config) republishPolicy() backoff.Policy {
+	return backoff.Policy{Initial: max(c.StoreBackoff, time.Millisecond), Max: maxWait}
 }
 
 // save writes every object of c. The dumps and the dump names go up
@@ -125,26 +136,18 @@ func bytesOpener(b []byte) func() (io.Reader, int64) {
 
 // putRetry writes one object with bounded attempts, each bounded in time.
 func (mv *crashMover) putRetry(ctx context.Context, key string, open func() (io.Reader, int64), ct string) error {
-	var err error
-	for attempt := 1; attempt <= mv.cfg.StoreAttempts; attempt++ {
-		if attempt > 1 {
-			mv.m.storeRetries.Inc()
-			if !mv.sleep(ctx, mv.backoff(attempt-1)) {
-				return errors.Join(err, ctx.Err())
-			}
-		}
+	attempts := 0
+	err := mv.cfg.storePolicy().Retry(ctx, func(n int) error {
+		attempts = n
 		actx, cancel := context.WithTimeout(ctx, mv.cfg.StoreTimeout)
+		defer cancel()
 		r, size := open()
-		err = mv.store.Put(actx, key, r, size, ct)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return err
-		}
+		return mv.store.Put(actx, key, r, size, ct)
+	}, func(error) bool { return ctx.Err() == nil }, func(int, error) { mv.m.storeRetries.Inc() })
+	if err == nil || ctx.Err() != nil {
+		return err
 	}
-	return fmt.Errorf("store %s: %d attempts: %w", key, mv.cfg.StoreAttempts, err)
+	return fmt.Errorf("store %s: %d attempts: %w", key, attempts, err)
 }
 
 // publish announces the crash within PublishTimeout; on failure the event
@@ -189,32 +192,16 @@ func (mv *crashMover) runRepublisher(ctx context.Context) error {
 			}
 			return nil
 		case ev := <-mv.retry:
-			wait := mv.cfg.StoreBackoff
-			for {
+			err := mv.cfg.republishPolicy().Retry(ctx, func(int) error {
 				pctx, cancel := context.WithTimeout(ctx, mv.cfg.PublishTimeout)
-				err := mv.pub.Publish(pctx, ev)
-				cancel()
-				if err == nil {
-					mv.m.republished.Inc()
-					break
-				}
-				if !mv.sleep(ctx, wait) {
-					mv.m.republishDropped.Inc()
-					break
-				}
-				wait = min(2*wait+time.Millisecond, 30*time.Second)
+				defer cancel()
+				return mv.pub.Publish(pctx, ev)
+			}, nil, nil)
+			if err != nil { // only shutdown ends the retries
+				mv.m.republishDropped.Inc()
+				continue
 			}
+			mv.m.republished.Inc()
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

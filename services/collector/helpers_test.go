@@ -144,7 +144,6 @@ func newFixture(t *testing.T, mut func(*Config)) *fixture {
 	f := &fixture{store: newMemStore(), pub: newMemPublisher(), reg: prometheus.NewRegistry()}
 	c, err := New(cfg, f.store, f.pub, f.reg, zerolog.Nop())
 	require.NoError(t, err)
-	c.mover.sleep = func(ctx context.Context, d time.Duration) bool { return ctx.Err() == nil }
 	f.c = c
 	return f
 }

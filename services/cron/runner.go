@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/streams/backoff"
 )
 
 // Job is one housekeeping task.
@@ -249,8 +250,8 @@ func (r *Runner) runDue(ctx context.Context, j Job, force bool) error {
 		if err != nil {
 			s.Failures++
 			s.LastError = err.Error()
-			backoff := r.cfg.RetryBackoff << min(s.Failures-1, 20)
-			s.RetryAt = s.LastRun.Add(min(backoff, j.Period()))
+			retry := backoff.Policy{Initial: r.cfg.RetryBackoff, Max: j.Period()}
+			s.RetryAt = s.LastRun.Add(retry.Delay(s.Failures))
 			r.metrics.failures.WithLabelValues(j.Name()).Inc()
 			r.log.Error().Err(err).Str("job", j.Name()).Time("period", p).Int("failures", s.Failures).Msg("job failed")
 			if serr := r.saveState(ctx, j.Name(), s); serr != nil {

@@ -332,27 +332,14 @@ func (p *Processor) decode(ctx context.Context, m *streams.Message) (crashID, ru
 	return "", "", fmt.Errorf("unexpected topic %q", m.Topic)
 }
 
-// Run consumes the standard and reprocessing topics, and the priority topic
-// in its own group, until ctx ends; both drain before it returns.
-func (p *Processor) Run(ctx context.Context, cfg streams.Config) error {
-	opts := streams.Options{Logger: p.deps.Logger, Registerer: p.deps.Registry}
-	main, err := streams.NewConsumer(cfg, streams.ConsumerOptions{Options: opts, Group: p.cfg.Group,
-		Topics: []string{p.deps.Topics.Received, p.deps.Topics.Reprocess}}, streams.HandlerFunc(p.Handle))
-	if err != nil {
-		return err
+// Stages declares what the processor consumes: the standard and
+// reprocessing topics in one group, and the priority topic in its own, so
+// that a backlog never delays a priority request. Both run Handle; the
+// runner builds the consumers.
+func (p *Processor) Stages() []streams.Stage {
+	h := streams.HandlerFunc(p.Handle)
+	return []streams.Stage{
+		{Name: "processor", Group: p.cfg.Group, Topics: []string{p.deps.Topics.Received, p.deps.Topics.Reprocess}, Handler: h},
+		{Name: "processor-priority", Group: p.cfg.PriorityGroup, Topics: []string{p.deps.Topics.Priority}, Handler: h},
 	}
-	prio, err := streams.NewConsumer(cfg, streams.ConsumerOptions{Options: opts, Group: p.cfg.PriorityGroup,
-		Topics: []string{p.deps.Topics.Priority}}, streams.HandlerFunc(p.Handle))
-	if err != nil {
-		main.Close()
-		return err
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i, c := range []*streams.Consumer{main, prio} {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = c.Run(ctx) }()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }

@@ -128,17 +128,10 @@ func (s *ClickHouse) HandleBatch(ctx context.Context, batch []*streams.Message) 
 	return streams.Reject(rejected)
 }
 
-// Run consumes crash.processed.v1 until ctx ends, then drains.
-func (s *ClickHouse) Run(ctx context.Context, kafka streams.Config) error {
-	c, err := streams.NewBatchConsumer(kafka, streams.ConsumerOptions{
-		Options: streams.Options{Logger: s.deps.Logger, Registerer: s.deps.Registry},
-		Group:   s.cfg.Group, Topics: []string{kafka.Topics().Processed},
-	}, s)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return c.Run(ctx)
+// Stage declares what the sink consumes: crash.processed.v1 (of topics)
+// in its group.
+func (s *ClickHouse) Stage(topics streams.Topics) streams.Stage {
+	return streams.Stage{Name: "sink-clickhouse", Group: s.cfg.Group, Topics: []string{topics.Processed}, BatchHandler: s}
 }
 
 // ensure the interface is met

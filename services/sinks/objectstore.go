@@ -91,15 +91,8 @@ func (s *ObjectStore) Handle(ctx context.Context, m *streams.Message) error {
 	return err
 }
 
-// Run consumes crash.processed.v1 until ctx ends, then drains.
-func (s *ObjectStore) Run(ctx context.Context, kafka streams.Config) error {
-	c, err := streams.NewConsumer(kafka, streams.ConsumerOptions{
-		Options: streams.Options{Logger: s.deps.Logger, Registerer: s.deps.Registry},
-		Group:   s.cfg.Group, Topics: []string{kafka.Topics().Processed},
-	}, s)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return c.Run(ctx)
+// Stage declares what the sink consumes: crash.processed.v1 (of topics)
+// in its group.
+func (s *ObjectStore) Stage(topics streams.Topics) streams.Stage {
+	return streams.Stage{Name: "sink-objectstore", Group: s.cfg.Group, Topics: []string{topics.Processed}, Handler: s}
 }

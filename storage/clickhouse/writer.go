@@ -9,9 +9,12 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/crashstream/crashstream/streams/backoff"
 )
 
-// WriterConfig bounds the writer's retries.
+// WriterConfig bounds the writer's retries: the flags' view of a
+// backoff.Policy (see Policy).
 type WriterConfig struct {
 	// MaxAttempts is how many times one batch is tried before Write gives up
 	// and the caller leaves its offsets uncommitted.
@@ -39,15 +42,19 @@ func (c WriterConfig) Validate() error {
 	return nil
 }
 
+// Policy is the writer's retry policy: MaxAttempts attempts, waits from
+// Backoff doubling up to MaxBackoff, no jitter (one writer per sink).
+func (c WriterConfig) Policy() backoff.Policy {
+	return backoff.Policy{Initial: c.Backoff, Max: c.MaxBackoff, MaxAttempts: c.MaxAttempts}
+}
+
 // Writer inserts batches of crashes. It is safe for concurrent use.
 type Writer struct {
 	conn    driver.Conn
 	db      string
 	table   *Table
 	columns string
-	cfg     WriterConfig
-	// sleep waits between attempts; tests replace it.
-	sleep func(ctx context.Context, d time.Duration) error
+	retry   backoff.Policy
 }
 
 // NewWriter returns a writer into database's crashes table, filling the
@@ -60,18 +67,7 @@ func NewWriter(conn driver.Conn, database string, table *Table, cfg WriterConfig
 		return nil, err
 	}
 	cols := strings.Join(append(table.ColumnNames(), "row_version"), ", ")
-	return &Writer{conn: conn, db: database, table: table, columns: cols, cfg: cfg, sleep: sleepCtx}, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return &Writer{conn: conn, db: database, table: table, columns: cols, retry: cfg.Policy()}, nil
 }
 
 // ErrInvalidCrash marks a crash that can never be inserted (the sink sends
@@ -104,35 +100,31 @@ func (w *Writer) Write(ctx context.Context, rows []Row) error {
 			return fmt.Errorf("%w: crash %s has %d values for %d columns", ErrInvalidCrash, rows[i].CrashID, len(rows[i].Values), len(w.table.columns))
 		}
 	}
-	backoff := w.cfg.Backoff
-	var err error
+	// The attempts share their progress: an insert that succeeded is not
+	// repeated when only its corrections failed.
 	inserted := false
 	var pending *corrections // owed once the insert is done
-	for attempt := 1; attempt <= w.cfg.MaxAttempts; attempt++ {
+	err := w.retry.Retry(ctx, func(int) error {
 		if !inserted {
-			var replaced []aggKey
-			if replaced, err = w.writeOnce(ctx, rows); err == nil {
-				inserted = true
-				if len(replaced) > 0 {
-					pending = &corrections{keys: replaced}
-				}
+			replaced, err := w.writeOnce(ctx, rows)
+			if err != nil {
+				return err
+			}
+			inserted = true
+			if len(replaced) > 0 {
+				pending = &corrections{keys: replaced}
 			}
 		}
-		if inserted && pending != nil {
-			if err = w.correct(ctx, pending); err == nil {
-				pending = nil
+		if pending != nil {
+			if err := w.correct(ctx, pending); err != nil {
+				return err
 			}
+			pending = nil
 		}
-		if inserted && pending == nil {
-			return nil
-		}
-		if ctx.Err() != nil || attempt == w.cfg.MaxAttempts {
-			break
-		}
-		if serr := w.sleep(ctx, backoff); serr != nil {
-			break
-		}
-		backoff = min(2*backoff, w.cfg.MaxBackoff)
+		return nil
+	}, nil, nil)
+	if err == nil {
+		return nil
 	}
 	return fmt.Errorf("insert %d crashes: %w", len(rows), err)
 }

@@ -263,7 +263,7 @@ func TestBenchSinkThroughput(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	start := time.Now()
-	go func() { done <- sink.Run(ctx, kcfg) }()
+	go func() { done <- runStage(ctx, kcfg, sink.Stage(kcfg.Topics())) }()
 	var first time.Time
 	eventually(t, 10*time.Minute, "all rows stored", func() (bool, string) {
 		var c uint64
@@ -308,7 +308,7 @@ func TestBenchVisibilityLag(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- sink.Run(ctx, kcfg) }()
+	go func() { done <- runStage(ctx, kcfg, sink.Stage(kcfg.Topics())) }()
 	defer func() { cancel(); require.NoError(t, <-done) }()
 
 	p, err := streams.NewProducer(kcfg, streams.Options{Logger: zerolog.Nop()})

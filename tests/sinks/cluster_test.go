@@ -99,7 +99,7 @@ func TestClusterSinkKillReplica(t *testing.T) {
 	ssink := newSink(sconn, scfg.Database, "sink-single-")
 	var wg sync.WaitGroup
 	for _, sk := range []*sinks.ClickHouse{csink, ssink} {
-		wg.Go(func() { assert.NoError(t, sk.Run(ctx, kcfg)) })
+		wg.Go(func() { assert.NoError(t, runStage(ctx, kcfg, sk.Stage(kcfg.Topics()))) })
 	}
 	defer wg.Wait()
 	defer cancel()

@@ -114,9 +114,9 @@ func TestSinksRealStack(t *testing.T) {
 
 	var wg sync.WaitGroup
 	for _, run := range []func(context.Context) error{
-		func(ctx context.Context) error { return chSink.Run(ctx, kcfg) },
-		func(ctx context.Context) error { return osSink.Run(ctx, kcfg) },
-		func(ctx context.Context) error { return telSink.Run(ctx, kcfg) },
+		func(ctx context.Context) error { return runStage(ctx, kcfg, chSink.Stage(kcfg.Topics())) },
+		func(ctx context.Context) error { return runStage(ctx, kcfg, osSink.Stage(kcfg.Topics())) },
+		func(ctx context.Context) error { return runStage(ctx, kcfg, telSink.Stage(kcfg.Topics())) },
 		func(ctx context.Context) error { defer tcons.Close(); return tcons.Run(ctx) },
 	} {
 		wg.Go(func() { assert.NoError(t, run(ctx)) })

@@ -80,10 +80,20 @@ func kafkaConfig(t testing.TB) streams.Config {
 	t.Helper()
 	cfg := streams.DefaultConfig()
 	cfg.TopicPrefix = unique("t") + "."
-	cfg.RetryBackoff = 20 * time.Millisecond
-	cfg.RetryMaxBackoff = 200 * time.Millisecond
+	cfg.Retry.Initial = 20 * time.Millisecond
+	cfg.Retry.Max = 200 * time.Millisecond
 	require.NoError(t, streams.EnsureTopics(context.Background(), cfg, cfg.Topics().All()...))
 	return cfg
+}
+
+// runStage runs one sink's stage until ctx ends, as the crashstream
+// binary's runner does.
+func runStage(ctx context.Context, kcfg streams.Config, st streams.Stage) error {
+	r, err := streams.NewRunner(kcfg, streams.Options{Logger: zerolog.Nop()}, st)
+	if err != nil {
+		return err
+	}
+	return r.Run(ctx)
 }
 
 func serde(t testing.TB) *registry.Serde {

@@ -44,7 +44,5 @@ func (s *processorService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	kafka := sh.kafka
-	sh.process.Go("processor", func(ctx context.Context) error { return p.Run(ctx, kafka) })
-	return nil
+	return sh.consume(s.name(), p.Stages()...)
 }

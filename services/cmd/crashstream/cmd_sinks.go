@@ -44,15 +44,13 @@ func (s *sinkClickHouseService) start(ctx context.Context, sh *shared) error {
 	}
 	sink, err := sinks.NewClickHouse(s.cfg, sinks.ClickHouseDeps{
 		Writer: writer, Table: table, Decoder: serde,
-		Logger:   sh.process.Logger.With().Str("service", s.name()).Logger(),
+		Logger:   sh.logger(s.name()),
 		Registry: sh.process.Registry,
 	})
 	if err != nil {
 		return err
 	}
-	kafka := sh.kafka
-	sh.process.Go(s.name(), func(ctx context.Context) error { return sink.Run(ctx, kafka) })
-	return nil
+	return sh.consume(s.name(), sink.Stage(sh.kafka.Topics()))
 }
 
 // sinkObjectStoreService writes processed crashes to the object store.
@@ -78,15 +76,13 @@ func (s *sinkObjectStoreService) start(ctx context.Context, sh *shared) error {
 	}
 	sink, err := sinks.NewObjectStore(s.cfg, sinks.ObjectStoreDeps{
 		Bucket: store.Bucket(sh.s3.Bucket), Decoder: serde,
-		Logger:   sh.process.Logger.With().Str("service", s.name()).Logger(),
+		Logger:   sh.logger(s.name()),
 		Registry: sh.process.Registry,
 	})
 	if err != nil {
 		return err
 	}
-	kafka := sh.kafka
-	sh.process.Go(s.name(), func(ctx context.Context) error { return sink.Run(ctx, kafka) })
-	return nil
+	return sh.consume(s.name(), sink.Stage(sh.kafka.Topics()))
 }
 
 // sinkTelemetryService exports the public telemetry subset.
@@ -113,7 +109,7 @@ func (s *sinkTelemetryService) start(ctx context.Context, sh *shared) error {
 	deps := sinks.TelemetryDeps{
 		Publisher: producer, Encoder: serde, Decoder: serde,
 		Topic: sh.kafka.Topics().Telemetry, Fields: fields.New(),
-		Logger:   sh.process.Logger.With().Str("service", s.name()).Logger(),
+		Logger:   sh.logger(s.name()),
 		Registry: sh.process.Registry,
 	}
 	if s.cfg.WriteBucket {
@@ -131,7 +127,5 @@ func (s *sinkTelemetryService) start(ctx context.Context, sh *shared) error {
 	if err != nil {
 		return err
 	}
-	kafka := sh.kafka
-	sh.process.Go(s.name(), func(ctx context.Context) error { return sink.Run(ctx, kafka) })
-	return nil
+	return sh.consume(s.name(), sink.Stage(sh.kafka.Topics()))
 }

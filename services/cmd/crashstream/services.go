@@ -162,6 +162,20 @@ func (sh *shared) ensureTopics(ctx context.Context) error {
 	return nil
 }
 
+// consume builds the consumers of a service's stages now (a bad
+// declaration fails start-up) and runs them as the service's loop. The
+// stages' handlers carry no transport: retries, dead letters, metrics and
+// panic containment are the runner's.
+func (sh *shared) consume(service string, stages ...streams.Stage) error {
+	r, err := streams.NewRunner(sh.kafka, streams.Options{Logger: sh.logger(service), Registerer: sh.process.Registry}, stages...)
+	if err != nil {
+		return err
+	}
+	sh.process.OnClose(service+" consumers", func(context.Context) error { r.Close(); return nil })
+	sh.process.Go(service, r.Run)
+	return nil
+}
+
 // logger is the process's logger, labelled with the service's name.
 func (sh *shared) logger(service string) zerolog.Logger {
 	return sh.process.Logger.With().Str("service", service).Logger()
