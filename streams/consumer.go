@@ -283,8 +283,8 @@ type batch struct {
 // the worker catches up, so a slow partition neither blocks the poll loop
 // (and with it rebalances) nor buffers without bound.
 type worker struct {
-	c      *Consumer
-	tp     topicPartition
+	c        *Consumer
+	tp       topicPartition
 	ctx      context.Context // handlers' context; cancelled if the partition is lost
 	cancel   context.CancelFunc
 	stop     context.Context // ends when the partition is given up: no new work, no more waiting
