@@ -80,7 +80,7 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 		return nil, fmt.Errorf("signature lists: %w", err)
 	}
 	gen := signature.New(lists, signature.RulesetSocorro)
-	walker := hangGuard{w: stackwalk.New(cfg.Stackwalk, sup), limit: cfg.Stackwalk.Timeout + cfg.HangGrace}
+	walker := rules.HangGuard(stackwalk.New(cfg.Stackwalk, sup), cfg.Stackwalk.Timeout+cfg.HangGrace)
 	p := &Processor{cfg: cfg, deps: deps, metrics: newMetrics(deps.Registry), symbols: sup}
 	p.rulesets = map[string]rules.Ruleset{
 		protocol.RulesetDefault:             rules.Default(fields.New(), walker, gen),
@@ -98,39 +98,6 @@ func (f bucketFetcher) Get(ctx context.Context, key string) (io.ReadCloser, erro
 		return nil, fs.ErrNotExist
 	}
 	return rc, err
-}
-
-// hangGuard gives up on a walk that outlives its deadline by the grace:
-// the walker honours its context, so this only fires on a walker bug, and
-// then the goroutine is abandoned rather than the partition stalled.
-type hangGuard struct {
-	w     rules.Walker
-	limit time.Duration
-}
-
-func (g hangGuard) Process(ctx context.Context, dump []byte) (*stackwalk.Result, error) {
-	type out struct {
-		res *stackwalk.Result
-		err error
-	}
-	done := make(chan out, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- out{nil, fmt.Errorf("stackwalker panicked: %v", p)}
-			}
-		}()
-		r, err := g.w.Process(ctx, dump)
-		done <- out{r, err}
-	}()
-	t := time.NewTimer(g.limit)
-	defer t.Stop()
-	select {
-	case o := <-done:
-		return o.res, o.err
-	case <-t.C:
-		return nil, fmt.Errorf("stackwalker did not finish within %s: %w", g.limit, context.DeadlineExceeded)
-	}
 }
 
 // errMissingRawCrash marks a crash whose raw crash is not in the store.

@@ -150,21 +150,6 @@ func TestRegenerateSignatureUsesStoredProcessedCrash(t *testing.T) {
 	assert.True(t, again.DateProcessed.After(first.DateProcessed) || again.DateProcessed.Equal(first.DateProcessed))
 }
 
-type hangingWalker struct{ release chan struct{} }
-
-func (h hangingWalker) Process(context.Context, []byte) (*stackwalk.Result, error) {
-	<-h.release
-	return nil, nil
-}
-
-func TestHangGuardAbandonsStuckWalk(t *testing.T) {
-	h := hangingWalker{make(chan struct{})}
-	defer close(h.release)
-	_, err := hangGuard{w: h, limit: 10 * time.Millisecond}.Process(context.Background(), nil)
-	require.Error(t, err)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-}
-
 // TestSymbolUploadForgetsMisses: a crash processed before its symbols were
 // uploaded is symbolicated when the upload's reprocessing request arrives,
 // even though the miss is still remembered.

@@ -144,7 +144,7 @@ func (panicWalker) Process(context.Context, []byte) (*stackwalk.Result, error) {
 func TestFailingRulesAreNoted(t *testing.T) {
 	lists, err := signature.DefaultLists()
 	require.NoError(t, err)
-	rs := Default(fields.New(), panicWalker{}, signature.New(lists, signature.RulesetSocorro))
+	rs := Default(fields.New(), HangGuard(panicWalker{}, time.Minute), signature.New(lists, signature.RulesetSocorro))
 	rs.Rules = append(rs.Rules[:2], append([]Rule{Func("Broken", func(context.Context, *Crash) error { return errors.New("kaput") })}, rs.Rules[2:]...)...)
 	c := newCrash(map[string]any{"ProductName": "TestApp", "BuildID": "not-a-number"}, map[string][]byte{"upload_file_minidump": []byte("MDMP")})
 	rs.Run(context.Background(), c, nil)
@@ -194,4 +194,19 @@ func TestJavaStackTraceIsSanitised(t *testing.T) {
 	c = newCrash(map[string]any{"JavaStackTrace": "not a class: x\n\tat a"}, nil)
 	require.NoError(t, JavaStackTrace().Apply(context.Background(), c))
 	assert.Equal(t, "malformed", c.Processed.JavaStackTrace)
+}
+
+type hangingWalker struct{ release chan struct{} }
+
+func (h hangingWalker) Process(context.Context, []byte) (*stackwalk.Result, error) {
+	<-h.release
+	return nil, nil
+}
+
+func TestHangGuardAbandonsStuckWalk(t *testing.T) {
+	h := hangingWalker{make(chan struct{})}
+	defer close(h.release)
+	_, err := HangGuard(h, 10*time.Millisecond).Process(context.Background(), nil)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }

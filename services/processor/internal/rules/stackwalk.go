@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/services/lib/stackwalk"
@@ -16,6 +17,44 @@ import (
 // Implementations bound their own time and memory per dump.
 type Walker interface {
 	Process(ctx context.Context, dump []byte) (*stackwalk.Result, error)
+}
+
+// HangGuard wraps w so that a walk that outlives limit is given up: the
+// walker honours its context, so this only fires on a walker bug, and then
+// the walk's goroutine is abandoned rather than the partition stalled. The
+// walk runs in its own goroutine, where no caller's recover reaches, so the
+// guard also turns a walker panic into the walk's error (a hostile dump
+// must not take the processor down): the walk's one panic guard.
+func HangGuard(w Walker, limit time.Duration) Walker { return hangGuard{w: w, limit: limit} }
+
+type hangGuard struct {
+	w     Walker
+	limit time.Duration
+}
+
+func (g hangGuard) Process(ctx context.Context, dump []byte) (*stackwalk.Result, error) {
+	type out struct {
+		res *stackwalk.Result
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- out{nil, fmt.Errorf("stackwalker panicked: %v", p)}
+			}
+		}()
+		r, err := g.w.Process(ctx, dump)
+		done <- out{r, err}
+	}()
+	t := time.NewTimer(g.limit)
+	defer t.Stop()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-t.C:
+		return nil, fmt.Errorf("stackwalker did not finish within %s: %w", g.limit, context.DeadlineExceeded)
+	}
 }
 
 // StackwalkerVersion names the walker in processed crashes.
@@ -54,7 +93,7 @@ func Stackwalk(w Walker) Rule {
 			c.Note("MinidumpStackwalk: the minidump is empty (0 bytes)")
 			return nil
 		}
-		res, err := walkSafely(ctx, w, dump)
+		res, err := w.Process(ctx, dump)
 		if err != nil {
 			pc.MDSWStatusString = statusOf(err)
 			pc.MDSWReturnCode = ptr(int64(1))
@@ -86,17 +125,6 @@ func Stackwalk(w Walker) Rule {
 		}
 		return nil
 	})
-}
-
-// walkSafely contains a walker panic: a hostile dump must not take the
-// processor down.
-func walkSafely(ctx context.Context, w Walker, dump []byte) (res *stackwalk.Result, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			res, err = nil, fmt.Errorf("stackwalker panicked: %v", p)
-		}
-	}()
-	return w.Process(ctx, dump)
 }
 
 func statusOf(err error) string {
