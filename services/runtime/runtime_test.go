@@ -221,3 +221,25 @@ func TestPublicHealth(t *testing.T) {
 		assert.NotContains(t, body, "go_goroutines", p)
 	}
 }
+
+// TestServingStopsBackgroundAfterDrain: the background loop outlives the
+// HTTP drain, and both errors are reported.
+func TestServingStopsBackgroundAfterDrain(t *testing.T) {
+	var order []string
+	var mu sync.Mutex
+	note := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
+	boom := errors.New("serve failed")
+	svc := Serving(func(ctx context.Context) error {
+		<-ctx.Done()
+		note("http drained")
+		return boom
+	}, ServiceFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		note("background stopped")
+		return nil
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, svc.Run(ctx), boom)
+	assert.Equal(t, []string{"http drained", "background stopped"}, order)
+}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"time"
@@ -20,17 +18,14 @@ func collectorCommand() command {
 	return serviceCommand(&collectorService{}, "accept crash reports over HTTP (POST /submit)")
 }
 
-func (s *collectorService) name() string                   { return "collector" }
-func (s *collectorService) defaultAdminAddr() string       { return "127.0.0.1:9100" }
-func (s *collectorService) registerFlags(fs *flag.FlagSet) { s.cfg.RegisterFlags(fs) }
-func (s *collectorService) validate() error                { return s.cfg.Validate() }
+func (s *collectorService) about() about { return about{"collector", "127.0.0.1:9100", &s.cfg} }
 
-func (s *collectorService) start(ctx context.Context, sh *shared) error {
+func (s *collectorService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
 	gin.SetMode(gin.ReleaseMode)
 	log := sh.logger("collector")
 	store, err := sh.objectStore()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	bucket := store.Bucket(sh.s3.Bucket)
 	// Antenna's rule: never accept a crash we could not store. A bucket
@@ -38,22 +33,22 @@ func (s *collectorService) start(ctx context.Context, sh *shared) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := bucket.Ensure(cctx); err != nil {
-		return err
+		return nil, err
 	}
 	if err := bucket.CheckWritable(cctx); err != nil {
-		return err
+		return nil, err
 	}
 	producer, err := sh.kafkaProducer()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	serde, err := sh.events(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c, err := collector.New(s.cfg, bucket, collector.NewKafkaPublisher(producer, serde, sh.kafka.Topics().Received), sh.process.Registry, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The submit port also answers liveness and the version, as Antenna's
 	// does; /__heartbeat__ details and /metrics stay on the admin port.
@@ -64,18 +59,10 @@ func (s *collectorService) start(ctx context.Context, sh *shared) error {
 	mux.Handle("/__version__", health)
 	serve, addr, err := runtime.ServeHTTP(s.cfg.Addr, mux, sh.admin.ShutdownTimeout, log)
 	if err != nil {
-		return fmt.Errorf("-collector.addr: %w", err)
+		return nil, fmt.Errorf("-collector.addr: %w", err)
 	}
 	log.Info().Str("addr", addr.String()).Msg("collector ready for POST /submit")
-	sh.process.Go("collector", func(ctx context.Context) error {
-		// The republisher outlives the HTTP drain, so crashes accepted by
-		// in-flight requests still get their retries.
-		rctx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- c.Run(rctx) }()
-		err := serve(ctx)
-		stop()
-		return errors.Join(err, <-done)
-	})
-	return nil
+	// The republisher outlives the HTTP drain, so crashes accepted by
+	// in-flight requests still get their retries.
+	return runtime.Serving(serve, c), nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/crashstream/crashstream/services/cron"
 	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/lib/bugzilla"
+	"github.com/crashstream/crashstream/services/runtime"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/streams"
 )
@@ -21,10 +22,9 @@ import (
 type cronService struct {
 	cfg  cron.Config
 	jobs cron.JobsConfig
-	// runner is set by start; the CLI verbs use it after a start without loops.
+	// runner is set by build; the CLI verbs use it without running the
+	// process.
 	runner *cron.Runner
-	// cli, when set, makes start build the runner without running it.
-	cli bool
 }
 
 func cronCommand() command {
@@ -35,12 +35,13 @@ func cronCommand() command {
 	}
 }
 
-func (s *cronService) name() string             { return "cron" }
-func (s *cronService) defaultAdminAddr() string { return "127.0.0.1:9106" }
-func (s *cronService) registerFlags(fs *flag.FlagSet) {
-	cron.RegisterFlags(fs, &s.cfg, &s.jobs)
-}
-func (s *cronService) validate() error { return cron.Validate(s.cfg, s.jobs) }
+func (s *cronService) about() about { return about{"cron", "127.0.0.1:9106", cronFlags{s}} }
+
+// cronFlags presents the runner's and the jobs' configuration as one.
+type cronFlags struct{ s *cronService }
+
+func (f cronFlags) RegisterFlags(fs *flag.FlagSet) { cron.RegisterFlags(fs, &f.s.cfg, &f.s.jobs) }
+func (f cronFlags) Validate() error                { return cron.Validate(f.s.cfg, f.s.jobs) }
 
 // requeuer publishes reprocessing requests for verify-processed.
 type requeuer struct {
@@ -58,26 +59,26 @@ func (q requeuer) Requeue(ctx context.Context, crashID, reason string) error {
 	return q.producer.Send(ctx, q.topic, []byte(crashID), v)
 }
 
-func (s *cronService) start(ctx context.Context, sh *shared) error {
+func (s *cronService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
 	store, err := sh.objectStore()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	producer, err := sh.kafkaProducer()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	serde, err := sh.events(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	conn, err := sh.clickhouse(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	reader, err := clickhouse.NewClusterReader(conn, sh.ch.Database, sh.ch.Cluster, clickhouse.DedupArgMax)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	bucket := store.Bucket(sh.s3.Bucket)
 	log := sh.logger("cron")
@@ -95,22 +96,19 @@ func (s *cronService) start(ctx context.Context, sh *shared) error {
 	} else {
 		bz, err := bugzilla.NewClient(s.jobs.Bugzilla)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		jobs = append(jobs, cron.BugAssociations(bucket, bz, log))
 	}
 	s.runner = cron.NewRunner(s.cfg, bucket, jobs, log, sh.process.Registry)
-	if !s.cli {
-		sh.process.Go("cron", s.runner.Run)
-	}
-	return nil
+	return s.runner, nil
 }
 
 // runCron is `crashstream cron` (the service) and its CLI verbs.
 func runCron(ctx context.Context, args []string, env cmdEnv) error {
 	svc := &cronService{}
 	if len(args) == 0 || (len(args[0]) > 0 && args[0][0] == '-') {
-		return runServices(ctx, "cron", args, env, svc.defaultAdminAddr(), svc)
+		return runServices(ctx, "cron", args, env, svc.about().adminAddr, svc)
 	}
 	verb, rest := args[0], args[1:]
 	var target string
@@ -130,7 +128,6 @@ func runCron(ctx context.Context, args []string, env cmdEnv) error {
 		fmt.Fprintf(env.stderr, "crashstream cron: unknown verb %q (list, run, reset, mark-success)\n", verb)
 		return errUsage
 	}
-	svc.cli = true
 	// Build the runner with the service's wiring, run the verb, and close.
 	sh, err := setupServices(ctx, "cron "+verb, rest, env, "", svc)
 	if err != nil {

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"flag"
 
 	"github.com/crashstream/crashstream/services/processor"
+	"github.com/crashstream/crashstream/services/runtime"
 )
 
 // processorService runs the processor consumers.
@@ -14,23 +14,20 @@ func processorCommand() command {
 	return serviceCommand(&processorService{}, "turn received crashes into processed crashes (Kafka consumer)")
 }
 
-func (s *processorService) name() string                   { return "processor" }
-func (s *processorService) defaultAdminAddr() string       { return "127.0.0.1:9101" }
-func (s *processorService) registerFlags(fs *flag.FlagSet) { s.cfg.RegisterFlags(fs) }
-func (s *processorService) validate() error                { return s.cfg.Validate() }
+func (s *processorService) about() about { return about{"processor", "127.0.0.1:9101", &s.cfg} }
 
-func (s *processorService) start(ctx context.Context, sh *shared) error {
+func (s *processorService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
 	store, err := sh.objectStore()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	producer, err := sh.kafkaProducer()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	serde, err := sh.events(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := processor.New(s.cfg, processor.Deps{
 		Store:     store.Bucket(sh.s3.Bucket),
@@ -42,7 +39,7 @@ func (s *processorService) start(ctx context.Context, sh *shared) error {
 		Registry:  sh.process.Registry,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return sh.consume(s.name(), p.Stages()...)
+	return sh.consumers("processor", p.Stages()...)
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"time"
@@ -27,27 +25,24 @@ func webappCommand() command {
 	return serviceCommand(&webappService{}, "serve Crash Stats: top crashers, reports, search, API")
 }
 
-func (s *webappService) name() string                   { return "webapp" }
-func (s *webappService) defaultAdminAddr() string       { return "127.0.0.1:9105" }
-func (s *webappService) registerFlags(fs *flag.FlagSet) { s.cfg.RegisterFlags(fs) }
-func (s *webappService) validate() error                { return s.cfg.Validate() }
+func (s *webappService) about() about { return about{"webapp", "127.0.0.1:9105", &s.cfg} }
 
-func (s *webappService) start(ctx context.Context, sh *shared) error {
+func (s *webappService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
 	gin.SetMode(gin.ReleaseMode)
 	log := sh.logger("webapp")
 	conn, err := sh.clickhouse(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Clean partitions (compacted by cron's compact job) are read without
 	// per-query deduplication; the others with argMax. Exact either way.
 	reader, err := clickhouse.NewClusterReader(conn, sh.ch.Database, sh.ch.Cluster, clickhouse.DedupClean)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	store, err := sh.objectStore()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	crashes := store.Bucket(sh.s3.Bucket)
 	symbols := store.Bucket(sh.s3.SymbolsBucket)
@@ -55,20 +50,20 @@ func (s *webappService) start(ctx context.Context, sh *shared) error {
 	defer cancel()
 	for _, b := range []interface{ Ensure(context.Context) error }{crashes, symbols} {
 		if err := b.Ensure(cctx); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	producer, err := sh.kafkaProducer()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	serde, err := sh.events(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	static, err := registry.NewStatic()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	srv, err := webapp.New(s.cfg, webapp.Deps{
 		Reader: reader, Crashes: crashes, Symbols: symbols,
@@ -77,7 +72,7 @@ func (s *webappService) start(ctx context.Context, sh *shared) error {
 		Fields: fields.New(), Schemas: static, Registry: sh.process.Registry, Logger: log,
 	}, pages.FromServer)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The webapp port also answers liveness and the version, like the
 	// collector's; /__heartbeat__ details and /metrics stay on the admin port.
@@ -90,14 +85,8 @@ func (s *webappService) start(ctx context.Context, sh *shared) error {
 	serve, addr, err := runtime.ServeHTTP(s.cfg.Addr, mux, sh.admin.ShutdownTimeout, log,
 		runtime.WithTimeouts(s.cfg.HeaderReadTimeout, s.cfg.IdleTimeout))
 	if err != nil {
-		return fmt.Errorf("-webapp.addr: %w", err)
+		return nil, fmt.Errorf("-webapp.addr: %w", err)
 	}
 	log.Info().Str("addr", addr.String()).Msg("Crash Stats ready")
-	sh.process.Go("webapp", func(ctx context.Context) error {
-		done := make(chan error, 1)
-		go func() { done <- srv.Run(ctx) }()
-		err := serve(ctx)
-		return errors.Join(err, <-done)
-	})
-	return nil
+	return runtime.Serving(serve, srv), nil
 }

@@ -22,22 +22,37 @@ import (
 // Each service file (cmd_<name>.go) implements it; runServices runs one
 // service alone, or all of them in one process (crashstream all).
 //
+// Every service has the same shape: it names itself and its own flags,
+// and builds a runtime.Service from the shared clients; the Process runs
+// it and shuts it down (readiness off, drain, close in reverse order).
+//
 // A service registers only its own flags (prefixed with its name, or its
 // libraries' prefixes such as stackwalk.*); the flags every service shares
 // (log, admin, kafka, s3, schema-registry) belong to shared, registered
 // once, so that `all` has no duplicates.
 type service interface {
+	// about names the service and its own configuration.
+	about() about
+	// build makes the service from the shared clients, registering its
+	// closers and health checks on sh.process. It must not block.
+	build(ctx context.Context, sh *shared) (runtime.Service, error)
+}
+
+// about is what the binary needs to know of a service besides building it.
+type about struct {
 	// name is the subcommand name.
-	name() string
-	// defaultAdminAddr is the admin server's address when run alone.
-	defaultAdminAddr() string
-	// registerFlags adds the service's own flags.
-	registerFlags(fs *flag.FlagSet)
-	// validate checks them, naming the flag at fault.
-	validate() error
-	// start builds the service from the shared clients and registers its
-	// loops, closers and health checks on sh.process. It must not block.
-	start(ctx context.Context, sh *shared) error
+	name string
+	// adminAddr is the admin server's address when run alone.
+	adminAddr string
+	// cfg is the service's own configuration.
+	cfg configurable
+}
+
+// configurable is a configuration with flags and a check naming the flag
+// at fault; every service's Config is one.
+type configurable interface {
+	RegisterFlags(fs *flag.FlagSet)
+	Validate() error
 }
 
 // shared is the configuration common to every service and the clients
@@ -162,18 +177,17 @@ func (sh *shared) ensureTopics(ctx context.Context) error {
 	return nil
 }
 
-// consume builds the consumers of a service's stages now (a bad
-// declaration fails start-up) and runs them as the service's loop. The
-// stages' handlers carry no transport: retries, dead letters, metrics and
-// panic containment are the runner's.
-func (sh *shared) consume(service string, stages ...streams.Stage) error {
+// consumers builds the consumers of a service's stages (a bad declaration
+// fails start-up) as the service to run. The stages' handlers carry no
+// transport: retries, dead letters, metrics and panic containment are the
+// runner's.
+func (sh *shared) consumers(service string, stages ...streams.Stage) (runtime.Service, error) {
 	r, err := streams.NewRunner(sh.kafka, streams.Options{Logger: sh.logger(service), Registerer: sh.process.Registry}, stages...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sh.process.OnClose(service+" consumers", func(context.Context) error { r.Close(); return nil })
-	sh.process.Go(service, r.Run)
-	return nil
+	return r, nil
 }
 
 // logger is the process's logger, labelled with the service's name.
@@ -192,14 +206,14 @@ func runServices(ctx context.Context, cmdName string, args []string, env cmdEnv,
 }
 
 // setupServices does everything runServices does but run: it parses and
-// validates the flags, builds the shared clients and starts (wires) each
-// service. The caller runs sh.process, or calls sh.close.
+// validates the flags, builds the shared clients and each service, and
+// adds them to sh.process. The caller runs sh.process, or calls sh.close.
 func setupServices(ctx context.Context, cmdName string, args []string, env cmdEnv, adminAddr string, svcs ...service) (*shared, error) {
 	fs := flag.NewFlagSet("crashstream "+cmdName, flag.ContinueOnError)
 	sh := &shared{}
 	sh.registerFlags(fs, adminAddr)
 	for _, s := range svcs {
-		s.registerFlags(fs)
+		s.about().cfg.RegisterFlags(fs)
 	}
 	usage := func() {
 		fmt.Fprintf(env.stderr, "Usage: crashstream %s [flags]\n\nEvery flag can also be set by environment (-kafka.brokers -> %s).\n\nFlags:\n",
@@ -225,7 +239,7 @@ func setupServices(ctx context.Context, cmdName string, args []string, env cmdEn
 	}
 	errs := []error{sh.validate()}
 	for _, s := range svcs {
-		errs = append(errs, s.validate())
+		errs = append(errs, s.about().cfg.Validate())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("invalid configuration: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
@@ -235,10 +249,13 @@ func setupServices(ctx context.Context, cmdName string, args []string, env cmdEn
 	build := runtime.BuildInfo()
 	logger.Info().Str("version", build.Version).Str("commit", build.Commit).Msg("starting")
 	for _, s := range svcs {
-		if err := s.start(ctx, sh); err != nil {
+		name := s.about().name
+		svc, err := s.build(ctx, sh)
+		if err != nil {
 			sh.close()
-			return nil, fmt.Errorf("%s: %w", s.name(), err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		sh.process.Add(name, svc)
 	}
 	return sh, nil
 }
@@ -255,11 +272,12 @@ func (sh *shared) close() {
 
 // serviceCommand makes the subcommand that runs one service alone.
 func serviceCommand(s service, summary string) command {
+	a := s.about()
 	return command{
-		name:    s.name(),
+		name:    a.name,
 		summary: summary,
 		run: func(ctx context.Context, args []string, env cmdEnv) error {
-			return runServices(ctx, s.name(), args, env, s.defaultAdminAddr(), s)
+			return runServices(ctx, a.name, args, env, a.adminAddr, s)
 		},
 	}
 }
