@@ -14,11 +14,10 @@ import (
 // collectorService runs POST /submit and the crash.received republisher.
 type collectorService struct{ cfg collector.Config }
 
-func collectorCommand() command {
-	return serviceCommand(&collectorService{}, "accept crash reports over HTTP (POST /submit)")
+func (s *collectorService) about() about {
+	return about{name: "collector", adminAddr: "127.0.0.1:9100", cfg: &s.cfg,
+		summary: "accept crash reports over HTTP (POST /submit)"}
 }
-
-func (s *collectorService) about() about { return about{"collector", "127.0.0.1:9100", &s.cfg} }
 
 func (s *collectorService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
 	gin.SetMode(gin.ReleaseMode)

@@ -15,7 +15,7 @@ import (
 func runCollectorCmd(env map[string]string, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	e := cmdEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }}
-	err := collectorCommand().run(context.Background(), args, e)
+	err := serviceCommand(&collectorService{}).run(context.Background(), args, e)
 	return stderr.String(), err
 }
 

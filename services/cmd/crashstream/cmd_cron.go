@@ -30,12 +30,15 @@ type cronService struct {
 func cronCommand() command {
 	return command{
 		name:    "cron",
-		summary: "run housekeeping jobs on their schedules; or: cron list | run <job> [-force] | reset <job> | mark-success <job>",
+		summary: (&cronService{}).about().summary,
 		run:     runCron,
 	}
 }
 
-func (s *cronService) about() about { return about{"cron", "127.0.0.1:9106", cronFlags{s}} }
+func (s *cronService) about() about {
+	return about{name: "cron", adminAddr: "127.0.0.1:9106", cfg: cronFlags{s},
+		summary: "run housekeeping jobs on their schedules; or: cron list | run <job> [-force] | reset <job> | mark-success <job>"}
+}
 
 // cronFlags presents the runner's and the jobs' configuration as one.
 type cronFlags struct{ s *cronService }

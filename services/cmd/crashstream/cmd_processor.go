@@ -10,11 +10,10 @@ import (
 // processorService runs the processor consumers.
 type processorService struct{ cfg processor.Config }
 
-func processorCommand() command {
-	return serviceCommand(&processorService{}, "turn received crashes into processed crashes (Kafka consumer)")
+func (s *processorService) about() about {
+	return about{name: "processor", adminAddr: "127.0.0.1:9101", cfg: &s.cfg,
+		summary: "turn received crashes into processed crashes (Kafka consumer)"}
 }
-
-func (s *processorService) about() about { return about{"processor", "127.0.0.1:9101", &s.cfg} }
 
 func (s *processorService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
 	store, err := sh.objectStore()

@@ -14,12 +14,9 @@ import (
 // connection migrates the schema at start-up.
 type sinkClickHouseService struct{ cfg sinks.ClickHouseConfig }
 
-func sinkClickHouseCommand() command {
-	return serviceCommand(&sinkClickHouseService{}, "write processed crashes to ClickHouse (Kafka consumer)")
-}
-
 func (s *sinkClickHouseService) about() about {
-	return about{"sink-clickhouse", "127.0.0.1:9102", &s.cfg}
+	return about{name: "sink-clickhouse", adminAddr: "127.0.0.1:9102", cfg: &s.cfg,
+		summary: "write processed crashes to ClickHouse (Kafka consumer)"}
 }
 
 func (s *sinkClickHouseService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
@@ -52,12 +49,9 @@ func (s *sinkClickHouseService) build(ctx context.Context, sh *shared) (runtime.
 // sinkObjectStoreService writes processed crashes to the object store.
 type sinkObjectStoreService struct{ cfg sinks.ObjectStoreConfig }
 
-func sinkObjectStoreCommand() command {
-	return serviceCommand(&sinkObjectStoreService{}, "write processed crashes to the object store (Kafka consumer)")
-}
-
 func (s *sinkObjectStoreService) about() about {
-	return about{"sink-objectstore", "127.0.0.1:9103", &s.cfg}
+	return about{name: "sink-objectstore", adminAddr: "127.0.0.1:9103", cfg: &s.cfg,
+		summary: "write processed crashes to the object store (Kafka consumer)"}
 }
 
 func (s *sinkObjectStoreService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
@@ -82,12 +76,9 @@ func (s *sinkObjectStoreService) build(ctx context.Context, sh *shared) (runtime
 // sinkTelemetryService exports the public telemetry subset.
 type sinkTelemetryService struct{ cfg sinks.TelemetryConfig }
 
-func sinkTelemetryCommand() command {
-	return serviceCommand(&sinkTelemetryService{}, "export public fields of processed crashes to the telemetry topic (Kafka consumer)")
-}
-
 func (s *sinkTelemetryService) about() about {
-	return about{"sink-telemetry", "127.0.0.1:9104", &s.cfg}
+	return about{name: "sink-telemetry", adminAddr: "127.0.0.1:9104", cfg: &s.cfg,
+		summary: "export public fields of processed crashes to the telemetry topic (Kafka consumer)"}
 }
 
 func (s *sinkTelemetryService) build(ctx context.Context, sh *shared) (runtime.Service, error) {

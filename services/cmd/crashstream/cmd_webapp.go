@@ -21,11 +21,10 @@ import (
 // read-only schema registry.
 type webappService struct{ cfg webapp.Config }
 
-func webappCommand() command {
-	return serviceCommand(&webappService{}, "serve Crash Stats: top crashers, reports, search, API")
+func (s *webappService) about() about {
+	return about{name: "webapp", adminAddr: "127.0.0.1:9105", cfg: &s.cfg,
+		summary: "serve Crash Stats: top crashers, reports, search, API"}
 }
-
-func (s *webappService) about() about { return about{"webapp", "127.0.0.1:9105", &s.cfg} }
 
 func (s *webappService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
 	gin.SetMode(gin.ReleaseMode)

@@ -42,12 +42,12 @@ var errUsage = errors.New("usage")
 func commands() []command {
 	cmds := []command{
 		allCommand(),
-		collectorCommand(),
-		processorCommand(),
-		sinkClickHouseCommand(),
-		sinkObjectStoreCommand(),
-		sinkTelemetryCommand(),
-		webappCommand(),
+		serviceCommand(&collectorService{}),
+		serviceCommand(&processorService{}),
+		serviceCommand(&sinkClickHouseService{}),
+		serviceCommand(&sinkObjectStoreService{}),
+		serviceCommand(&sinkTelemetryService{}),
+		serviceCommand(&webappService{}),
 		cronCommand(),
 		minidumpCommand(),
 		stackwalkCommand(),

@@ -42,6 +42,8 @@ type service interface {
 type about struct {
 	// name is the subcommand name.
 	name string
+	// summary is the subcommand's line in the usage.
+	summary string
 	// adminAddr is the admin server's address when run alone.
 	adminAddr string
 	// cfg is the service's own configuration.
@@ -271,11 +273,11 @@ func (sh *shared) close() {
 }
 
 // serviceCommand makes the subcommand that runs one service alone.
-func serviceCommand(s service, summary string) command {
+func serviceCommand(s service) command {
 	a := s.about()
 	return command{
 		name:    a.name,
-		summary: summary,
+		summary: a.summary,
 		run: func(ctx context.Context, args []string, env cmdEnv) error {
 			return runServices(ctx, a.name, args, env, a.adminAddr, s)
 		},
