@@ -1,5 +1,18 @@
 // Package streams is the one Kafka library of crashstream: topic names and
-// creation, a producer and a group consumer, on franz-go.
+// creation, a producer, and the runner that turns a service's stages into
+// group consumers, on franz-go.
+//
+// # Stages and decorators
+//
+// A consuming service exposes a Stage: a Handler (or BatchHandler) and what
+// it consumes (group, topics, optionally its own concurrency and batch
+// size). NewRunner builds one Consumer per stage; no service constructs a
+// Kafka client. The consumer fetches, queues per partition, marks and
+// commits; the rest of the contract below is a chain of Decorators around
+// the handler, outermost first: WithDeadLetters, WithMetrics, WithRetry
+// (one backoff.Policy, kafka.retry.*), WithRecover (a panic becomes a
+// permanent error with its stack). See docs/design.md, "Stages and the
+// runner".
 //
 // # Delivery guarantee: at least once
 //

@@ -4,7 +4,8 @@
 // It consumes crash.received.v1 and crash.reprocess.v1 in consumer group
 // "processor", and crash.priority.v1 in its own group "processor-priority"
 // with its own concurrency, so that a crash someone is looking at is served
-// ahead of any backlog. For each record it reads the raw crash and the dumps
+// ahead of any backlog. Both are declared by Stages and built by the
+// streams runner. For each record it reads the raw crash and the dumps
 // from the object store, runs the requested ruleset (package rules), and
 // produces the ProcessedCrash to crash.processed.v1.
 //

@@ -7,7 +7,10 @@
 // RunAndThen, Thanos's run.Group, the OTel component lifecycle):
 //
 //  1. main parses and validates config (fail fast, naming the bad setting),
-//     builds clients and stages, and registers them on a Process.
+//     builds clients and each service as a Service (Run(ctx) error: run
+//     until ctx ends, drain, return; Serving pairs an HTTP server with a
+//     background loop), and adds them to a Process. Every crashstream
+//     service has this one shape.
 //  2. Process.Run starts the admin server, starts every loop added with Go,
 //     and marks the process ready once they are started.
 //  3. On SIGTERM/SIGINT (the context passed to Run is cancelled), or when a

@@ -1,5 +1,6 @@
 // Package sinks holds the three consumers of crash.processed.v1. Each has
-// its own consumer group, is idempotent, and lets the streams consumer
+// its own consumer group (declared by its Stage; streams builds the
+// consumer), is idempotent, and lets the streams consumer
 // commit an offset only after its write is durable:
 //
 //   - ClickHouse: decodes a partition's batch, maps each processed crash to
