@@ -286,13 +286,21 @@ func (f *fakeConfluent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func TestClient(t *testing.T) {
+// fakeClient is a Client (basic auth user:pass, under /base) of a fake
+// Confluent registry served until the test ends.
+func fakeClient(t *testing.T) (*fakeConfluent, *httptest.Server, *Client) {
+	t.Helper()
 	fake := newFakeConfluent()
 	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	ctx := context.Background()
+	t.Cleanup(srv.Close)
 	c, err := NewClient(strings.Replace(srv.URL, "http://", "http://user:pass@", 1)+"/base", srv.Client())
 	require.NoError(t, err)
+	return fake, srv, c
+}
+
+func TestClient(t *testing.T) {
+	fake, srv, c := fakeClient(t)
+	ctx := context.Background()
 
 	id, err := c.Register(ctx, "s-value", `"string"`)
 	require.NoError(t, err)
@@ -429,12 +437,8 @@ func TestSerdeDecodesKeptRevision(t *testing.T) {
 // TestSerdeOlderRevision decodes a record written with an older revision of
 // the processed-crash schema (fewer fields, an int where a long is now).
 func TestSerdeOlderRevision(t *testing.T) {
-	fake := newFakeConfluent()
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
+	fake, _, c := fakeClient(t)
 	ctx := context.Background()
-	c, err := NewClient(strings.Replace(srv.URL, "http://", "http://user:pass@", 1)+"/base", srv.Client())
-	require.NoError(t, err)
 	sd, err := NewSerde(ctx, c)
 	require.NoError(t, err)
 

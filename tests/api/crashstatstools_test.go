@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crashstream/crashstream/schemas"
-	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/storage/clickhouse"
@@ -459,19 +458,13 @@ func readJSON(t *testing.T, path string) map[string]any {
 func writeBulk(t *testing.T, e *env, n int) []bulkCrash {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, e.chConfig())
-	require.NoError(t, err)
-	defer conn.Close()
-	table, err := clickhouse.NewTable(fields.New())
-	require.NoError(t, err)
-	w, err := clickhouse.NewWriter(conn, e.database, table, clickhouse.WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	require.NoError(t, err)
+	table, w := e.Writer(t, nil)
 	now := time.Now().UTC().Truncate(time.Second)
 	var out []bulkCrash
 	var rows []clickhouse.Row
 	for i := 0; i < n; i++ {
 		sub := now.Add(-time.Duration(i*4) * time.Minute).Add(-time.Hour)
-		b := bulkCrash{id: crashID(sub), version: fmt.Sprintf("v%d", i%4), channel: []string{"beta", "release", "nightly"}[i%3],
+		b := bulkCrash{id: stacktest.CrashID(sub), version: fmt.Sprintf("v%d", i%4), channel: []string{"beta", "release", "nightly"}[i%3],
 			build: 20261101000000 + int64(i%5), day: sub.Format("2006-01-02")}
 		build := b.build
 		pc := &schemas.ProcessedCrash{CrashID: b.id, UUID: b.id, SubmittedTimestamp: sub, DateProcessed: sub.Add(time.Minute),
@@ -501,14 +494,8 @@ func loadRealWorld(t *testing.T, e *env, collector, base string) (*realworld.Set
 		require.NoError(t, err, sub.Name)
 		ids[id] = sub
 	}
-	conn, err := clickhouse.Open(ctx, e.chConfig())
-	require.NoError(t, err)
-	defer conn.Close()
-	table, err := clickhouse.NewTable(fields.New())
-	require.NoError(t, err)
-	w, err := clickhouse.NewWriter(conn, e.database, table, clickhouse.WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	require.NoError(t, err)
-	require.NoError(t, set.Store(ctx, w, table, e.crashes))
+	table, w := e.Writer(t, nil)
+	require.NoError(t, set.Store(ctx, w, table, e.Crashes))
 	require.True(t, waitFor(180*time.Second, func() bool {
 		for id, sub := range ids {
 			if sub.Annotations["ProductName"] == realworld.Broken {

@@ -19,6 +19,7 @@ import (
 	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 // secret is the value a crash holds in protected field f: unique, so that
@@ -74,18 +75,12 @@ func (e *env) seedCrashes(n int) ([]string, []protectedField) {
 		prot = append(prot, protectedField{f: f, secret: s})
 	}
 	require.NotEmpty(t, prot)
-	conn, err := clickhouse.Open(ctx, e.chConfig())
-	require.NoError(t, err)
-	defer conn.Close()
-	table, err := clickhouse.NewTable(reg)
-	require.NoError(t, err)
-	w, err := clickhouse.NewWriter(conn, e.database, table, clickhouse.WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	require.NoError(t, err)
+	table, w := e.Writer(t, reg)
 	now := time.Now().UTC().Truncate(time.Second)
 	var ids []string
 	var rows []clickhouse.Row
 	for k := 0; k < n; k++ {
-		id := crashID(now)
+		id := stacktest.CrashID(now)
 		ids = append(ids, id)
 		pc := &schemas.ProcessedCrash{CrashID: id, UUID: id, DateProcessed: now, SubmittedTimestamp: now.Add(-time.Minute),
 			Product: "MatrixApp", Version: "1.0", Signature: "matrix_signature", ProcessType: "parent", OSName: "Linux"}
@@ -106,13 +101,13 @@ func (e *env) seedCrashes(n int) ([]string, []protectedField) {
 		b, err := json.Marshal(pc)
 		require.NoError(t, err)
 		key, _ := objectstore.ProcessedCrashKey(id)
-		require.NoError(t, e.crashes.PutBytes(ctx, key, b, "application/json"))
+		require.NoError(t, e.Crashes.PutBytes(ctx, key, b, "application/json"))
 		b, err = json.Marshal(raw)
 		require.NoError(t, err)
 		key, _ = objectstore.RawCrashKey(id)
-		require.NoError(t, e.crashes.PutBytes(ctx, key, b, "application/json"))
+		require.NoError(t, e.Crashes.PutBytes(ctx, key, b, "application/json"))
 		key, _ = objectstore.DumpKey("upload_file_minidump", id)
-		require.NoError(t, e.crashes.PutBytes(ctx, key, []byte("MDMP-SECRET-dump-x9q"), "application/octet-stream"))
+		require.NoError(t, e.Crashes.PutBytes(ctx, key, []byte("MDMP-SECRET-dump-x9q"), "application/octet-stream"))
 	}
 	require.NoError(t, w.Write(ctx, rows))
 	return ids, prot

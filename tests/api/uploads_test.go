@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 const testAppKey = "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym"
@@ -53,7 +54,7 @@ func makeZip(t *testing.T, entries ...zipEntry) []byte {
 
 func (e *env) symbolKeys() []string {
 	var out []string
-	for o, err := range e.symbols.List(context.Background(), "") {
+	for o, err := range e.Symbols.List(context.Background(), "") {
 		require.NoError(e.t, err)
 		out = append(out, o.Key)
 	}
@@ -154,7 +155,7 @@ func TestReprocessingPublishes(t *testing.T) {
 	form := func(v url.Values) io.Reader { return strings.NewReader(v.Encode()) }
 	assert.Equal(t, 403, call(t, "POST", base+"/api/Reprocessing/", pii, form(url.Values{"crash_ids": {ids[0]}}), ct...).code)
 	assert.Equal(t, 403, call(t, "POST", base+"/api/Reprocessing/", "", form(url.Values{"crash_ids": {ids[0]}}), ct...).code)
-	unknown := crashID(time.Now())
+	unknown := stacktest.CrashID(time.Now())
 	r := call(t, "POST", base+"/api/Reprocessing/", reproc, form(url.Values{"crash_ids": {ids[0], unknown}}), ct...)
 	assert.Equal(t, 400, r.code)
 	assert.Contains(t, string(r.body), unknown)

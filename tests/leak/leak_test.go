@@ -23,7 +23,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -64,87 +63,25 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// crashID makes a crash id for day (Antenna's layout).
-func crashID(day time.Time) string {
-	h := randHex(16)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:25] + "0" + day.UTC().Format("060102")
-}
-
 // marker is one planted value and where it was planted.
 type marker struct{ where, text string }
 
 // env is one isolated install: its own topics, buckets and database.
-type env struct {
-	id        string
-	kafka     streams.Config
-	crashes   *objectstore.Bucket
-	telemetry *objectstore.Bucket
-	symbols   *objectstore.Bucket
-	serde     *registry.Serde
-	database  string
-}
+type env struct{ *stacktest.Install }
 
-func newEnv(t *testing.T) *env {
-	stacktest.RequireStack(t)
-	id := "leak" + randHex(5)
-	var s3 objectstore.Config
-	s3.RegisterFlags(flag.NewFlagSet("s3", flag.ContinueOnError))
-	if ep := os.Getenv("CRASHSTREAM_S3_ENDPOINT"); ep != "" {
-		s3.Endpoint = ep // the subprocesses read the same variable
-	}
-	store, err := objectstore.New(s3)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
-	static, err := registry.NewStatic()
-	require.NoError(t, err)
-	serde, err := registry.NewSerde(context.Background(), static)
-	require.NoError(t, err)
-	e := &env{id: id, crashes: store.Bucket(id), telemetry: store.Bucket(id + "-telemetry"), symbols: store.Bucket(id + "-symbols"),
-		serde: serde, database: "cs_" + id}
-	ctx := context.Background()
-	for _, b := range []*objectstore.Bucket{e.crashes, e.telemetry, e.symbols} {
-		require.NoError(t, b.Ensure(ctx))
-	}
-	e.kafka = streams.DefaultConfig()
-	e.kafka.TopicPrefix = id + "."
-	require.NoError(t, streams.EnsureTopics(ctx, e.kafka, e.kafka.Topics().All()...))
-	t.Cleanup(func() {
-		if conn, err := clickhouse.Open(context.Background(), e.chConfig()); err == nil {
-			_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+e.database)
-			_ = conn.Close()
-		}
-	})
-	return e
-}
-
-func (e *env) chConfig() clickhouse.Config {
-	return clickhouse.Config{Addr: "127.0.0.1:19000", Database: e.database, Username: "default",
-		DialTimeout: 5 * time.Second, QueryTimeout: time.Minute, MaxOpenConns: 4}
-}
+func newEnv(t *testing.T) *env { return &env{stacktest.NewInstall(t, "leak")} }
 
 func (e *env) start(t *testing.T, args []string, extra ...string) {
-	vars := append(append(os.Environ(),
-		"CRASHSTREAM_KAFKA_TOPIC_PREFIX="+e.id+".",
-		"CRASHSTREAM_S3_BUCKET="+e.id,
-		"CRASHSTREAM_S3_SYMBOLS_BUCKET="+e.id+"-symbols",
-		"CRASHSTREAM_S3_TELEMETRY_BUCKET="+e.id+"-telemetry",
-		"CRASHSTREAM_CLICKHOUSE_DATABASE="+e.database,
-		"CRASHSTREAM_LOG_FORMAT=json",
-		"CRASHSTREAM_LOG_LEVEL=warn",
-	), extra...)
-	stacktest.Start(t, vars, args...)
+	stacktest.Start(t, e.Environ(extra...), args...)
 }
 
 // webapp runs the real webapp (API and pages) in the test process, so the
 // test can list its routes.
 func (e *env) webapp(t *testing.T) (*webapp.Server, string) {
-	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, e.chConfig())
+	conn := e.Conn(t)
+	reader, err := clickhouse.NewReader(conn, e.Database, clickhouse.DedupArgMax)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	reader, err := clickhouse.NewReader(conn, e.database, clickhouse.DedupArgMax)
-	require.NoError(t, err)
-	producer, err := streams.NewProducer(e.kafka, streams.Options{Logger: zerolog.Nop()})
+	producer, err := streams.NewProducer(e.Kafka, streams.Options{Logger: zerolog.Nop()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = producer.Close(context.Background()) })
 	static, err := registry.NewStatic()
@@ -155,8 +92,8 @@ func (e *env) webapp(t *testing.T) (*webapp.Server, string) {
 	cfg.PagesPerMinAnon, cfg.PagesPerMinAuth = 1e6, 1e6
 	gin.SetMode(gin.ReleaseMode)
 	srv, err := webapp.New(cfg, webapp.Deps{
-		Reader: reader, Crashes: e.crashes, Symbols: e.symbols, Tokens: auth.NewStore(auth.BucketBlobs(e.crashes)),
-		Publisher: producer, Serde: e.serde, Topics: e.kafka.Topics(), Fields: fields.New(), Schemas: static,
+		Reader: reader, Crashes: e.Crashes, Symbols: e.Symbols, Tokens: auth.NewStore(auth.BucketBlobs(e.Crashes)),
+		Publisher: producer, Serde: e.Serde, Topics: e.Kafka.Topics(), Fields: fields.New(), Schemas: static,
 		Registry: prometheus.NewRegistry(), Logger: zerolog.Nop(),
 	}, pages.FromServer)
 	require.NoError(t, err)
@@ -168,7 +105,7 @@ func (e *env) webapp(t *testing.T) (*webapp.Server, string) {
 // plantA is crash A: every protected field and nested key of the
 // registry holds a marker (redacttest.Plant).
 func plantA(t *testing.T, now time.Time, tag string, num int64) (*schemas.ProcessedCrash, map[string]any, []marker) {
-	id := crashID(now)
+	id := stacktest.CrashID(now)
 	line := int64(7)
 	base := &schemas.ProcessedCrash{CrashID: id, UUID: id, DateProcessed: now, SubmittedTimestamp: now.Add(-time.Minute),
 		Product: "LeakApp", Version: "1.0", ReleaseChannel: "release", Signature: "leak_signature", ProcessType: "parent",
@@ -368,12 +305,12 @@ func TestNoProtectedDataLeaks(t *testing.T) {
 	b, err := json.Marshal(rawA)
 	require.NoError(t, err)
 	key, _ := objectstore.RawCrashKey(pcA.CrashID)
-	require.NoError(t, e.crashes.PutBytes(ctx, key, b, "application/json"))
-	producer, err := streams.NewProducer(e.kafka, streams.Options{Logger: zerolog.Nop()})
+	require.NoError(t, e.Crashes.PutBytes(ctx, key, b, "application/json"))
+	producer, err := streams.NewProducer(e.Kafka, streams.Options{Logger: zerolog.Nop()})
 	require.NoError(t, err)
-	v, err := e.serde.Marshal(pcA)
+	v, err := e.Serde.Marshal(pcA)
 	require.NoError(t, err)
-	require.NoError(t, producer.Send(ctx, e.kafka.Topics().Processed, []byte(pcA.CrashID), v))
+	require.NoError(t, producer.Send(ctx, e.Kafka.Topics().Processed, []byte(pcA.CrashID), v))
 	require.NoError(t, producer.Close(ctx))
 
 	dump, err := os.ReadFile(filepath.Join(repotest.SharedTestdata(t), "breakpad", "linux_null_read_av.dmp"))
@@ -388,12 +325,12 @@ func TestNoProtectedDataLeaks(t *testing.T) {
 		for _, id := range ids {
 			for _, k := range []func(string) (string, error){objectstore.ProcessedCrashKey} {
 				key, _ := k(id)
-				if ok, _ := e.crashes.Exists(ctx, key); !ok {
+				if ok, _ := e.Crashes.Exists(ctx, key); !ok {
 					return false
 				}
 			}
 			key, _ := objectstore.TelemetryKey(id)
-			if ok, _ := e.telemetry.Exists(ctx, key); !ok {
+			if ok, _ := e.Telemetry.Exists(ctx, key); !ok {
 				return false
 			}
 		}
@@ -413,10 +350,10 @@ func TestNoProtectedDataLeaks(t *testing.T) {
 		markers []marker
 	}{{pcA.CrashID, markersA}, {idB, markersB}} {
 		key, _ := objectstore.ProcessedCrashKey(set.id)
-		stored, err := e.crashes.GetBytes(ctx, key, 64<<20)
+		stored, err := e.Crashes.GetBytes(ctx, key, 64<<20)
 		require.NoError(t, err)
 		rkey, _ := objectstore.RawCrashKey(set.id)
-		raw, err := e.crashes.GetBytes(ctx, rkey, 64<<20)
+		raw, err := e.Crashes.GetBytes(ctx, rkey, 64<<20)
 		require.NoError(t, err)
 		for _, m := range set.markers {
 			require.True(t, bytes.Contains(stored, []byte(m.text)) || bytes.Contains(raw, []byte(m.text)),
@@ -494,7 +431,7 @@ func TestNoProtectedDataLeaks(t *testing.T) {
 	// the telemetry bucket and topic
 	for _, id := range ids {
 		key, _ := objectstore.TelemetryKey(id)
-		body, err := e.telemetry.GetBytes(ctx, key, 64<<20)
+		body, err := e.Telemetry.GetBytes(ctx, key, 64<<20)
 		require.NoError(t, err)
 		sc.scan("telemetry bucket "+key, body)
 	}
@@ -513,11 +450,11 @@ func (e *env) readTelemetry(t *testing.T, n int) [][]byte {
 	var out [][]byte
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c, err := streams.NewConsumer(e.kafka, streams.ConsumerOptions{Options: streams.Options{Logger: zerolog.Nop()},
-		Group: e.id + ".reader", Topics: []string{e.kafka.Topics().Telemetry}},
+	c, err := streams.NewConsumer(e.Kafka, streams.ConsumerOptions{Options: streams.Options{Logger: zerolog.Nop()},
+		Group: e.ID + ".reader", Topics: []string{e.Kafka.Topics().Telemetry}},
 		streams.HandlerFunc(func(ctx context.Context, m *streams.Message) error {
 			var tc schemas.TelemetryCrash
-			if err := e.serde.Unmarshal(ctx, m.Value, &tc); err != nil {
+			if err := e.Serde.Unmarshal(ctx, m.Value, &tc); err != nil {
 				return streams.Permanent(err)
 			}
 			j, err := json.Marshal(tc)

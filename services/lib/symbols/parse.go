@@ -3,10 +3,12 @@ package symbols
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"unsafe"
 )
@@ -595,17 +597,7 @@ func (p *parser) finish() (*SymbolFile, error) {
 	sf.files = sortIDs(sf.files)
 	sf.origins = sortIDs(sf.origins)
 
-	funcLess := func(i, j int) bool {
-		a, b := sf.funcs[i], sf.funcs[j]
-		if a.addr != b.addr {
-			return a.addr < b.addr
-		}
-		return a.size < b.size
-	}
-	if !sort.SliceIsSorted(sf.funcs, funcLess) {
-		sort.SliceStable(sf.funcs, funcLess)
-	}
-	sf.funcs = dropOverlaps(sf.funcs, func(f funcRec) (uint64, uint64) { return f.addr, f.addr + uint64(f.size) - 1 })
+	sf.funcs = sortRanges(sf.funcs, func(f funcRec) (uint64, uint32) { return f.addr, f.size })
 
 	pubLess := func(i, j int) bool {
 		a, b := sf.publics[i], sf.publics[j]
@@ -621,47 +613,36 @@ func (p *parser) finish() (*SymbolFile, error) {
 		sort.SliceStable(sf.publics, pubLess)
 	}
 
-	cfiLess := func(i, j int) bool {
-		a, b := sf.cfi[i], sf.cfi[j]
-		if a.addr != b.addr {
-			return a.addr < b.addr
-		}
-		return a.size < b.size
-	}
-	if !sort.SliceIsSorted(sf.cfi, cfiLess) {
-		sort.SliceStable(sf.cfi, cfiLess)
-	}
-	sf.cfi = dropOverlaps(sf.cfi, func(c cfiRec) (uint64, uint64) { return c.addr, c.addr + uint64(c.size) - 1 })
-
-	sf.winData = sortWin(p.winData)
-	sf.winFPO = sortWin(p.winFPO)
+	sf.cfi = sortRanges(sf.cfi, func(c cfiRec) (uint64, uint32) { return c.addr, c.size })
+	winSpan := func(w WinInfo) (uint64, uint32) { return w.Addr, w.Size }
+	sf.winData = sortRanges(p.winData, winSpan)
+	sf.winFPO = sortRanges(p.winFPO, winSpan)
 	return sf, nil
 }
 
-func sortWin(tab []WinInfo) []WinInfo {
-	sort.SliceStable(tab, func(i, j int) bool {
-		if tab[i].Addr != tab[j].Addr {
-			return tab[i].Addr < tab[j].Addr
-		}
-		return tab[i].Size < tab[j].Size
-	})
-	return dropOverlaps(tab, func(w WinInfo) (uint64, uint64) { return w.Addr, w.Addr + uint64(w.Size) - 1 })
-}
-
-// dropOverlaps keeps a sorted table free of overlaps, like rust-minidump's
-// into_rangemap_safe: an entry starting inside the previous kept one is
+// sortRanges sorts a table of address ranges (span gives a record's
+// address and size) by address, then size, keeping the order of equal
+// ones, and keeps it free of overlaps like rust-minidump's
+// into_rangemap_safe: a range starting inside the previous kept one is
 // dropped (whether a duplicate or a conflict), so lookups stay unambiguous.
-func dropOverlaps[T any](tab []T, span func(T) (uint64, uint64)) []T {
+func sortRanges[T any](tab []T, span func(T) (addr uint64, size uint32)) []T {
+	order := func(a, b T) int {
+		aAddr, aSize := span(a)
+		bAddr, bSize := span(b)
+		return cmp.Or(cmp.Compare(aAddr, bAddr), cmp.Compare(aSize, bSize))
+	}
+	if !slices.IsSortedFunc(tab, order) {
+		slices.SortStableFunc(tab, order)
+	}
 	out := tab[:0]
+	var lastEnd uint64
 	for _, e := range tab {
-		if n := len(out); n > 0 {
-			start, _ := span(e)
-			_, lastEnd := span(out[n-1])
-			if start <= lastEnd {
-				continue
-			}
+		start, size := span(e)
+		if len(out) > 0 && start <= lastEnd {
+			continue
 		}
 		out = append(out, e)
+		lastEnd = start + uint64(size) - 1
 	}
 	return out
 }

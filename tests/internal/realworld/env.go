@@ -2,11 +2,7 @@ package realworld
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"flag"
 	"net/http"
-	"os"
 	"sort"
 	"testing"
 	"time"
@@ -14,13 +10,11 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
 
-	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/services/cron"
 	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
-	"github.com/crashstream/crashstream/streams"
 	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
@@ -53,43 +47,14 @@ type Env struct {
 // points every part at another object store.
 func Load(t *testing.T, webappEnv ...string) *Env {
 	t.Helper()
-	stacktest.RequireStack(t)
 	ctx := context.Background()
-	b := make([]byte, 5)
-	_, _ = rand.Read(b)
-	id := "rw" + hex.EncodeToString(b)
-	e := &Env{DB: "cs_" + id, CrashIDs: map[string]string{}}
-
-	var s3 objectstore.Config
-	fs := flag.NewFlagSet("s3", flag.ContinueOnError)
-	s3.RegisterFlags(fs)
-	if v := os.Getenv("CRASHSTREAM_S3_ENDPOINT"); v != "" { // as the subprocesses read it
-		s3.Endpoint = v
-	}
-	s3.Bucket, s3.SymbolsBucket, s3.TelemetryBucket = id, id+"-symbols", id+"-telemetry"
-	store, err := objectstore.New(s3)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
-	e.Bucket = store.Bucket(id)
-	require.NoError(t, e.Bucket.Ensure(ctx))
-	require.NoError(t, store.Bucket(id+"-symbols").Ensure(ctx))
+	in := stacktest.NewInstall(t, "rw")
+	e := &Env{DB: in.Database, CrashIDs: map[string]string{}, Bucket: in.Crashes, Conn: in.Conn(t)}
 	e.Tokens = auth.NewStore(auth.BucketBlobs(e.Bucket))
-	kcfg := streams.DefaultConfig()
-	kcfg.TopicPrefix = id + "."
-	require.NoError(t, streams.EnsureTopics(ctx, kcfg, kcfg.Topics().All()...))
-	chCfg := clickhouse.Config{Addr: "127.0.0.1:19000", Database: e.DB, Username: "default", DialTimeout: 5 * time.Second, QueryTimeout: time.Minute, MaxOpenConns: 2}
-	if v := os.Getenv("CRASHSTREAM_CLICKHOUSE_ADDR"); v != "" {
-		chCfg.Addr = v
-	}
-	e.Conn, err = clickhouse.Open(ctx, chCfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = e.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+e.DB); _ = e.Conn.Close() })
-	_, err = clickhouse.Migrate(ctx, e.Conn, e.DB)
+	_, err := clickhouse.Migrate(ctx, e.Conn, e.DB)
 	require.NoError(t, err)
 
-	env := append(os.Environ(), "CRASHSTREAM_KAFKA_TOPIC_PREFIX="+id+".", "CRASHSTREAM_S3_BUCKET="+id,
-		"CRASHSTREAM_S3_SYMBOLS_BUCKET="+id+"-symbols", "CRASHSTREAM_S3_TELEMETRY_BUCKET="+id+"-telemetry",
-		"CRASHSTREAM_CLICKHOUSE_DATABASE="+e.DB, "CRASHSTREAM_LOG_FORMAT=json", "CRASHSTREAM_LOG_LEVEL=warn")
+	env := in.Environ()
 	collector := stacktest.FreePort(t)
 	stacktest.Start(t, append(env, "CRASHSTREAM_COLLECTOR_ADDR="+collector), "collector")
 	stacktest.Start(t, env, "processor")
@@ -107,10 +72,7 @@ func Load(t *testing.T, webappEnv ...string) *Env {
 		require.NoError(t, err)
 		e.CrashIDs[cid] = sub.Name
 	}
-	table, err := clickhouse.NewTable(fields.New())
-	require.NoError(t, err)
-	w, err := clickhouse.NewWriter(e.Conn, e.DB, table, clickhouse.WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	require.NoError(t, err)
+	table, w := in.Writer(t, nil)
 	require.NoError(t, e.Set.Store(ctx, w, table, e.Bucket))
 	for _, c := range e.Set.Stored {
 		e.CrashIDs[c.CrashID] = "stored " + c.Signature
