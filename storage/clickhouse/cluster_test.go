@@ -49,11 +49,11 @@ func TestClusterMigrations(t *testing.T) {
 // schema field) alters the local table on every node, then the Distributed
 // table; an ALTER with no cluster form fails instead of running on one node.
 func TestClusterAddColumn(t *testing.T) {
-	got, err := clusterStatements("ALTER TABLE cs.crashes ADD COLUMN IF NOT EXISTS x Nullable(Int64)", "c1")
+	got, err := clusterStatements("ALTER TABLE cs.crashes ADD COLUMN x Nullable(Int64)", "c1")
 	require.NoError(t, err)
 	assert.Equal(t, []string{
-		"ALTER TABLE cs.crashes_local ON CLUSTER c1 ADD COLUMN IF NOT EXISTS x Nullable(Int64)",
-		"ALTER TABLE cs.crashes ON CLUSTER c1 ADD COLUMN IF NOT EXISTS x Nullable(Int64)",
+		"ALTER TABLE cs.crashes_local ON CLUSTER c1 ADD COLUMN x Nullable(Int64)",
+		"ALTER TABLE cs.crashes ON CLUSTER c1 ADD COLUMN x Nullable(Int64)",
 	}, got)
 	_, err = clusterStatements("ALTER TABLE cs.crashes DROP COLUMN x", "c1")
 	assert.Error(t, err)
