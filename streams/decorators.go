@@ -143,12 +143,6 @@ func WithMetrics(m *ConsumerMetrics, group string) Decorator {
 	}
 }
 
-// Sender produces one record and returns once it is acknowledged;
-// *Producer implements it.
-type Sender interface {
-	Send(ctx context.Context, topic string, key, value []byte, headers ...Header) error
-}
-
 // DeadLetters configures WithDeadLetters.
 type DeadLetters struct {
 	// Sender writes the dead letters.

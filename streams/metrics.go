@@ -38,18 +38,12 @@ type ConsumerMetrics struct {
 // NewConsumerMetrics registers the families on reg (nil: unregistered).
 func NewConsumerMetrics(reg prometheus.Registerer) *ConsumerMetrics {
 	return &ConsumerMetrics{
-		records: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "crashstream_kafka_consumer_records_total",
-			Help: "Records finished by consumers, by outcome (ok, dead_letter).",
-		}, []string{"group", "topic", "outcome"})),
-		bytes: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "crashstream_kafka_consumer_bytes_total",
-			Help: "Record value bytes finished by consumers.",
-		}, []string{"group", "topic"})),
-		retries: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "crashstream_kafka_consumer_retries_total",
-			Help: "Handler attempts that failed transiently and were retried.",
-		}, []string{"group", "topic"})),
+		records: counterVec(reg, "crashstream_kafka_consumer_records_total",
+			"Records finished by consumers, by outcome (ok, dead_letter).", "group", "topic", "outcome"),
+		bytes: counterVec(reg, "crashstream_kafka_consumer_bytes_total",
+			"Record value bytes finished by consumers.", "group", "topic"),
+		retries: counterVec(reg, "crashstream_kafka_consumer_retries_total",
+			"Handler attempts that failed transiently and were retried.", "group", "topic"),
 		lag: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "crashstream_kafka_consumer_lag",
 			Help: "Records between the last one handled and the partition's high watermark.",
@@ -59,11 +53,14 @@ func NewConsumerMetrics(reg prometheus.Registerer) *ConsumerMetrics {
 			Help:    "Time per handler call (one record, or one partition batch for batch stages), retries included.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}, []string{"group", "topic"})),
-		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "crashstream_kafka_consumer_errors_total",
-			Help: "Consumer errors by kind (fetch, commit, dead_letter_produce).",
-		}, []string{"group", "kind"})),
+		errors: counterVec(reg, "crashstream_kafka_consumer_errors_total",
+			"Consumer errors by kind (fetch, commit, dead_letter_produce).", "group", "kind"),
 	}
+}
+
+// counterVec registers (or finds) a counter family.
+func counterVec(reg prometheus.Registerer, name, help string, labels ...string) *prometheus.CounterVec {
+	return register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels))
 }
 
 type producerMetrics struct {
@@ -73,13 +70,9 @@ type producerMetrics struct {
 
 func newProducerMetrics(reg prometheus.Registerer) *producerMetrics {
 	return &producerMetrics{
-		records: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "crashstream_kafka_producer_records_total",
-			Help: "Records produced, by outcome (ok, error).",
-		}, []string{"topic", "outcome"})),
-		bytes: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "crashstream_kafka_producer_bytes_total",
-			Help: "Record value bytes acknowledged by the brokers.",
-		}, []string{"topic"})),
+		records: counterVec(reg, "crashstream_kafka_producer_records_total",
+			"Records produced, by outcome (ok, error).", "topic", "outcome"),
+		bytes: counterVec(reg, "crashstream_kafka_producer_bytes_total",
+			"Record value bytes acknowledged by the brokers.", "topic"),
 	}
 }

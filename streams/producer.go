@@ -51,6 +51,14 @@ func clientOpts(cfg Config, o Options) ([]kgo.Opt, error) {
 	return append(opts, o.kgoOpts...), nil
 }
 
+// Sender produces one record and returns once every in-sync replica has
+// it. *Producer implements it; the services (processor, sinks, collector,
+// webapp) and the dead-letter decorator depend on this one interface, so
+// tests can stand in for Kafka.
+type Sender interface {
+	Send(ctx context.Context, topic string, key, value []byte, headers ...Header) error
+}
+
 // Producer writes records to Kafka. It is safe for concurrent use.
 type Producer struct {
 	cl      *kgo.Client

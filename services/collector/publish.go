@@ -7,12 +7,6 @@ import (
 	"github.com/crashstream/crashstream/streams"
 )
 
-// Sender sends one record and returns once every in-sync replica has it
-// (*streams.Producer).
-type Sender interface {
-	Send(ctx context.Context, topic string, key, value []byte, headers ...streams.Header) error
-}
-
 // Marshaler frames an event as Confluent-framed Avro (*registry.Serde).
 type Marshaler interface {
 	Marshal(r schemas.Record) ([]byte, error)
@@ -20,14 +14,14 @@ type Marshaler interface {
 
 // KafkaPublisher publishes crash.received.v1 records keyed by crash id.
 type KafkaPublisher struct {
-	sender Sender
+	sender streams.Sender
 	serde  Marshaler
 	topic  string
 }
 
 // NewKafkaPublisher returns a Publisher writing to topic (the prefixed
 // crash.received.v1 name).
-func NewKafkaPublisher(s Sender, m Marshaler, topic string) *KafkaPublisher {
+func NewKafkaPublisher(s streams.Sender, m Marshaler, topic string) *KafkaPublisher {
 	return &KafkaPublisher{sender: s, serde: m, topic: topic}
 }
 

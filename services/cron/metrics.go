@@ -1,6 +1,10 @@
 package cron
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/crashstream/crashstream/services/runtime"
+)
 
 type metrics struct {
 	runs, failures *prometheus.CounterVec
@@ -9,18 +13,13 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crashstream_cron_runs_total",
-			Help: "Job runs (one per period), by job."}, []string{"job"}),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crashstream_cron_failures_total",
-			Help: "Failed job runs, by job."}, []string{"job"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "crashstream_cron_run_seconds",
-			Help: "Duration of one job run.", Buckets: prometheus.ExponentialBuckets(0.01, 4, 10)}, []string{"job"}),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "crashstream_cron_last_success_timestamp_seconds",
-			Help: "Unix time of each job's last success (alert on its age)."}, []string{"job"}),
+	m := runtime.NewMetrics(reg)
+	return &metrics{
+		runs:     m.CounterVec("crashstream_cron_runs_total", "Job runs (one per period), by job.", "job"),
+		failures: m.CounterVec("crashstream_cron_failures_total", "Failed job runs, by job.", "job"),
+		duration: m.HistogramVec("crashstream_cron_run_seconds", "Duration of one job run.",
+			prometheus.ExponentialBuckets(0.01, 4, 10), "job"),
+		lastSuccess: m.GaugeVec("crashstream_cron_last_success_timestamp_seconds",
+			"Unix time of each job's last success (alert on its age).", "job"),
 	}
-	if reg != nil {
-		reg.MustRegister(m.runs, m.failures, m.duration, m.lastSuccess)
-	}
-	return m
 }

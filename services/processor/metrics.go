@@ -4,33 +4,30 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/crashstream/crashstream/services/runtime"
 )
 
 type metrics struct {
 	crashes  *prometheus.CounterVec
 	failures *prometheus.CounterVec
-	duration prometheus.Histogram
+	duration prometheus.Observer
 	rules    *prometheus.HistogramVec
 	ruleErrs *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		crashes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crashstream_processor_crashes_total",
-			Help: "Crashes processed, by ruleset."}, []string{"ruleset"}),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crashstream_processor_failures_total",
-			Help: "Records that could not be processed, by stage (decode, permanent, publish)."}, []string{"stage"}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "crashstream_processor_crash_seconds",
-			Help: "Time to run a ruleset over one crash.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
-		rules: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "crashstream_processor_rule_seconds",
-			Help: "Time per rule (MinidumpStackwalk is the stackwalk).", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 12)}, []string{"rule"}),
-		ruleErrs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crashstream_processor_rule_errors_total",
-			Help: "Rule failures noted on crashes."}, []string{"rule"}),
+	m := runtime.NewMetrics(reg)
+	return &metrics{
+		crashes: m.CounterVec("crashstream_processor_crashes_total", "Crashes processed, by ruleset.", "ruleset"),
+		failures: m.CounterVec("crashstream_processor_failures_total",
+			"Records that could not be processed, by stage (decode, permanent, publish).", "stage"),
+		duration: m.HistogramVec("crashstream_processor_crash_seconds", "Time to run a ruleset over one crash.",
+			prometheus.ExponentialBuckets(0.001, 2, 16)).WithLabelValues(),
+		rules: m.HistogramVec("crashstream_processor_rule_seconds", "Time per rule (MinidumpStackwalk is the stackwalk).",
+			prometheus.ExponentialBuckets(0.0001, 4, 12), "rule"),
+		ruleErrs: m.CounterVec("crashstream_processor_rule_errors_total", "Rule failures noted on crashes.", "rule"),
 	}
-	if reg != nil {
-		reg.MustRegister(m.crashes, m.failures, m.duration, m.rules, m.ruleErrs)
-	}
-	return m
 }
 
 func (m *metrics) observeRule(rule string, d time.Duration, err error) {

@@ -33,16 +33,11 @@ type Store interface {
 	GetBytes(ctx context.Context, key string, maxSize int64) ([]byte, error)
 }
 
-// Publisher sends processed crashes; *streams.Producer implements it.
-type Publisher interface {
-	Send(ctx context.Context, topic string, key, value []byte, headers ...streams.Header) error
-}
-
 // Deps are the processor's clients, built and closed by main.
 type Deps struct {
 	Store     Store
 	Symbols   *objectstore.Bucket // nil: no symbols bucket
-	Publisher Publisher
+	Publisher streams.Sender
 	Serde     *registry.Serde
 	Topics    streams.Topics
 	Logger    zerolog.Logger

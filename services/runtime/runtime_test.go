@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -242,4 +243,17 @@ func TestServingStopsBackgroundAfterDrain(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, svc.Run(ctx), boom)
 	assert.Equal(t, []string{"http drained", "background stopped"}, order)
+}
+
+func TestMetricsRegisterOnce(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.CounterVec("t_total", "help", "l").WithLabelValues("a").Inc()
+	m.GaugeVec("t_gauge", "help").WithLabelValues().Set(1)
+	m.HistogramVec("t_seconds", "help", prometheus.DefBuckets).WithLabelValues().Observe(1)
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	assert.Len(t, families, 3)
+	assert.Panics(t, func() { m.CounterVec("t_total", "help", "l") }, "a name registered twice is a bug")
+	NewMetrics(nil).CounterVec("t_total", "help", "l").WithLabelValues("a").Inc() // unregistered: fine
 }

@@ -39,11 +39,6 @@ func (c TelemetryConfig) Validate() error {
 	return nil
 }
 
-// Publisher produces records; *streams.Producer implements it.
-type Publisher interface {
-	Send(ctx context.Context, topic string, key, value []byte, headers ...streams.Header) error
-}
-
 // Encoder frames records as Avro; *registry.Serde implements it.
 type Encoder interface {
 	Marshal(r schemas.Record) ([]byte, error)
@@ -52,7 +47,7 @@ type Encoder interface {
 // TelemetryDeps are the sink's collaborators. Bucket is used only with
 // WriteBucket.
 type TelemetryDeps struct {
-	Publisher Publisher
+	Publisher streams.Sender
 	Encoder   Encoder
 	Decoder   Decoder
 	Bucket    Putter

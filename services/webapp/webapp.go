@@ -67,11 +67,6 @@ type Bucket interface {
 	List(ctx context.Context, prefix string) iter.Seq2[objectstore.ObjectInfo, error]
 }
 
-// Publisher sends records to Kafka (*streams.Producer).
-type Publisher interface {
-	Send(ctx context.Context, topic string, key, value []byte, headers ...streams.Header) error
-}
-
 // Marshaler frames an event as Confluent-framed Avro (*registry.Serde).
 type Marshaler interface {
 	Marshal(r schemas.Record) ([]byte, error)
@@ -96,7 +91,7 @@ type Deps struct {
 	Crashes   Bucket // the crash bucket: raw and processed crashes, dumps
 	Symbols   Bucket // the symbols bucket
 	Tokens    *auth.Store
-	Publisher Publisher
+	Publisher streams.Sender
 	Serde     Marshaler
 	Topics    streams.Topics
 	Fields    *fields.Registry

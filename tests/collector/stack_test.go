@@ -446,7 +446,7 @@ func TestStackMinIOStopped(t *testing.T) {
 // "restart" Kafka for the collector by pointing it at a live broker.
 type switchSender struct {
 	mu sync.Mutex
-	s  collector.Sender
+	s  streams.Sender
 }
 
 func (w *switchSender) Send(ctx context.Context, topic string, key, value []byte, headers ...streams.Header) error {
@@ -456,7 +456,7 @@ func (w *switchSender) Send(ctx context.Context, topic string, key, value []byte
 	return s.Send(ctx, topic, key, value, headers...)
 }
 
-func (w *switchSender) set(s collector.Sender) {
+func (w *switchSender) set(s streams.Sender) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.s = s

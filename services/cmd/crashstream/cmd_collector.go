@@ -22,7 +22,7 @@ func (s *collectorService) about() about {
 func (s *collectorService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
 	gin.SetMode(gin.ReleaseMode)
 	log := sh.logger("collector")
-	store, err := sh.objectStore()
+	store, producer, serde, err := sh.storeAndEvents(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -35,14 +35,6 @@ func (s *collectorService) build(ctx context.Context, sh *shared) (runtime.Servi
 		return nil, err
 	}
 	if err := bucket.CheckWritable(cctx); err != nil {
-		return nil, err
-	}
-	producer, err := sh.kafkaProducer()
-	if err != nil {
-		return nil, err
-	}
-	serde, err := sh.events(ctx)
-	if err != nil {
 		return nil, err
 	}
 	c, err := collector.New(s.cfg, bucket, collector.NewKafkaPublisher(producer, serde, sh.kafka.Topics().Received), sh.process.Registry, log)

@@ -63,15 +63,7 @@ func (q requeuer) Requeue(ctx context.Context, crashID, reason string) error {
 }
 
 func (s *cronService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
-	store, err := sh.objectStore()
-	if err != nil {
-		return nil, err
-	}
-	producer, err := sh.kafkaProducer()
-	if err != nil {
-		return nil, err
-	}
-	serde, err := sh.events(ctx)
+	store, producer, serde, err := sh.storeAndEvents(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -16,15 +16,7 @@ func (s *processorService) about() about {
 }
 
 func (s *processorService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
-	store, err := sh.objectStore()
-	if err != nil {
-		return nil, err
-	}
-	producer, err := sh.kafkaProducer()
-	if err != nil {
-		return nil, err
-	}
-	serde, err := sh.events(ctx)
+	store, producer, serde, err := sh.storeAndEvents(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func (s *webappService) build(ctx context.Context, sh *shared) (runtime.Service,
 	if err != nil {
 		return nil, err
 	}
-	store, err := sh.objectStore()
+	store, producer, serde, err := sh.storeAndEvents(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -51,14 +51,6 @@ func (s *webappService) build(ctx context.Context, sh *shared) (runtime.Service,
 		if err := b.Ensure(cctx); err != nil {
 			return nil, err
 		}
-	}
-	producer, err := sh.kafkaProducer()
-	if err != nil {
-		return nil, err
-	}
-	serde, err := sh.events(ctx)
-	if err != nil {
-		return nil, err
 	}
 	static, err := registry.NewStatic()
 	if err != nil {

@@ -144,6 +144,24 @@ func (sh *shared) kafkaProducer() (*streams.Producer, error) {
 	return p, nil
 }
 
+// storeAndEvents returns what a service that reads the crash store and
+// publishes events needs: the object store, the producer and the serde.
+func (sh *shared) storeAndEvents(ctx context.Context) (*objectstore.Client, *streams.Producer, *registry.Serde, error) {
+	store, err := sh.objectStore()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	producer, err := sh.kafkaProducer()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	serde, err := sh.events(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return store, producer, serde, nil
+}
+
 // events prepares what every service that reads or writes events needs:
 // the pipeline's topics exist, and the process's Avro serde (static registry
 // unless -schema-registry.url is set, in which case the schemas are
