@@ -12,6 +12,7 @@ import (
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
 	"github.com/crashstream/crashstream/services/lib/minidump/synth"
+	"github.com/crashstream/crashstream/storage/objectstore"
 )
 
 // Report is one generated crash report: annotations and the main dump.
@@ -176,7 +177,7 @@ func (r Report) Multipart() (body []byte, contentType string, err error) {
 			return nil, "", err
 		}
 	}
-	fw, err := w.CreateFormFile("upload_file_minidump", "crash.dmp")
+	fw, err := w.CreateFormFile(objectstore.MainDumpField, "crash.dmp")
 	if err != nil {
 		return nil, "", err
 	}

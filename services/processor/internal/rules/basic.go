@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/crashstream/crashstream/schemas/javatrace"
+	"github.com/crashstream/crashstream/storage/objectstore"
 )
 
 // DeNull strips NUL characters from annotation names and values: some
@@ -81,11 +82,11 @@ func MinidumpSHA256() Rule {
 	return Func("MinidumpSha256Hash", func(_ context.Context, c *Crash) error {
 		md, _ := c.Raw["metadata"].(map[string]any)
 		sums, _ := md["dump_checksums"].(map[string]any)
-		if s, ok := sums["upload_file_minidump"].(string); ok && s != "" {
+		if s, ok := sums[objectstore.MainDumpField].(string); ok && s != "" {
 			c.Processed.MinidumpSHA256Hash = s
 			return nil
 		}
-		if b, ok := c.Dumps["upload_file_minidump"]; ok {
+		if b, ok := c.Dumps[objectstore.MainDumpField]; ok {
 			sum := sha256.Sum256(b)
 			c.Processed.MinidumpSHA256Hash = hex.EncodeToString(sum[:])
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/storage/objectstore"
 )
 
 // Crash is the state one crash carries through a ruleset.
@@ -116,4 +117,4 @@ func strOf(v any) string {
 func ptr[T any](v T) *T { return &v }
 
 // isMainDump reports whether a dump name is a minidump Socorro walks.
-func isMinidumpName(name string) bool { return strings.HasPrefix(name, "upload_file_minidump") }
+func isMinidumpName(name string) bool { return strings.HasPrefix(name, objectstore.MainDumpField) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/services/lib/stackwalk"
+	"github.com/crashstream/crashstream/storage/objectstore"
 )
 
 // Walker walks one minidump; *stackwalk.Stackwalker is the in-process one.
@@ -77,12 +78,12 @@ func Stackwalk(w Walker) Rule {
 		sort.Strings(names)
 		pc.AdditionalMinidumps = nil
 		for _, name := range names {
-			if name != "upload_file_minidump" {
+			if name != objectstore.MainDumpField {
 				pc.AdditionalMinidumps = append(pc.AdditionalMinidumps, name)
 			}
 		}
 		pc.Success = ptr(false)
-		dump, ok := c.Dumps["upload_file_minidump"]
+		dump, ok := c.Dumps[objectstore.MainDumpField]
 		if !ok {
 			pc.MDSWStatusString = "NoMinidump"
 			c.Note("MinidumpStackwalk: " + errNoDump.Error())
