@@ -128,6 +128,9 @@ type ProcessedCrash struct {
 	TopmostFilenames []string `avro:"topmost_filenames"`
 	// ModulesInStack: filename/debug_id of each module in the crashing thread's stack.
 	ModulesInStack []string `avro:"modules_in_stack"`
+	// LoadedModules: filename/version of each module loaded in the crashed process (filename alone
+	// when the module has no version); correlations compare them.
+	LoadedModules []string `avro:"loaded_modules"`
 	// CrashingThreadFrames: Frames of the crashing thread as typed records (the full stack stays in
 	// json_dump).
 	CrashingThreadFrames []Frame `avro:"crashing_thread_frames"`
@@ -688,6 +691,7 @@ func (r *ProcessedCrash) toNative() map[string]any {
 		"proto_signature":                   r.ProtoSignature,
 		"topmost_filenames":                 stringsToNative(r.TopmostFilenames),
 		"modules_in_stack":                  stringsToNative(r.ModulesInStack),
+		"loaded_modules":                    stringsToNative(r.LoadedModules),
 		"crashing_thread_frames":            recordsToNative(r.CrashingThreadFrames),
 		"modules":                           recordsToNative(r.Modules),
 		"json_dump":                         r.JSONDump,
@@ -862,6 +866,8 @@ func (r *ProcessedCrash) fromNative(m map[string]any) error {
 			r.TopmostFilenames, err = stringsFromNative(v)
 		case "modules_in_stack":
 			r.ModulesInStack, err = stringsFromNative(v)
+		case "loaded_modules":
+			r.LoadedModules, err = stringsFromNative(v)
 		case "crashing_thread_frames":
 			r.CrashingThreadFrames, err = recordsFromNative[Frame](v)
 		case "modules":
@@ -1104,6 +1110,7 @@ func (r *ProcessedCrash) sizeHint() int {
 		len(r.ProtoSignature) +
 		stringsSize(r.TopmostFilenames) +
 		stringsSize(r.ModulesInStack) +
+		stringsSize(r.LoadedModules) +
 		recordsSize(r.CrashingThreadFrames) +
 		recordsSize(r.Modules) +
 		len(r.JSONDump) +

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func MigrateCluster(ctx context.Context, conn driver.Conn, database, cluster str
 			continue
 		}
 		for i, st := range m.Statements {
-			if err := conn.Exec(ctx, st); err != nil {
+			if err := conn.Exec(ctx, st); err != nil && !columnExists(st, err) {
 				return applied, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}
 		}
@@ -182,4 +183,15 @@ func recordMigration(ctx context.Context, conn driver.Conn, database string, m M
 		return err
 	}
 	return b.Send()
+}
+
+// addColumnStmtRE matches an ALTER TABLE ... ADD COLUMN statement (single-node
+// or cluster form).
+var addColumnStmtRE = regexp.MustCompile(`^ALTER TABLE \S+( ON CLUSTER \w+)? ADD COLUMN `)
+
+// columnExists reports whether err is an ADD COLUMN meeting its column:
+// ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS, so a migration
+// interrupted after its ALTER and run again treats this as done.
+func columnExists(st string, err error) bool {
+	return addColumnStmtRE.MatchString(st) && strings.Contains(err.Error(), "already exists")
 }

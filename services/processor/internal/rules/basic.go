@@ -346,6 +346,36 @@ func ModulesInStack() Rule {
 	})
 }
 
+// maxLoadedModules bounds loaded_modules (a process loads a few hundred).
+const maxLoadedModules = 2000
+
+// LoadedModules lists "filename/version" ("filename" without a version) of
+// every module loaded in the crashed process, once each: what correlations
+// compare between a signature's crashes and all crashes.
+func LoadedModules() Rule {
+	return Func("LoadedModules", func(_ context.Context, c *Crash) error {
+		seen := map[string]bool{}
+		var out []string
+		mods, _ := c.dumpPath("modules").([]any)
+		for _, m := range mods {
+			mm, _ := m.(map[string]any)
+			v := strOf(mm["filename"])
+			if v == "" {
+				continue
+			}
+			if ver := strOf(mm["version"]); ver != "" {
+				v += "/" + ver
+			}
+			if !seen[v] && len(out) < maxLoadedModules {
+				seen[v] = true
+				out = append(out, v)
+			}
+		}
+		c.Processed.LoadedModules = out
+		return nil
+	})
+}
+
 // MissingSymbols notes how many modules of the stack had no symbols: the
 // operator's cue to upload them (the webapp's missing-symbols report reads
 // the modules' flags).

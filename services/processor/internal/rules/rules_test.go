@@ -93,6 +93,8 @@ func TestDefaultRulesetOnMinidump2(t *testing.T) {
 	assert.Equal(t, "cfi", pc.CrashingThreadFrames[1].Trust)
 	assert.Equal(t, []string{"c:\\test_app.cc"}, pc.TopmostFilenames)
 	assert.Contains(t, pc.ModulesInStack, "test_app.exe/5A9832E5287241C1838ED98914E9B7FF1")
+	assert.Contains(t, pc.LoadedModules, "test_app.exe", "a module without a version is named alone")
+	assert.Len(t, pc.LoadedModules, len(pc.Modules))
 	assert.Equal(t, "(anonymous namespace)::CrashFunction", pc.Signature)
 	assert.True(t, strings.HasPrefix(pc.ProtoSignature, "(anonymous namespace)::CrashFunction | main"), pc.ProtoSignature)
 	var dump2 map[string]any

@@ -32,6 +32,7 @@ func Default(reg *fields.Registry, w Walker, gen *signature.Generator) Ruleset {
 		OSPrettyVersion(),
 		TopMostFiles(),
 		ModulesInStack(),
+		LoadedModules(),
 		MissingSymbols(),
 		SoftErrors(),
 		ThreadCount(),
