@@ -22,6 +22,9 @@ type JobsConfig struct {
 	RetentionLookback int
 	// MissingSymbolsSample bounds the crashes the report reads per day.
 	MissingSymbolsSample int
+	// CorrelationsTop is how many signatures per product (and per product
+	// and channel) the correlations job precomputes.
+	CorrelationsTop int
 	// Bugzilla is where bugassociations reads bugs; with no URL the job
 	// is off.
 	Bugzilla bugzilla.Config
@@ -37,6 +40,7 @@ func RegisterFlags(fs *flag.FlagSet, c *Config, j *JobsConfig) {
 	fs.IntVar(&j.DumpRetentionDays, "cron.dump-retention-days", 30, "days dumps are kept (at most cron.retention-days)")
 	fs.IntVar(&j.RetentionLookback, "cron.retention-lookback-days", 30, "days before each retention cutoff swept again (catches up after outages)")
 	fs.IntVar(&j.MissingSymbolsSample, "cron.missing-symbols-sample", 2000, "crashes read per day for the missing-symbols report")
+	fs.IntVar(&j.CorrelationsTop, "cron.correlations.top", 50, "signatures per product (and per product and channel) whose correlations are precomputed daily")
 	d := bugzilla.DefaultConfig()
 	fs.StringVar(&j.Bugzilla.URL, "cron.bugzilla.url", "", "Bugzilla base URL for bugassociations (its REST API is under /rest/); empty: the job is off")
 	fs.StringVar(&j.Bugzilla.APIKey, "cron.bugzilla.api-key", "", "Bugzilla API key (X-BUGZILLA-API-KEY); optional")
@@ -66,6 +70,8 @@ func Validate(c Config, j JobsConfig) error {
 		return errors.New("-cron.retention-lookback-days: must not be negative")
 	case j.MissingSymbolsSample < 1:
 		return errors.New("-cron.missing-symbols-sample: must be at least 1")
+	case j.CorrelationsTop < 1 || j.CorrelationsTop > 1000:
+		return errors.New("-cron.correlations.top: want 1..1000")
 	case j.Bugzilla.PageSize < 1 || j.Bugzilla.PageSize > 10000:
 		return errors.New("-cron.bugzilla.page-size: want 1..10000")
 	case j.Bugzilla.Timeout <= 0:

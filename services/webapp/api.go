@@ -83,6 +83,7 @@ func (s *Server) routes(e *gin.Engine) {
 	handle(http.MethodGet, "Bugs", other, s.bugsBySignature)
 	handle(http.MethodGet, "SignaturesByBugs", other, s.signaturesByBugs)
 	handle(http.MethodGet, "BugzillaBugInfo", other, s.bugzillaBugInfo)
+	handle(http.MethodGet, "Correlations", other, s.correlations)
 	handle(http.MethodPost, "Reprocessing", other, need(auth.ReprocessCrashes), s.reprocessing)
 	handle(http.MethodGet, "NoOp", other, s.noOp)
 	handle(http.MethodGet, "VersionString", other, s.versionString)

@@ -132,4 +132,5 @@ func addReportPaths(paths obj, sec []obj) {
 	paths["/api/BugzillaBugInfo/"] = obj{"get": obj{"summary": "Status, resolution and summary of bugs, asked of the configured Bugzilla and cached (an hour by default)", "security": sec,
 		"parameters": []obj{qp("bugs", "bug numbers (repeat; at most 500)", true, strs())},
 		"responses":  std(jsonResp("bugs: [{id, status, resolution, summary}]: the bugs Bugzilla knows"), nil)}}
+	addCorrelationPath(paths, sec)
 }

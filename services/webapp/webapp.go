@@ -85,7 +85,8 @@ type PageSet interface {
 // once, before serving.
 type NewPages func(core *Server) (PageSet, error)
 
-// Deps are the clients the webapp uses; every field is required except Now.
+// Deps are the clients the webapp uses; every field is required except Now
+// and Correlations.
 type Deps struct {
 	Reader    CrashReader
 	Crashes   Bucket // the crash bucket: raw and processed crashes, dumps
@@ -100,6 +101,9 @@ type Deps struct {
 	Logger    zerolog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Correlations answers the Correlations model and tab (nil: they
+	// answer 503 and say correlations are not configured).
+	Correlations Correlator
 }
 
 // Server is the webapp: Handler serves HTTP, Run does the background work.

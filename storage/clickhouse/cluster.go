@@ -39,11 +39,12 @@ import (
 
 // shardingKeys is how each Distributed table spreads the rows it is given.
 var shardingKeys = map[string]string{
-	"crashes":            "cityHash64(crash_id)",
-	"crash_ids":          "cityHash64(crash_id)",
-	"top_crashers_daily": "cityHash64(signature)",
-	"signature_daily":    "cityHash64(signature)",
-	"signature_first":    "cityHash64(signature)",
+	"crashes":                "cityHash64(crash_id)",
+	"crash_ids":              "cityHash64(crash_id)",
+	"top_crashers_daily":     "cityHash64(signature)",
+	"signature_daily":        "cityHash64(signature)",
+	"signature_first":        "cityHash64(signature)",
+	"signature_correlations": "cityHash64(signature)",
 }
 
 var (

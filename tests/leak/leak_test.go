@@ -91,10 +91,12 @@ func (e *env) webapp(t *testing.T) (*webapp.Server, string) {
 	cfg.SearchPerMinAnon, cfg.SearchPerMinAuth, cfg.APIPerMinAnon, cfg.APIPerMinAuth = 1e6, 1e6, 1e6, 1e6
 	cfg.PagesPerMinAnon, cfg.PagesPerMinAuth = 1e6, 1e6
 	gin.SetMode(gin.ReleaseMode)
+	corr, err := clickhouse.NewCorrelator(conn, e.Database, fields.New(), clickhouse.DefaultCorrelationAnnotations)
+	require.NoError(t, err)
 	srv, err := webapp.New(cfg, webapp.Deps{
 		Reader: reader, Crashes: e.Crashes, Symbols: e.Symbols, Tokens: auth.NewStore(auth.BucketBlobs(e.Crashes)),
 		Publisher: producer, Serde: e.Serde, Topics: e.Kafka.Topics(), Fields: fields.New(), Schemas: static,
-		Registry: prometheus.NewRegistry(), Logger: zerolog.Nop(),
+		Registry: prometheus.NewRegistry(), Logger: zerolog.Nop(), Correlations: corr,
 	}, pages.FromServer)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/cron"
@@ -86,6 +87,11 @@ func (s *cronService) build(ctx context.Context, sh *shared) (runtime.Service, e
 		cron.MissingSymbols(bucket, s.jobs.MissingSymbolsSample),
 		cron.Tokens(auth.NewStore(auth.BucketBlobs(bucket)), log),
 	}
+	corr, err := clickhouse.NewCorrelator(conn, sh.ch.Database, fields.New(), clickhouse.DefaultCorrelationAnnotations)
+	if err != nil {
+		return nil, err
+	}
+	jobs = append(jobs, cron.Correlations(corr, s.jobs.CorrelationsTop, log))
 	if s.jobs.Bugzilla.URL == "" {
 		log.Info().Msg("bugassociations: off (no -cron.bugzilla.url)")
 	} else {

@@ -39,6 +39,10 @@ func (s *webappService) build(ctx context.Context, sh *shared) (runtime.Service,
 	if err != nil {
 		return nil, err
 	}
+	corr, err := clickhouse.NewCorrelator(conn, sh.ch.Database, fields.New(), clickhouse.DefaultCorrelationAnnotations)
+	if err != nil {
+		return nil, err
+	}
 	store, producer, serde, err := sh.storeAndEvents(ctx)
 	if err != nil {
 		return nil, err
@@ -60,7 +64,7 @@ func (s *webappService) build(ctx context.Context, sh *shared) (runtime.Service,
 		Reader: reader, Crashes: crashes, Symbols: symbols,
 		Tokens:    auth.NewStore(auth.BucketBlobs(crashes)),
 		Publisher: producer, Serde: serde, Topics: sh.kafka.Topics(),
-		Fields: fields.New(), Schemas: static, Registry: sh.process.Registry, Logger: log,
+		Fields: fields.New(), Schemas: static, Registry: sh.process.Registry, Logger: log, Correlations: corr,
 	}, pages.FromServer)
 	if err != nil {
 		return nil, err

@@ -141,7 +141,9 @@ type Pages struct {
 	search   supersearch.Fields
 	tmpl     map[string]*template.Template
 	bugs     *bugzilla.Cache
-	now      func() time.Time
+	// correlations answers the Correlations tab (nil: not configured).
+	correlations Correlator
+	now          func() time.Time
 }
 
 // New returns the pages. registry is the field registry (the source of
@@ -185,7 +187,7 @@ func (p *Pages) Register(r gin.IRouter) {
 // parseTemplates parses each page template with layout.html.
 func parseTemplates() (map[string]*template.Template, error) {
 	pageNames := []string{"home", "product", "topcrashers", "signature", "report", "pending", "search", "missingsymbols", "error"}
-	base, err := template.New("layout.html").Funcs(templateFuncs()).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/bugs.html")
+	base, err := template.New("layout.html").Funcs(templateFuncs()).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/bugs.html", "templates/correlations.html")
 	if err != nil {
 		return nil, err
 	}

@@ -186,7 +186,10 @@ type env struct {
 	h       http.Handler
 }
 
-func newEnv(t *testing.T, cfg Config) env {
+func newEnv(t *testing.T, cfg Config) env { return newEnvWith(t, cfg, nil) }
+
+// newEnvWith is newEnv with mod applied to the pages before they serve.
+func newEnvWith(t *testing.T, cfg Config, mod func(*Pages)) env {
 	t.Helper()
 	pk, _ := objectstore.ProcessedCrashKey(crashID)
 	rk, _ := objectstore.RawCrashKey(pendingID)
@@ -201,6 +204,9 @@ func newEnv(t *testing.T, cfg Config) env {
 	p, err := New(cfg, e.crashes, objs, e.core, fields.New())
 	require.NoError(t, err)
 	p.now = func() time.Time { return time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) }
+	if mod != nil {
+		mod(p)
+	}
 	r := gin.New()
 	p.Register(r)
 	e.h = r

@@ -168,6 +168,7 @@ type signaturePage struct {
 	Chart      Chart
 	SearchLink string
 	Bugs       bugsSection
+	Corr       correlationsSection
 }
 
 // tabLink is one tab of the signature report.
@@ -216,11 +217,11 @@ func (p *Pages) signature(c *gin.Context) {
 		q.Set("_facets", "")
 		q.Set("_results_number", "0")
 		q.Set("_histogram."+supersearch.DateField, "version")
-	case tabBugs:
+	case tabBugs, tabCorrelations:
 		q.Set("_facets", "product")
 		q.Set("_results_number", "0")
 	default:
-		p.fail(c, http.StatusBadRequest, "tab must be summary, reports, graph or bugzilla.")
+		p.fail(c, http.StatusBadRequest, "tab must be summary, reports, graph, bugzilla or correlations.")
 		return
 	}
 	query, err := supersearch.Parse(q, p.search, p.viewPII(c), p.now())
@@ -239,7 +240,7 @@ func (p *Pages) signature(c *gin.Context) {
 	page := signaturePage{Signature: sig, Tab: tab, Total: res.Total, Installs: res.Cardinality["install_time"],
 		Platforms: res.Facets["os_name"], Versions: res.Facets["version"], Products: res.Facets["product"],
 		From: query.From.Format("2006-01-02 15:04"), To: query.To.Format("2006-01-02 15:04")}
-	for _, t := range []tabLink{{tabSummary, "Summary and aggregations", ""}, {tabReports, "Reports", ""}, {tabGraph, "Graph", ""}, {tabBugs, "Bugzilla", ""}} {
+	for _, t := range []tabLink{{tabSummary, "Summary and aggregations", ""}, {tabReports, "Reports", ""}, {tabGraph, "Graph", ""}, {tabBugs, "Bugzilla", ""}, {tabCorrelations, "Correlations", ""}} {
 		v := clone(params)
 		if t.Name != tabSummary {
 			v.Set("tab", t.Name)
@@ -270,6 +271,21 @@ func (p *Pages) signature(c *gin.Context) {
 			product = res.Facets["product"][0].Term // the signature's busiest product
 		}
 		page.Bugs = p.bugsSection(ctx, c, sig, product, "")
+	case tabCorrelations:
+		product := paramValue(params.Get("product"))
+		if product == "" && len(res.Facets["product"]) > 0 {
+			product = res.Facets["product"][0].Term
+		}
+		page.Corr.Configured = p.correlations != nil
+		if p.correlations != nil && product != "" {
+			cr, err := p.correlations.Correlations(ctx, clickhouse.CorrelationParams{Signature: sig, Product: product,
+				Channel: paramValue(params.Get("release_channel"))})
+			if err != nil {
+				p.queryFailed(c, err)
+				return
+			}
+			page.Corr.Result = cr
+		}
 	}
 	sp := clone(params)
 	sp.Set("signature", "="+sig)

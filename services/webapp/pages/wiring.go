@@ -7,9 +7,16 @@ import "github.com/crashstream/crashstream/services/webapp"
 // source-link template, the query timeout and the product list.
 func FromServer(s *webapp.Server) (webapp.PageSet, error) {
 	d, cfg := s.Deps(), s.Config()
-	return New(Config{SourceURL: cfg.SourceURLTemplate, Timeout: cfg.RequestTimeout,
+	p, err := New(Config{SourceURL: cfg.SourceURLTemplate, Timeout: cfg.RequestTimeout,
 		Featured: cfg.FeaturedProducts, Hidden: cfg.HiddenProducts,
 		BugzillaURL: cfg.BugzillaURL, FileBugURL: cfg.FileBugURLTemplate, PublicURL: cfg.PublicURL}, d.Reader, d.Crashes, s, d.Fields)
+	if err != nil {
+		return nil, err
+	}
+	if d.Correlations != nil {
+		p.correlations = d.Correlations
+	}
+	return p, nil
 }
 
 // The core limits page views.
