@@ -9,22 +9,27 @@
 //     stackwalk/cli: the `stackwalk` and `minidump` tool commands)
 //   - signature: generates Socorro's crash signature from the walked crash
 //
-// Beside them, auth is Crash Stats' access model (permissions, callers and
-// the token store), shared by the webapp, the cron job that expires tokens,
-// the `crashstream token` command and the end-to-end tests; envflag parses
-// flags with CRASHSTREAM_* environment overrides for the services' runtime
-// and for the small tool binary (stackwalk/cli), which must not link that
-// runtime; bugzilla links crash signatures to bugs (the bugassociations cron job
-// writes the set, the webapp reads it), with bugzillatest, a local Bugzilla
-// REST server for tests. repotest finds the repository root and the
-// shared test data beside it for the tests of every module.
+// Beside them:
+//
+//   - auth: Crash Stats' access model (permissions, callers and the token
+//     store), shared by the webapp, the cron job that expires tokens, the
+//     `crashstream token` command and the end-to-end tests
+//   - envflag: flags with CRASHSTREAM_* environment overrides, for the
+//     services' runtime and for the small tool binary (stackwalk/cli), which
+//     must not link that runtime
+//   - bugzilla: links crash signatures to bugs (the bugassociations cron job
+//     writes the set, the webapp reads it); bugzillatest is a local Bugzilla
+//     REST server for tests
+//   - repotest: the repository root and the shared test data beside it, for
+//     the tests of every module
 //
 // The crash-analysis libraries are used by the processor, the webapp
 // (signature), the crashstream and crashstream-tools binaries, the load
 // generator (crashgen) and the compat and benchmark suites under tests/.
-// A library never imports a service
-// package (collector, processor, sinks, webapp, cron, crashgen, cmd); the
-// layering test (tests/layering) fails when one does. They live under
-// services/ only because that Go module holds them; nothing here is
-// private to a service.
+//
+// A library imports only the layers (schemas, streams, storage) and other
+// libraries: never a service package (collector, processor, sinks, webapp,
+// cron, crashgen), the runtime or the wiring (cmd). The layering test
+// (tests/layering) fails when one does. They live under services/ only
+// because that Go module holds them; nothing here is private to a service.
 package lib
