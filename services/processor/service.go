@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
@@ -40,7 +39,6 @@ type Deps struct {
 	Publisher streams.Sender
 	Serde     *registry.Serde
 	Topics    streams.Topics
-	Logger    zerolog.Logger
 	Registry  prometheus.Registerer
 }
 

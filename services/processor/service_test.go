@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -72,7 +71,7 @@ func setup(t *testing.T, objs map[string][]byte) (*Processor, *memPublisher, *re
 	cfg.Symbols.FetchTimeout = time.Minute
 	require.NoError(t, cfg.Validate())
 	p, err := New(cfg, Deps{Store: memStore{objs}, Publisher: pub, Serde: serde, Topics: streams.NewTopics(""),
-		Logger: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+		Registry: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	return p, pub, serde
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 
 	chstore "github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/streams"
@@ -61,7 +60,6 @@ type ClickHouseDeps struct {
 	Writer   RowWriter
 	Table    *chstore.Table
 	Decoder  Decoder
-	Logger   zerolog.Logger
 	Registry prometheus.Registerer
 }
 

@@ -6,7 +6,6 @@ import (
 	"flag"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
@@ -39,7 +38,6 @@ type Putter interface {
 type ObjectStoreDeps struct {
 	Bucket   Putter
 	Decoder  Decoder
-	Logger   zerolog.Logger
 	Registry prometheus.Registerer
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -128,7 +127,7 @@ func TestClickHouseHandleBatch(t *testing.T) {
 	w := &fakeWriter{}
 	sink, err := NewClickHouse(ClickHouseConfig{Group: "g", BatchRows: 10, Linger: time.Minute,
 		Writer: chstore.WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}},
-		ClickHouseDeps{Writer: w, Table: tab, Decoder: s, Logger: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+		ClickHouseDeps{Writer: w, Table: tab, Decoder: s, Registry: prometheus.NewRegistry()})
 	require.NoError(t, err)
 
 	good := message(t, s, crash())

@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 
 	"github.com/crashstream/crashstream/schemas"
 	"github.com/crashstream/crashstream/schemas/fields"
@@ -53,7 +52,6 @@ type TelemetryDeps struct {
 	Bucket    Putter
 	Topic     string
 	Fields    *fields.Registry
-	Logger    zerolog.Logger
 	Registry  prometheus.Registerer
 }
 

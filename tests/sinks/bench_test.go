@@ -258,7 +258,7 @@ func TestBenchSinkThroughput(t *testing.T) {
 	w, err := clickhouse.NewWriter(conn, chcfg.Database, table, wcfg)
 	require.NoError(t, err)
 	sink, err := sinks.NewClickHouse(sinks.ClickHouseConfig{Group: unique("bench-"), BatchRows: 5000, Linger: time.Second, Writer: wcfg},
-		sinks.ClickHouseDeps{Writer: w, Table: table, Decoder: s, Logger: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+		sinks.ClickHouseDeps{Writer: w, Table: table, Decoder: s, Registry: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -304,7 +304,7 @@ func TestBenchVisibilityLag(t *testing.T) {
 	w, err := clickhouse.NewWriter(conn, chcfg.Database, table, defaults.Writer)
 	require.NoError(t, err)
 	defaults.Group = unique("lag-")
-	sink, err := sinks.NewClickHouse(defaults, sinks.ClickHouseDeps{Writer: w, Table: table, Decoder: s, Logger: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+	sink, err := sinks.NewClickHouse(defaults, sinks.ClickHouseDeps{Writer: w, Table: table, Decoder: s, Registry: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

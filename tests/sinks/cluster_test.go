@@ -14,7 +14,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -91,7 +90,7 @@ func TestClusterSinkKillReplica(t *testing.T) {
 		w, err := clickhouse.NewWriter(conn, db, table, wcfg)
 		require.NoError(t, err)
 		sk, err := sinks.NewClickHouse(sinks.ClickHouseConfig{Group: unique(group), BatchRows: 500, Linger: 200 * time.Millisecond, Writer: wcfg},
-			sinks.ClickHouseDeps{Writer: w, Table: table, Decoder: s, Logger: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+			sinks.ClickHouseDeps{Writer: w, Table: table, Decoder: s, Registry: prometheus.NewRegistry()})
 		require.NoError(t, err)
 		return sk
 	}

@@ -82,17 +82,17 @@ func TestSinksRealStack(t *testing.T) {
 	w, err := clickhouse.NewWriter(conn, chcfg.Database, table, wcfg)
 	require.NoError(t, err)
 	chSink, err := sinks.NewClickHouse(sinks.ClickHouseConfig{Group: unique("sink-clickhouse-"), BatchRows: 100, Linger: 200 * time.Millisecond, Writer: wcfg},
-		sinks.ClickHouseDeps{Writer: w, Table: table, Decoder: s, Logger: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+		sinks.ClickHouseDeps{Writer: w, Table: table, Decoder: s, Registry: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	osSink, err := sinks.NewObjectStore(sinks.ObjectStoreConfig{Group: unique("sink-objectstore-")},
-		sinks.ObjectStoreDeps{Bucket: bucket, Decoder: s, Logger: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+		sinks.ObjectStoreDeps{Bucket: bucket, Decoder: s, Registry: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	producer, err := streams.NewProducer(kcfg, streams.Options{Logger: zerolog.Nop()})
 	require.NoError(t, err)
 	defer func() { _ = producer.Close(context.Background()) }()
 	telSink, err := sinks.NewTelemetry(sinks.TelemetryConfig{Group: unique("sink-telemetry-"), WriteBucket: true},
 		sinks.TelemetryDeps{Publisher: producer, Encoder: s, Decoder: s, Bucket: tbucket, Topic: kcfg.Topics().Telemetry,
-			Fields: fields.New(), Logger: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+			Fields: fields.New(), Registry: prometheus.NewRegistry()})
 	require.NoError(t, err)
 
 	// a reader of the telemetry topic, as a data engineer would have

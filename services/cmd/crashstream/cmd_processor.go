@@ -26,7 +26,6 @@ func (s *processorService) build(ctx context.Context, sh *shared) (runtime.Servi
 		Publisher: producer,
 		Serde:     serde,
 		Topics:    sh.kafka.Topics(),
-		Logger:    sh.logger("processor"),
 		Registry:  sh.process.Registry,
 	})
 	if err != nil {

@@ -38,7 +38,7 @@ func (s *sinkClickHouseService) build(ctx context.Context, sh *shared) (runtime.
 	}
 	sink, err := sinks.NewClickHouse(s.cfg, sinks.ClickHouseDeps{
 		Writer: writer, Table: table, Decoder: serde,
-		Logger: sh.logger("sink-clickhouse"), Registry: sh.process.Registry,
+		Registry: sh.process.Registry,
 	})
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func (s *sinkObjectStoreService) build(ctx context.Context, sh *shared) (runtime
 	}
 	sink, err := sinks.NewObjectStore(s.cfg, sinks.ObjectStoreDeps{
 		Bucket: store.Bucket(sh.s3.Bucket), Decoder: serde,
-		Logger: sh.logger("sink-objectstore"), Registry: sh.process.Registry,
+		Registry: sh.process.Registry,
 	})
 	if err != nil {
 		return nil, err
@@ -93,7 +93,7 @@ func (s *sinkTelemetryService) build(ctx context.Context, sh *shared) (runtime.S
 	deps := sinks.TelemetryDeps{
 		Publisher: producer, Encoder: serde, Decoder: serde,
 		Topic: sh.kafka.Topics().Telemetry, Fields: fields.New(),
-		Logger: sh.logger("sink-telemetry"), Registry: sh.process.Registry,
+		Registry: sh.process.Registry,
 	}
 	if s.cfg.WriteBucket {
 		store, err := sh.objectStore()

@@ -144,7 +144,7 @@ func run(dir string, repeat int) error {
 	cfg.Symbols.FetchTimeout = time.Minute
 	cfg.Symbols.MemoryMaxBytes = 2 << 30
 	p, err := processor.New(cfg, processor.Deps{Store: bucket, Publisher: producer, Serde: serde, Topics: kcfg.Topics(),
-		Logger: zerolog.Nop(), Registry: prometheus.NewRegistry()})
+		Registry: prometheus.NewRegistry()})
 	if err != nil {
 		return err
 	}
