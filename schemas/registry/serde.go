@@ -142,3 +142,14 @@ func recordName(text string) string {
 	}
 	return s.Name
 }
+
+// NewStaticSerde is a Serde over the static registry (the schemas compiled
+// into the binary, with their fixed ids), for the tools and tests that run
+// without a schema registry service.
+func NewStaticSerde() (*Serde, error) {
+	static, err := NewStatic()
+	if err != nil {
+		return nil, err
+	}
+	return NewSerde(context.Background(), static)
+}

@@ -7,11 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
-	"sort"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -66,12 +67,7 @@ func (s *memStore) Delete(ctx context.Context, key string) error {
 func (s *memStore) keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var k []string
-	for key := range s.objects {
-		k = append(k, key)
-	}
-	sort.Strings(k)
-	return k
+	return slices.Sorted(maps.Keys(s.objects))
 }
 
 func (s *memStore) get(key string) []byte {

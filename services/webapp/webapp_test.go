@@ -11,10 +11,12 @@ import (
 	"html/template"
 	"io"
 	"iter"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -115,12 +117,7 @@ func (b *memBucket) List(_ context.Context, prefix string) iter.Seq2[objectstore
 func (b *memBucket) keys() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []string
-	for k := range b.m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(b.m))
 }
 
 // fakeReader records the queries it gets and answers with canned results.

@@ -11,11 +11,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -107,28 +105,14 @@ func call(t *testing.T, method, url, token string, body io.Reader, hdr ...string
 // reprocessRequests reads crash.reprocess.v1 until n requests arrived or
 // timeout, from the start of the topic.
 func (e *env) reprocessRequests(n int, timeout time.Duration) []schemas.ProcessRequest {
-	var mu sync.Mutex
 	var got []schemas.ProcessRequest
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	c, err := streams.NewConsumer(e.Kafka, streams.ConsumerOptions{
-		Options: streams.Options{Logger: zerolog.Nop()}, Group: unique(e.ID + ".check"), Topics: []string{e.topics.Reprocess},
-	}, streams.HandlerFunc(func(ctx context.Context, m *streams.Message) error {
+	stacktest.Consume(e.t, e.Kafka, unique(e.ID+".check"), e.topics.Reprocess, timeout, func(m *streams.Message) bool {
 		var r schemas.ProcessRequest
-		if err := e.Serde.Unmarshal(ctx, m.Value, &r); err != nil {
-			return streams.Permanent(err)
+		if e.Serde.Unmarshal(context.Background(), m.Value, &r) != nil {
+			return false // not a request: only requests count
 		}
-		mu.Lock()
 		got = append(got, r)
-		if len(got) >= n {
-			cancel()
-		}
-		mu.Unlock()
-		return nil
-	}))
-	require.NoError(e.t, err)
-	require.NoError(e.t, c.Run(ctx))
-	mu.Lock()
-	defer mu.Unlock()
+		return len(got) >= n
+	})
 	return got
 }

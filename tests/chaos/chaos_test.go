@@ -33,6 +33,7 @@ import (
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 func TestMain(m *testing.M) {
@@ -261,7 +262,7 @@ func run(t *testing.T, sc scenario) outcome {
 		if name == "collector" {
 			env = append(append(append([]string(nil), base...), "CRASHSTREAM_COLLECTOR_ADDR="+collectorAddr), sc.collectorEnv...)
 		}
-		s := &service{name: name, args: args, env: env, admin: freeAddr(t), log: &lockedBuffer{}}
+		s := &service{name: name, args: args, env: env, admin: freeAddr(t), log: &stacktest.SyncBuffer{Keep: 1 << 20}}
 		require.NoError(t, s.start(ctx, bin), name)
 		services[name] = s
 	}
@@ -459,7 +460,7 @@ func run(t *testing.T, sc scenario) outcome {
 		s := services[name]
 		select {
 		case <-s.done:
-			t.Errorf("%s exited on its own:\n%s", name, s.log)
+			t.Errorf("%s exited on its own:\n%s", name, s.log.Tail(4000))
 		default:
 		}
 	}

@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -32,38 +31,11 @@ type service struct {
 	args  []string
 	env   []string
 	admin string
-	log   *lockedBuffer
+	log   *stacktest.SyncBuffer // its stderr across restarts, the last MiB at most
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-}
-
-// lockedBuffer keeps the tail of a service's stderr across restarts.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 1<<20 {
-		tail := append([]byte(nil), l.b.Bytes()[l.b.Len()-(256<<10):]...)
-		l.b.Reset()
-		l.b.Write(tail)
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.b.String()
-	if len(s) > 4000 {
-		s = s[len(s)-4000:]
-	}
-	return s
 }
 
 // start runs the process and waits until its admin heartbeat answers 200.
@@ -84,7 +56,7 @@ func (s *service) start(ctx context.Context, bin string) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
-			return fmt.Errorf("%s exited during start-up:\n%s", s.name, s.log)
+			return fmt.Errorf("%s exited during start-up:\n%s", s.name, s.log.Tail(4000))
 		case <-ctx.Done():
 			return ctx.Err()
 		default:
@@ -97,7 +69,7 @@ func (s *service) start(ctx context.Context, bin string) error {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	return fmt.Errorf("%s not healthy within 90s:\n%s", s.name, s.log)
+	return fmt.Errorf("%s not healthy within 90s:\n%s", s.name, s.log.Tail(4000))
 }
 
 func (s *service) pid() int {

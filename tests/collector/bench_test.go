@@ -10,9 +10,9 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,42 +94,14 @@ type runResult struct {
 	bytes    int64
 }
 
-// drive runs do(i) for i in [0,n) from clients goroutines.
+// drive runs do(i) for i in [0,n) from clients goroutines (closed loop:
+// each client sends its next request when the last is answered).
 func drive(n, clients int, do func(i int) (int, int64, error)) runResult {
 	var next atomic.Int64
-	var mu sync.Mutex
-	res := runResult{statuses: map[int]int{}}
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				t0 := time.Now()
-				status, nb, err := do(i)
-				d := time.Since(t0)
-				mu.Lock()
-				if err != nil {
-					res.errors++
-				} else {
-					res.statuses[status]++
-					res.lat = append(res.lat, d)
-					res.bytes += nb
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	res.n = n
-	sort.Slice(res.lat, func(a, b int) bool { return res.lat[a] < res.lat[b] })
-	return res
+	return serve(n, clients, func() (int, time.Time, bool) {
+		i := int(next.Add(1)) - 1
+		return i, time.Now(), i < n
+	}, do)
 }
 
 // drivePaced offers n requests at a fixed rate from clients goroutines
@@ -150,6 +122,16 @@ func drivePaced(n, clients int, rate float64, do func(i int) (int, int64, error)
 			tokens <- token{i, at}
 		}
 	}()
+	return serve(n, clients, func() (int, time.Time, bool) {
+		tk, ok := <-tokens
+		return tk.i, tk.sched, ok
+	}, do)
+}
+
+// serve calls do from clients goroutines for each request next hands out
+// (its index and the time its latency counts from) until next has none
+// left, and gathers the statuses, bytes and sorted latencies of n requests.
+func serve(n, clients int, next func() (int, time.Time, bool), do func(i int) (int, int64, error)) runResult {
 	var mu sync.Mutex
 	res := runResult{statuses: map[int]int{}, n: n}
 	start := time.Now()
@@ -158,9 +140,13 @@ func drivePaced(n, clients int, rate float64, do func(i int) (int, int64, error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for tk := range tokens {
-				status, nb, err := do(tk.i)
-				d := time.Since(tk.sched)
+			for {
+				i, from, ok := next()
+				if !ok {
+					return
+				}
+				status, nb, err := do(i)
+				d := time.Since(from)
 				mu.Lock()
 				if err != nil {
 					res.errors++
@@ -175,7 +161,7 @@ func drivePaced(n, clients int, rate float64, do func(i int) (int, int64, error)
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
-	sort.Slice(res.lat, func(a, b int) bool { return res.lat[a] < res.lat[b] })
+	slices.Sort(res.lat)
 	return res
 }
 
@@ -233,31 +219,14 @@ func TestBenchCollector(t *testing.T) {
 	clients := envInt("CRASHSTREAM_BENCH_CLIENTS", 64)
 	rounds := envInt("CRASHSTREAM_BENCH_ROUNDS", 4)
 
-	bin := buildBinary(t)
-
 	bucketName := unique("bench-collector-")
-	addr, admin := freePort(t), freePort(t)
-	cmd := exec.Command(bin, "collector", "-collector.addr", addr, "-admin.addr", admin,
+	addr := freePort(t)
+	p := stacktest.Start(t, os.Environ(), "collector", "-collector.addr", addr,
 		"-s3.bucket", bucketName, "-kafka.topic-prefix", unique("benchcollector")+".",
 		"-kafka.partitions", "3", "-log.level", "warn", "-collector.spool-dir", t.TempDir())
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	pid := cmd.Process.Pid
+	pid, admin := p.Cmd.Process.Pid, p.Admin
 	hc := &http.Client{Timeout: 10 * time.Second}
 	defer hc.CloseIdleConnections()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		resp, err := hc.Get("http://" + admin + "/__heartbeat__")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		require.True(t, time.Now().Before(deadline), "collector did not become ready")
-		time.Sleep(200 * time.Millisecond)
-	}
 	c, err := objectstore.New(s3Config(""))
 	require.NoError(t, err)
 	t.Cleanup(c.Close) // after the bucket clean-up below (cleanups run last-in first-out)

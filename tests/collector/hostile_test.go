@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 // hostileBody is the start of a gzip submission whose one annotation
@@ -48,30 +49,14 @@ func TestHostileClients(t *testing.T) {
 	const slowConns, gzipConns, goodRate = 150, 120, 5
 	const rssBoundKB = 300 << 10
 
-	bin := buildBinary(t)
 	bucket := freshBucket(t, s3Config(""))
 	kcfg := kafka(t)
-	addr, admin := freePort(t), freePort(t)
-	cmd := exec.Command(bin, "collector", "-collector.addr", addr, "-admin.addr", admin,
+	addr := freePort(t)
+	pid := stacktest.Start(t, os.Environ(), "collector", "-collector.addr", addr,
 		"-s3.bucket", bucket.Name(), "-kafka.topic-prefix", kcfg.TopicPrefix, "-kafka.partitions", "1",
-		"-log.level", "error", "-collector.spool-dir", t.TempDir())
-	cmd.Env = os.Environ()
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	pid := cmd.Process.Pid
+		"-log.level", "error", "-collector.spool-dir", t.TempDir()).Cmd.Process.Pid
 	hc := &http.Client{Timeout: 15 * time.Second}
 	defer hc.CloseIdleConnections()
-	for deadline := time.Now().Add(2 * time.Minute); ; {
-		if resp, err := hc.Get("http://" + admin + "/__heartbeat__"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		require.True(t, time.Now().Before(deadline), "collector did not become ready")
-		time.Sleep(200 * time.Millisecond)
-	}
 
 	good := report{annotations: map[string]string{"ProductName": "Firefox", "Version": "147.0", "ReleaseChannel": "release"},
 		dumps: map[string][]byte{"upload_file_minidump": randomBytes(64 << 10)}}

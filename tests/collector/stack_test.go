@@ -118,9 +118,7 @@ func kafka(t testing.TB) streams.Config {
 
 func serde(t testing.TB) *registry.Serde {
 	t.Helper()
-	reg, err := registry.NewStatic()
-	require.NoError(t, err)
-	s, err := registry.NewSerde(context.Background(), reg)
+	s, err := registry.NewStaticSerde()
 	require.NoError(t, err)
 	return s
 }

@@ -10,13 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -55,9 +53,7 @@ func newEnv(t *testing.T) *env {
 	}
 	mc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4("crashstream", "crashstream-secret", "")})
 	require.NoError(t, err)
-	static, err := registry.NewStatic()
-	require.NoError(t, err)
-	serde, err := registry.NewSerde(context.Background(), static)
+	serde, err := registry.NewStaticSerde()
 	require.NoError(t, err)
 	e := &env{t: t, prefix: id + ".", bucket: id, symbols: id + "-symbols", topics: streams.NewTopics(id + "."), minio: mc, serde: serde}
 	ctx := context.Background()
@@ -85,6 +81,19 @@ func (e *env) start(args []string, extra ...string) *stacktest.Proc {
 	return stacktest.Start(e.t, e.vars(extra...), args...)
 }
 
+// withCollector uploads the shared Breakpad symbols (only modules, when
+// given) and starts a collector with extra environment; it returns the
+// collector's URL and minidump2.dmp, the dump the tests submit.
+func (e *env) withCollector(modules []string, extra ...string) (url string, dump []byte) {
+	td := sharedTestdata(e.t)
+	e.uploadSymbols(filepath.Join(td, "breakpad", "symbols"), modules...)
+	addr := freePort(e.t)
+	e.start([]string{"collector"}, append(extra, "CRASHSTREAM_COLLECTOR_ADDR="+addr)...)
+	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
+	require.NoError(e.t, err)
+	return "http://" + addr, dump
+}
+
 // uploadSymbols copies a Breakpad-layout directory into the symbols bucket.
 // With modules given, only those top-level directories are copied.
 func (e *env) uploadSymbols(dir string, modules ...string) {
@@ -106,35 +115,21 @@ func (e *env) uploadSymbols(dir string, modules ...string) {
 // processed consumes crash.processed.v1 until want crash ids are seen (each
 // at least once), and returns the last event per crash id.
 func (e *env) processed(want map[string]bool, timeout time.Duration) map[string]*schemas.ProcessedCrash {
-	t := e.t
 	got := map[string]*schemas.ProcessedCrash{}
-	var mu sync.Mutex
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	cfg := streams.DefaultConfig()
 	cfg.TopicPrefix = e.prefix
-	c, err := streams.NewConsumer(cfg, streams.ConsumerOptions{
-		Options: streams.Options{Logger: zerolog.Nop()}, Group: e.prefix + "checker", Topics: []string{e.topics.Processed},
-	}, streams.HandlerFunc(func(ctx context.Context, m *streams.Message) error {
+	stacktest.Consume(e.t, cfg, e.prefix+"checker", e.topics.Processed, timeout, func(m *streams.Message) bool {
 		var pc schemas.ProcessedCrash
-		if err := e.serde.Unmarshal(ctx, m.Value, &pc); err != nil {
-			return streams.Permanent(err)
+		if e.serde.Unmarshal(context.Background(), m.Value, &pc) != nil {
+			return false
 		}
-		mu.Lock()
 		got[pc.CrashID] = &pc
-		all := true
 		for id := range want {
-			all = all && got[id] != nil
+			if got[id] == nil {
+				return false
+			}
 		}
-		mu.Unlock()
-		if all {
-			cancel()
-		}
-		return nil
-	}))
-	require.NoError(t, err)
-	require.NoError(t, c.Run(ctx))
-	mu.Lock()
-	defer mu.Unlock()
+		return true
+	})
 	return got
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,22 +17,13 @@ import (
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/streams"
 	"github.com/crashstream/crashstream/tests/internal/stacktest"
+	"github.com/crashstream/crashstream/tests/stackwalkcompat"
 )
 
 // golden is the part of minidump-stackwalk's output the test compares.
 type golden struct {
 	CrashingThread struct {
-		Frames []struct {
-			Module         *string `json:"module"`
-			ModuleOffset   *string `json:"module_offset"`
-			Offset         string  `json:"offset"`
-			Function       *string `json:"function"`
-			FunctionOffset *string `json:"function_offset"`
-			File           *string `json:"file"`
-			Line           *int64  `json:"line"`
-			Trust          string  `json:"trust"`
-			MissingSymbols bool    `json:"missing_symbols"`
-		} `json:"frames"`
+		Frames []stackwalkcompat.Frame `json:"frames"`
 	} `json:"crashing_thread"`
 	Modules []struct {
 		Filename  string `json:"filename"`
@@ -64,17 +54,12 @@ func str(p *string) string {
 // golden stack, signature and modules, and with its protected fields marked.
 func TestMinidump2EndToEnd(t *testing.T) {
 	e := newEnv(t)
-	td := sharedTestdata(t)
 	// The golden output was made with test_app's symbols only (kernel32's
 	// frame is unsymbolized there), so upload just those.
-	e.uploadSymbols(filepath.Join(td, "breakpad", "symbols"), "test_app.pdb")
-	collectorAddr := freePort(t)
-	e.start([]string{"collector"}, "CRASHSTREAM_COLLECTOR_ADDR="+collectorAddr)
+	url, dump := e.withCollector([]string{"test_app.pdb"})
 	e.start([]string{"processor"})
 
-	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
-	require.NoError(t, err)
-	id := stacktest.Submit(t, "http://"+collectorAddr, map[string]string{
+	id := stacktest.Submit(t, url, map[string]string{
 		"ProductName": "TestApp", "Version": "1.0", "URL": "https://secret.example/path", "Comments": "it crashed",
 	}, dump)
 
@@ -92,7 +77,9 @@ func TestMinidump2EndToEnd(t *testing.T) {
 		assert.Equal(t, str(want.Function), f.Function, "frame %d function", i)
 		assert.Equal(t, str(want.FunctionOffset), f.FunctionOffset, "frame %d function_offset", i)
 		assert.Equal(t, str(want.File), f.File, "frame %d file", i)
-		assert.Equal(t, want.Line, f.Line, "frame %d line", i)
+		if assert.Equal(t, want.Line == nil, f.Line == nil, "frame %d line", i) && want.Line != nil {
+			assert.Equal(t, int64(*want.Line), *f.Line, "frame %d line", i)
+		}
 		assert.Equal(t, want.Trust, f.Trust, "frame %d trust", i)
 		assert.Equal(t, want.MissingSymbols, f.MissingSymbols, "frame %d missing_symbols", i)
 	}
@@ -125,18 +112,12 @@ func TestMinidump2EndToEnd(t *testing.T) {
 // the dead-letter topic; and the crash after them still processes.
 func TestBadDumpsAndMissingRawCrash(t *testing.T) {
 	e := newEnv(t)
-	td := sharedTestdata(t)
-	e.uploadSymbols(filepath.Join(td, "breakpad", "symbols"))
-	collectorAddr := freePort(t)
-	e.start([]string{"collector"}, "CRASHSTREAM_COLLECTOR_ADDR="+collectorAddr)
+	url, good := e.withCollector(nil)
 	e.start([]string{"processor"})
-	good, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
-	require.NoError(t, err)
 	corrupt := append([]byte(nil), good...)
 	for i := 100; i < len(corrupt); i += 13 {
 		corrupt[i] ^= 0x5a
 	}
-	url := "http://" + collectorAddr
 	ann := map[string]string{"ProductName": "TestApp", "Version": "1.0"}
 	ids := map[string]string{
 		"corrupt":   stacktest.Submit(t, url, ann, corrupt),
@@ -184,25 +165,11 @@ func TestBadDumpsAndMissingRawCrash(t *testing.T) {
 
 // deadLetters reads n records of the env's dead-letter topic.
 func (e *env) deadLetters(n int, timeout time.Duration) []*streams.Message {
-	var mu sync.Mutex
 	var out []*streams.Message
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cfg := streams.DefaultConfig()
-	c, err := streams.NewConsumer(cfg, streams.ConsumerOptions{Group: e.prefix + "dlq-checker", Topics: []string{e.topics.DLQ}},
-		streams.HandlerFunc(func(_ context.Context, m *streams.Message) error {
-			mu.Lock()
-			defer mu.Unlock()
-			out = append(out, m)
-			if len(out) >= n {
-				cancel()
-			}
-			return nil
-		}))
-	require.NoError(e.t, err)
-	require.NoError(e.t, c.Run(ctx))
-	mu.Lock()
-	defer mu.Unlock()
+	stacktest.Consume(e.t, streams.DefaultConfig(), e.prefix+"dlq-checker", e.topics.DLQ, timeout, func(m *streams.Message) bool {
+		out = append(out, m)
+		return len(out) >= n
+	})
 	return out
 }
 
@@ -210,19 +177,14 @@ func (e *env) deadLetters(n int, timeout time.Duration) []*streams.Message {
 // mid-stream; every submitted crash is still processed at least once.
 func TestKillOneOfTwoProcessors(t *testing.T) {
 	e := newEnv(t)
-	td := sharedTestdata(t)
-	e.uploadSymbols(filepath.Join(td, "breakpad", "symbols"))
-	collectorAddr := freePort(t)
-	e.start([]string{"collector"}, "CRASHSTREAM_COLLECTOR_ADDR="+collectorAddr, "CRASHSTREAM_KAFKA_PARTITIONS=4")
+	url, dump := e.withCollector(nil, "CRASHSTREAM_KAFKA_PARTITIONS=4")
 	p1 := e.start([]string{"processor"})
 	e.start([]string{"processor"})
-	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
-	require.NoError(t, err)
 
 	const n = 300
 	want := map[string]bool{}
 	for i := 0; i < n; i++ {
-		id := stacktest.Submit(t, "http://"+collectorAddr, map[string]string{"ProductName": "TestApp", "Version": fmt.Sprint(i)},
+		id := stacktest.Submit(t, url, map[string]string{"ProductName": "TestApp", "Version": fmt.Sprint(i)},
 			dump)
 		want[id] = true
 		if i == n/3 {
@@ -243,16 +205,11 @@ func TestKillOneOfTwoProcessors(t *testing.T) {
 // request for the newest one is served before the backlog drains.
 func TestPriorityJumpsTheBacklog(t *testing.T) {
 	e := newEnv(t)
-	td := sharedTestdata(t)
-	e.uploadSymbols(filepath.Join(td, "breakpad", "symbols"))
-	collectorAddr := freePort(t)
-	e.start([]string{"collector"}, "CRASHSTREAM_COLLECTOR_ADDR="+collectorAddr)
-	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
-	require.NoError(t, err)
+	url, dump := e.withCollector(nil)
 	const backlog = 1000
 	var last string
 	for i := 0; i < backlog; i++ {
-		last = stacktest.Submit(t, "http://"+collectorAddr, map[string]string{"ProductName": "TestApp", "Version": "1.0"},
+		last = stacktest.Submit(t, url, map[string]string{"ProductName": "TestApp", "Version": "1.0"},
 			dump)
 	}
 	req, err := e.serde.Marshal(&schemas.ProcessRequest{CrashID: last, Reason: "report viewed", RequestedAt: time.Now().UTC()})
@@ -265,27 +222,19 @@ func TestPriorityJumpsTheBacklog(t *testing.T) {
 	start := time.Now()
 	e.start([]string{"processor"}, "CRASHSTREAM_KAFKA_CONSUMER_CONCURRENCY=2")
 	// Count how many processed events arrive before the prioritized one.
-	var mu sync.Mutex
 	before, seen := 0, false
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c, err := streams.NewConsumer(streams.DefaultConfig(), streams.ConsumerOptions{Group: e.prefix + "prio-checker",
-		Topics: []string{e.topics.Processed}}, streams.HandlerFunc(func(_ context.Context, m *streams.Message) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if string(m.Key) == last && !seen {
-			seen = true
-			t.Logf("priority crash processed %.1fs after the processor started, after %d of %d backlog crashes", time.Since(start).Seconds(), before, backlog)
-			cancel()
-		} else if !seen {
-			before++
+	stacktest.Consume(t, streams.DefaultConfig(), e.prefix+"prio-checker", e.topics.Processed, 2*time.Minute, func(m *streams.Message) bool {
+		if seen {
+			return true
 		}
-		return nil
-	}))
-	require.NoError(t, err)
-	require.NoError(t, c.Run(ctx))
-	mu.Lock()
-	defer mu.Unlock()
+		if string(m.Key) != last {
+			before++
+			return false
+		}
+		seen = true
+		t.Logf("priority crash processed %.1fs after the processor started, after %d of %d backlog crashes", time.Since(start).Seconds(), before, backlog)
+		return true
+	})
 	require.True(t, seen, "the prioritized crash was never processed")
 	assert.Less(t, before, backlog/2, "the priority request must be served well before the backlog drains")
 }

@@ -448,34 +448,19 @@ func TestNoProtectedDataLeaks(t *testing.T) {
 // readTelemetry reads n records of the telemetry topic: each as its raw
 // bytes and decoded to JSON (numbers are not text in Avro).
 func (e *env) readTelemetry(t *testing.T, n int) [][]byte {
-	var mu sync.Mutex
 	var out [][]byte
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c, err := streams.NewConsumer(e.Kafka, streams.ConsumerOptions{Options: streams.Options{Logger: zerolog.Nop()},
-		Group: e.ID + ".reader", Topics: []string{e.Kafka.Topics().Telemetry}},
-		streams.HandlerFunc(func(ctx context.Context, m *streams.Message) error {
-			var tc schemas.TelemetryCrash
-			if err := e.Serde.Unmarshal(ctx, m.Value, &tc); err != nil {
-				return streams.Permanent(err)
-			}
-			j, err := json.Marshal(tc)
-			if err != nil {
-				return streams.Permanent(err)
-			}
-			mu.Lock()
-			out = append(out, append([]byte(nil), m.Value...), j)
-			if len(out) >= 2*n {
-				cancel()
-			}
-			mu.Unlock()
-			return nil
-		}))
-	require.NoError(t, err)
-	require.NoError(t, c.Run(ctx))
-	c.Close()
-	mu.Lock()
-	defer mu.Unlock()
+	stacktest.Consume(t, e.Kafka, e.ID+".reader", e.Kafka.Topics().Telemetry, 2*time.Minute, func(m *streams.Message) bool {
+		var tc schemas.TelemetryCrash
+		if e.Serde.Unmarshal(context.Background(), m.Value, &tc) != nil {
+			return false
+		}
+		j, err := json.Marshal(tc)
+		if err != nil {
+			return false
+		}
+		out = append(out, append([]byte(nil), m.Value...), j)
+		return len(out) >= 2*n
+	})
 	require.Len(t, out, 2*n, "telemetry records")
 	return out
 }

@@ -32,8 +32,7 @@ func TestAMD64CallerPushedRBP(t *testing.T) {
 	f.set(t, "rip", 0x00007400c0000200)
 	f.set(t, "rbp", frame0BP.value(t))
 	f.set(t, "rsp", s.base)
-	frames := f.walk(t, s)
-	require.Len(t, frames, 2)
+	frames := f.walkToCaller(t, s)
 	assert.Equal(t, TrustContext, frames[0].Trust)
 	f1 := frames[1]
 	assert.Equal(t, TrustFramePointer, f1.Trust)
@@ -54,8 +53,7 @@ func TestAMD64ScanWithSymbols(t *testing.T) {
 	f.set(t, "rsp", s.base)
 	f.syms["module1"] = "FUNC 100 400 10 monotreme\n"
 	f.syms["module2"] = "FUNC 100 400 10 marsupial\n"
-	frames := f.walk(t, s)
-	require.Len(t, frames, 2)
+	frames := f.walkToCaller(t, s)
 	f1 := frames[1]
 	assert.Equal(t, TrustScan, f1.Trust)
 	assert.Equal(t, map[string]uint64{"rip": ret, "rsp": frame1SP.value(t), "rbp": frame1BP.value(t)}, regs(f1))
@@ -143,20 +141,15 @@ func TestAMD64CFI(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(minidump.ArchAMD64)
 			f.syms["module1"] = amd64CFISymbols
-			for r, v := range map[string]uint64{"rsp": rsp, "rip": tc.rip, "rbp": 0x68995b1de4700266, "rbx": 0x5a5beeb38de23be8,
-				"r12": 0xed1b02e8cc0fc79c, "r13": 0x1d20ad8acacbe930, "r14": 0xe94cffc2f7adaa28, "r15": 0xb638d17d8da413b5} {
-				f.set(t, r, v)
-			}
-			for r, v := range tc.regs {
-				f.set(t, r, v)
-			}
+			f.setRegs(t, map[string]uint64{"rsp": rsp, "rip": tc.rip, "rbp": 0x68995b1de4700266, "rbx": 0x5a5beeb38de23be8,
+				"r12": 0xed1b02e8cc0fc79c, "r13": 0x1d20ad8acacbe930, "r14": 0xe94cffc2f7adaa28, "r15": 0xb638d17d8da413b5})
+			f.setRegs(t, tc.regs)
 			var frame0BP, frame1SP label
 			s := tc.stack(newSection(rsp), &frame0BP).mark(&frame1SP).zeros(1000)
 			if frame0BP.set {
 				f.set(t, "rbp", frame0BP.value(t))
 			}
-			frames := f.walk(t, s)
-			require.Len(t, frames, 2)
+			frames := f.walkToCaller(t, s)
 			assert.Equal(t, TrustCFI, frames[1].Trust)
 			assert.Equal(t, callerRegs(want, "rsp", frame1SP.value(t)), regs(frames[1]))
 			assert.Equal(t, "epictetus", frames[1].Function)

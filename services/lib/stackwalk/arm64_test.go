@@ -61,17 +61,12 @@ const arm64CFISymbols = "FUNC 4000 1000 10 enchiridion\n" +
 	"STACK CFI INIT 7000 1000 .cfa: moot .ra: ambiguous\n"
 
 func arm64CFIFixture(t *testing.T) *fixture {
-	f := newFixture(minidump.ArchARM64)
-	f.syms["module1"] = arm64CFISymbols
-	for r, v := range map[string]uint64{
+	return cfiFixture(t, minidump.ArchARM64, arm64CFISymbols, map[string]uint64{
 		"pc": 0x40005510, "sp": 0x80000000, "fp": 0x000000a28112e110,
 		"x19": 0x5e68b5d5b5d55e68, "x20": 0x34f3ebd1ebd134f3, "x21": 0x74bca31ea31e74bc, "x22": 0x16b32dcb2dcb16b3,
 		"x23": 0x21372ada2ada2137, "x24": 0x557dbbbbbbbb557d, "x25": 0x8ca748bf48bf8ca7, "x26": 0x21f0ab46ab4621f0,
 		"x27": 0x146732b732b71467, "x28": 0xa673645fa673645f,
-	} {
-		f.set(t, r, v)
-	}
-	return f
+	})
 }
 
 func TestARM64CFI(t *testing.T) {
@@ -82,13 +77,7 @@ func TestARM64CFI(t *testing.T) {
 		"x27": 0x146732b732b71467, "x28": 0xa673645fa673645f,
 	}
 	t.Run("4000 leaf keeps sp", func(t *testing.T) {
-		f := arm64CFIFixture(t)
-		f.set(t, "pc", 0x40004000)
-		f.set(t, "lr", 0x40005510)
-		frames := f.walk(t, newSection(0x80000000).zeros(120))
-		require.Len(t, frames, 2)
-		assert.Equal(t, TrustCFI, frames[1].Trust)
-		assert.Equal(t, callerRegs(want, "sp", 0x80000000), regs(frames[1]))
+		assert.Equal(t, callerRegs(want, "sp", 0x80000000), regs(cfiLeaf(t, arm64CFIFixture)))
 	})
 	t.Run("4001 pushed", func(t *testing.T) {
 		f := arm64CFIFixture(t)
@@ -99,8 +88,7 @@ func TestARM64CFI(t *testing.T) {
 		f.set(t, "x19", 0xadc9f635a635adc9)
 		f.set(t, "x20", 0x623135ac35ac6231)
 		f.set(t, "fp", 0x5fc4be14be145fc4)
-		frames := f.walk(t, s)
-		require.Len(t, frames, 2)
+		frames := f.walkToCaller(t, s)
 		assert.Equal(t, callerRegs(want, "sp", frame1SP.value(t)), regs(frames[1]))
 	})
 	t.Run("4002 saved in x0..x3", func(t *testing.T) {
@@ -109,13 +97,10 @@ func TestARM64CFI(t *testing.T) {
 		s := newSection(0x80000000).d64(uint64(0xff3dfb81fb81ff3d)).d64(uint64(0x34f3ebd1ebd134f3)).
 			d64(uint64(0x000000a28112e110)).d64(uint64(0x40005510)).mark(&frame1SP).zeros(120)
 		f.set(t, "pc", 0x40004002)
-		for r, v := range map[string]uint64{"x0": 0x5e68b5d5b5d55e68, "x1": 0x34f3ebd1ebd134f3, "x2": 0x74bca31ea31e74bc,
+		f.setRegs(t, map[string]uint64{"x0": 0x5e68b5d5b5d55e68, "x1": 0x34f3ebd1ebd134f3, "x2": 0x74bca31ea31e74bc,
 			"x3": 0x16b32dcb2dcb16b3, "x19": 0xadc9f635a635adc9, "x20": 0x623135ac35ac6231, "x21": 0xac4543564356ac45,
-			"x22": 0x2561562f562f2561, "fp": 0x5fc4be14be145fc4} {
-			f.set(t, r, v)
-		}
-		frames := f.walk(t, s)
-		require.Len(t, frames, 2)
+			"x22": 0x2561562f562f2561, "fp": 0x5fc4be14be145fc4})
+		frames := f.walkToCaller(t, s)
 		assert.Equal(t, callerRegs(want, "sp", frame1SP.value(t)), regs(frames[1]))
 	})
 	cfiRejects(t, arm64CFIFixture)
@@ -129,8 +114,7 @@ func TestARM64PointerAuthStrip(t *testing.T) {
 	f.set(t, "pc", 0x40005510)
 	f.set(t, "fp", frame0FP.value(t))
 	f.set(t, "sp", s.base)
-	frames := f.walk(t, s)
-	require.Len(t, frames, 2)
+	frames := f.walkToCaller(t, s)
 	assert.Equal(t, ret, regs(frames[1])["pc"])
 	assert.Equal(t, 1, frames[1].Module)
 }

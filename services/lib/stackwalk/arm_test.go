@@ -23,13 +23,8 @@ const armCFISymbols = "FUNC 4000 1000 10 enchiridion\n" +
 	"STACK CFI INIT 7000 1000 .cfa: moot .ra: ambiguous\n"
 
 func armCFIFixture(t *testing.T) *fixture {
-	f := newFixture(minidump.ArchARM)
-	f.syms["module1"] = armCFISymbols
-	for r, v := range map[string]uint64{"pc": 0x40005510, "sp": 0x80000000, "fp": 0x8112e110,
-		"r4": 0xb5d55e68, "r5": 0xebd134f3, "r6": 0xa31e74bc, "r7": 0x2dcb16b3, "r8": 0x2ada2137, "r9": 0xbbbb557d, "r10": 0x48bf8ca7} {
-		f.set(t, r, v)
-	}
-	return f
+	return cfiFixture(t, minidump.ArchARM, armCFISymbols, map[string]uint64{"pc": 0x40005510, "sp": 0x80000000, "fp": 0x8112e110,
+		"r4": 0xb5d55e68, "r5": 0xebd134f3, "r6": 0xa31e74bc, "r7": 0x2dcb16b3, "r8": 0x2ada2137, "r9": 0xbbbb557d, "r10": 0x48bf8ca7})
 }
 
 func TestARMCFI(t *testing.T) {
@@ -37,15 +32,10 @@ func TestARMCFI(t *testing.T) {
 		"r4": 0xb5d55e68, "r5": 0xebd134f3, "r6": 0xa31e74bc, "r7": 0x2dcb16b3, "r8": 0x2ada2137, "r9": 0xbbbb557d, "r10": 0x48bf8ca7}
 	with := func(sp uint64) map[string]uint64 { return callerRegs(want, "sp", sp) }
 	t.Run("4000 leaf keeps sp", func(t *testing.T) {
-		f := armCFIFixture(t)
-		f.set(t, "pc", 0x40004000)
-		f.set(t, "lr", 0x40005510)
-		frames := f.walk(t, newSection(0x80000000).zeros(120))
-		require.Len(t, frames, 2)
-		assert.Equal(t, TrustCFI, frames[1].Trust)
-		assert.Equal(t, with(0x80000000), regs(frames[1]))
-		assert.Equal(t, uint64(0x40005510-2), frames[1].Instruction)
-		assert.Equal(t, "epictetus", frames[1].Function)
+		caller := cfiLeaf(t, armCFIFixture)
+		assert.Equal(t, with(0x80000000), regs(caller))
+		assert.Equal(t, uint64(0x40005510-2), caller.Instruction)
+		assert.Equal(t, "epictetus", caller.Function)
 	})
 	t.Run("4001 pushed", func(t *testing.T) {
 		f := armCFIFixture(t)
@@ -54,8 +44,7 @@ func TestARMCFI(t *testing.T) {
 		f.set(t, "pc", 0x40004001)
 		f.set(t, "r4", 0x635adc9f)
 		f.set(t, "fp", 0xbe145fc4)
-		frames := f.walk(t, s)
-		require.Len(t, frames, 2)
+		frames := f.walkToCaller(t, s)
 		assert.Equal(t, with(frame1SP.value(t)), regs(frames[1]))
 	})
 	t.Run("4002 saved in r0..r3", func(t *testing.T) {
@@ -63,12 +52,9 @@ func TestARMCFI(t *testing.T) {
 		var frame1SP label
 		s := newSection(0x80000000).d32(0xfb81ff3d).d32(0x8112e110).d32(0x40005510).mark(&frame1SP).zeros(120)
 		f.set(t, "pc", 0x40004002)
-		for r, v := range map[string]uint64{"r0": 0xb5d55e68, "r1": 0xebd134f3, "r2": 0xa31e74bc, "r3": 0x2dcb16b3,
-			"r4": 0xfdd35466, "r5": 0xf18c946c, "r6": 0xac2079e8, "r7": 0xa449829f, "fp": 0xbe145fc4} {
-			f.set(t, r, v)
-		}
-		frames := f.walk(t, s)
-		require.Len(t, frames, 2)
+		f.setRegs(t, map[string]uint64{"r0": 0xb5d55e68, "r1": 0xebd134f3, "r2": 0xa31e74bc, "r3": 0x2dcb16b3,
+			"r4": 0xfdd35466, "r5": 0xf18c946c, "r6": 0xac2079e8, "r7": 0xa449829f, "fp": 0xbe145fc4})
+		frames := f.walkToCaller(t, s)
 		assert.Equal(t, with(frame1SP.value(t)), regs(frames[1]))
 	})
 	cfiRejects(t, armCFIFixture)

@@ -138,6 +138,22 @@ func (f *fixture) set(t *testing.T, reg string, v uint64) {
 	require.True(t, f.ctx.Set(reg, v), reg)
 }
 
+// setRegs sets each register of regs in the context.
+func (f *fixture) setRegs(t *testing.T, regs map[string]uint64) {
+	for r, v := range regs {
+		f.set(t, r, v)
+	}
+}
+
+// cfiFixture is a fixture of arch whose module1 has the symbols syms and
+// whose context holds regs.
+func cfiFixture(t *testing.T, arch minidump.Arch, syms string, regs map[string]uint64) *fixture {
+	f := newFixture(arch)
+	f.syms["module1"] = syms
+	f.setRegs(t, regs)
+	return f
+}
+
 // dumpBytes builds the fixture's dump around a stack section.
 func (f *fixture) dumpBytes(t *testing.T, s *section) []byte {
 	t.Helper()
@@ -159,6 +175,15 @@ func (f *fixture) walk(t *testing.T, s *section) []Frame {
 	return res.Threads[0].Frames
 }
 
+// walkToCaller walks like walk and requires two frames: the context's and
+// its caller's, which the tests check.
+func (f *fixture) walkToCaller(t *testing.T, s *section) []Frame {
+	t.Helper()
+	frames := f.walk(t, s)
+	require.Len(t, frames, 2)
+	return frames
+}
+
 // parsed is the fixture's dump with stack s, parsed, and its symbol files.
 func (f *fixture) parsed(t *testing.T, s *section) (*minidump.Dump, mapSymbols) {
 	t.Helper()
@@ -171,6 +196,18 @@ func (f *fixture) parsed(t *testing.T, s *section) (*minidump.Dump, mapSymbols) 
 		syms[name] = sf
 	}
 	return d, syms
+}
+
+// cfiLeaf walks from 0x40004000 of the CFI symbols of these tests, a leaf
+// whose rule keeps the stack pointer and takes the return address
+// (0x40005510) from the link register, and returns the caller's frame.
+func cfiLeaf(t *testing.T, fixture func(*testing.T) *fixture) Frame {
+	f := fixture(t)
+	f.set(t, "pc", 0x40004000)
+	f.set(t, "lr", 0x40005510)
+	frames := f.walkToCaller(t, newSection(0x80000000).zeros(120))
+	assert.Equal(t, TrustCFI, frames[1].Trust)
+	return frames[1]
 }
 
 // cfiRejects checks the two rules every architecture's CFI symbols of

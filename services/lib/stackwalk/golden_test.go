@@ -138,3 +138,34 @@ func TestModuleSymbolStatus(t *testing.T) {
 	// Without usable symbols frame 0 has no function.
 	assert.True(t, out.Threads[0].Frames[0].MissingSymbols)
 }
+
+// TestCorpusCrashInfo compares every crash_info field of every corpus dump
+// (tests/corpus) with minidump-stackwalk's golden output: the instruction
+// text, memory accesses, adjusted address, bit flips and instruction
+// pointer update must be equal, not just present.
+func TestCorpusCrashInfo(t *testing.T) {
+	corpus := filepath.Join(repotest.Root(t), "tests", "corpus")
+	goldens, _ := filepath.Glob(filepath.Join(corpus, "golden", "*.json"))
+	if len(goldens) == 0 {
+		t.Skip("no corpus goldens")
+	}
+	for _, g := range goldens {
+		name := strings.TrimSuffix(filepath.Base(g), ".json")
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(g)
+			require.NoError(t, err)
+			var theirs struct {
+				CrashInfo map[string]any `json:"crash_info"`
+			}
+			require.NoError(t, json.Unmarshal(b, &theirs))
+			res := walkFile(t, filepath.Join(corpus, "dumps", name+".dmp"), filepath.Join(corpus, "symbols"))
+			var buf bytes.Buffer
+			require.NoError(t, res.WriteJSON(&buf, false))
+			var ours struct {
+				CrashInfo map[string]any `json:"crash_info"`
+			}
+			require.NoError(t, json.Unmarshal(buf.Bytes(), &ours))
+			assert.Equal(t, theirs.CrashInfo, ours.CrashInfo)
+		})
+	}
+}

@@ -19,8 +19,7 @@ func TestX86Traditional(t *testing.T) {
 	f.set(t, "eip", 0x4000c7a5)
 	f.set(t, "esp", s.base)
 	f.set(t, "ebp", frame0BP.value(t))
-	frames := f.walk(t, s)
-	require.Len(t, frames, 2)
+	frames := f.walkToCaller(t, s)
 	assert.Equal(t, uint64(0x4000c7a5), frames[0].Instruction)
 	assert.Equal(t, TrustFramePointer, frames[1].Trust)
 	assert.Equal(t, uint64(0x40008678), frames[1].Instruction)
@@ -35,8 +34,7 @@ func TestX86TraditionalScan(t *testing.T) {
 	f.set(t, "eip", 0x4000f49d)
 	f.set(t, "esp", s.base)
 	f.set(t, "ebp", 0xd43eed6e) // bogus: forces a scan
-	frames := f.walk(t, s)
-	require.Len(t, frames, 2)
+	frames := f.walkToCaller(t, s)
 	assert.Equal(t, TrustScan, frames[1].Trust)
 	assert.Equal(t, uint64(0x4000129c), frames[1].Instruction)
 	assert.Equal(t, map[string]uint64{"eip": 0x4000129d, "esp": frame1SP.value(t), "ebp": frame1BP.value(t)}, regs(frames[1]))
@@ -76,12 +74,8 @@ func TestX86CFI(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(minidump.ArchX86)
 			f.syms["module1"] = x86CFISymbols
-			for r, v := range map[string]uint64{"esp": 0x80000000, "ebp": 0xc0d4aab9, "ebx": 0x60f20ce6, "esi": 0x53d1379d, "edi": 0xafbae234} {
-				f.set(t, r, v)
-			}
-			for r, v := range tc.regs {
-				f.set(t, r, v)
-			}
+			f.setRegs(t, map[string]uint64{"esp": 0x80000000, "ebp": 0xc0d4aab9, "ebx": 0x60f20ce6, "esi": 0x53d1379d, "edi": 0xafbae234})
+			f.setRegs(t, tc.regs)
 			s := newSection(0x80000000)
 			var bp, frame1SP label
 			for i, w := range tc.words {
@@ -94,8 +88,7 @@ func TestX86CFI(t *testing.T) {
 			if bp.set {
 				f.set(t, "ebp", bp.value(t))
 			}
-			frames := f.walk(t, s)
-			require.Len(t, frames, 2)
+			frames := f.walkToCaller(t, s)
 			assert.Equal(t, TrustCFI, frames[1].Trust)
 			assert.Equal(t, callerRegs(want, "esp", frame1SP.value(t)), regs(frames[1]))
 		})
@@ -163,8 +156,7 @@ func TestX86StackWinFrameData(t *testing.T) {
 			f.set(t, "eip", 0x4000aa85)
 			f.set(t, "esp", s.base)
 			f.set(t, "ebp", 0xf052c1de)
-			frames := f.walk(t, s)
-			require.Len(t, frames, 2)
+			frames := f.walkToCaller(t, s)
 			assert.Equal(t, TrustCFI, frames[1].Trust)
 			assert.Equal(t, uint64(0x40001350-1), frames[1].Instruction)
 			assert.Equal(t, map[string]uint64{"eip": 0x40001350, "esp": frame1SP.value(t), "ebp": frame1BP.value(t),

@@ -130,11 +130,7 @@ func run(dir string, repeat int) error {
 		return err
 	}
 	defer producer.Close(ctx)
-	static, err := registry.NewStatic()
-	if err != nil {
-		return err
-	}
-	serde, err := registry.NewSerde(ctx, static)
+	serde, err := registry.NewStaticSerde()
 	if err != nil {
 		return err
 	}

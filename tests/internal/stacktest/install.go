@@ -59,9 +59,7 @@ func NewInstall(t testing.TB, prefix string) *Install {
 	store, err := objectstore.New(s3)
 	require.NoError(t, err)
 	t.Cleanup(store.Close)
-	static, err := registry.NewStatic()
-	require.NoError(t, err)
-	serde, err := registry.NewSerde(context.Background(), static)
+	serde, err := registry.NewStaticSerde()
 	require.NoError(t, err)
 	in := &Install{ID: id, Kafka: streams.DefaultConfig(), Store: store, Crashes: store.Bucket(id),
 		Symbols: store.Bucket(id + "-symbols"), Telemetry: store.Bucket(id + "-telemetry"), Serde: serde, Database: "cs_" + id}

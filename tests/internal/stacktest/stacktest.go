@@ -82,31 +82,47 @@ func FreePort(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// SyncBuffer collects a subprocess's output while the test reads it.
+// SyncBuffer collects a subprocess's output while the test reads it. With
+// Keep set it holds at most about Keep bytes: past that it drops all but
+// the last quarter, so a long-running process's log keeps its tail.
 type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	Keep int
+	mu   sync.Mutex
+	b    bytes.Buffer
 }
 
 // Write implements io.Writer.
 func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.Keep > 0 && s.b.Len() > s.Keep {
+		tail := append([]byte(nil), s.b.Bytes()[s.b.Len()-s.Keep/4:]...)
+		s.b.Reset()
+		s.b.Write(tail)
+	}
 	return s.b.Write(p)
 }
 
-// String returns what was written so far.
+// String returns what was written so far (what is kept).
 func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
 }
 
+// Tail returns the last n bytes of String.
+func (s *SyncBuffer) Tail(n int) string {
+	out := s.String()
+	return out[max(0, len(out)-n):]
+}
+
 // Proc is a crashstream subprocess.
 type Proc struct {
 	Cmd    *exec.Cmd
 	Stderr *SyncBuffer
-	done   chan error
+	// Admin is its admin address (host:port: /__heartbeat__, /metrics).
+	Admin string
+	done  chan error
 }
 
 // Start runs `crashstream <args>` with environ plus its own admin address,
@@ -117,7 +133,7 @@ func Start(t testing.TB, environ []string, args ...string) *Proc {
 	admin := FreePort(t)
 	cmd := exec.Command(Binary(t), args...)
 	cmd.Env = append(append([]string(nil), environ...), "CRASHSTREAM_ADMIN_ADDR="+admin)
-	p := &Proc{Cmd: cmd, Stderr: &SyncBuffer{}, done: make(chan error, 1)}
+	p := &Proc{Cmd: cmd, Stderr: &SyncBuffer{}, Admin: admin, done: make(chan error, 1)}
 	cmd.Stderr = p.Stderr
 	require.NoError(t, cmd.Start())
 	go func() { p.done <- cmd.Wait() }()

@@ -17,3 +17,13 @@ func TestSyncBuffer(t *testing.T) {
 	assert.Equal(t, "ab", b.String())
 	assert.True(t, strings.HasPrefix(FreePort(t), "127.0.0.1:"))
 }
+
+// TestSyncBufferKeepsTheTail: past Keep bytes only the last quarter stays.
+func TestSyncBufferKeepsTheTail(t *testing.T) {
+	b := SyncBuffer{Keep: 8}
+	_, _ = b.Write([]byte("0123456789"))
+	_, _ = b.Write([]byte("ab"))
+	assert.Equal(t, "89ab", b.String())
+	assert.Equal(t, "9ab", b.Tail(3))
+	assert.Equal(t, "89ab", b.Tail(100))
+}

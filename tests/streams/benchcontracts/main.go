@@ -65,11 +65,7 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	static, err := registry.NewStatic()
-	if err != nil {
-		return err
-	}
-	serde, err := registry.NewSerde(ctx, static)
+	serde, err := registry.NewStaticSerde()
 	if err != nil {
 		return err
 	}
