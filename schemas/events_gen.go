@@ -1308,299 +1308,6 @@ func (r *Module) sizeHint() int {
 		len(r.SymbolURL)
 }
 
-func (r *TelemetryCrash) toNative() map[string]any {
-	return map[string]any{
-		"crash_id":                  r.CrashID,
-		"uuid":                      r.UUID,
-		"date":                      r.Date,
-		"product":                   r.Product,
-		"productid":                 r.ProductID,
-		"version":                   r.Version,
-		"release_channel":           r.ReleaseChannel,
-		"build_id":                  optionalToNative(r.BuildID, "long"),
-		"process_type":              r.ProcessType,
-		"platform":                  r.Platform,
-		"platform_version":          r.PlatformVersion,
-		"platform_pretty_version":   r.PlatformPrettyVersion,
-		"cpu_arch":                  r.CPUArch,
-		"cpu_info":                  r.CPUInfo,
-		"cpu_microcode_version":     r.CPUMicrocodeVersion,
-		"reason":                    r.Reason,
-		"address":                   r.Address,
-		"signature":                 r.Signature,
-		"proto_signature":           r.ProtoSignature,
-		"topmost_filenames":         stringsToNative(r.TopmostFilenames),
-		"crashing_thread_frames":    recordsToNative(r.CrashingThreadFrames),
-		"modules":                   recordsToNative(r.Modules),
-		"uptime":                    optionalToNative(r.Uptime, "long"),
-		"install_age":               optionalToNative(r.InstallAge, "long"),
-		"last_crash":                optionalToNative(r.LastCrash, "long"),
-		"startup_crash":             optionalToNative(r.StartupCrash, "boolean"),
-		"oom_allocation_size":       optionalToNative(r.OOMAllocationSize, "long"),
-		"moz_crash_reason":          r.MozCrashReason,
-		"abort_message":             r.AbortMessage,
-		"shutdown_progress":         r.ShutdownProgress,
-		"ipc_channel_error":         r.IPCChannelError,
-		"ipc_fatal_error_msg":       r.IPCFatalErrorMsg,
-		"ipc_fatal_error_protocol":  r.IPCFatalErrorProtocol,
-		"ipc_message_name":          r.IPCMessageName,
-		"ipc_system_error":          r.IPCSystemError,
-		"addons":                    stringsToNative(r.Addons),
-		"addons_checked":            optionalToNative(r.AddonsChecked, "boolean"),
-		"theme":                     r.Theme,
-		"accessibility":             optionalToNative(r.Accessibility, "boolean"),
-		"adapter_device_id":         r.AdapterDeviceID,
-		"adapter_driver_version":    r.AdapterDriverVersion,
-		"adapter_subsys_id":         r.AdapterSubsysID,
-		"adapter_vendor_id":         r.AdapterVendorID,
-		"android_board":             r.AndroidBoard,
-		"android_brand":             r.AndroidBrand,
-		"android_cpu_abi":           r.AndroidCPUABI,
-		"android_cpu_abi2":          r.AndroidCPUABI2,
-		"android_device":            r.AndroidDevice,
-		"android_hardware":          r.AndroidHardware,
-		"android_manufacturer":      r.AndroidManufacturer,
-		"android_model":             r.AndroidModel,
-		"android_version":           r.AndroidVersion,
-		"app_init_dlls":             r.AppInitDLLs,
-		"app_notes":                 r.AppNotes,
-		"available_physical_memory": optionalToNative(r.AvailablePhysicalMemory, "long"),
-		"available_virtual_memory":  optionalToNative(r.AvailableVirtualMemory, "long"),
-		"total_physical_memory":     optionalToNative(r.TotalPhysicalMemory, "long"),
-		"total_virtual_memory":      optionalToNative(r.TotalVirtualMemory, "long"),
-		"bios_manufacturer":         r.BIOSManufacturer,
-		"dom_fission_enabled":       optionalToNative(r.DOMFissionEnabled, "boolean"),
-		"dom_ipc_enabled":           optionalToNative(r.DOMIPCEnabled, "boolean"),
-		"gmp_plugin":                optionalToNative(r.GMPPlugin, "boolean"),
-		"graphics_critical_error":   r.GraphicsCriticalError,
-		"graphics_startup_test":     optionalToNative(r.GraphicsStartupTest, "boolean"),
-		"is_garbage_collecting":     optionalToNative(r.IsGarbageCollecting, "boolean"),
-		"java_stack_trace":          r.JavaStackTrace,
-		"safe_mode":                 optionalToNative(r.SafeMode, "boolean"),
-		"submitted_from_infobar":    optionalToNative(r.SubmittedFromInfobar, "boolean"),
-		"useragent_locale":          r.UseragentLocale,
-		"minidump_sha256_hash":      r.MinidumpSHA256Hash,
-		"additional_minidumps":      stringsToNative(r.AdditionalMinidumps),
-		"processor_notes":           r.ProcessorNotes,
-	}
-}
-
-// fromNative replaces r with the record in m. Writer fields r does not
-// have are ignored; fields the writer did not have keep their zero value.
-func (r *TelemetryCrash) fromNative(m map[string]any) error {
-	*r = TelemetryCrash{}
-	for name, v := range m {
-		var err error
-		switch name {
-		case "crash_id":
-			r.CrashID, err = stringFromNative(v)
-		case "uuid":
-			r.UUID, err = stringFromNative(v)
-		case "date":
-			r.Date, err = timeFromNative(v)
-		case "product":
-			r.Product, err = stringFromNative(v)
-		case "productid":
-			r.ProductID, err = stringFromNative(v)
-		case "version":
-			r.Version, err = stringFromNative(v)
-		case "release_channel":
-			r.ReleaseChannel, err = stringFromNative(v)
-		case "build_id":
-			r.BuildID, err = optionalFromNative(int64FromNative)(v)
-		case "process_type":
-			r.ProcessType, err = stringFromNative(v)
-		case "platform":
-			r.Platform, err = stringFromNative(v)
-		case "platform_version":
-			r.PlatformVersion, err = stringFromNative(v)
-		case "platform_pretty_version":
-			r.PlatformPrettyVersion, err = stringFromNative(v)
-		case "cpu_arch":
-			r.CPUArch, err = stringFromNative(v)
-		case "cpu_info":
-			r.CPUInfo, err = stringFromNative(v)
-		case "cpu_microcode_version":
-			r.CPUMicrocodeVersion, err = stringFromNative(v)
-		case "reason":
-			r.Reason, err = stringFromNative(v)
-		case "address":
-			r.Address, err = stringFromNative(v)
-		case "signature":
-			r.Signature, err = stringFromNative(v)
-		case "proto_signature":
-			r.ProtoSignature, err = stringFromNative(v)
-		case "topmost_filenames":
-			r.TopmostFilenames, err = stringsFromNative(v)
-		case "crashing_thread_frames":
-			r.CrashingThreadFrames, err = recordsFromNative[Frame](v)
-		case "modules":
-			r.Modules, err = recordsFromNative[Module](v)
-		case "uptime":
-			r.Uptime, err = optionalFromNative(int64FromNative)(v)
-		case "install_age":
-			r.InstallAge, err = optionalFromNative(int64FromNative)(v)
-		case "last_crash":
-			r.LastCrash, err = optionalFromNative(int64FromNative)(v)
-		case "startup_crash":
-			r.StartupCrash, err = optionalFromNative(boolFromNative)(v)
-		case "oom_allocation_size":
-			r.OOMAllocationSize, err = optionalFromNative(int64FromNative)(v)
-		case "moz_crash_reason":
-			r.MozCrashReason, err = stringFromNative(v)
-		case "abort_message":
-			r.AbortMessage, err = stringFromNative(v)
-		case "shutdown_progress":
-			r.ShutdownProgress, err = stringFromNative(v)
-		case "ipc_channel_error":
-			r.IPCChannelError, err = stringFromNative(v)
-		case "ipc_fatal_error_msg":
-			r.IPCFatalErrorMsg, err = stringFromNative(v)
-		case "ipc_fatal_error_protocol":
-			r.IPCFatalErrorProtocol, err = stringFromNative(v)
-		case "ipc_message_name":
-			r.IPCMessageName, err = stringFromNative(v)
-		case "ipc_system_error":
-			r.IPCSystemError, err = stringFromNative(v)
-		case "addons":
-			r.Addons, err = stringsFromNative(v)
-		case "addons_checked":
-			r.AddonsChecked, err = optionalFromNative(boolFromNative)(v)
-		case "theme":
-			r.Theme, err = stringFromNative(v)
-		case "accessibility":
-			r.Accessibility, err = optionalFromNative(boolFromNative)(v)
-		case "adapter_device_id":
-			r.AdapterDeviceID, err = stringFromNative(v)
-		case "adapter_driver_version":
-			r.AdapterDriverVersion, err = stringFromNative(v)
-		case "adapter_subsys_id":
-			r.AdapterSubsysID, err = stringFromNative(v)
-		case "adapter_vendor_id":
-			r.AdapterVendorID, err = stringFromNative(v)
-		case "android_board":
-			r.AndroidBoard, err = stringFromNative(v)
-		case "android_brand":
-			r.AndroidBrand, err = stringFromNative(v)
-		case "android_cpu_abi":
-			r.AndroidCPUABI, err = stringFromNative(v)
-		case "android_cpu_abi2":
-			r.AndroidCPUABI2, err = stringFromNative(v)
-		case "android_device":
-			r.AndroidDevice, err = stringFromNative(v)
-		case "android_hardware":
-			r.AndroidHardware, err = stringFromNative(v)
-		case "android_manufacturer":
-			r.AndroidManufacturer, err = stringFromNative(v)
-		case "android_model":
-			r.AndroidModel, err = stringFromNative(v)
-		case "android_version":
-			r.AndroidVersion, err = stringFromNative(v)
-		case "app_init_dlls":
-			r.AppInitDLLs, err = stringFromNative(v)
-		case "app_notes":
-			r.AppNotes, err = stringFromNative(v)
-		case "available_physical_memory":
-			r.AvailablePhysicalMemory, err = optionalFromNative(int64FromNative)(v)
-		case "available_virtual_memory":
-			r.AvailableVirtualMemory, err = optionalFromNative(int64FromNative)(v)
-		case "total_physical_memory":
-			r.TotalPhysicalMemory, err = optionalFromNative(int64FromNative)(v)
-		case "total_virtual_memory":
-			r.TotalVirtualMemory, err = optionalFromNative(int64FromNative)(v)
-		case "bios_manufacturer":
-			r.BIOSManufacturer, err = stringFromNative(v)
-		case "dom_fission_enabled":
-			r.DOMFissionEnabled, err = optionalFromNative(boolFromNative)(v)
-		case "dom_ipc_enabled":
-			r.DOMIPCEnabled, err = optionalFromNative(boolFromNative)(v)
-		case "gmp_plugin":
-			r.GMPPlugin, err = optionalFromNative(boolFromNative)(v)
-		case "graphics_critical_error":
-			r.GraphicsCriticalError, err = stringFromNative(v)
-		case "graphics_startup_test":
-			r.GraphicsStartupTest, err = optionalFromNative(boolFromNative)(v)
-		case "is_garbage_collecting":
-			r.IsGarbageCollecting, err = optionalFromNative(boolFromNative)(v)
-		case "java_stack_trace":
-			r.JavaStackTrace, err = stringFromNative(v)
-		case "safe_mode":
-			r.SafeMode, err = optionalFromNative(boolFromNative)(v)
-		case "submitted_from_infobar":
-			r.SubmittedFromInfobar, err = optionalFromNative(boolFromNative)(v)
-		case "useragent_locale":
-			r.UseragentLocale, err = stringFromNative(v)
-		case "minidump_sha256_hash":
-			r.MinidumpSHA256Hash, err = stringFromNative(v)
-		case "additional_minidumps":
-			r.AdditionalMinidumps, err = stringsFromNative(v)
-		case "processor_notes":
-			r.ProcessorNotes, err = stringFromNative(v)
-		}
-		if err != nil {
-			return fieldError(name, err)
-		}
-	}
-	return nil
-}
-
-// sizeHint estimates the encoded size of r (strings dominate).
-func (r *TelemetryCrash) sizeHint() int {
-	return 435 +
-		len(r.CrashID) +
-		len(r.UUID) +
-		len(r.Product) +
-		len(r.ProductID) +
-		len(r.Version) +
-		len(r.ReleaseChannel) +
-		len(r.ProcessType) +
-		len(r.Platform) +
-		len(r.PlatformVersion) +
-		len(r.PlatformPrettyVersion) +
-		len(r.CPUArch) +
-		len(r.CPUInfo) +
-		len(r.CPUMicrocodeVersion) +
-		len(r.Reason) +
-		len(r.Address) +
-		len(r.Signature) +
-		len(r.ProtoSignature) +
-		stringsSize(r.TopmostFilenames) +
-		recordsSize(r.CrashingThreadFrames) +
-		recordsSize(r.Modules) +
-		len(r.MozCrashReason) +
-		len(r.AbortMessage) +
-		len(r.ShutdownProgress) +
-		len(r.IPCChannelError) +
-		len(r.IPCFatalErrorMsg) +
-		len(r.IPCFatalErrorProtocol) +
-		len(r.IPCMessageName) +
-		len(r.IPCSystemError) +
-		stringsSize(r.Addons) +
-		len(r.Theme) +
-		len(r.AdapterDeviceID) +
-		len(r.AdapterDriverVersion) +
-		len(r.AdapterSubsysID) +
-		len(r.AdapterVendorID) +
-		len(r.AndroidBoard) +
-		len(r.AndroidBrand) +
-		len(r.AndroidCPUABI) +
-		len(r.AndroidCPUABI2) +
-		len(r.AndroidDevice) +
-		len(r.AndroidHardware) +
-		len(r.AndroidManufacturer) +
-		len(r.AndroidModel) +
-		len(r.AndroidVersion) +
-		len(r.AppInitDLLs) +
-		len(r.AppNotes) +
-		len(r.BIOSManufacturer) +
-		len(r.GraphicsCriticalError) +
-		len(r.JavaStackTrace) +
-		len(r.UseragentLocale) +
-		len(r.MinidumpSHA256Hash) +
-		stringsSize(r.AdditionalMinidumps) +
-		len(r.ProcessorNotes)
-}
-
 // Telemetry returns the telemetry export of c: the fields the schema marks
 // with crashstream.telemetry (all public), under their telemetry names. The
 // result shares slices and pointers with c. It does not redact nested keys:
@@ -1679,5 +1386,84 @@ func (c *ProcessedCrash) Telemetry() *TelemetryCrash {
 		MinidumpSHA256Hash:      c.MinidumpSHA256Hash,
 		AdditionalMinidumps:     c.AdditionalMinidumps,
 		ProcessorNotes:          c.ProcessorNotes,
+	}
+}
+
+// processed is the inverse of ProcessedCrash.Telemetry: a processed crash
+// holding only t's fields.
+func (t *TelemetryCrash) processed() *ProcessedCrash {
+	return &ProcessedCrash{
+		CrashID:                 t.CrashID,
+		UUID:                    t.UUID,
+		DateProcessed:           t.Date,
+		Product:                 t.Product,
+		ProductID:               t.ProductID,
+		Version:                 t.Version,
+		ReleaseChannel:          t.ReleaseChannel,
+		Build:                   t.BuildID,
+		ProcessType:             t.ProcessType,
+		OSName:                  t.Platform,
+		OSVersion:               t.PlatformVersion,
+		OSPrettyVersion:         t.PlatformPrettyVersion,
+		CPUArch:                 t.CPUArch,
+		CPUInfo:                 t.CPUInfo,
+		CPUMicrocodeVersion:     t.CPUMicrocodeVersion,
+		Reason:                  t.Reason,
+		Address:                 t.Address,
+		Signature:               t.Signature,
+		ProtoSignature:          t.ProtoSignature,
+		TopmostFilenames:        t.TopmostFilenames,
+		CrashingThreadFrames:    t.CrashingThreadFrames,
+		Modules:                 t.Modules,
+		Uptime:                  t.Uptime,
+		InstallAge:              t.InstallAge,
+		LastCrash:               t.LastCrash,
+		StartupCrash:            t.StartupCrash,
+		OOMAllocationSize:       t.OOMAllocationSize,
+		MozCrashReason:          t.MozCrashReason,
+		AbortMessage:            t.AbortMessage,
+		ShutdownProgress:        t.ShutdownProgress,
+		IPCChannelError:         t.IPCChannelError,
+		IPCFatalErrorMsg:        t.IPCFatalErrorMsg,
+		IPCFatalErrorProtocol:   t.IPCFatalErrorProtocol,
+		IPCMessageName:          t.IPCMessageName,
+		IPCSystemError:          t.IPCSystemError,
+		Addons:                  t.Addons,
+		AddonsChecked:           t.AddonsChecked,
+		Theme:                   t.Theme,
+		Accessibility:           t.Accessibility,
+		AdapterDeviceID:         t.AdapterDeviceID,
+		AdapterDriverVersion:    t.AdapterDriverVersion,
+		AdapterSubsysID:         t.AdapterSubsysID,
+		AdapterVendorID:         t.AdapterVendorID,
+		AndroidBoard:            t.AndroidBoard,
+		AndroidBrand:            t.AndroidBrand,
+		AndroidCPUABI:           t.AndroidCPUABI,
+		AndroidCPUABI2:          t.AndroidCPUABI2,
+		AndroidDevice:           t.AndroidDevice,
+		AndroidHardware:         t.AndroidHardware,
+		AndroidManufacturer:     t.AndroidManufacturer,
+		AndroidModel:            t.AndroidModel,
+		AndroidVersion:          t.AndroidVersion,
+		AppInitDLLs:             t.AppInitDLLs,
+		AppNotes:                t.AppNotes,
+		AvailablePhysicalMemory: t.AvailablePhysicalMemory,
+		AvailableVirtualMemory:  t.AvailableVirtualMemory,
+		TotalPhysicalMemory:     t.TotalPhysicalMemory,
+		TotalVirtualMemory:      t.TotalVirtualMemory,
+		BIOSManufacturer:        t.BIOSManufacturer,
+		DOMFissionEnabled:       t.DOMFissionEnabled,
+		DOMIPCEnabled:           t.DOMIPCEnabled,
+		GMPPlugin:               t.GMPPlugin,
+		GraphicsCriticalError:   t.GraphicsCriticalError,
+		GraphicsStartupTest:     t.GraphicsStartupTest,
+		IsGarbageCollecting:     t.IsGarbageCollecting,
+		JavaStackTrace:          t.JavaStackTrace,
+		SafeMode:                t.SafeMode,
+		SubmittedFromInfobar:    t.SubmittedFromInfobar,
+		UseragentLocale:         t.UseragentLocale,
+		MinidumpSHA256Hash:      t.MinidumpSHA256Hash,
+		AdditionalMinidumps:     t.AdditionalMinidumps,
+		ProcessorNotes:          t.ProcessorNotes,
 	}
 }

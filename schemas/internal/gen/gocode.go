@@ -52,6 +52,9 @@ func eventsFile(tops []top, processed *record) ([]byte, error) {
 		fmt.Fprintf(&b, "func (r *%s) isNil() bool { return r == nil }\n\n", n)
 	}
 	for _, r := range all {
+		if r.Name == "TelemetryCrash" {
+			continue // its native form is the processed crash's, renamed (telemetry.go)
+		}
 		writeToNative(&b, r)
 		writeFromNative(&b, r)
 		writeSizeHint(&b, r)
@@ -181,6 +184,19 @@ func (c *ProcessedCrash) Telemetry() *TelemetryCrash {
 	for _, f := range processed.Fields {
 		if f.Telemetry != "" {
 			fmt.Fprintf(b, "\t\t%s: c.%s,\n", goName(f.Telemetry), goName(f.Name))
+		}
+	}
+	b.WriteString(`	}
+}
+
+// processed is the inverse of ProcessedCrash.Telemetry: a processed crash
+// holding only t's fields.
+func (t *TelemetryCrash) processed() *ProcessedCrash {
+	return &ProcessedCrash{
+`)
+	for _, f := range processed.Fields {
+		if f.Telemetry != "" {
+			fmt.Fprintf(b, "\t\t%s: t.%s,\n", goName(f.Name), goName(f.Telemetry))
 		}
 	}
 	b.WriteString("\t}\n}\n")
