@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crashstream/crashstream/streams/backoff"
 )
 
 // RunConfig is one submission run.
@@ -168,10 +170,8 @@ loop:
 		if interval > 0 {
 			at = start.Add(time.Duration(i) * interval)
 			if d := time.Until(at); d > 0 {
-				select {
-				case <-ctx.Done():
+				if backoff.Sleep(ctx, d) != nil {
 					break loop
-				case <-time.After(d):
 				}
 			}
 		}
