@@ -53,6 +53,9 @@ type ProcessRequest struct {
 	RequestedAt time.Time `avro:"requested_at"`
 	// RequestedBy: Who asked: a service name or an API user; never a secret.
 	RequestedBy string `avro:"requested_by"`
+	// Detail: What prompted the request, in words (a symbol upload's module and reprocess job); the
+	// processor copies it into the processed crash's reprocess_reason and notes.
+	Detail string `avro:"detail"`
 }
 
 // ProcessedCrash is the Avro record ProcessedCrash: A processed crash: the processor's output for
@@ -131,6 +134,10 @@ type ProcessedCrash struct {
 	// LoadedModules: filename/version of each module loaded in the crashed process (filename alone
 	// when the module has no version); correlations compare them.
 	LoadedModules []string `avro:"loaded_modules"`
+	// MissingSymbolsModules: debug_file/debug_id (debug id upper case) of each module of the crashing
+	// thread's stack that had no symbols: when symbols for one of them arrive, the crash is
+	// reprocessed.
+	MissingSymbolsModules []string `avro:"missing_symbols_modules"`
 	// CrashingThreadFrames: Frames of the crashing thread as typed records (the full stack stays in
 	// json_dump).
 	CrashingThreadFrames []Frame `avro:"crashing_thread_frames"`
@@ -342,6 +349,10 @@ type ProcessedCrash struct {
 	SignatureDebug string `avro:"signature_debug"`
 	// ProcessorHistory: processor_notes of earlier processings of this crash, oldest first.
 	ProcessorHistory []string `avro:"processor_history"`
+	// ReprocessReason: Why this processing happened, when it was a reprocessing (the request's reason
+	// and detail, e.g. the symbols that arrived); empty for a first processing. date_processed says
+	// when.
+	ReprocessReason string `avro:"reprocess_reason"`
 }
 
 // Frame is the Avro record Frame: One frame of the crashing thread, as minidump-stackwalk reports
@@ -622,6 +633,7 @@ func (r *ProcessRequest) toNative() map[string]any {
 		"ruleset":      r.Ruleset,
 		"requested_at": r.RequestedAt,
 		"requested_by": r.RequestedBy,
+		"detail":       r.Detail,
 	}
 }
 
@@ -642,6 +654,8 @@ func (r *ProcessRequest) fromNative(m map[string]any) error {
 			r.RequestedAt, err = timeFromNative(v)
 		case "requested_by":
 			r.RequestedBy, err = stringFromNative(v)
+		case "detail":
+			r.Detail, err = stringFromNative(v)
 		}
 		if err != nil {
 			return fieldError(name, err)
@@ -652,11 +666,12 @@ func (r *ProcessRequest) fromNative(m map[string]any) error {
 
 // sizeHint estimates the encoded size of r (strings dominate).
 func (r *ProcessRequest) sizeHint() int {
-	return 30 +
+	return 35 +
 		len(r.CrashID) +
 		len(r.Reason) +
 		len(r.Ruleset) +
-		len(r.RequestedBy)
+		len(r.RequestedBy) +
+		len(r.Detail)
 }
 
 func (r *ProcessedCrash) toNative() map[string]any {
@@ -692,6 +707,7 @@ func (r *ProcessedCrash) toNative() map[string]any {
 		"topmost_filenames":                 stringsToNative(r.TopmostFilenames),
 		"modules_in_stack":                  stringsToNative(r.ModulesInStack),
 		"loaded_modules":                    stringsToNative(r.LoadedModules),
+		"missing_symbols_modules":           stringsToNative(r.MissingSymbolsModules),
 		"crashing_thread_frames":            recordsToNative(r.CrashingThreadFrames),
 		"modules":                           recordsToNative(r.Modules),
 		"json_dump":                         r.JSONDump,
@@ -796,6 +812,7 @@ func (r *ProcessedCrash) toNative() map[string]any {
 		"dumper_error":                      r.DumperError,
 		"signature_debug":                   r.SignatureDebug,
 		"processor_history":                 stringsToNative(r.ProcessorHistory),
+		"reprocess_reason":                  r.ReprocessReason,
 	}
 }
 
@@ -868,6 +885,8 @@ func (r *ProcessedCrash) fromNative(m map[string]any) error {
 			r.ModulesInStack, err = stringsFromNative(v)
 		case "loaded_modules":
 			r.LoadedModules, err = stringsFromNative(v)
+		case "missing_symbols_modules":
+			r.MissingSymbolsModules, err = stringsFromNative(v)
 		case "crashing_thread_frames":
 			r.CrashingThreadFrames, err = recordsFromNative[Frame](v)
 		case "modules":
@@ -1076,6 +1095,8 @@ func (r *ProcessedCrash) fromNative(m map[string]any) error {
 			r.SignatureDebug, err = stringFromNative(v)
 		case "processor_history":
 			r.ProcessorHistory, err = stringsFromNative(v)
+		case "reprocess_reason":
+			r.ReprocessReason, err = stringFromNative(v)
 		}
 		if err != nil {
 			return fieldError(name, err)
@@ -1086,7 +1107,7 @@ func (r *ProcessedCrash) fromNative(m map[string]any) error {
 
 // sizeHint estimates the encoded size of r (strings dominate).
 func (r *ProcessedCrash) sizeHint() int {
-	return 840 +
+	return 845 +
 		len(r.CrashID) +
 		len(r.UUID) +
 		len(r.Product) +
@@ -1111,6 +1132,7 @@ func (r *ProcessedCrash) sizeHint() int {
 		stringsSize(r.TopmostFilenames) +
 		stringsSize(r.ModulesInStack) +
 		stringsSize(r.LoadedModules) +
+		stringsSize(r.MissingSymbolsModules) +
 		recordsSize(r.CrashingThreadFrames) +
 		recordsSize(r.Modules) +
 		len(r.JSONDump) +
@@ -1177,7 +1199,8 @@ func (r *ProcessedCrash) sizeHint() int {
 		len(r.IPCShutdownState) +
 		len(r.DumperError) +
 		len(r.SignatureDebug) +
-		stringsSize(r.ProcessorHistory)
+		stringsSize(r.ProcessorHistory) +
+		len(r.ReprocessReason)
 }
 
 func (r *Frame) toNative() map[string]any {

@@ -40,6 +40,7 @@ func table() []Field {
 		{Name: "topmost_filenames", Type: List, Permission: Public, Searchable: true, ClickHouseColumn: "topmost_filenames", ClickHouseType: "Array(String)", Telemetry: true, Description: "Source files of the top frames of the crashing thread."},
 		{Name: "modules_in_stack", Type: List, Permission: Public, Searchable: true, ClickHouseColumn: "modules_in_stack", ClickHouseType: "Array(String)", Description: "filename/debug_id of each module in the crashing thread's stack."},
 		{Name: "loaded_modules", Type: List, Permission: Public, Searchable: true, ClickHouseColumn: "loaded_modules", ClickHouseType: "Array(String)", Description: "filename/version of each module loaded in the crashed process (filename alone when the module has no version); correlations compare them."},
+		{Name: "missing_symbols_modules", Type: List, Permission: Public, Searchable: true, ClickHouseColumn: "missing_symbols_modules", ClickHouseType: "Array(String)", Description: "debug_file/debug_id (debug id upper case) of each module of the crashing thread's stack that had no symbols: when symbols for one of them arrive, the crash is reprocessed."},
 		{Name: "crashing_thread_frames", Type: Object, Permission: Public, Telemetry: true, Description: "Frames of the crashing thread as typed records (the full stack stays in json_dump).", Repeated: true, Fields: frameFields()},
 		{Name: "modules", Type: Object, Permission: Public, Telemetry: true, Description: "Loaded modules as typed records.", Repeated: true, Fields: moduleFields()},
 		{Name: "json_dump", Type: String, Permission: Public, Description: "The whole stackwalk output (minidump-stackwalk JSON schema) as JSON text.", Fields: jsonDumpFields()},
@@ -144,6 +145,7 @@ func table() []Field {
 		{Name: "dumper_error", Type: String, Permission: Protected, Annotation: "DumperError", Description: "Error of the minidump writer, when dumping failed."},
 		{Name: "signature_debug", Type: String, Permission: Protected, Description: "Log of the signature generation, for debugging it."},
 		{Name: "processor_history", Type: List, Permission: Public, Description: "processor_notes of earlier processings of this crash, oldest first."},
+		{Name: "reprocess_reason", Type: String, Permission: Public, Description: "Why this processing happened, when it was a reprocessing (the request's reason and detail, e.g. the symbols that arrived); empty for a first processing. date_processed says when."},
 	}
 }
 

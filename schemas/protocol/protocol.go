@@ -9,7 +9,10 @@
 // service. The package has no dependencies.
 package protocol
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Ruleset names, the ProcessRequest.Ruleset values the processor runs.
 const (
@@ -41,3 +44,11 @@ const (
 	// without a processed crash.
 	ReasonVerifyProcessed = "verify-processed: raw crash without processed crash"
 )
+
+// ModuleKey names a module the way the processor records a missing-symbols
+// module (processed crash field missing_symbols_modules) and a symbol
+// upload's reprocess job looks it up: "debug_file/DEBUG_ID", the debug id
+// upper case (Breakpad's symbol layout has it so; clients differ).
+func ModuleKey(debugFile, debugID string) string {
+	return debugFile + "/" + strings.ToUpper(debugID)
+}

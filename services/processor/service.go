@@ -222,13 +222,14 @@ func (p *Processor) loadProcessed(ctx context.Context, c *rules.Crash) (bool, er
 // idempotent: processing a crash twice publishes two equivalent events
 // keyed by the same crash id.
 func (p *Processor) Handle(ctx context.Context, m *streams.Message) error {
-	crashID, ruleset, err := p.decode(ctx, m)
+	crashID, ruleset, req, err := p.decode(ctx, m)
 	if err != nil {
 		p.metrics.failures.WithLabelValues("decode").Inc()
 		return streams.Permanent(err)
 	}
-	if uploadedAt, ok := p.symbolUpload(ctx, m); ok {
-		p.forgetMissingSince(uploadedAt)
+	reprocessing := req != nil && m.Topic == p.deps.Topics.Reprocess
+	if reprocessing && req.Reason == protocol.ReasonSymbols {
+		p.forgetMissingSince(req.RequestedAt)
 	}
 	pc, err := p.Process(ctx, crashID, ruleset)
 	if err != nil {
@@ -236,6 +237,9 @@ func (p *Processor) Handle(ctx context.Context, m *streams.Message) error {
 			p.metrics.failures.WithLabelValues("permanent").Inc()
 		}
 		return err
+	}
+	if reprocessing {
+		noteReprocessing(pc, req)
 	}
 	value, err := p.deps.Serde.Marshal(pc)
 	if err != nil {
@@ -248,17 +252,27 @@ func (p *Processor) Handle(ctx context.Context, m *streams.Message) error {
 	return nil
 }
 
-// symbolUpload reports whether m is a reprocessing request sent because
-// symbols were uploaded, and when.
-func (p *Processor) symbolUpload(ctx context.Context, m *streams.Message) (time.Time, bool) {
-	if m.Topic != p.deps.Topics.Reprocess {
-		return time.Time{}, false
+// noteReprocessing says why a reprocessing happened, in reprocess_reason
+// and as the first processor note: the request's reason, its detail (for
+// a symbol upload, the module and the reprocess job) and who asked. When
+// is date_processed.
+func noteReprocessing(pc *schemas.ProcessedCrash, req *schemas.ProcessRequest) {
+	why := req.Reason
+	if why == "" {
+		why = protocol.ReasonReprocess
 	}
-	var req schemas.ProcessRequest
-	if p.deps.Serde.Unmarshal(ctx, m.Value, &req) != nil || req.Reason != protocol.ReasonSymbols {
-		return time.Time{}, false
+	if req.Detail != "" {
+		why += ": " + req.Detail
 	}
-	return req.RequestedAt, true
+	if req.RequestedBy != "" {
+		why += " (requested by " + req.RequestedBy + ")"
+	}
+	pc.ReprocessReason = why
+	note := "reprocessed: " + why
+	if pc.ProcessorNotes != "" {
+		note += "; " + pc.ProcessorNotes
+	}
+	pc.ProcessorNotes = note
 }
 
 // forgetMissingSince drops remembered symbol misses once per upload: the
@@ -274,22 +288,24 @@ func (p *Processor) forgetMissingSince(uploadedAt time.Time) {
 	p.symbols.ForgetMissing()
 }
 
-func (p *Processor) decode(ctx context.Context, m *streams.Message) (crashID, ruleset string, err error) {
+// decode reads a record of any consumed topic; req is the request for the
+// priority and reprocess topics, nil for crash.received.
+func (p *Processor) decode(ctx context.Context, m *streams.Message) (crashID, ruleset string, req *schemas.ProcessRequest, err error) {
 	switch m.Topic {
 	case p.deps.Topics.Received:
 		var ev schemas.CrashReceived
 		if err := p.deps.Serde.Unmarshal(ctx, m.Value, &ev); err != nil {
-			return "", "", fmt.Errorf("decoding CrashReceived: %w", err)
+			return "", "", nil, fmt.Errorf("decoding CrashReceived: %w", err)
 		}
-		return ev.CrashID, protocol.RulesetDefault, nil
+		return ev.CrashID, protocol.RulesetDefault, nil, nil
 	case p.deps.Topics.Priority, p.deps.Topics.Reprocess:
-		var req schemas.ProcessRequest
-		if err := p.deps.Serde.Unmarshal(ctx, m.Value, &req); err != nil {
-			return "", "", fmt.Errorf("decoding ProcessRequest: %w", err)
+		var r schemas.ProcessRequest
+		if err := p.deps.Serde.Unmarshal(ctx, m.Value, &r); err != nil {
+			return "", "", nil, fmt.Errorf("decoding ProcessRequest: %w", err)
 		}
-		return req.CrashID, req.Ruleset, nil
+		return r.CrashID, r.Ruleset, &r, nil
 	}
-	return "", "", fmt.Errorf("unexpected topic %q", m.Topic)
+	return "", "", nil, fmt.Errorf("unexpected topic %q", m.Topic)
 }
 
 // Stages declares what the processor consumes: the standard and

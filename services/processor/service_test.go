@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,6 +171,9 @@ func TestSymbolUploadForgetsMisses(t *testing.T) {
 	var first schemas.ProcessedCrash
 	require.NoError(t, serde.Unmarshal(ctx, pub.sent[0].value, &first))
 	assert.Equal(t, "test_app.exe", first.Signature, "no symbols yet")
+	assert.Equal(t, []string{"kernel32.pdb/BCE8785C57B44245A669896B6A19B9542", "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1"},
+		first.MissingSymbolsModules)
+	assert.Empty(t, first.ReprocessReason, "a first processing")
 
 	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(repotest.SharedTestdata(t), "breakpad", "symbols"))))
 	req, _ := serde.Marshal(&schemas.ProcessRequest{CrashID: crashID, Reason: "report viewed", RequestedAt: time.Now().UTC()})
@@ -178,9 +182,14 @@ func TestSymbolUploadForgetsMisses(t *testing.T) {
 	require.NoError(t, serde.Unmarshal(ctx, pub.sent[1].value, &stale))
 	assert.Equal(t, "test_app.exe", stale.Signature, "the miss is remembered for other reprocessing")
 
-	req, _ = serde.Marshal(&schemas.ProcessRequest{CrashID: crashID, Reason: protocol.ReasonSymbols, RequestedAt: time.Now().UTC()})
+	req, _ = serde.Marshal(&schemas.ProcessRequest{CrashID: crashID, Reason: protocol.ReasonSymbols, RequestedAt: time.Now().UTC(),
+		Detail: "symbols for test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1 (reprocess job j1)", RequestedBy: "upload-symbols:alice"})
 	require.NoError(t, p2.Handle(ctx, &streams.Message{Topic: "crash.reprocess.v1", Value: req}))
 	var fixed schemas.ProcessedCrash
 	require.NoError(t, serde.Unmarshal(ctx, pub.sent[2].value, &fixed))
 	assert.Equal(t, "(anonymous namespace)::CrashFunction", fixed.Signature)
+	assert.Empty(t, fixed.MissingSymbolsModules, "with test_app's symbols (CFI) the crashing stack no longer meets kernel32")
+	const why = "symbols: symbols for test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1 (reprocess job j1) (requested by upload-symbols:alice)"
+	assert.Equal(t, why, fixed.ReprocessReason)
+	assert.True(t, strings.HasPrefix(fixed.ProcessorNotes, "reprocessed: "+why), fixed.ProcessorNotes)
 }

@@ -18,8 +18,9 @@ import (
 //     path /clickhouse/tables/{shard}/<db>/T_local, replica {replica}: the
 //     nodes' macros), with a Distributed table T in front under the name a
 //     single node uses, so the writer's and readers' SQL is the same;
-//   - crashes and crash_ids are sharded by cityHash64(crash_id): every
-//     processing of one crash lands on one shard, where ReplacingMergeTree,
+//   - crashes, crash_ids and missing_symbols_crashes are sharded by
+//     cityHash64(crash_id): every processing of one crash lands on one
+//     shard, where ReplacingMergeTree,
 //     FINAL and the writer's lookup deduplicate it as on one node;
 //   - the aggregates (top_crashers_daily, signature_daily, signature_first)
 //     are filled by materialized views on each node's crashes_local, so a
@@ -39,12 +40,13 @@ import (
 
 // shardingKeys is how each Distributed table spreads the rows it is given.
 var shardingKeys = map[string]string{
-	"crashes":                "cityHash64(crash_id)",
-	"crash_ids":              "cityHash64(crash_id)",
-	"top_crashers_daily":     "cityHash64(signature)",
-	"signature_daily":        "cityHash64(signature)",
-	"signature_first":        "cityHash64(signature)",
-	"signature_correlations": "cityHash64(signature)",
+	"crashes":                 "cityHash64(crash_id)",
+	"crash_ids":               "cityHash64(crash_id)",
+	"missing_symbols_crashes": "cityHash64(crash_id)",
+	"top_crashers_daily":      "cityHash64(signature)",
+	"signature_daily":         "cityHash64(signature)",
+	"signature_first":         "cityHash64(signature)",
+	"signature_correlations":  "cityHash64(signature)",
 }
 
 var (

@@ -446,7 +446,8 @@ func (r *Reader) RebuildDay(ctx context.Context, day time.Time) error {
 }
 
 // DropPartitionsBefore is retention: it drops every daily partition of the
-// crashes, crash_ids, top_crashers_daily and signature_daily tables older than cutoff's day (18.16 has
+// crashes, crash_ids, missing_symbols_crashes, top_crashers_daily and
+// signature_daily tables older than cutoff's day (18.16 has
 // no TTL), and returns the partitions dropped. signature_first is kept: a
 // first-seen date stays true after its crashes expire.
 func (r *Reader) DropPartitionsBefore(ctx context.Context, cutoff time.Time) ([]string, error) {
@@ -459,7 +460,7 @@ func (r *Reader) DropPartitionsBefore(ctx context.Context, cutoff time.Time) ([]
 		parts, suffix = "cluster('"+r.cluster+"', system, parts)", "_local"
 	}
 	rows, err := r.conn.Query(ctx, "SELECT DISTINCT replaceRegexpOne(table, '_local$', '') AS t, partition FROM "+parts+" WHERE active AND database = ? "+
-		"AND table IN ('crashes"+suffix+"', 'crash_ids"+suffix+"', 'top_crashers_daily"+suffix+"', 'signature_daily"+suffix+"') AND toUInt32OrZero(partition) < ? ORDER BY t, partition", r.db, limit)
+		"AND table IN ('crashes"+suffix+"', 'crash_ids"+suffix+"', 'missing_symbols_crashes"+suffix+"', 'top_crashers_daily"+suffix+"', 'signature_daily"+suffix+"') AND toUInt32OrZero(partition) < ? ORDER BY t, partition", r.db, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/crashstream/crashstream/schemas/javatrace"
+	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/storage/objectstore"
 )
 
@@ -376,9 +377,12 @@ func LoadedModules() Rule {
 	})
 }
 
-// MissingSymbols notes how many modules of the stack had no symbols: the
-// operator's cue to upload them (the webapp's missing-symbols report reads
-// the modules' flags).
+// MissingSymbols records the modules of the crashing thread's stack that
+// had no symbols, as missing_symbols_modules (protocol.ModuleKey: debug file
+// and debug id, what a symbol upload names), and notes them: when symbols
+// for one of them arrive, the crash is reprocessed (the webapp's reprocess
+// jobs find it by that field). Only the crashing thread's modules: they
+// make the signature, and they bound the list.
 func MissingSymbols() Rule {
 	return Func("MissingSymbols", func(_ context.Context, c *Crash) error {
 		mods, _ := c.dumpPath("modules").([]any)
@@ -386,13 +390,25 @@ func MissingSymbols() Rule {
 		for _, f := range c.crashingFrames() {
 			inStack[strOf(f["module"])] = true
 		}
-		var missing []string
+		var missing, keys []string
+		seen := map[string]bool{}
 		for _, m := range mods {
 			mm, _ := m.(map[string]any)
-			if b, _ := mm["missing_symbols"].(bool); b && inStack[strOf(mm["filename"])] {
-				missing = append(missing, strOf(mm["filename"]))
+			if b, _ := mm["missing_symbols"].(bool); !b || !inStack[strOf(mm["filename"])] {
+				continue
+			}
+			missing = append(missing, strOf(mm["filename"]))
+			file, id := strOf(mm["debug_file"]), strOf(mm["debug_id"])
+			if file == "" || id == "" {
+				continue // nothing a symbol upload could name
+			}
+			if k := protocol.ModuleKey(file, id); !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
 			}
 		}
+		sort.Strings(keys)
+		c.Processed.MissingSymbolsModules = keys
 		if len(missing) > 0 {
 			sort.Strings(missing)
 			c.Note("MissingSymbols: no symbols for " + strings.Join(missing, ", "))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,4 +212,26 @@ func TestHangGuardAbandonsStuckWalk(t *testing.T) {
 	_, err := HangGuard(h, 10*time.Millisecond).Process(context.Background(), nil)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// TestMissingSymbolsModules: without symbols, the crashing thread's module
+// is recorded by debug file and debug id (what a symbol upload names); with
+// them, it is not.
+func TestMissingSymbolsModules(t *testing.T) {
+	td := repotest.SharedTestdata(t)
+	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
+	require.NoError(t, err)
+	const testApp = "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1"
+	for _, tt := range []struct {
+		name    string
+		symbols string
+		missing bool
+	}{{"without symbols", t.TempDir(), true}, {"with symbols", filepath.Join(td, "breakpad", "symbols"), false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCrash(map[string]any{"ProductName": "TestApp"}, map[string][]byte{"upload_file_minidump": dump})
+			defaultRuleset(t, tt.symbols).Run(context.Background(), c, nil)
+			assert.Equal(t, tt.missing, slices.Contains(c.Processed.MissingSymbolsModules, testApp), c.Processed.MissingSymbolsModules)
+			assert.True(t, slices.IsSorted(c.Processed.MissingSymbolsModules))
+		})
+	}
 }

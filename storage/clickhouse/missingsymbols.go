@@ -1,0 +1,94 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// MissingSymbolsCrash is a crash whose latest processing lacked symbols for
+// a module.
+type MissingSymbolsCrash struct {
+	CrashID   string
+	Submitted time.Time
+}
+
+// checkChunk bounds the ids of one verification query (an IN list bound
+// client-side).
+const checkChunk = 2000
+
+// CrashesMissingSymbols lists the crashes submitted since since whose latest
+// processing lacked symbols for module (protocol.ModuleKey), newest
+// submission first, at most limit; more reports whether further crashes
+// matched. It finds the candidates in missing_symbols_crashes (sorted by
+// module: a few granules) and keeps those whose latest crashes row still
+// lists the module (a reprocessing that found the symbols wrote no row for
+// it), reading crashes only for the candidates' ids and days.
+func (r *Reader) CrashesMissingSymbols(ctx context.Context, module string, since time.Time, limit int) (out []MissingSymbolsCrash, more bool, err error) {
+	if limit <= 0 {
+		return nil, false, nil
+	}
+	rows, err := r.conn.Query(ctx, fmt.Sprintf("SELECT crash_id, max(submitted_timestamp) AS ts FROM %s.missing_symbols_crashes "+
+		"WHERE module = ? AND submitted_timestamp >= ? GROUP BY crash_id ORDER BY ts DESC, crash_id", r.db), module, since.UTC())
+	if err != nil {
+		return nil, false, fmt.Errorf("crashes missing symbols: %w", err)
+	}
+	var cands []MissingSymbolsCrash
+	for rows.Next() {
+		var c MissingSymbolsCrash
+		if err := rows.Scan(&c.CrashID, &c.Submitted); err != nil {
+			rows.Close()
+			return nil, false, err
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	for start := 0; start < len(cands); start += checkChunk {
+		chunk := cands[start:min(start+checkChunk, len(cands))]
+		ids := make([]string, len(chunk))
+		oldest := chunk[0].Submitted
+		for i, c := range chunk {
+			ids[i] = c.CrashID
+			if c.Submitted.Before(oldest) {
+				oldest = c.Submitted
+			}
+		}
+		still, err := r.stillMissing(ctx, module, ids, oldest)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, c := range chunk {
+			if !still[c.CrashID] {
+				continue
+			}
+			if len(out) == limit {
+				return out, true, nil
+			}
+			out = append(out, c)
+		}
+	}
+	return out, false, nil
+}
+
+// stillMissing reports which of ids have module in the
+// missing_symbols_modules of their latest crashes row.
+func (r *Reader) stillMissing(ctx context.Context, module string, ids []string, since time.Time) (map[string]bool, error) {
+	rows, err := r.conn.Query(ctx, fmt.Sprintf("SELECT crash_id FROM %s.crashes PREWHERE crash_id IN ? WHERE submitted_timestamp >= ? "+
+		"GROUP BY crash_id HAVING argMax(has(missing_symbols_modules, ?), row_version) = 1", r.db), set(ids), since.UTC(), module)
+	if err != nil {
+		return nil, fmt.Errorf("crashes missing symbols, latest rows: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]bool, len(ids))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
