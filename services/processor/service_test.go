@@ -61,9 +61,7 @@ const crashID = "de1bb258-cbbf-4589-a673-34f800160918"
 func setup(t *testing.T, objs map[string][]byte) (*Processor, *memPublisher, *registry.Serde) {
 	t.Helper()
 	td := repotest.SharedTestdata(t)
-	static, err := registry.NewStatic()
-	require.NoError(t, err)
-	serde, err := registry.NewSerde(context.Background(), static)
+	serde, err := registry.NewStaticSerde()
 	require.NoError(t, err)
 	pub := &memPublisher{}
 	cfg := Config{Group: "processor", PriorityGroup: "processor-priority", MaxRawCrashBytes: 1 << 20, HangGrace: time.Second,

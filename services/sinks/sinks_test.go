@@ -24,9 +24,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func serde(t *testing.T) *registry.Serde {
 	t.Helper()
-	st, err := registry.NewStatic()
-	require.NoError(t, err)
-	s, err := registry.NewSerde(context.Background(), st)
+	s, err := registry.NewStaticSerde()
 	require.NoError(t, err)
 	return s
 }

@@ -26,7 +26,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, stacktest.LeakOptions()...) }
 
-func requireStack(t *testing.T)          { stacktest.RequireStack(t) }
 func sharedTestdata(t *testing.T) string { return repotest.SharedTestdata(t) }
 func freePort(t *testing.T) string       { return stacktest.FreePort(t) }
 

@@ -98,9 +98,7 @@ func runStage(ctx context.Context, kcfg streams.Config, st streams.Stage) error 
 
 func serde(t testing.TB) *registry.Serde {
 	t.Helper()
-	st, err := registry.NewStatic()
-	require.NoError(t, err)
-	s, err := registry.NewSerde(context.Background(), st)
+	s, err := registry.NewStaticSerde()
 	require.NoError(t, err)
 	return s
 }
