@@ -5,11 +5,14 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/crashstream/crashstream/streams/backoff"
 )
@@ -162,6 +165,57 @@ type senderFunc func(ctx context.Context, topic string, key, value []byte, hs ..
 
 func (f senderFunc) Send(ctx context.Context, topic string, key, value []byte, hs ...Header) error {
 	return f(ctx, topic, key, value, hs...)
+}
+
+// TestRunnerCommitFaultRedelivers injects a failure into every offset
+// commit of a first runner: what it handled is not committed, so a second
+// runner of the same group gets every record again. At least once: a
+// commit lost is a record seen twice, never one lost.
+func TestRunnerCommitFaultRedelivers(t *testing.T) {
+	c, cfg := fakeKafka(t)
+	topic := cfg.Topics().Received
+	const n = 20
+	produce(t, cfg, topic, n)
+	var failCommits atomic.Bool
+	failCommits.Store(true)
+	c.ControlKey(int16(kmsg.OffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !failCommits.Load() {
+			return nil, nil, false
+		}
+		oc := req.(*kmsg.OffsetCommitRequest)
+		resp := oc.ResponseKind().(*kmsg.OffsetCommitResponse)
+		for _, rt := range oc.Topics {
+			st := kmsg.NewOffsetCommitResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewOffsetCommitResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.OffsetMetadataTooLarge.Code // not retried by the client
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	run := func(h Handler) {
+		t.Helper()
+		r, err := NewRunner(cfg, fast(), Stage{Name: "s", Group: "g-commitfault", Topics: []string{topic}, Handler: h})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		h.(*recorder).wait(t)
+		cancel()
+		require.NoError(t, <-done)
+	}
+	run(newRecorder(n))
+	failCommits.Store(false)
+	second := newRecorder(n)
+	run(second)
+	assert.Len(t, second.values, n, "nothing was committed: every record is delivered again")
+	got, end := committed(t, cfg, "g-commitfault", topic)
+	assert.Equal(t, end, got, "the second runner committed everything")
 }
 
 // BenchmarkDecoratorChain is the per-record cost of the delivery contract's
