@@ -208,6 +208,16 @@ type fixture struct {
 	logs    *syncBuffer // the server's log
 }
 
+// badRequests checks that each GET target answers 400 with its message.
+func (f *fixture) badRequests(t *testing.T, want map[string]string) {
+	t.Helper()
+	for target, msg := range want {
+		rec := f.do(http.MethodGet, target, "", nil)
+		assert.Equal(t, http.StatusBadRequest, rec.Code, target)
+		assert.Contains(t, rec.Body.String(), msg, target)
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe for the logger and the test at once.
 type syncBuffer struct {
 	mu sync.Mutex
