@@ -51,15 +51,23 @@ func TestStackwalkUnusableDump(t *testing.T) {
 	}
 }
 
-// TestStackwalkSmallFields: the fields minidump-stackwalk writes without a
-// symbol source, modules or exception stream.
-func TestStackwalkSmallFields(t *testing.T) {
+// appDump is an amd64 Linux dump with one thread, its instruction pointer
+// in the module named name at 0x400000, which the output tests vary; ctx
+// is the thread's context.
+func appDump(name string) (*synth.Builder, *minidump.Context) {
 	ctx := minidump.NewContext(minidump.ArchAMD64)
 	ctx.Set("rip", 0x401000)
 	ctx.Set("rsp", 0x7000)
 	b := synth.New(minidump.ArchAMD64, synth.Linux)
-	b.AddModule(synth.Module{Name: "/usr/bin/app", Base: 0x400000, Size: 0x2000, CodeView: synth.ELFBuildID([]byte("0123456789abcdef"))})
+	b.AddModule(synth.Module{Name: name, Base: 0x400000, Size: 0x2000, CodeView: synth.ELFBuildID([]byte("0123456789abcdef"))})
 	b.AddThread(synth.Thread{ID: 1, Stack: synth.Memory{Base: 0x7000, Data: make([]byte, 32)}, Context: &ctx})
+	return b, &ctx
+}
+
+// TestStackwalkSmallFields: the fields minidump-stackwalk writes without a
+// symbol source, modules or exception stream.
+func TestStackwalkSmallFields(t *testing.T) {
+	b, _ := appDump("/usr/bin/app")
 	b.AddStream(minidump.MozSoftErrorsStream, []byte("[\"\xff\"]"))
 	out, _, err := runStackwalkCmd(writeDump(t, b.Bytes()))
 	require.NoError(t, err)
@@ -84,14 +92,9 @@ func TestStackwalkSmallFields(t *testing.T) {
 
 // outputSeeds are dumps whose strings and streams carry invalid UTF-8.
 func outputSeeds() [][]byte {
-	ctx := minidump.NewContext(minidump.ArchAMD64)
-	ctx.Set("rip", 0x401000)
-	ctx.Set("rsp", 0x7000)
-	b := synth.New(minidump.ArchAMD64, synth.Linux)
-	b.AddModule(synth.Module{Name: "/usr/bin/\xffapp", Base: 0x400000, Size: 0x2000, CodeView: synth.ELFBuildID([]byte("0123456789abcdef"))})
-	b.AddThread(synth.Thread{ID: 1, Stack: synth.Memory{Base: 0x7000, Data: make([]byte, 32)}, Context: &ctx})
+	b, ctx := appDump("/usr/bin/\xffapp")
 	b.SetThreadName(1, "t\xc3")
-	b.SetException(synth.Exception{ThreadID: 1, Code: 11, Context: &ctx})
+	b.SetException(synth.Exception{ThreadID: 1, Code: 11, Context: ctx})
 	b.AddStream(minidump.MozSoftErrorsStream, []byte("{\"a\":\"\xc3\x28\"}"))
 	b.AddStream(minidump.LinuxLSBReleaseStream, []byte("DISTRIB_ID=\xff\n"))
 	x86 := synth.New(minidump.ArchX86, synth.Windows)
