@@ -28,6 +28,8 @@ type JobsConfig struct {
 	// Bugzilla is where bugassociations reads bugs; with no URL the job
 	// is off.
 	Bugzilla bugzilla.Config
+	// Alerts is the alerts job's; with no rules file the job is off.
+	Alerts AlertsConfig
 }
 
 // RegisterFlags adds the cron.* flags of the runner and the jobs.
@@ -49,6 +51,7 @@ func RegisterFlags(fs *flag.FlagSet, c *Config, j *JobsConfig) {
 	fs.DurationVar(&j.Bugzilla.Timeout, "cron.bugzilla.timeout", d.Timeout, "bound on one Bugzilla request")
 	fs.IntVar(&j.Bugzilla.Attempts, "cron.bugzilla.attempts", d.Attempts, "tries per Bugzilla request (network errors, timeouts, 429, 5xx)")
 	j.Bugzilla.Backoff = d.Backoff
+	registerAlertFlags(fs, &j.Alerts)
 }
 
 // Validate checks the settings.
@@ -78,6 +81,9 @@ func Validate(c Config, j JobsConfig) error {
 		return errors.New("-cron.bugzilla.timeout: must be positive")
 	case j.Bugzilla.Attempts < 1:
 		return errors.New("-cron.bugzilla.attempts: must be at least 1")
+	}
+	if err := validateAlerts(j.Alerts); err != nil {
+		return err
 	}
 	if j.Bugzilla.URL != "" {
 		if u, err := url.Parse(j.Bugzilla.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -20,6 +20,9 @@
 //   - bugzilla: links crash signatures to bugs (the bugassociations cron job
 //     writes the set, the webapp reads it); bugzillatest is a local Bugzilla
 //     REST server for tests
+//   - alerts: alert rules (a YAML file), their evaluation from ClickHouse's
+//     crash counts, firings claimed once in the object store and webhook
+//     deliveries (the alerts cron job runs it, the webapp lists it)
 //   - repotest: the repository root and the shared test data beside it, for
 //     the tests of every module
 //

@@ -12,6 +12,7 @@ import (
 	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/schemas/registry"
 	"github.com/crashstream/crashstream/services/cron"
+	"github.com/crashstream/crashstream/services/lib/alerts"
 	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/lib/bugzilla"
 	"github.com/crashstream/crashstream/services/runtime"
@@ -100,6 +101,19 @@ func (s *cronService) build(ctx context.Context, sh *shared) (runtime.Service, e
 			return nil, err
 		}
 		jobs = append(jobs, cron.BugAssociations(bucket, bz, log))
+	}
+	if s.jobs.Alerts.Rules == "" {
+		log.Info().Msg("alerts: off (no -cron.alerts.rules)")
+	} else {
+		rules, err := alerts.Load(s.jobs.Alerts.Rules)
+		if err != nil {
+			return nil, err
+		}
+		notifier, err := alerts.NewNotifier(s.jobs.Alerts.Notify)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, cron.Alerts(alerts.NewEvaluator(rules, reader, bucket, notifier), s.jobs.Alerts.Every, log))
 	}
 	s.runner = cron.NewRunner(s.cfg, bucket, jobs, log, sh.process.Registry)
 	return s.runner, nil

@@ -1,0 +1,242 @@
+// Package alerts_test runs the alerts cron job on the real stack: crashes
+// written to ClickHouse as the sink writes them, the job's state in MinIO,
+// and webhooks as local HTTP servers.
+package alerts_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/schemas"
+	"github.com/crashstream/crashstream/services/cron"
+	"github.com/crashstream/crashstream/services/lib/alerts"
+	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/streams/backoff"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, stacktest.LeakOptions()...) }
+
+// receiver is a webhook endpoint; failFirst makes its first answer a 500.
+type receiver struct {
+	*httptest.Server
+	mu        sync.Mutex
+	accepted  []map[string]any
+	calls     atomic.Int32
+	failFirst bool
+}
+
+func newReceiver(t *testing.T, failFirst bool) *receiver {
+	rc := &receiver{failFirst: failFirst}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := rc.calls.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		if rc.failFirst && n == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		var m map[string]any
+		if json.Unmarshal(b, &m) != nil || r.Header.Get("Content-Type") != "application/json" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		rc.mu.Lock()
+		rc.accepted = append(rc.accepted, m)
+		rc.mu.Unlock()
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) got() []map[string]any {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]map[string]any(nil), rc.accepted...)
+}
+
+// lockstep is the object store of one of two replicas in step: a read of
+// a subject's state returns only once the other replica has read it too,
+// so both see the same state and both try to claim the firing: the
+// conditional write must let exactly one through.
+type lockstep struct {
+	alerts.Store
+	mu      *sync.Mutex
+	waiting map[string]chan struct{}
+}
+
+func (l lockstep) GetWithETag(ctx context.Context, key string, maxSize int64) ([]byte, string, error) {
+	b, etag, err := l.Store.GetWithETag(ctx, key, maxSize)
+	if strings.HasPrefix(key, "alerts/state/") {
+		l.mu.Lock()
+		ch, ok := l.waiting[key]
+		if ok {
+			close(ch) // the second reader releases the first
+			delete(l.waiting, key)
+			l.mu.Unlock()
+		} else {
+			ch = make(chan struct{})
+			l.waiting[key] = ch
+			l.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+			case <-time.After(time.Minute): // a bound on a broken test, not a timing assertion
+			}
+		}
+	}
+	return b, etag, err
+}
+
+// TestAlertsOnConstructedData: a signature jumping from 2 to 200 crashes
+// between two hour windows and a signature entering the top 10 each fire
+// once: two cron replicas running the alerts job for the same period at
+// the same moment, in step (both read a subject's state before either
+// claims it), deliver each firing exactly once to each webhook (the
+// generic one answering 500 first, so retried); the next period, inside
+// the cooldown, delivers nothing; the period after the cooldown fires
+// again. The firings are listed with their deliveries and the published
+// rules carry no webhook URL.
+func TestAlertsOnConstructedData(t *testing.T) {
+	in := stacktest.NewInstall(t, "alerts")
+	ctx := context.Background()
+	conn := in.Conn(t)
+	_, err := clickhouse.Migrate(ctx, conn, in.Database)
+	require.NoError(t, err)
+	table, w := in.Writer(t, nil)
+
+	const every = 5 * time.Minute
+	period := time.Now().UTC().Truncate(every).Add(-every)
+	at := period.Add(every) // the evaluation time of that period
+	var rows []clickhouse.Row
+	add := func(sig string, n int, from, to time.Time) {
+		for i := range n {
+			ts := from.Add(time.Duration(i) * to.Sub(from) / time.Duration(n))
+			id := stacktest.CrashID(ts)
+			row, err := table.Row(&schemas.ProcessedCrash{CrashID: id, UUID: id, Product: "AlertApp", Version: "130.0",
+				ReleaseChannel: "release", Signature: sig, SubmittedTimestamp: ts, DateProcessed: ts.Add(time.Minute)})
+			require.NoError(t, err)
+			rows = append(rows, row)
+		}
+	}
+	// The previous hour's crashes fall in [at-100m, at-65m), the current
+	// hour's in [at-40m, at-1m): inside both windows of the evaluations at
+	// at, at+5m and at+15m.
+	prevFrom, prevTo, curFrom, curTo := at.Add(-100*time.Minute), at.Add(-65*time.Minute), at.Add(-40*time.Minute), at.Add(-time.Minute)
+	add("Spike", 2, prevFrom, prevTo)
+	add("Spike", 200, curFrom, curTo)
+	add("Newcomer", 30, curFrom, curTo) // 0 before: enters the top 10, too few (< 50) to spike
+	for _, s := range []string{"Steady A", "Steady B", "Steady C"} {
+		add(s, 10, prevFrom, prevTo)
+		add(s, 10, curFrom, curTo)
+	}
+	add("Spike", 500, at.Add(time.Minute), at.Add(2*time.Minute)) // after the first evaluation's windows
+	require.NoError(t, w.Write(ctx, rows))
+
+	generic, slack := newReceiver(t, true), newReceiver(t, false)
+	rules, err := alerts.Parse([]byte(`
+webhooks:
+  - {name: generic, url: "` + generic.URL + `/hook/secret-token", format: json}
+  - {name: slack, url: "` + slack.URL + `/services/T0/B0/secret-token", format: slack}
+rules:
+  - {name: new-top10, kind: new_in_top, product: AlertApp, window: 1h, top: 10, cooldown: 10m}
+  - {name: spike, kind: signature_spike, product: AlertApp, version: "130.0", window: 1h, factor: 10, min: 50, cooldown: 10m}
+  - {name: volume, kind: volume_spike, product: AlertApp, window: 1h, factor: 100, min: 10, cooldown: 10m}
+`))
+	require.NoError(t, err)
+	reader, err := clickhouse.NewReader(conn, in.Database, clickhouse.DedupArgMax)
+	require.NoError(t, err)
+	var stepMu sync.Mutex
+	inStep := map[string]chan struct{}{}
+	replica := func() cron.Job {
+		n, err := alerts.NewNotifier(alerts.NotifierConfig{Timeout: 30 * time.Second, Parallel: 4, PublicURL: "https://crash-stats.example",
+			Retry: backoff.Policy{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, MaxAttempts: 4}})
+		require.NoError(t, err)
+		return cron.Alerts(alerts.NewEvaluator(rules, reader, lockstep{in.Crashes, &stepMu, inStep}, n), every, zerolog.Nop())
+	}
+	replicas := []cron.Job{replica(), replica()}
+	runBoth := func(p time.Time) {
+		t.Helper()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make([]error, len(replicas))
+		for i, j := range replicas {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = j.Run(ctx, p)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+	}
+	firings := func(hook *receiver) []string {
+		var out []string
+		for _, m := range hook.got() {
+			if hook == slack {
+				out = append(out, m["text"].(string))
+				continue
+			}
+			out = append(out, m["rule"].(string)+" "+m["signature"].(string))
+		}
+		sort.Strings(out)
+		return out
+	}
+
+	runBoth(period)
+	assert.Equal(t, []string{"new-top10 Newcomer", "spike Spike"}, firings(generic), "one delivery per firing, from one replica")
+	assert.EqualValues(t, 3, generic.calls.Load(), "the 500 was retried once")
+	require.Len(t, slack.got(), 2)
+	for _, m := range slack.got() {
+		blocks := m["blocks"].([]any)
+		require.Len(t, blocks, 1)
+		text := blocks[0].(map[string]any)["text"].(map[string]any)
+		assert.Equal(t, "mrkdwn", text["type"])
+		assert.Contains(t, text["text"], "<https://crash-stats.example/signature/?product=AlertApp")
+	}
+	assert.Contains(t, firings(slack), "Signature spike in AlertApp 130.0: Spike (200 crashes in the last 1h0m0s, 100.0× the 2 of the 1h0m0s before)")
+	assert.Contains(t, firings(slack), "New in the top 10 of AlertApp: Newcomer (rank 2, 30 crashes in the last 1h0m0s; 0 in the 1h0m0s before)")
+
+	listed, err := alerts.Recent(ctx, in.Crashes, at, 2, 100)
+	require.NoError(t, err)
+	require.Len(t, listed, 2)
+	for _, f := range listed {
+		require.Len(t, f.Deliveries, 2)
+		for _, d := range f.Deliveries {
+			assert.Equal(t, alerts.StatusDelivered, d.Status, "%s to %s", f.Rule, d.Webhook)
+		}
+	}
+
+	runBoth(period.Add(every)) // inside the cooldown: the conditions still hold, nothing is sent
+	assert.Len(t, generic.got(), 2)
+	assert.Len(t, slack.got(), 2)
+
+	runBoth(period.Add(3 * every)) // 15 minutes on: past the 10-minute cooldown, each fires once more
+	assert.Equal(t, []string{"new-top10 Newcomer", "new-top10 Newcomer", "spike Spike", "spike Spike"}, firings(generic))
+	assert.Len(t, slack.got(), 4)
+
+	pub, err := alerts.LoadPublished(ctx, in.Crashes)
+	require.NoError(t, err)
+	require.NotNil(t, pub)
+	assert.Len(t, pub.Rules, 3)
+	b, _ := json.Marshal(pub)
+	assert.NotContains(t, string(b), "secret-token", "webhook URLs are credentials")
+	assert.NotContains(t, string(b), "127.0.0.1")
+}
