@@ -90,6 +90,7 @@ func (s *Server) routes(e *gin.Engine) {
 	handle(http.MethodPost, "CrashSignature", other, s.crashSignature)
 	handle(http.MethodGet, "MissingProcessedCrash", other, s.missingProcessedCrash)
 	handle(http.MethodPost, "upload-symbols", other, need(auth.UploadSymbols), s.uploadSymbols)
+	handle(http.MethodGet, "ReprocessJobs", other, need(auth.UploadSymbols), s.reprocessJobs)
 	// Tecken's path, so its upload scripts work unchanged.
 	e.POST("/upload/", other, need(auth.UploadSymbols), s.uploadSymbols)
 	api.GET("/openapi.json", s.openAPI)

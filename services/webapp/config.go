@@ -51,10 +51,19 @@ type Config struct {
 	Upload         symupload.Limits
 	MaxUploadBytes int64
 	UploadDir      string
-	// RequeueDays is how far back crashes are re-queued after a symbol
-	// upload; RequeueMax caps how many per upload.
+	// RequeueDays is how far back (by submission) a reprocess job looks
+	// for the crashes that missed a module's symbols; RequeueMax caps the
+	// crashes of one job (newest first).
 	RequeueDays int
 	RequeueMax  int
+	// ReprocessRate is the crash ids per second one webapp replica sends
+	// to crash.reprocess.v1 for its jobs, all together; ReprocessScan is
+	// how often the symbols bucket is listed for files stored without the
+	// API (0: never); ReprocessDoneWait how long a job keeps counting its
+	// reprocessed crashes after the last send.
+	ReprocessRate     float64
+	ReprocessScan     time.Duration
+	ReprocessDoneWait time.Duration
 	// RequestTimeout bounds each API request's backend work.
 	RequestTimeout time.Duration
 	// AuthFailuresPerMin is how many failed sign-ins and invalid Auth-Token
@@ -106,8 +115,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Upload.MaxFiles, "webapp.symbols.max-files", d.MaxFiles, "most entries in one symbol archive")
 	fs.Int64Var(&c.MaxUploadBytes, "webapp.symbols.max-upload-bytes", 512<<20, "largest symbol upload request body")
 	fs.StringVar(&c.UploadDir, "webapp.symbols.spool-dir", "", "directory spooling symbol uploads (empty: system temp dir)")
-	fs.IntVar(&c.RequeueDays, "webapp.symbols.requeue-days", 7, "re-queue crashes of the last N days whose stack has an uploaded module")
-	fs.IntVar(&c.RequeueMax, "webapp.symbols.requeue-max", 10000, "most crashes re-queued per symbol upload")
+	fs.IntVar(&c.RequeueDays, "webapp.symbols.requeue-days", 7, "a symbol file's reprocess job takes the crashes of the last N days that missed its module (0: no jobs)")
+	fs.IntVar(&c.RequeueMax, "webapp.symbols.requeue-max", 10000, "most crashes of one reprocess job (newest first)")
+	fs.Float64Var(&c.ReprocessRate, "webapp.symbols.reprocess-rate", 50, "crash ids per second one webapp replica sends to crash.reprocess.v1 for its reprocess jobs")
+	fs.DurationVar(&c.ReprocessScan, "webapp.symbols.scan-period", time.Minute, "how often the symbols bucket is listed for files stored without the API, each starting a reprocess job (0: never)")
+	fs.DurationVar(&c.ReprocessDoneWait, "webapp.symbols.done-wait", time.Hour, "how long a reprocess job keeps counting its reprocessed crashes after its last send")
 	fs.DurationVar(&c.RequestTimeout, "webapp.request-timeout", 60*time.Second, "bound on one request's backend work")
 	fs.IntVar(&c.AuthFailuresPerMin, "webapp.ratelimit.auth-failures", 10, "failed sign-ins and invalid Auth-Tokens per minute per client address (429 after)")
 	fs.DurationVar(&c.BodyReadTimeout, "webapp.body-read-timeout", 30*time.Second, "max time to read one request body (forms, API POSTs)")
@@ -172,6 +184,12 @@ func (c Config) Validate() error {
 	}
 	if c.RequeueMax < 0 || c.RequeueMax > 10000 {
 		errs = append(errs, errors.New("-webapp.symbols.requeue-max: want 0..10000"))
+	}
+	if c.ReprocessRate <= 0 || c.ReprocessRate > 100000 {
+		errs = append(errs, errors.New("-webapp.symbols.reprocess-rate: want more than 0, at most 100000"))
+	}
+	if c.ReprocessScan < 0 || c.ReprocessDoneWait < time.Second {
+		errs = append(errs, errors.New("-webapp.symbols.scan-period / done-wait: want scan >= 0 and done-wait >= 1s"))
 	}
 	if c.RequestTimeout <= 0 {
 		errs = append(errs, errors.New("-webapp.request-timeout: must be positive"))

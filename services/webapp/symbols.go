@@ -9,13 +9,11 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/services/webapp/internal/symupload"
 )
 
@@ -23,7 +21,12 @@ import (
 type UploadResult struct {
 	Stored  []StoredSymbol      `json:"stored"`
 	Skipped []symupload.Skipped `json:"skipped"`
-	Requeue RequeueResult       `json:"requeued"`
+	// Jobs are the reprocess jobs of the stored files: one per file, new
+	// or (the same file stored before) the existing one.
+	Jobs []JobRef `json:"reprocess_jobs"`
+	// JobsError says why some jobs were not started (the files are stored;
+	// the bucket scan, when on, starts them later).
+	JobsError string `json:"reprocess_jobs_error,omitempty"`
 }
 
 // StoredSymbol is one file written to the symbols bucket.
@@ -32,14 +35,14 @@ type StoredSymbol struct {
 	Size int64  `json:"size"`
 }
 
-// RequeueResult says which crashes were sent back to the processor.
-type RequeueResult struct {
-	Days     int      `json:"days"`
-	Count    int      `json:"count"`
-	CrashIDs []string `json:"crash_ids"`
-	// Truncated is true when more crashes matched than -webapp.symbols.requeue-max.
-	Truncated bool   `json:"truncated"`
-	Error     string `json:"error,omitempty"`
+// JobRef names a symbol file's reprocess job.
+type JobRef struct {
+	ID     string `json:"id"`
+	Module string `json:"module"`
+	// New is false when the same file had started it before.
+	New   bool   `json:"new"`
+	State string `json:"state"`
+	URL   string `json:"url"`
 }
 
 // uploadSymbols takes a zip of Breakpad-layout .sym files or one .sym, as
@@ -107,7 +110,7 @@ func (s *Server) uploadSymbols(c *gin.Context) {
 	}
 	s.m.symbols.WithLabelValues("stored").Add(float64(len(files)))
 	s.m.symbols.WithLabelValues("skipped").Add(float64(len(skipped)))
-	res.Requeue = s.requeue(ctx, files, CallerOf(c).Name)
+	res.Jobs, res.JobsError = s.startJobs(ctx, files, "upload-symbols:"+CallerOf(c).Name)
 	c.JSON(http.StatusCreated, res)
 }
 
@@ -151,87 +154,4 @@ func (s *Server) spoolUpload(c *gin.Context, body io.Reader) (*os.File, string, 
 		return f, "", err
 	}
 	return f, name, nil
-}
-
-// requeue publishes reprocess requests for the crashes of the last
-// RequeueDays whose stack has one of the modules (modules_in_stack holds
-// "filename/debug_id"). A failure here does not undo the upload: it is
-// reported in the answer, and the crashes can be reprocessed by the API.
-func (s *Server) requeue(ctx context.Context, files []symupload.File, by string) RequeueResult {
-	res := RequeueResult{Days: s.cfg.RequeueDays, CrashIDs: []string{}}
-	if s.cfg.RequeueDays == 0 || s.cfg.RequeueMax == 0 {
-		return res
-	}
-	var ids []string
-	seen := map[string]bool{}
-	for _, f := range files {
-		id := strings.ToUpper(f.Module.DebugID)
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	crashes, truncated, err := s.crashesWithModules(ctx, ids)
-	res.Truncated = truncated
-	if err != nil {
-		s.deps.Logger.Warn().Err(err).Msg("finding crashes to re-queue after a symbol upload")
-		res.Error = "finding crashes to re-queue failed; reprocess them with the Reprocessing API"
-		return res
-	}
-	for _, id := range crashes {
-		if err := s.publish(ctx, s.deps.Topics.Reprocess, id, protocol.ReasonSymbols, protocol.RulesetDefault, "upload-symbols:"+by); err != nil {
-			s.deps.Logger.Warn().Err(err).Msg("re-queueing after a symbol upload")
-			res.Error = "publishing reprocess requests failed; reprocess the rest with the Reprocessing API"
-			break
-		}
-		s.m.reprocess.Inc()
-		res.CrashIDs = append(res.CrashIDs, id)
-	}
-	res.Count = len(res.CrashIDs)
-	return res
-}
-
-// crashesWithModules pages through Super Search for crashes of the window
-// with any of the debug ids in their stack.
-func (s *Server) crashesWithModules(ctx context.Context, debugIDs []string) ([]string, bool, error) {
-	if len(debugIDs) == 0 {
-		return nil, false, nil
-	}
-	var out []string
-	seen := map[string]bool{}
-	since := s.now().UTC().AddDate(0, 0, -s.cfg.RequeueDays).Format("2006-01-02T15:04:05")
-	// one search per batch of ids (a field takes at most MaxValues values)
-	for start := 0; start < len(debugIDs); start += 40 {
-		batch := debugIDs[start:min(start+40, len(debugIDs))]
-		vals := make([]string, len(batch))
-		for i, id := range batch {
-			vals[i] = "$/" + id
-		}
-		for offset := 0; ; offset += 1000 {
-			params := url.Values{"modules_in_stack": vals, "date": {">=" + since}, "_columns": {"crash_id"},
-				"_facets": {""}, "_results_number": {"1000"}, "_results_offset": {fmt.Sprint(offset)}, "_sort": {"date"}}
-			q, err := s.ParseSearch(params, false)
-			if err != nil {
-				return nil, false, err
-			}
-			res, err := s.deps.Reader.SuperSearch(ctx, q)
-			if err != nil {
-				return nil, false, err
-			}
-			for _, h := range res.Hits {
-				id, _ := h["crash_id"].(string)
-				if id != "" && !seen[id] {
-					if len(out) >= s.cfg.RequeueMax {
-						return out, true, nil
-					}
-					seen[id] = true
-					out = append(out, id)
-				}
-			}
-			if len(res.Hits) < 1000 || offset+2000 > 10000 {
-				break
-			}
-		}
-	}
-	return out, false, nil
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/lib/bugzilla"
 	"github.com/crashstream/crashstream/services/lib/signature"
+	"github.com/crashstream/crashstream/services/webapp/internal/reprocjobs"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
 	"github.com/crashstream/crashstream/storage/objectstore"
@@ -64,6 +65,7 @@ type Bucket interface {
 	Get(ctx context.Context, key string) (io.ReadCloser, objectstore.ObjectInfo, error)
 	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
 	Exists(ctx context.Context, key string) (bool, error)
+	Stat(ctx context.Context, key string) (objectstore.ObjectInfo, error)
 	List(ctx context.Context, prefix string) iter.Seq2[objectstore.ObjectInfo, error]
 }
 
@@ -104,6 +106,11 @@ type Deps struct {
 	// Correlations answers the Correlations model and tab (nil: they
 	// answer 503 and say correlations are not configured).
 	Correlations Correlator
+	// JobStore keeps the symbol arrivals' reprocess jobs (the crash
+	// bucket, *objectstore.Bucket) and JobFinder finds their crashes
+	// (*clickhouse.Reader); without both, stored symbols start no job.
+	JobStore  reprocjobs.Store
+	JobFinder reprocjobs.Finder
 }
 
 // Server is the webapp: Handler serves HTTP, Run does the background work.
@@ -131,6 +138,8 @@ type Server struct {
 	bugInfo *bugzilla.InfoCache
 	// signinPage renders signinHTML.
 	signinPage *template.Template
+	// jobs runs the reprocess jobs (nil: off, see Deps.JobStore).
+	jobs *reprocjobs.Manager
 }
 
 // New builds the webapp from a validated Config. pages builds the HTML
@@ -172,6 +181,7 @@ func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
 	s.pages = newLimiter(cfg.PagesPerMinAnon, cfg.PagesPerMinAuth, s.now)
 	s.authFailures = newLimiter(cfg.AuthFailuresPerMin, cfg.AuthFailuresPerMin, s.now)
 	s.priority = newDedup(time.Minute, s.now)
+	s.jobs = s.newJobs()
 	s.bugs = bugzilla.NewCache(deps.Crashes, cfg.BugsRefresh)
 	if cfg.BugzillaURL != "" {
 		bz, err := bugzilla.NewClient(bugzilla.Config{URL: cfg.BugzillaURL, Timeout: 5 * time.Second, Attempts: 2})
@@ -210,8 +220,17 @@ func (s *Server) Handler() http.Handler { return s.engine }
 // the day it is added.
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
 
-// Run sweeps the rate limiters and the priority dedup until ctx is done.
+// Run sweeps the rate limiters and the priority dedup, and drives the
+// reprocess jobs, until ctx is done.
 func (s *Server) Run(ctx context.Context) error {
+	if s.jobs != nil {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() {
+			defer close(done)
+			_ = s.jobs.Run(ctx)
+		}()
+	}
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {

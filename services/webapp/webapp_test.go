@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +66,15 @@ func (b *memBucket) GetBytes(_ context.Context, key string, max int64) ([]byte, 
 		return nil, objectstore.ErrTooLarge
 	}
 	return append([]byte(nil), v...), nil
+}
+
+func (b *memBucket) Stat(ctx context.Context, key string) (objectstore.ObjectInfo, error) {
+	v, err := b.GetBytes(ctx, key, 1<<40)
+	if err != nil {
+		return objectstore.ObjectInfo{}, err
+	}
+	sum := md5.Sum(v)
+	return objectstore.ObjectInfo{Key: key, Size: int64(len(v)), ETag: hex.EncodeToString(sum[:])}, nil
 }
 
 func (b *memBucket) Get(ctx context.Context, key string) (io.ReadCloser, objectstore.ObjectInfo, error) {
@@ -503,7 +514,6 @@ func zipOf(t *testing.T, files map[string]string) []byte {
 
 func TestUploadSymbols(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Upload.MaxFileBytes = 1 << 16; c.Upload.MaxTotalBytes = 1 << 17 })
-	f.reader.result = &clickhouse.SearchResult{Hits: []map[string]any{{"crash_id": crashID}}}
 	good := zipOf(t, map[string]string{"test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym": testSym, "notes.txt": "x"})
 	assert.Equal(t, 403, f.do("POST", "/api/upload-symbols", "pii", bytes.NewReader(good)).Code)
 	for name, body := range map[string][]byte{
@@ -525,13 +535,11 @@ func TestUploadSymbols(t *testing.T) {
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &res))
 	assert.Equal(t, []StoredSymbol{{Key: "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym", Size: int64(len(testSym))}}, res.Stored)
 	assert.Equal(t, "notes.txt", res.Skipped[0].Path)
-	assert.Equal(t, []string{crashID}, res.Requeue.CrashIDs)
+	assert.Empty(t, res.Jobs, "no job store in this fixture: reprocess jobs are off (tests/api covers them)")
 	assert.Equal(t, []string{"test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym"}, f.symbols.keys())
-	assert.Equal(t, []sent{{"t.crash.reprocess.v1", crashID}}, f.pub.all())
-	q := f.reader.queries[0]
-	require.Len(t, q.Filters, 1)
-	assert.Equal(t, "modules_in_stack", q.Filters[0].Field.Name)
-	assert.Equal(t, "/5A9832E5287241C1838ED98914E9B7FF1", q.Filters[0].Terms[0].Value)
+	assert.Empty(t, f.pub.all(), "nothing is sent during the upload itself")
+	assert.Equal(t, 503, f.do("GET", "/api/ReprocessJobs/", "all", nil).Code)
+	assert.Equal(t, 403, f.do("GET", "/api/ReprocessJobs/", "pii", nil).Code)
 
 	// a single .sym as a multipart file part
 	var body bytes.Buffer

@@ -92,3 +92,21 @@ func (r *Reader) stillMissing(ctx context.Context, module string, ids []string, 
 	}
 	return out, rows.Err()
 }
+
+// CountReprocessed counts the crashes of ids (submitted since since) whose
+// latest processing is at or after after: a reprocess job's "done".
+func (r *Reader) CountReprocessed(ctx context.Context, ids []string, since, after time.Time) (int, error) {
+	total := 0
+	for start := 0; start < len(ids); start += checkChunk {
+		chunk := ids[start:min(start+checkChunk, len(ids))]
+		var n uint64
+		err := r.conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM (SELECT crash_id FROM %s.crashes PREWHERE crash_id IN ? "+
+			"WHERE submitted_timestamp >= ? GROUP BY crash_id HAVING max(date_processed) >= ?)", r.db),
+			set(chunk), since.UTC(), after.UTC()).Scan(&n)
+		if err != nil {
+			return 0, fmt.Errorf("counting reprocessed crashes: %w", err)
+		}
+		total += int(n)
+	}
+	return total, nil
+}

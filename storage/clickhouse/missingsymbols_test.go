@@ -58,4 +58,8 @@ func TestCrashesMissingSymbols(t *testing.T) {
 	got, _, err = rd.CrashesMissingSymbols(ctx, "unknown.pdb/00", base, 10)
 	require.NoError(t, err)
 	assert.Empty(t, got)
+
+	n, err := rd.CountReprocessed(ctx, []string{crashID(6, sub), crashID(4, base.Add(24*time.Hour))}, base, sub.Add(30*time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "crash 6 was processed again after the job started; 4 was not")
 }

@@ -273,8 +273,11 @@ type ObjectInfo struct {
 	Size         int64
 	LastModified time.Time
 	ContentType  string
+	// ETag is the store's content tag: the MD5 of the bytes for a
+	// single-part upload, so the same content stored again has the same tag.
+	ETag string
 }
 
 func toInfo(o minio.ObjectInfo) ObjectInfo {
-	return ObjectInfo{Key: o.Key, Size: o.Size, LastModified: o.LastModified, ContentType: o.ContentType}
+	return ObjectInfo{Key: o.Key, Size: o.Size, LastModified: o.LastModified, ContentType: o.ContentType, ETag: o.ETag}
 }

@@ -178,3 +178,33 @@ func MissingProcessedKey(id string) (string, error) {
 	}
 	return MissingProcessedPrefix + id, nil
 }
+
+// Reprocess jobs (the webapp's, after symbols arrive): one record per job
+// under ReprocessJobsPrefix, a marker per unfinished job under
+// ReprocessJobsActivePrefix (what the job drivers list), and the symbols
+// bucket scan's watermark at ReprocessScanKey. Outside v1/ so no dump name
+// can collide with them.
+const (
+	ReprocessJobsPrefix       = "reprocess-jobs/jobs/"
+	ReprocessJobsActivePrefix = "reprocess-jobs/active/"
+	ReprocessScanKey          = "reprocess-jobs/scan.json"
+)
+
+// reprocessJobIDRE is a job id: lower-case hex (a hash of what started it).
+var reprocessJobIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{8,64}$`) })
+
+// ReprocessJobKey is the record of one reprocess job.
+func ReprocessJobKey(id string) (string, error) {
+	if !reprocessJobIDRE().MatchString(id) {
+		return "", fmt.Errorf("objectstore: %q is not a reprocess job id", id)
+	}
+	return ReprocessJobsPrefix + id + ".json", nil
+}
+
+// ReprocessJobActiveKey marks an unfinished job.
+func ReprocessJobActiveKey(id string) (string, error) {
+	if !reprocessJobIDRE().MatchString(id) {
+		return "", fmt.Errorf("objectstore: %q is not a reprocess job id", id)
+	}
+	return ReprocessJobsActivePrefix + id, nil
+}

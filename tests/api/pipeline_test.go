@@ -32,9 +32,53 @@ func waitFor(bound time.Duration, ok func() bool) bool {
 }
 
 type processed struct {
-	Signature      string   `json:"signature"`
-	DateProcessed  string   `json:"date_processed"`
-	ModulesInStack []string `json:"modules_in_stack"`
+	Signature       string   `json:"signature"`
+	DateProcessed   string   `json:"date_processed"`
+	ModulesInStack  []string `json:"modules_in_stack"`
+	ReprocessReason string   `json:"reprocess_reason"`
+	ProcessorNotes  string   `json:"processor_notes"`
+}
+
+// uploadAnswer is the symbol upload's answer.
+type uploadAnswer struct {
+	Stored []struct{ Key string }
+	Jobs   []struct {
+		ID, Module string
+		New        bool
+	} `json:"reprocess_jobs"`
+}
+
+// reprocessJob is a ReprocessJobs record's figures.
+type reprocessJob struct {
+	ID, Module, State, Source string
+	Found, Sent, Done         int
+}
+
+func reprocessJobOf(t *testing.T, base, token, id string) reprocessJob {
+	r := call(t, "GET", base+"/api/ReprocessJobs/?id="+id, token, nil)
+	require.Equal(t, 200, r.code, string(r.body))
+	var j reprocessJob
+	r.json(t, &j)
+	return j
+}
+
+// topCrashers is TestApp's top crashers of the last 7 days: signature ->
+// count.
+func topCrashers(t *testing.T, base, token string) map[string]int64 {
+	r := call(t, "GET", base+"/api/TopCrashers/?product=TestApp&days=7", token, nil)
+	require.Equal(t, 200, r.code, string(r.body))
+	var res struct {
+		Crashes []struct {
+			Signature string
+			Count     int64
+		}
+	}
+	r.json(t, &res)
+	out := map[string]int64{}
+	for _, c := range res.Crashes {
+		out[c.Signature] = c.Count
+	}
+	return out
 }
 
 func processedCrash(t *testing.T, base, token, id string) (processed, bool) {
@@ -65,10 +109,12 @@ func searchSignature(t *testing.T, base, token, id string) string {
 // TestLateSymbolsEndToEnd runs the pipeline as subprocesses (collector,
 // processor, ClickHouse and object-store sinks, webapp): minidump2.dmp is
 // processed without symbols (unsymbolicated signature); its symbols are
-// then uploaded through the API, which re-queues the crash; the processor
+// then uploaded through the API, whose reprocess job re-queues the crash; the processor
 // walks it again and the signature is now symbolicated, in the object store
-// and in ClickHouse. Then the Reprocessing API with regenerate_signature
-// gives a newer processing of the crash.
+// and in ClickHouse; top crashers moves the crash to the new signature,
+// counted once; the upload's reprocess job shows its figures, and the same
+// file uploaded again starts no new job. Then the Reprocessing API with
+// regenerate_signature gives a newer processing of the crash.
 func TestLateSymbolsEndToEnd(t *testing.T) {
 	e := newEnv(t)
 	td := sharedTestdata(t)
@@ -107,31 +153,64 @@ func TestLateSymbolsEndToEnd(t *testing.T) {
 		"crash %s not in ClickHouse", other)
 	t.Logf("without symbols: %q", first.Signature)
 
+	otherSig := searchSignature(t, base, reader, other)
+	assert.Equal(t, map[string]int64{first.Signature: 1, otherSig: 1}, topCrashers(t, base, reader))
+
 	sym, err := os.ReadFile(filepath.Join(td, "breakpad", "symbols", filepath.FromSlash(testAppKey)))
 	require.NoError(t, err)
-	r := call(t, "POST", base+"/api/upload-symbols", uploader, bytes.NewReader(makeZip(t, zipEntry{name: testAppKey, data: sym})))
-	require.Equal(t, 201, r.code, string(r.body))
-	var up struct {
-		Stored   []struct{ Key string }
-		Requeued struct {
-			CrashIDs []string `json:"crash_ids"`
-		}
+	upload := func() uploadAnswer {
+		r := call(t, "POST", base+"/api/upload-symbols", uploader, bytes.NewReader(makeZip(t, zipEntry{name: testAppKey, data: sym})))
+		require.Equal(t, 201, r.code, string(r.body))
+		var up uploadAnswer
+		r.json(t, &up)
+		return up
 	}
-	r.json(t, &up)
+	up := upload()
 	require.Len(t, up.Stored, 1)
 	assert.Equal(t, testAppKey, up.Stored[0].Key)
-	assert.Equal(t, []string{id}, up.Requeued.CrashIDs, "only the crash with test_app in its stack was re-queued")
+	require.Len(t, up.Jobs, 1, "one job per stored file")
+	job := up.Jobs[0]
+	assert.True(t, job.New)
+	assert.Equal(t, "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1", job.Module)
 
 	var second processed
 	require.True(t, waitFor(120*time.Second, func() bool {
 		second, _ = processedCrash(t, base, reader, id)
 		return second.Signature == symbolicated
 	}), "signature still %q after the symbol upload", second.Signature)
+	assert.Contains(t, second.ReprocessReason, "symbols for test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1 arrived (reprocess job "+job.ID+")")
+	assert.Contains(t, second.ReprocessReason, "upload-symbols:uploader")
+	assert.True(t, strings.HasPrefix(second.ProcessorNotes, "reprocessed: symbols: "), second.ProcessorNotes)
 	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == symbolicated }),
 		"ClickHouse still has the old signature")
+	assert.Equal(t, map[string]int64{symbolicated: 1, otherSig: 1}, topCrashers(t, base, reader),
+		"the reprocessed crash moved to the new signature, counted once")
+
+	// the job's figures: one crash found (the other never missed test_app), sent, done
+	var jr reprocessJob
+	require.True(t, waitFor(120*time.Second, func() bool {
+		jr = reprocessJobOf(t, base, uploader, job.ID)
+		return jr.State == "finished"
+	}), "job %+v not finished", jr)
+	assert.Equal(t, reprocessJob{ID: job.ID, Module: job.Module, State: "finished", Found: 1, Sent: 1, Done: 1, Source: "upload-symbols:uploader"},
+		reprocessJob{ID: jr.ID, Module: jr.Module, State: jr.State, Found: jr.Found, Sent: jr.Sent, Done: jr.Done, Source: jr.Source})
+	assert.Equal(t, 403, call(t, "GET", base+"/api/ReprocessJobs/", reader, nil).code, "the jobs need upload_symbols")
+	var list struct{ Hits []reprocessJob }
+	call(t, "GET", base+"/api/ReprocessJobs/", uploader, nil).json(t, &list)
+	require.Len(t, list.Hits, 1)
+	assert.Equal(t, job.ID, list.Hits[0].ID)
+
+	// the same file again starts no new job, and sends nothing
+	again := upload()
+	require.Len(t, again.Jobs, 1)
+	assert.Equal(t, job.ID, again.Jobs[0].ID)
+	assert.False(t, again.Jobs[0].New)
+	call(t, "GET", base+"/api/ReprocessJobs/", uploader, nil).json(t, &list)
+	assert.Len(t, list.Hits, 1)
+	assert.Equal(t, 1, reprocessJobOf(t, base, uploader, job.ID).Sent)
 
 	// Reprocessing API: a new processing with the regenerate_signature ruleset
-	r = call(t, "POST", base+"/api/Reprocessing/", reproc, strings.NewReader(url.Values{"crash_ids": {id}, "ruleset": {"regenerate_signature"}}.Encode()),
+	r := call(t, "POST", base+"/api/Reprocessing/", reproc, strings.NewReader(url.Values{"crash_ids": {id}, "ruleset": {"regenerate_signature"}}.Encode()),
 		"Content-Type", "application/x-www-form-urlencoded")
 	require.Equal(t, 200, r.code, string(r.body))
 	var third processed

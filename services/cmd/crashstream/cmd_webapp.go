@@ -65,6 +65,7 @@ func (s *webappService) build(ctx context.Context, sh *shared) (runtime.Service,
 		Tokens:    auth.NewStore(auth.BucketBlobs(crashes)),
 		Publisher: producer, Serde: serde, Topics: sh.kafka.Topics(),
 		Fields: fields.New(), Schemas: static, Registry: sh.process.Registry, Logger: log, Correlations: corr,
+		JobStore: crashes, JobFinder: reader,
 	}, pages.FromServer)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,236 @@
+package reprocjobs
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"iter"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/storage/clickhouse"
+	"github.com/crashstream/crashstream/storage/objectstore"
+)
+
+// memStore is a bucket with conditional writes (ETag = MD5 + version).
+type memStore struct {
+	mu  sync.Mutex
+	m   map[string][]byte
+	mod map[string]time.Time
+	ver map[string]int
+}
+
+func newMemStore() *memStore {
+	return &memStore{m: map[string][]byte{}, mod: map[string]time.Time{}, ver: map[string]int{}}
+}
+
+func (s *memStore) etag(key string) string {
+	sum := md5.Sum(s.m[key])
+	return fmt.Sprintf("%s-%d", hex.EncodeToString(sum[:]), s.ver[key])
+}
+
+func (s *memStore) put(key string, b []byte) {
+	s.m[key], s.mod[key] = append([]byte(nil), b...), time.Now()
+	s.ver[key]++
+}
+
+func (s *memStore) GetWithETag(_ context.Context, key string, _ int64) ([]byte, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.m[key]
+	if !ok {
+		return nil, "", fmt.Errorf("%s: %w", key, objectstore.ErrNotFound)
+	}
+	return append([]byte(nil), b...), s.etag(key), nil
+}
+
+func (s *memStore) PutIfAbsent(_ context.Context, key string, b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[key]; ok {
+		return objectstore.ErrPrecondition
+	}
+	s.put(key, b)
+	return nil
+}
+
+func (s *memStore) PutIfMatch(_ context.Context, key string, b []byte, etag string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[key]; !ok || s.etag(key) != etag {
+		return objectstore.ErrPrecondition
+	}
+	s.put(key, b)
+	return nil
+}
+
+func (s *memStore) Delete(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, key)
+	return nil
+}
+
+func (s *memStore) List(_ context.Context, prefix string) iter.Seq2[objectstore.ObjectInfo, error] {
+	s.mu.Lock()
+	var out []objectstore.ObjectInfo
+	for k, v := range s.m {
+		if strings.HasPrefix(k, prefix) {
+			sum := md5.Sum(v)
+			out = append(out, objectstore.ObjectInfo{Key: k, Size: int64(len(v)), LastModified: s.mod[k], ETag: hex.EncodeToString(sum[:])})
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return func(yield func(objectstore.ObjectInfo, error) bool) {
+		for _, o := range out {
+			if !yield(o, nil) {
+				return
+			}
+		}
+	}
+}
+
+// finder knows which crashes miss which module; every sent crash counts
+// as reprocessed.
+type finder struct {
+	mu      sync.Mutex
+	crashes map[string][]clickhouse.MissingSymbolsCrash
+	sent    map[string]bool
+	lookups int
+}
+
+func (f *finder) CrashesMissingSymbols(_ context.Context, module string, _ time.Time, limit int) ([]clickhouse.MissingSymbolsCrash, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lookups++
+	cs := f.crashes[module]
+	if len(cs) > limit {
+		return cs[:limit], true, nil
+	}
+	return cs, false, nil
+}
+
+func (f *finder) CountReprocessed(_ context.Context, ids []string, _, _ time.Time) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if f.sent[id] {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func testConfig() Config {
+	return Config{Window: 7 * 24 * time.Hour, Max: 3, Rate: 1000, Tick: 10 * time.Millisecond, Lease: time.Minute,
+		DoneEvery: 0, DoneWait: time.Hour, ScanEvery: time.Hour, MaxAttempts: 3}
+}
+
+// TestJobLifecycle: a job finds the crashes (capped, newest first as the
+// finder gives them), sends each once with the job's detail, counts them
+// done and finishes; the same file starts no second job; a second driver
+// does not drive a job another holds.
+func TestJobLifecycle(t *testing.T) {
+	ctx := context.Background()
+	store := newMemStore()
+	now := time.Now()
+	f := &finder{sent: map[string]bool{}, crashes: map[string][]clickhouse.MissingSymbolsCrash{
+		"xul.pdb/AB": {{CrashID: "c4", Submitted: now}, {CrashID: "c3", Submitted: now.Add(-time.Hour)},
+			{CrashID: "c2", Submitted: now.Add(-2 * time.Hour)}, {CrashID: "c1", Submitted: now.Add(-3 * time.Hour)}},
+	}}
+	var mu sync.Mutex
+	var sent []string
+	send := func(_ context.Context, id, detail, by string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		sent = append(sent, id)
+		f.mu.Lock()
+		f.sent[id] = true
+		f.mu.Unlock()
+		assert.Contains(t, detail, "symbols for xul.pdb/AB arrived (reprocess job ")
+		assert.Equal(t, "upload-symbols:alice", by)
+		return nil
+	}
+	m := New(testConfig(), store, store, f, send, "a", zerolog.Nop(), nil)
+	other := New(testConfig(), store, store, f, send, "b", zerolog.Nop(), nil)
+
+	j, isNew, err := m.Create(ctx, "xul.pdb/AB", "xul.pdb/AB/xul.sym", `"etag1"`, "upload-symbols:alice")
+	require.NoError(t, err)
+	assert.True(t, isNew)
+	again, isNew, err := m.Create(ctx, "xul.pdb/AB", "xul.pdb/AB/xul.sym", "etag1", "upload-symbols:bob")
+	require.NoError(t, err)
+	assert.False(t, isNew, "same module, key and content: same job")
+	assert.Equal(t, j.ID, again.ID)
+	changed, isNew, err := m.Create(ctx, "xul.pdb/AB", "xul.pdb/AB/xul.sym", "etag2", "upload-symbols:alice")
+	require.NoError(t, err)
+	assert.True(t, isNew, "new content: a new job")
+	assert.NotEqual(t, j.ID, changed.ID)
+	require.NoError(t, store.Delete(ctx, objectstore.ReprocessJobsActivePrefix+changed.ID))
+
+	require.NoError(t, m.DriveOnce(ctx)) // lookup
+	require.NoError(t, other.DriveOnce(ctx))
+	got, err := m.Get(ctx, j.ID)
+	require.NoError(t, err)
+	assert.Equal(t, StateSending, got.State)
+	assert.Equal(t, []string{"c4", "c3", "c2"}, got.CrashIDs, "newest first, capped at Max")
+	assert.True(t, got.Truncated)
+	assert.Equal(t, 1, f.lookups, "the other driver did not take the held job")
+	for range 10 {
+		require.NoError(t, m.DriveOnce(ctx))
+	}
+	got, err = m.Get(ctx, j.ID)
+	require.NoError(t, err)
+	assert.Equal(t, StateFinished, got.State)
+	assert.Equal(t, 3, got.Found)
+	assert.Equal(t, 3, got.Sent)
+	assert.Equal(t, 3, got.Done)
+	assert.Equal(t, []string{"c4", "c3", "c2"}, sent, "each sent once, newest first")
+	_, _, err = store.GetWithETag(ctx, objectstore.ReprocessJobsActivePrefix+j.ID, 10)
+	assert.ErrorIs(t, err, objectstore.ErrNotFound, "a finished job is no longer active")
+
+	list, err := m.List(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Nil(t, list[0].CrashIDs)
+}
+
+// TestScan: the first scan only sets the watermark; a symbol file stored
+// later starts one job, and scanning again starts none.
+func TestScan(t *testing.T) {
+	ctx := context.Background()
+	store, symbols := newMemStore(), newMemStore()
+	f := &finder{sent: map[string]bool{}}
+	m := New(testConfig(), store, symbols, f, func(context.Context, string, string, string) error { return nil }, "a", zerolog.Nop(), nil)
+	require.NoError(t, symbols.PutIfAbsent(ctx, "old.pdb/01/old.sym", []byte("MODULE")))
+	n, err := m.Scan(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	time.Sleep(10 * time.Millisecond)
+	require.NoError(t, symbols.PutIfAbsent(ctx, "new.pdb/0a/new.sym", []byte("MODULE new")))
+	require.NoError(t, symbols.PutIfAbsent(ctx, "not/a-sym", []byte("x")))
+	n, err = m.Scan(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "the old file is within the minute of overlap the scan allows; the new one too")
+	n, err = m.Scan(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing repeated")
+	list, err := m.List(ctx, 10)
+	require.NoError(t, err)
+	var mods []string
+	for _, j := range list {
+		mods = append(mods, j.Module)
+		assert.Equal(t, "symbols-bucket", j.Source)
+	}
+	sort.Strings(mods)
+	assert.Equal(t, []string{"new.pdb/0A", "old.pdb/01"}, mods)
+}
