@@ -22,6 +22,7 @@
 //	POST /report/reprocess/<crash id>   reprocess button (reprocess_crashes, CSRF)
 //	/search/?<Super Search params>      the search form, facets and results
 //	/missingsymbols/           the cron job's missing-symbols report
+//	/reprocessjobs/            the symbol arrivals' reprocess jobs (upload_symbols)
 package pages
 
 import (
@@ -182,11 +183,12 @@ func (p *Pages) Register(r gin.IRouter) {
 	r.POST("/report/reprocess/:id", page(p.reprocess)...)
 	r.GET("/search/", page(p.superSearch)...)
 	r.GET("/missingsymbols/", page(p.missingSymbols)...)
+	r.GET("/reprocessjobs/", page(p.reprocessJobs)...)
 }
 
 // parseTemplates parses each page template with layout.html.
 func parseTemplates() (map[string]*template.Template, error) {
-	pageNames := []string{"home", "product", "topcrashers", "signature", "report", "pending", "search", "missingsymbols", "error"}
+	pageNames := []string{"home", "product", "topcrashers", "signature", "report", "pending", "search", "missingsymbols", "reprocessjobs", "error"}
 	base, err := template.New("layout.html").Funcs(templateFuncs()).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/bugs.html", "templates/correlations.html")
 	if err != nil {
 		return nil, err

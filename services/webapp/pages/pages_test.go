@@ -22,6 +22,7 @@ import (
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/lib/bugzilla"
+	"github.com/crashstream/crashstream/services/webapp/internal/reprocjobs"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
 	"github.com/crashstream/crashstream/storage/objectstore"
@@ -161,6 +162,10 @@ func (f *fakeCore) Reprocess(_ context.Context, ids []string) error {
 	f.reprocess = append(f.reprocess, ids...)
 	return nil
 }
+func (f *fakeCore) ReprocessJobs(context.Context, int) ([]reprocjobs.Job, bool, error) {
+	return []reprocjobs.Job{{ID: "0123abcd", Module: "xul.pdb/ABC123", Source: "upload-symbols:alice", State: reprocjobs.StateSending,
+		Created: time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC), Found: 10000, Truncated: true, Sent: 2500, Done: 2400}}, true, nil
+}
 func (f *fakeCore) SignInPath() string  { return "/signin" }
 func (f *fakeCore) SignOutPath() string { return "/signout" }
 
@@ -172,8 +177,9 @@ func processedJSON(t *testing.T) []byte {
 		OSName: "Windows NT", CPUArch: "amd64", Reason: "EXCEPTION_ACCESS_VIOLATION_READ", Address: "0xdead", Uptime: &up,
 		CrashingThread: &thread, URL: secretURL, UserComments: "my secret comment",
 		SubmittedTimestamp: time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC), DateProcessed: time.Date(2026, 11, 20, 1, 1, 0, 0, time.UTC),
-		Modules:  []schemas.Module{{Filename: "xul.dll", DebugFile: "xul.pdb", DebugID: "ABC123", MissingSymbols: true}, {Filename: "ntdll.dll", LoadedSymbols: true}},
-		JSONDump: `{"crash_info":{"crashing_thread":0,"instruction":"mov eax, dword [rax + 0x10]","adjusted_address":{"kind":"null-pointer","offset":"0x0000000000000010"},"memory_accesses":[{"access_type":"read","address":"0x0000000000000010","size":4}],"instruction_pointer_update":null,"possible_bit_flips":[{"address":"0x0000000000000000","confidence":0.4375,"source_register":"rax"},{"address":"0x00007ffffffbfd7c","confidence":0.625,"source_register":null}]},"threads":[{"thread_name":"main","frames":[{"frame":0,"module":"xul.dll","function":"mozalloc_abort","file":"memory/mozalloc.cpp","line":42,"offset":"0x10","module_offset":"0x1","trust":"context"}]},{"thread_name":"worker <b>","frames":[{"frame":0,"module":"ntdll.dll","function":"NtWait","trust":"context"}]}]}`,
+		ReprocessReason: "symbols: symbols for xul.pdb/ABC123 arrived (reprocess job 0123abcd)",
+		Modules:         []schemas.Module{{Filename: "xul.dll", DebugFile: "xul.pdb", DebugID: "ABC123", MissingSymbols: true}, {Filename: "ntdll.dll", LoadedSymbols: true}},
+		JSONDump:        `{"crash_info":{"crashing_thread":0,"instruction":"mov eax, dword [rax + 0x10]","adjusted_address":{"kind":"null-pointer","offset":"0x0000000000000010"},"memory_accesses":[{"access_type":"read","address":"0x0000000000000010","size":4}],"instruction_pointer_update":null,"possible_bit_flips":[{"address":"0x0000000000000000","confidence":0.4375,"source_register":"rax"},{"address":"0x00007ffffffbfd7c","confidence":0.625,"source_register":null}]},"threads":[{"thread_name":"main","frames":[{"frame":0,"module":"xul.dll","function":"mozalloc_abort","file":"memory/mozalloc.cpp","line":42,"offset":"0x10","module_offset":"0x1","trust":"context"}]},{"thread_name":"worker <b>","frames":[{"frame":0,"module":"ntdll.dll","function":"NtWait","trust":"context"}]}]}`,
 	}
 	b, err := json.Marshal(pc)
 	require.NoError(t, err)
@@ -264,6 +270,11 @@ func TestPages(t *testing.T) {
 		{"search pii offers protected", "/search/", "view_pii", 200, []string{">url<"}, nil},
 		{"search protected anonymous", "/search/?url=~secret", "-", 400, []string{"unknown field"}, []string{secretURL}},
 		{"missing symbols", "/missingsymbols/", "-", 200, []string{"xul.pdb", "ABC123"}, nil},
+		{"reprocess jobs anonymous", "/reprocessjobs/", "-", 403, []string{"upload_symbols"}, []string{"xul.pdb/ABC123"}},
+		{"reprocess jobs uploader", "/reprocessjobs/", "upload_symbols", 200,
+			[]string{"xul.pdb/ABC123", "upload-symbols:alice", "sending", "10,000+", "2,500", "2,400", `href="/reprocessjobs/"`}, nil},
+		{"report reprocessed", "/report/index/" + crashID, "-", 200,
+			[]string{`id="reprocessreason"`, "2026-11-20 01:01:00", "symbols for xul.pdb/ABC123 arrived (reprocess job 0123abcd)"}, []string{`href="/reprocessjobs/"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,5 +19,8 @@ func FromServer(s *webapp.Server) (webapp.PageSet, error) {
 	return p, nil
 }
 
-// The core limits page views.
-var _ PageLimiter = (*webapp.Server)(nil)
+// The core limits page views and lists the reprocess jobs.
+var (
+	_ PageLimiter = (*webapp.Server)(nil)
+	_ JobLister   = (*webapp.Server)(nil)
+)
