@@ -89,6 +89,7 @@ func (s *Server) routes(e *gin.Engine) {
 	handle(http.MethodGet, "VersionString", other, s.versionString)
 	handle(http.MethodPost, "CrashSignature", other, s.crashSignature)
 	handle(http.MethodGet, "MissingProcessedCrash", other, s.missingProcessedCrash)
+	handle(http.MethodGet, "Alerts", other, s.alertsModel)
 	handle(http.MethodPost, "upload-symbols", other, need(auth.UploadSymbols), s.uploadSymbols)
 	handle(http.MethodGet, "ReprocessJobs", other, need(auth.UploadSymbols), s.reprocessJobs)
 	// Tecken's path, so its upload scripts work unchanged.

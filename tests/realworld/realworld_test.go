@@ -84,6 +84,8 @@ func TestRealWorldAnswers(t *testing.T) {
 		check("/topcrashers/", tok) // first run: the busiest product, not a bare 400
 		check("/search/", tok)
 		check("/missingsymbols/", tok)
+		check("/alerts/", tok)
+		check("/api/Alerts/?days=28", tok)
 		for _, p := range append(products, realworld.Broken, "NoSuchProduct") {
 			for _, days := range []string{"1", "7", "28"} {
 				check("/topcrashers/?product="+q(p)+"&days="+days, tok)

@@ -273,3 +273,16 @@ func (rs *Rules) hooksOf(r Rule) []Webhook {
 	}
 	return out
 }
+
+// Threshold is the rule's threshold in words, for people.
+func (r Rule) Threshold() string {
+	switch r.Kind {
+	case NewInTop:
+		if r.Min > 1 {
+			return fmt.Sprintf("enters the top %d (with at least %d crashes)", r.Top, r.Min)
+		}
+		return fmt.Sprintf("enters the top %d", r.Top)
+	default:
+		return fmt.Sprintf("at least %g× the previous window and at least %d crashes", r.Factor, r.Min)
+	}
+}

@@ -102,7 +102,8 @@ func stateKey(rule string, f Firing) string {
 	return prefix + "state/" + rule + "/" + hash(f.subject())[:40] + ".json"
 }
 
-func firingKey(f Firing) string {
+// FiringKey is where a firing is recorded.
+func FiringKey(f Firing) string {
 	t := f.At.UTC()
 	return firingPrefix + t.Format("2006-01-02") + "/" + t.Format("20060102T150405Z") + "-" + f.ID + ".json"
 }
@@ -155,7 +156,7 @@ func saveFiring(ctx context.Context, st Store, f Firing) error {
 	if err != nil {
 		return err
 	}
-	return st.PutBytes(ctx, firingKey(f), b, "application/json")
+	return st.PutBytes(ctx, FiringKey(f), b, "application/json")
 }
 
 // Published is the rules as the evaluator last ran them, for the webapp:

@@ -53,6 +53,19 @@ func (rc *receiver) got() [][]byte {
 	return append([][]byte(nil), rc.bodies...)
 }
 
+// hanging is a webhook that answers 200 only once release is closed (or
+// when the client gives up).
+func hanging(t *testing.T, release <-chan struct{}) *httptest.Server {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
 func testNotifier(t *testing.T) *Notifier {
 	n, err := NewNotifier(NotifierConfig{Timeout: 2 * time.Second, Parallel: 4, PublicURL: "https://crash-stats.example/",
 		Retry: backoff.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxAttempts: 3}})
@@ -118,13 +131,7 @@ func TestDeliveryRetries(t *testing.T) {
 	// slow answers only when released (the first test) or never (the
 	// second, where the client's timeout ends each attempt).
 	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(slow.Close)
+	slow := hanging(t, release)
 
 	rs := &Rules{Webhooks: []Webhook{{Name: "flaky", URL: flaky.URL + "/secret-token", Format: FormatJSON},
 		{Name: "gone", URL: gone.URL + "/secret-token", Format: FormatJSON}, {Name: "fine", URL: fine.URL, Format: FormatSlack},
@@ -176,13 +183,7 @@ func TestDeliveryRetries(t *testing.T) {
 	// A webhook that never answers times out on each attempt, up to the
 	// bound, and fails without its URL in the error.
 	blocked := make(chan struct{})
-	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-blocked:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(stuck.Close)
+	stuck := hanging(t, blocked)
 	t.Cleanup(func() { close(blocked) })
 	slowOnly := &Rules{Webhooks: []Webhook{{Name: "stuck", URL: stuck.URL + "/secret-token"}}}
 	n = testNotifier(t)

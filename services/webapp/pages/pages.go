@@ -23,6 +23,7 @@
 //	/search/?<Super Search params>      the search form, facets and results
 //	/missingsymbols/           the cron job's missing-symbols report
 //	/reprocessjobs/            the symbol arrivals' reprocess jobs (upload_symbols)
+//	/alerts/                   the alert rules (read-only) and recent firings
 package pages
 
 import (
@@ -40,6 +41,7 @@ import (
 
 	"github.com/crashstream/crashstream/schemas/fields"
 	"github.com/crashstream/crashstream/schemas/redact"
+	"github.com/crashstream/crashstream/services/lib/alerts"
 	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/lib/bugzilla"
 	"github.com/crashstream/crashstream/storage/clickhouse"
@@ -144,7 +146,10 @@ type Pages struct {
 	bugs     *bugzilla.Cache
 	// correlations answers the Correlations tab (nil: not configured).
 	correlations Correlator
-	now          func() time.Time
+	// alerts is where the alerts cron job publishes its rules and records
+	// its firings (the crash bucket; nil: the Alerts page lists none).
+	alerts alerts.Reader
+	now    func() time.Time
 }
 
 // New returns the pages. registry is the field registry (the source of
@@ -184,11 +189,12 @@ func (p *Pages) Register(r gin.IRouter) {
 	r.GET("/search/", page(p.superSearch)...)
 	r.GET("/missingsymbols/", page(p.missingSymbols)...)
 	r.GET("/reprocessjobs/", page(p.reprocessJobs)...)
+	r.GET("/alerts/", page(p.alertsList)...)
 }
 
 // parseTemplates parses each page template with layout.html.
 func parseTemplates() (map[string]*template.Template, error) {
-	pageNames := []string{"home", "product", "topcrashers", "signature", "report", "pending", "search", "missingsymbols", "reprocessjobs", "error"}
+	pageNames := []string{"home", "product", "topcrashers", "signature", "report", "pending", "search", "missingsymbols", "reprocessjobs", "alerts", "error"}
 	base, err := template.New("layout.html").Funcs(templateFuncs()).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/bugs.html", "templates/correlations.html")
 	if err != nil {
 		return nil, err

@@ -275,6 +275,7 @@ func TestPages(t *testing.T) {
 			[]string{"xul.pdb/ABC123", "upload-symbols:alice", "sending", "10,000+", "2,500", "2,400", `href="/reprocessjobs/"`}, nil},
 		{"report reprocessed", "/report/index/" + crashID, "-", 200,
 			[]string{`id="reprocessreason"`, "2026-11-20 01:01:00", "symbols for xul.pdb/ABC123 arrived (reprocess job 0123abcd)"}, []string{`href="/reprocessjobs/"`}},
+		{"alerts before the cron job ran", "/alerts/", "-", 200, []string{"No alert rules are evaluated", "No alert fired in the last 7 days"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ func FromServer(s *webapp.Server) (webapp.PageSet, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.alerts = d.Crashes
 	if d.Correlations != nil {
 		p.correlations = d.Correlations
 	}
