@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/crashstream/crashstream/services/lib/alerts"
+	"github.com/crashstream/crashstream/services/runtime"
 )
 
 // AlertsConfig holds the alerts job's settings.
@@ -49,10 +51,23 @@ func validateAlerts(a AlertsConfig) error {
 // question; each firing is claimed in the object store before it is sent,
 // so a replica that runs the period again, or at the same time, sends
 // nothing twice (see package alerts).
-func Alerts(ev *alerts.Evaluator, every time.Duration, log zerolog.Logger) Job {
+//
+// Metrics: crashstream_alerts_total by outcome (fired: claimed and sent
+// by this replica; quiet: within the cooldown; taken: claimed by another
+// replica first) and crashstream_alerts_deliveries_total by status
+// (delivered, failed after its retries).
+func Alerts(ev *alerts.Evaluator, every time.Duration, log zerolog.Logger, reg prometheus.Registerer) Job {
+	m := runtime.NewMetrics(reg)
+	outcomes := m.CounterVec("crashstream_alerts_total", "Alert rule matches by outcome: fired (claimed and sent by this replica), quiet (within the cooldown), taken (claimed by another replica).", "outcome")
+	deliveries := m.CounterVec("crashstream_alerts_deliveries_total", "Alert webhook deliveries by status: delivered, or failed after its retries.", "status")
 	return NewJob("alerts", every, false, func(ctx context.Context, p time.Time) error {
 		at := p.Add(every)
 		sum, err := ev.Evaluate(ctx, at)
+		outcomes.WithLabelValues("fired").Add(float64(sum.Fired))
+		outcomes.WithLabelValues("quiet").Add(float64(sum.Quiet))
+		outcomes.WithLabelValues("taken").Add(float64(sum.Taken))
+		deliveries.WithLabelValues(alerts.StatusDelivered).Add(float64(sum.Delivered))
+		deliveries.WithLabelValues(alerts.StatusFailed).Add(float64(sum.Failed))
 		line := log.Info()
 		if err != nil || sum.Failed > 0 {
 			line = log.Warn().AnErr("error", err)

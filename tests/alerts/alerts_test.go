@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -161,13 +162,36 @@ rules:
 	require.NoError(t, err)
 	var stepMu sync.Mutex
 	inStep := map[string]chan struct{}{}
-	replica := func() cron.Job {
+	regs := []*prometheus.Registry{prometheus.NewRegistry(), prometheus.NewRegistry()}
+	replica := func(reg prometheus.Registerer) cron.Job {
 		n, err := alerts.NewNotifier(alerts.NotifierConfig{Timeout: 30 * time.Second, Parallel: 4, PublicURL: "https://crash-stats.example",
 			Retry: backoff.Policy{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, MaxAttempts: 4}})
 		require.NoError(t, err)
-		return cron.Alerts(alerts.NewEvaluator(rules, reader, lockstep{in.Crashes, &stepMu, inStep}, n), every, zerolog.Nop())
+		return cron.Alerts(alerts.NewEvaluator(rules, reader, lockstep{in.Crashes, &stepMu, inStep}, n), every, zerolog.Nop(), reg)
 	}
-	replicas := []cron.Job{replica(), replica()}
+	replicas := []cron.Job{replica(regs[0]), replica(regs[1])}
+	// total sums a counter over both replicas.
+	total := func(name, label, value string) float64 {
+		t.Helper()
+		sum := 0.0
+		for _, reg := range regs {
+			mfs, err := reg.Gather()
+			require.NoError(t, err)
+			for _, mf := range mfs {
+				if mf.GetName() != name {
+					continue
+				}
+				for _, m := range mf.GetMetric() {
+					for _, l := range m.GetLabel() {
+						if l.GetName() == label && l.GetValue() == value {
+							sum += m.GetCounter().GetValue()
+						}
+					}
+				}
+			}
+		}
+		return sum
+	}
 	runBoth := func(p time.Time) {
 		t.Helper()
 		var wg sync.WaitGroup
@@ -203,6 +227,9 @@ rules:
 	runBoth(period)
 	assert.Equal(t, []string{"new-top10 Newcomer", "spike Spike"}, firings(generic), "one delivery per firing, from one replica")
 	assert.EqualValues(t, 3, generic.calls.Load(), "the 500 was retried once")
+	assert.Equal(t, 2.0, total("crashstream_alerts_total", "outcome", "fired"))
+	assert.Equal(t, 2.0, total("crashstream_alerts_total", "outcome", "taken"), "in step, each replica tried to claim both")
+	assert.Equal(t, 4.0, total("crashstream_alerts_deliveries_total", "status", "delivered"))
 	require.Len(t, slack.got(), 2)
 	for _, m := range slack.got() {
 		blocks := m["blocks"].([]any)
@@ -227,6 +254,7 @@ rules:
 	runBoth(period.Add(every)) // inside the cooldown: the conditions still hold, nothing is sent
 	assert.Len(t, generic.got(), 2)
 	assert.Len(t, slack.got(), 2)
+	assert.Equal(t, 4.0, total("crashstream_alerts_total", "outcome", "quiet"))
 
 	runBoth(period.Add(3 * every)) // 15 minutes on: past the 10-minute cooldown, each fires once more
 	assert.Equal(t, []string{"new-top10 Newcomer", "new-top10 Newcomer", "spike Spike", "spike Spike"}, firings(generic))

@@ -113,7 +113,7 @@ func (s *cronService) build(ctx context.Context, sh *shared) (runtime.Service, e
 		if err != nil {
 			return nil, err
 		}
-		jobs = append(jobs, cron.Alerts(alerts.NewEvaluator(rules, reader, bucket, notifier), s.jobs.Alerts.Every, log))
+		jobs = append(jobs, cron.Alerts(alerts.NewEvaluator(rules, reader, bucket, notifier), s.jobs.Alerts.Every, log, sh.process.Registry))
 	}
 	s.runner = cron.NewRunner(s.cfg, bucket, jobs, log, sh.process.Registry)
 	return s.runner, nil
