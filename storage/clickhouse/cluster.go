@@ -47,6 +47,7 @@ var shardingKeys = map[string]string{
 	"signature_daily":         "cityHash64(signature)",
 	"signature_first":         "cityHash64(signature)",
 	"signature_correlations":  "cityHash64(signature)",
+	"attribute_daily":         "cityHash64(kv)",
 }
 
 var (

@@ -22,6 +22,10 @@ import (
 // vendor, OS version, process type and a list of selected fields
 // ("annotations"). The counting runs in ClickHouse; scoring is done here,
 // from the counts, the same way for on-demand and precomputed results.
+// The signature's side reads its crashes; the overall side reads
+// attribute_daily, the per-day counts a materialized view keeps, so a
+// window of all crashes is never expanded at query time. Windows are
+// whole UTC days.
 //
 // Counts are of rows: a crash reprocessed in the window and not yet merged
 // counts twice on both sides, which shares (ratios) barely notice.
@@ -100,9 +104,10 @@ func NewCorrelator(conn driver.Conn, database string, reg *fields.Registry, anno
 				return nil, fmt.Errorf("%w: %s (attribute %s) is protected", ErrProtectedField, name, a.Kind)
 			}
 		}
-		parts = append(parts, "arrayMap(v -> concat('"+a.Kind+"\t', v), "+a.Expr+")")
+		parts = append(parts, "arrayMap(v -> concat('"+a.Kind+"\\t', v), "+a.Expr+")")
 	}
-	return &Correlator{conn: conn, db: database, attrs: attrs, kv: "arrayConcat(" + strings.Join(parts, ", ") + ")"}, nil
+	// every row also has totalKV once: its counts are the totals
+	return &Correlator{conn: conn, db: database, attrs: attrs, kv: "arrayConcat(['\\t'], " + strings.Join(parts, ", ") + ")"}, nil
 }
 
 // Kinds lists the attribute kinds compared.
@@ -219,45 +224,28 @@ type counts struct {
 	sig, all           map[string]uint64 // by "<kind>\t<value>"
 }
 
+// totalKV is the attribute every row has once: its counts are the totals.
+const totalKV = "\t"
+
 // compute counts, for each signature of sigs, the attributes of its
-// crashes and how often each occurs among all crashes of the slice.
+// crashes (from the crashes table: only the signatures' rows are expanded)
+// and how often each occurs among all crashes of the slice (from
+// attribute_daily, which a materialized view keeps per day, product and
+// channel, so the slice's rows are not read again).
 func (c *Correlator) compute(ctx context.Context, product, channel string, start, end time.Time, sigs []string) (map[string]*counts, error) {
 	where, args := c.sliceWhere(product, channel, start, end)
 	out := make(map[string]*counts, len(sigs))
 	for _, s := range sigs {
 		out[s] = &counts{sig: map[string]uint64{}, all: map[string]uint64{}}
 	}
-	// totals
-	rows, err := c.conn.Query(ctx, "SELECT signature IN ? AS ours, if(ours, signature, '') AS sig, count() FROM "+c.db+".crashes WHERE "+where+
-		" GROUP BY ours, sig", append([]any{set(sigs)}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("correlations totals: %w", err)
-	}
-	var all uint64
-	for rows.Next() {
-		var ours uint8
-		var sig string
-		var n uint64
-		if err := rows.Scan(&ours, &sig, &n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		all += n
-		if cn := out[sig]; ours == 1 && cn != nil {
-			cn.sigTotal = n
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// the signatures' attributes
-	rows, err = c.conn.Query(ctx, "SELECT signature, kv, count() FROM "+c.db+".crashes ARRAY JOIN "+c.kv+" AS kv WHERE "+where+
-		" AND signature IN ? GROUP BY signature, kv", append(args, set(sigs))...)
+	// PREWHERE: the signature is read first and only its rows' attributes
+	// are read and expanded (a WHERE comes after the ARRAY JOIN: 4x slower)
+	rows, err := c.conn.Query(ctx, "SELECT signature, kv, count() FROM "+c.db+".crashes ARRAY JOIN "+c.kv+" AS kv PREWHERE signature IN ? WHERE "+where+
+		" GROUP BY signature, kv", append([]any{set(sigs)}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("correlations of the signatures: %w", err)
 	}
-	values := map[string]bool{}
+	values := map[string]bool{totalKV: true}
 	for rows.Next() {
 		var sig, kv string
 		var n uint64
@@ -274,40 +262,47 @@ func (c *Correlator) compute(ctx context.Context, product, channel string, start
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	// the same attributes among all crashes
-	allCounts := map[string]uint64{}
-	if len(values) > 0 {
-		vs := make([]string, 0, len(values))
-		for v := range values {
-			vs = append(vs, v)
-		}
-		rows, err = c.conn.Query(ctx, "SELECT kv, count() FROM "+c.db+".crashes ARRAY JOIN "+c.kv+" AS kv WHERE "+where+
-			" AND kv IN ? GROUP BY kv", append(args, set(vs))...)
-		if err != nil {
-			return nil, fmt.Errorf("correlations overall: %w", err)
-		}
-		for rows.Next() {
-			var kv string
-			var n uint64
-			if err := rows.Scan(&kv, &n); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			allCounts[kv] = n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+	vs := make([]string, 0, len(values))
+	for v := range values {
+		vs = append(vs, v)
+	}
+	dw := "product = ? AND day >= toDate(?) AND day < toDate(?) AND kv IN ?"
+	dargs := []any{product, start.Format("2006-01-02"), end.Format("2006-01-02"), set(vs)}
+	if channel != "" {
+		dw += " AND channel = ?"
+		dargs = append(dargs, channel)
+	}
+	rows, err = c.conn.Query(ctx, "SELECT kv, sum(crashes) FROM "+c.db+".attribute_daily WHERE "+dw+" GROUP BY kv", dargs...)
+	if err != nil {
+		return nil, fmt.Errorf("correlations overall: %w", err)
+	}
+	defer rows.Close()
+	all := map[string]uint64{}
+	for rows.Next() {
+		var kv string
+		var n uint64
+		if err := rows.Scan(&kv, &n); err != nil {
 			return nil, err
 		}
+		all[kv] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	for _, cn := range out {
-		cn.allTotal = all
+		cn.allTotal, cn.sigTotal = all[totalKV], cn.sig[totalKV]
+		delete(cn.sig, totalKV)
 		for kv := range cn.sig {
-			cn.all[kv] = allCounts[kv]
+			cn.all[kv] = all[kv]
 		}
 	}
 	return out, nil
 }
+
+// AttributesExpr is the Array(String) expression of a row's attributes
+// (each "<kind>\t<value>", and "\t" once); migration 0008's materialized
+// view counts the same expression, which a test holds equal.
+func (c *Correlator) AttributesExpr() string { return c.kv }
 
 // chiSquared95 is the chi-squared value (1 degree of freedom) past which a
 // 2x2 table's difference is significant at 95%.

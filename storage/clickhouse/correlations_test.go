@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,4 +134,23 @@ func TestCorrelationsConstructed(t *testing.T) {
 	assert.ErrorIs(t, err, ErrBadParams)
 	_, err = co.Correlations(ctx, CorrelationParams{Signature: "X", Product: "CorrApp", Days: 5})
 	assert.ErrorIs(t, err, ErrBadParams)
+}
+
+// TestAttributeDailyMatchesCorrelator: the materialized view of migration
+// 0008 counts exactly the attributes the Correlator expands.
+func TestAttributeDailyMatchesCorrelator(t *testing.T) {
+	c, err := NewCorrelator(nil, "db", fields.New(), DefaultCorrelationAnnotations)
+	require.NoError(t, err)
+	migs, err := Migrations("db")
+	require.NoError(t, err)
+	found := 0
+	for _, m := range migs {
+		for _, st := range m.Statements {
+			if strings.Contains(st, "attribute_daily") && strings.Contains(st, "arrayJoin(") {
+				assert.Contains(t, st, "arrayJoin("+c.AttributesExpr()+") AS kv")
+				found++
+			}
+		}
+	}
+	assert.Equal(t, 2, found, "the view and its backfill")
 }

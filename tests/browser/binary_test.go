@@ -27,14 +27,14 @@ func (s *stack) stackFlags() []string {
 		"-kafka.topic-prefix=" + s.Kafka.TopicPrefix}
 }
 
-// serveBinary runs `crashstream webapp` as a subprocess on this stack and
-// waits until it answers; it is stopped with SIGTERM at cleanup.
-func (s *stack) serveBinary(tb testing.TB, bin string) {
+// serveBinary runs `crashstream webapp` as a subprocess on this stack
+// (extra flags appended) and waits until it answers; it is stopped with SIGTERM at cleanup.
+func (s *stack) serveBinary(tb testing.TB, bin string, extra ...string) {
 	tb.Helper()
 	addr := freeAddr(tb)
 	args := append([]string{"webapp", "-webapp.addr=" + addr, "-admin.addr=" + freeAddr(tb), "-log.format=json", "-log.level=warn",
 		"-webapp.secret-key=browser-test-secret-key-0123456789abcdef", "-webapp.source-url-template=https://source.example/{file}#L{line}"},
-		s.stackFlags()...)
+		append(s.stackFlags(), extra...)...)
 	cmd := exec.Command(bin, args...)
 	logs := &stacktest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

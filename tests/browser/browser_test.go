@@ -15,11 +15,15 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/gin-gonic/gin"
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/crashstream/crashstream/services/cron"
 	"github.com/crashstream/crashstream/services/lib/auth"
+	"github.com/crashstream/crashstream/services/lib/bugzilla"
+	"github.com/crashstream/crashstream/services/lib/bugzilla/bugzillatest"
 )
 
 func TestMain(m *testing.M) {
@@ -137,7 +141,17 @@ func TestCrashStats(t *testing.T) {
 	chromium(t)
 	bin := buildBinary(t)
 	s := newResources(t)
-	s.serveBinary(t, bin)
+	// a local Bugzilla whose bugs name sigA::crash; the cron job reads it
+	// into the association set the webapp shows
+	bz := bugzillatest.New()
+	defer bz.Close()
+	bz.Put(bugzillatest.Bug{ID: 424242, CrashSignature: "[@ sigA::crash]", Status: "NEW", Summary: "Crash in sigA::crash"})
+	bz.Put(bugzillatest.Bug{ID: 424200, CrashSignature: "[@ sigA::crash] [@ sigB::crash]", Status: "RESOLVED", Resolution: "FIXED", Summary: "old sigA crash"})
+	bzc, err := bugzilla.NewClient(bugzilla.Config{URL: bz.URL})
+	require.NoError(t, err)
+	require.NoError(t, cron.BugAssociations(s.Bucket, bzc, zerolog.Nop()).Run(context.Background(), time.Now().UTC().Truncate(time.Hour)))
+	s.serveBinary(t, bin, "-webapp.bugzilla.url="+bz.URL,
+		"-webapp.bugzilla.file-bug-url-template="+bz.URL+"/enter_bug.cgi?product={product}&cf_crash_signature=[@+{signature}]&comment={crash_url}")
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	crashes := s.dataset(today)
 	s.load(t, crashes)
@@ -174,6 +188,10 @@ func TestCrashStats(t *testing.T) {
 		assert.Equal(t, wantChange()[r[0]], r[2], "rank change of %s", r[0])
 	}
 	assert.Equal(t, []string{"1", "12"}, []string{rows[0][1], rows[0][3]})
+	// sigA's bugs: the open one first, the resolved one struck through
+	bugs := get(p, chromedp.Evaluate[[][]string](`Array.from(document.querySelectorAll('tr[data-signature="sigA::crash"] td.bugs a.bug')).map(a =>
+		[a.dataset.bug, a.getAttribute("href"), a.querySelector("s") ? "struck" : "plain"])`))
+	assert.Equal(t, [][]string{{"424242", bz.URL + "/show_bug.cgi?id=424242", "plain"}, {"424200", bz.URL + "/show_bug.cgi?id=424200", "struck"}}, bugs)
 	p.public()
 	p.shot("03-topcrashers")
 
@@ -196,6 +214,22 @@ func TestCrashStats(t *testing.T) {
 	assert.Equal(t, 2, lines, "one line per version (130.0, 131.0)")
 	p.public()
 	p.shot("04b-signature-graph")
+
+	p.follow("#tab-bugzilla", "#sigbugs")
+	assert.Contains(t, p.text("#sigbugs"), "Crash in sigA::crash")
+	fileBug := get(p, chromedp.Evaluate[string](`document.querySelector("#sigbugs a.filebug").href`))
+	assert.Contains(t, fileBug, "product=Firefox")
+	assert.Contains(t, fileBug, "cf_crash_signature=[@+sigA%3A%3Acrash]")
+	p.public()
+	p.shot("04d-signature-bugzilla")
+
+	p.follow("#tab-correlations", "#corrtable")
+	top := get(p, chromedp.Evaluate[[]string](`Array.from(document.querySelector("#corrtable tr[data-attribute]").cells).map(c => c.textContent.trim())`))
+	require.Len(t, top, 5)
+	assert.Equal(t, []string{"module", "injected.dll/6.6"}, top[:2], "the module only sigA's crashes load ranks first")
+	assert.Contains(t, top[2], "83.33%")
+	p.public()
+	p.shot("04e-signature-correlations")
 
 	p.follow("#tab-reports", "#results")
 	assert.Contains(t, p.text("p.count"), "12 crashes")

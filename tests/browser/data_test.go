@@ -54,6 +54,12 @@ func (s *stack) dataset(today time.Time) []*schemas.ProcessedCrash {
 		for i := range c.N {
 			os := []string{"Windows NT", "Linux", "Mac OS X"}[i%3]
 			add("Firefox", []string{"130.0", "131.0"}[i%2], c.Sig, os, today.AddDate(0, 0, -1-(i%5)))
+			if c.Sig == "sigA::crash" && i%6 != 5 {
+				// a module loaded in 10 of sigA's 12 crashes and no other's:
+				// the Correlations tab's first row
+				last := out[len(out)-1]
+				last.LoadedModules = append(last.LoadedModules, "injected.dll/6.6")
+			}
 		}
 	}
 	for _, c := range prev {
@@ -82,6 +88,7 @@ func crash(id, product, version, sig, os string, at time.Time, n int) *schemas.P
 		StartupCrash: &startup, SubmittedTimestamp: at, DateProcessed: at.Add(30 * time.Second),
 		URL: "https://" + secretHost + "/private/" + id, UserComments: "call me at " + secretHost,
 		ModulesInStack:       []string{"xul.dll/ABCDEF0123456789", "ntdll.dll/0123456789ABCDEF"},
+		LoadedModules:        []string{"xul.dll/130.0", "ntdll.dll/10.0"},
 		CrashingThreadFrames: []schemas.Frame{{Frame: 0, Module: "xul.dll", Function: "mozilla::Crash()", File: "mfbt/Assertions.cpp", Line: ptr(int64(42)), Offset: "0x7ff0001000", ModuleOffset: "0x1000", Trust: "context"}},
 		Modules: []schemas.Module{
 			{Filename: "xul.dll", DebugFile: "xul.pdb", DebugID: "ABCDEF0123456789", Version: "130.0", BaseAddr: "0x7ff0000000", EndAddr: "0x7ff8000000", MissingSymbols: true},

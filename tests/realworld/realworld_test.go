@@ -103,6 +103,12 @@ func TestRealWorldAnswers(t *testing.T) {
 			check("/search/?signature="+q("="+s), tok)
 			check("/api/SuperSearch/?signature="+q("="+s)+"&_cardinality.install_time=&_facets=uptime", tok)
 			check("/api/SignatureFirstDate/?signatures="+q(s), tok)
+			check("/signature/?signature="+q(s)+"&tab=bugzilla", tok)
+			check("/signature/?signature="+q(s)+"&tab=correlations", tok)
+			check("/api/Bugs/?signatures="+q(s), tok)
+			for _, p := range products {
+				check("/api/Correlations/?signature="+q(s)+"&product="+q(p)+"&days=28", tok)
+			}
 		}
 		for cid := range ids {
 			check("/report/index/"+cid, tok, http.StatusNotFound)

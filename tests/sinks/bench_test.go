@@ -18,6 +18,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/crashstream/crashstream/schemas"
@@ -49,7 +50,10 @@ func flagSet() *flag.FlagSet { return flag.NewFlagSet("defaults", flag.ContinueO
 // with density ∝ 1/r (r = floor(20000^u), u uniform), so the top signature
 // holds about 7% of crashes and half of them sit in the top ~100. Crashes
 // spread over the 60 days before now; products Firefox 70%, Fenix 20%,
-// Thunderbird 10%; 5 versions, 4 process types, 3 platforms.
+// Thunderbird 10%; 5 versions, 4 process types, 3 platforms. Each crash
+// loads 41 modules or so (30 in every crash, 10 of 300 libraries in three
+// versions, and for the top 50 signatures a "hook" module of its own in 90%
+// of its crashes: what correlations find), with a CPU and a GPU vendor.
 
 const benchSignatures = 20000
 
@@ -97,6 +101,16 @@ func benchLoad(t *testing.T, conn driver.Conn, db string, rows int) {
 	require.NoError(t, conn.Exec(ctx, drop))
 	_, err := clickhouse.MigrateCluster(ctx, conn, db, cluster)
 	require.NoError(t, err)
+	// attribute_daily_mv expands each crash into its ~45 correlation
+	// attributes, and a million-row INSERT through it passes 18.16's 4 GB
+	// per query (the sink's inserts are thousands of rows): the bulk load
+	// goes around the view and counts the attributes once afterwards, as
+	// migration 0008 does for the crashes stored before it.
+	onCluster := ""
+	if cluster != "" {
+		onCluster = " ON CLUSTER " + cluster
+	}
+	require.NoError(t, conn.Exec(ctx, "DROP TABLE IF EXISTS "+db+".attribute_daily_mv"+onCluster))
 	now := time.Now().UTC().Truncate(time.Second)
 	start := time.Now()
 	const chunk = 1_000_000
@@ -104,10 +118,15 @@ func benchLoad(t *testing.T, conn driver.Conn, db string, rows int) {
 		n := min(chunk, rows-off)
 		q := fmt.Sprintf(`INSERT INTO %[1]s.crashes (crash_id, uuid, date_processed, submitted_timestamp, product, version, release_channel,
   build, process_type, os_name, os_version, signature, uptime, install_time, startup_crash, is_garbage_collecting,
-  modules_in_stack, addons, success, row_version)
+  modules_in_stack, addons, success, row_version, loaded_modules, cpu_info, adapter_vendor_id)
 SELECT id, id, sub + 60, sub, product, version, channel, build, ptype, os, '10.0.19045', sig, uptime, itime,
   toUInt8(uptime < 60), toUInt8(n %% 17 = 0), ['xul.dll/0123456789ABCDEF', 'ntdll.dll/0123456789ABCDEF'],
-  [concat('addon', toString(n %% 13), '@example.com:1.0')], 1, toUInt64(toUInt32(sub)) * 1000000
+  [concat('addon', toString(n %% 13), '@example.com:1.0')], 1, toUInt64(toUInt32(sub)) * 1000000,
+  arrayConcat(arrayMap(i -> concat('common', toString(i), '.dll/1.0'), range(30)),
+    arrayMap(i -> concat('lib', toString(cityHash64(n, 10 + i) %% 300), '.dll/', toString(1 + cityHash64(n, 30 + i) %% 3), '.0'), range(10)),
+    if(rank <= 50 AND cityHash64(n, 9) %% 10 < 9, [concat('hook', toString(rank), '.dll/2.0')], emptyArrayString())),
+  multiIf(cityHash64(n, 11) %% 100 < 70, 'GenuineIntel family 6 model 158', 'AuthenticAMD family 23 model 113'),
+  multiIf(cityHash64(n, 12) %% 100 < 60, '0x8086', cityHash64(n, 12) %% 100 < 85, '0x10de', '0x1002')
 FROM (
   SELECT number + %[2]d AS n,
     lower(hex(sipHash128(toString(n)))) AS h,
@@ -121,12 +140,22 @@ FROM (
     toInt64(20261001000000 + (cityHash64(n, 3) %% 5) * 1000000) AS build,
     multiIf(cityHash64(n, 4) %% 100 < 50, 'parent', cityHash64(n, 4) %% 100 < 85, 'content', cityHash64(n, 4) %% 100 < 95, 'gpu', 'rdd') AS ptype,
     multiIf(cityHash64(n, 5) %% 100 < 70, 'Windows NT', cityHash64(n, 5) %% 100 < 85, 'Mac OS X', 'Linux') AS os,
-    concat('sig_', toString(toUInt32(floor(exp((cityHash64(n, 6) %% 1000000) / 1000000 * log(%[4]d))))), ' | mozilla::dom::Something') AS sig,
+    toUInt32(floor(exp((cityHash64(n, 6) %% 1000000) / 1000000 * log(%[4]d)))) AS rank,
+    concat('sig_', toString(rank), ' | mozilla::dom::Something') AS sig,
     toInt64((cityHash64(n, 7) %% 7200)) AS uptime,
     toInt64(1700000000 + cityHash64(n, 8) %% 2000000) AS itime
   FROM system.numbers LIMIT %[5]d
 )`, db, off, now.Unix(), benchSignatures, n, rows)
 		require.NoError(t, conn.Exec(ctx, q))
+	}
+	migs, err := clickhouse.ClusterMigrations(db, cluster)
+	require.NoError(t, err)
+	for _, m := range migs {
+		if m.Name == "attribute_daily" {
+			for _, st := range m.Statements { // the table (there), the view again, the counts
+				require.NoError(t, conn.Exec(ctx, st))
+			}
+		}
 	}
 	t.Logf("loaded %d rows in %s (%.0f rows/s, INSERT ... SELECT through the views)", rows, time.Since(start).Round(time.Second), float64(rows)/time.Since(start).Seconds())
 	// let background merges settle so that timings are not of a table mid-merge
@@ -585,3 +614,67 @@ func benchQueryCPU(t *testing.T, conn driver.Conn, cluster, tag string, variants
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// TestBenchCorrelations measures the Correlations tab's query for the top
+// signature of Firefox over 7 days: computed on demand (what a signature
+// outside the precomputed top gets), the daily precomputation of the top
+// 50 per product and channel, and the precomputed read.
+//
+//	CRASHSTREAM_STACK=1 CRASHSTREAM_BENCH_ROWS=1000000 CRASHSTREAM_BENCH_DB=cs_bench_corr_1000000 go test -run TestBenchCorrelations -v -timeout 60m ./sinks/
+func TestBenchCorrelations(t *testing.T) {
+	conn, cfg, rows, runs := benchDB(t, 20)
+	ctx := context.Background()
+	co, err := clickhouse.NewCorrelator(conn, cfg.Database, fields.New(), clickhouse.DefaultCorrelationAnnotations)
+	require.NoError(t, err)
+	// forget an earlier run's precomputed rows, so that the 7-day window is
+	// computed on demand first
+	cluster := os.Getenv("CRASHSTREAM_CLICKHOUSE_CLUSTER")
+	drops := []string{"DROP TABLE IF EXISTS " + cfg.Database + ".signature_correlations"}
+	if cluster != "" {
+		drops = []string{"DROP TABLE IF EXISTS " + cfg.Database + ".signature_correlations ON CLUSTER " + cluster,
+			"DROP TABLE IF EXISTS " + cfg.Database + ".signature_correlations_local ON CLUSTER " + cluster}
+	}
+	migs, err := clickhouse.ClusterMigrations(cfg.Database, cluster)
+	require.NoError(t, err)
+	for _, m := range migs {
+		if m.Name == "signature_correlations" {
+			drops = append(drops, m.Statements...)
+		}
+	}
+	for _, st := range drops {
+		require.NoError(t, conn.Exec(ctx, st))
+	}
+	const sig = "sig_1 | mozilla::dom::Something"
+	p := clickhouse.CorrelationParams{Signature: sig, Product: "Firefox", Days: 14} // 14 days: never the precomputed path
+	var res *clickhouse.CorrelationsResult
+	p50, p95 := measure(t, runs, func() error {
+		var err error
+		res, err = co.Correlations(ctx, p)
+		return err
+	})
+	require.NotEmpty(t, res.Items)
+	t.Logf("on demand, 14 days: p50 %d ms, p95 %d ms; %d of %d crashes; first %s %s (%.2f vs %.2f)", p50.Milliseconds(), p95.Milliseconds(),
+		res.SigTotal, res.AllTotal, res.Items[0].Kind, res.Items[0].Value, res.Items[0].SigShare, res.Items[0].AllShare)
+	assert.Equal(t, "hook1.dll/2.0", res.Items[0].Value, "the top signature's own module ranks first")
+	p.Days = 7
+	p.End = time.Now().UTC().Truncate(24 * time.Hour) // the window precompute fills for yesterday
+	q50, q95 := measure(t, runs, func() error {
+		var err error
+		res, err = co.Correlations(ctx, p)
+		return err
+	})
+	require.False(t, res.Precomputed)
+	t.Logf("on demand, 7 days: p50 %d ms, p95 %d ms; %d of %d crashes", q50.Milliseconds(), q95.Milliseconds(), res.SigTotal, res.AllTotal)
+	start := time.Now()
+	n, err := co.Precompute(ctx, p.End.Add(-24*time.Hour), 50)
+	require.NoError(t, err)
+	t.Logf("precompute top 50 per product and per product+channel: %d signatures in %s", n, time.Since(start).Round(time.Millisecond))
+	r50, r95 := measure(t, runs, func() error {
+		var err error
+		res, err = co.Correlations(ctx, p)
+		return err
+	})
+	require.True(t, res.Precomputed)
+	t.Logf("\n| crashes | correlations, top signature of Firefox | p50 ms | p95 ms |\n|---|---|---|---|\n| %d | on demand, 14 days | %d | %d |\n| %d | on demand, 7 days | %d | %d |\n| %d | precomputed, 7 days | %d | %d |",
+		rows, p50.Milliseconds(), p95.Milliseconds(), rows, q50.Milliseconds(), q95.Milliseconds(), rows, r50.Milliseconds(), r95.Milliseconds())
+}
