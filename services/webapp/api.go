@@ -681,7 +681,7 @@ func (s *Server) rawCrash(c *gin.Context) {
 // --- reports --------------------------------------------------------------
 
 func (s *Server) signatureFirstDate(c *gin.Context) {
-	sigs := append(c.QueryArray("signatures"), c.QueryArray("signatures[]")...)
+	sigs := listParam(c, "signatures")
 	if len(sigs) == 0 {
 		apiError(c, http.StatusBadRequest, "signatures: required")
 		return

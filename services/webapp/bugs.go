@@ -20,6 +20,8 @@ const maxBugQuery = 1000
 // -webapp.bugzilla.refresh (the pages use it too).
 func (s *Server) Bugs() *bugzilla.Cache { return s.bugs }
 
+// listParam is a list parameter as Socorro's clients send it: repeated
+// name=, or name[]= (jQuery's form).
 func listParam(c *gin.Context, name string) []string {
 	return append(c.QueryArray(name), c.QueryArray(name+"[]")...)
 }
