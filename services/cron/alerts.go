@@ -55,11 +55,12 @@ func validateAlerts(a AlertsConfig) error {
 // Metrics: crashstream_alerts_total by outcome (fired: claimed and sent
 // by this replica; quiet: within the cooldown; taken: claimed by another
 // replica first) and crashstream_alerts_deliveries_total by status
-// (delivered, failed after its retries).
+// (delivered; failed after its retries, tried again at the next run;
+// rejected by a 4xx).
 func Alerts(ev *alerts.Evaluator, every time.Duration, log zerolog.Logger, reg prometheus.Registerer) Job {
 	m := runtime.NewMetrics(reg)
 	outcomes := m.CounterVec("crashstream_alerts_total", "Alert rule matches by outcome: fired (claimed and sent by this replica), quiet (within the cooldown), taken (claimed by another replica).", "outcome")
-	deliveries := m.CounterVec("crashstream_alerts_deliveries_total", "Alert webhook deliveries by status: delivered, or failed after its retries.", "status")
+	deliveries := m.CounterVec("crashstream_alerts_deliveries_total", "Alert webhook deliveries by status: delivered, failed after its retries (tried again next run), rejected (a 4xx).", "status")
 	return NewJob("alerts", every, false, func(ctx context.Context, p time.Time) error {
 		at := p.Add(every)
 		sum, err := ev.Evaluate(ctx, at)
@@ -68,12 +69,13 @@ func Alerts(ev *alerts.Evaluator, every time.Duration, log zerolog.Logger, reg p
 		outcomes.WithLabelValues("taken").Add(float64(sum.Taken))
 		deliveries.WithLabelValues(alerts.StatusDelivered).Add(float64(sum.Delivered))
 		deliveries.WithLabelValues(alerts.StatusFailed).Add(float64(sum.Failed))
+		deliveries.WithLabelValues(alerts.StatusRejected).Add(float64(sum.Rejected))
 		line := log.Info()
-		if err != nil || sum.Failed > 0 {
+		if err != nil || sum.Failed+sum.Rejected > 0 {
 			line = log.Warn().AnErr("error", err)
 		}
 		line.Time("at", at).Int("candidates", sum.Candidates).Int("fired", sum.Fired).Int("quiet", sum.Quiet).Int("taken", sum.Taken).
-			Int("delivered", sum.Delivered).Int("failed_deliveries", sum.Failed).Msg("alerts")
+			Int("resumed", sum.Resumed).Int("delivered", sum.Delivered).Int("failed_deliveries", sum.Failed).Int("rejected_deliveries", sum.Rejected).Msg("alerts")
 		return err
 	})
 }

@@ -17,9 +17,14 @@
 // cron replicas evaluating at once exactly one wins and sends; a subject
 // stays quiet for its rule's cooldown after a claim. Deliveries run at
 // once (a slow webhook holds no other up), each retried with the shared
-// backoff policy within a bound. A replica that dies between its claim and
-// its deliveries leaves the firing listed as pending: alerts are sent at
-// most once, never twice.
+// backoff policy within a bound. The claimant holds a lease on the
+// firing's record while it delivers; a delivery that still failed, or
+// that a replica dying mid-way left pending, is taken over (a conditional
+// write of the record, so by one evaluator) and tried again at each
+// evaluation for RedeliverFor. A webhook answering 4xx (not 408 or 429)
+// rejects the delivery for good. The one case a receiver can get a firing
+// twice is a replica dying after a POST and before recording it: the
+// firing's id lets the receiver deduplicate.
 //
 // The cron job publishes the rules it runs (webhooks by name only: their
 // URLs are credentials) beside the firings; the webapp's Alerts page and

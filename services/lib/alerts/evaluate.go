@@ -2,6 +2,8 @@ package alerts
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -101,9 +103,17 @@ type Summary struct {
 	// by this evaluation and delivered; Quiet were within their cooldown;
 	// Taken were claimed by another evaluator first.
 	Candidates, Fired, Quiet, Taken int
-	// Delivered and Failed count deliveries (a firing × a webhook).
-	Delivered, Failed int
+	// Resumed counts earlier firings whose outstanding deliveries this
+	// evaluation took over.
+	Resumed int
+	// Delivered, Failed and Rejected count this evaluation's deliveries
+	// (a firing × a webhook) by outcome.
+	Delivered, Failed, Rejected int
 }
+
+// RedeliverFor is how long a firing's failed deliveries are tried again
+// (once per evaluation): a webhook down for longer misses the alert.
+const RedeliverFor = 24 * time.Hour
 
 // Evaluator evaluates the rules, records each firing once and delivers it.
 type Evaluator struct {
@@ -111,11 +121,16 @@ type Evaluator struct {
 	src      Source
 	store    Store
 	notifier *Notifier
+	// holder names this evaluator in delivery leases.
+	holder string
+	now    func() time.Time
 }
 
 // NewEvaluator returns an evaluator of rules.
 func NewEvaluator(rules *Rules, src Source, store Store, n *Notifier) *Evaluator {
-	return &Evaluator{rules: rules, src: src, store: store, notifier: n}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &Evaluator{rules: rules, src: src, store: store, notifier: n, holder: hex.EncodeToString(b), now: time.Now}
 }
 
 // Evaluate runs every rule for the evaluation time at (the end of the
@@ -123,15 +138,27 @@ func NewEvaluator(rules *Rules, src Source, store Store, n *Notifier) *Evaluator
 // subject that meets its rule is claimed in the object store (a
 // conditional write: of concurrent evaluators exactly one wins; after a
 // claim the subject is quiet for the rule's cooldown), its firing is
-// recorded, then delivered to the rule's webhooks, all deliveries at once
-// so a slow webhook holds up no other. A rule whose query fails does not
-// stop the others; its error is returned with theirs.
+// recorded (with this evaluator's lease on it), then delivered to the
+// rule's webhooks, all deliveries at once so a slow webhook holds up no
+// other. Before the rules, earlier firings with deliveries outstanding are
+// taken over and those deliveries made again (see resume). A rule whose
+// query fails does not stop the others; its error is returned with theirs.
 func (e *Evaluator) Evaluate(ctx context.Context, at time.Time) (Summary, error) {
 	var sum Summary
 	var errs []error
 	if err := publishRules(ctx, e.store, e.rules, at); err != nil {
 		errs = append(errs, err)
 	}
+	now := e.now().UTC()
+	lease := now.Add(e.notifier.leaseTTL())
+	// Earlier firings with deliveries still to make (failed, or left
+	// pending by an evaluator that died) first: take each over with a
+	// conditional write of its record, so one evaluator resends it.
+	resumed, err := e.resume(ctx, now, lease)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	sum.Resumed = len(resumed)
 	var fired []*Firing
 	for _, r := range e.rules.Rules {
 		cands, err := candidates(ctx, e.src, r, at)
@@ -157,6 +184,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, at time.Time) (Summary, error)
 			for _, h := range e.rules.hooksOf(r) {
 				f.Deliveries = append(f.Deliveries, Delivery{Webhook: h.Name, Format: h.Format, Status: StatusPending})
 			}
+			f.Holder, f.LeaseUntil = e.holder, lease
 			if err := saveFiring(ctx, e.store, *f); err != nil {
 				errs = append(errs, fmt.Errorf("rule %s: record firing: %w", r.Name, err))
 			}
@@ -164,22 +192,53 @@ func (e *Evaluator) Evaluate(ctx context.Context, at time.Time) (Summary, error)
 		}
 	}
 	sum.Fired = len(fired)
-	if len(fired) > 0 {
-		e.notifier.DeliverAll(ctx, e.rules, fired)
-		for _, f := range fired {
-			for _, d := range f.Deliveries {
-				if d.Status == StatusDelivered {
-					sum.Delivered++
-				} else {
-					sum.Failed++
-				}
-			}
-			if err := saveFiring(context.WithoutCancel(ctx), e.store, *f); err != nil {
-				errs = append(errs, fmt.Errorf("rule %s: record deliveries: %w", f.Rule, err))
+	all := append(resumed, fired...)
+	var attempted []*Delivery
+	for _, f := range all {
+		for i := range f.Deliveries {
+			if f.Deliveries[i].outstanding() {
+				attempted = append(attempted, &f.Deliveries[i])
 			}
 		}
 	}
+	e.notifier.DeliverAll(ctx, e.rules, all)
+	for _, d := range attempted {
+		switch d.Status {
+		case StatusDelivered:
+			sum.Delivered++
+		case StatusRejected:
+			sum.Rejected++
+		default:
+			sum.Failed++
+		}
+	}
+	for _, f := range all {
+		f.Holder, f.LeaseUntil = "", time.Time{} // what is still outstanding is anyone's at the next evaluation
+		if err := saveFiring(context.WithoutCancel(ctx), e.store, *f); err != nil {
+			errs = append(errs, fmt.Errorf("rule %s: record deliveries: %w", f.Rule, err))
+		}
+	}
 	return sum, errors.Join(errs...)
+}
+
+// resume takes over the firings of the last RedeliverFor that have
+// deliveries outstanding and no live lease.
+func (e *Evaluator) resume(ctx context.Context, now, lease time.Time) ([]*Firing, error) {
+	fs, keys, etags, err := outstandingFirings(ctx, e.store, now.Add(-RedeliverFor), now)
+	if err != nil {
+		return nil, fmt.Errorf("outstanding deliveries: %w", err)
+	}
+	var out []*Firing
+	var errs []error
+	for i, f := range fs {
+		switch err := takeOver(ctx, e.store, keys[i], etags[i], f, e.holder, lease); {
+		case err == nil:
+			out = append(out, f)
+		case !errors.Is(err, errTaken):
+			errs = append(errs, fmt.Errorf("take over firing %s: %w", f.ID, err))
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // ratio is current/previous for messages (+Inf when previous is 0).

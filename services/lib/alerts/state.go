@@ -38,12 +38,20 @@ const (
 	firingPrefix = prefix + "firings/"
 )
 
-// Delivery states.
+// Delivery states. Pending and failed deliveries are outstanding: a later
+// evaluation sends them again (see redeliver); delivered and rejected ones
+// are final.
 const (
 	StatusPending   = "pending"
 	StatusDelivered = "delivered"
 	StatusFailed    = "failed"
+	// StatusRejected is a 4xx answer other than 408 and 429: the URL or
+	// the body is wrong, and sending it again cannot help.
+	StatusRejected = "rejected"
 )
+
+// outstanding reports whether a delivery is still to be made.
+func (d Delivery) outstanding() bool { return d.Status == StatusPending || d.Status == StatusFailed }
 
 // Delivery is a firing's delivery to one webhook.
 type Delivery struct {
@@ -82,6 +90,20 @@ type Firing struct {
 	Rank       int        `json:"rank,omitempty"`
 	At         time.Time  `json:"fired_at"`
 	Deliveries []Delivery `json:"deliveries,omitempty"`
+	// Holder is the evaluator delivering the firing's outstanding
+	// deliveries, until LeaseUntil; after that another may take over.
+	Holder     string    `json:"holder,omitempty"`
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
+}
+
+// outstanding reports whether any delivery is still to be made.
+func (f Firing) outstanding() bool {
+	for _, d := range f.Deliveries {
+		if d.outstanding() {
+			return true
+		}
+	}
+	return false
 }
 
 // subject is what a cooldown applies to.
@@ -157,6 +179,49 @@ func saveFiring(ctx context.Context, st Store, f Firing) error {
 		return err
 	}
 	return st.PutBytes(ctx, FiringKey(f), b, "application/json")
+}
+
+// takeOver makes holder the deliverer of the firing at key, read with
+// etag, until until: a conditional replace, so of two evaluators that read
+// the same record one wins (errTaken for the other).
+func takeOver(ctx context.Context, st Store, key, etag string, f *Firing, holder string, until time.Time) error {
+	f.Holder, f.LeaseUntil = holder, until
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return taken(st.PutIfMatch(ctx, key, b, etag))
+}
+
+// outstandingFirings lists the firings since since (newest days first)
+// with a delivery still to be made and no live lease at now, with their
+// keys and ETags.
+func outstandingFirings(ctx context.Context, st Store, since, now time.Time) ([]*Firing, []string, []string, error) {
+	var fs []*Firing
+	var keys, etags []string
+	for day := now.UTC().Truncate(24 * time.Hour); !day.Before(since.UTC().Truncate(24 * time.Hour)); day = day.Add(-24 * time.Hour) {
+		for info, err := range st.List(ctx, firingPrefix+day.Format("2006-01-02")+"/") {
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			b, etag, err := st.GetWithETag(ctx, info.Key, 1<<20)
+			if errors.Is(err, objectstore.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			var f Firing
+			if err := json.Unmarshal(b, &f); err != nil {
+				continue // not ours to judge; the page reports it
+			}
+			if f.At.Before(since) || !f.outstanding() || f.LeaseUntil.After(now) {
+				continue
+			}
+			fs, keys, etags = append(fs, &f), append(keys, info.Key), append(etags, etag)
+		}
+	}
+	return fs, keys, etags, nil
 }
 
 // Published is the rules as the evaluator last ran them, for the webapp:

@@ -61,6 +61,19 @@ func (c NotifierConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+// leaseTTL is how long an evaluator holds a firing's deliveries: twice the
+// longest a delivery can take (every attempt timing out after the longest
+// wait), and at least 10 minutes, so that a live holder is never taken
+// over.
+func (n *Notifier) leaseTTL() time.Duration {
+	attempts := max(n.cfg.Retry.MaxAttempts, 1)
+	worst := time.Duration(attempts) * (n.cfg.Timeout + n.cfg.Retry.Max)
+	if n.cfg.Retry.MaxElapsed > 0 {
+		worst = min(worst, n.cfg.Retry.MaxElapsed+n.cfg.Timeout)
+	}
+	return max(2*worst, 10*time.Minute)
+}
+
 // Notifier posts firings to webhooks.
 type Notifier struct {
 	cfg  NotifierConfig
@@ -77,12 +90,13 @@ func NewNotifier(cfg NotifierConfig) (*Notifier, error) {
 }
 
 // errPermanent marks an answer a retry cannot change (a 4xx other than
-// 408 and 429: the URL or the body is wrong).
+// 408 and 429: the URL or the body is wrong): the delivery is rejected.
 var errPermanent = errors.New("permanent")
 
-// DeliverAll delivers every firing to its webhooks (the Deliveries the
-// evaluator listed), at most cfg.Parallel at once, each retried on its
-// own, and fills in each delivery's outcome.
+// DeliverAll makes every outstanding delivery of the firings (the
+// Deliveries the evaluator listed), at most cfg.Parallel at once, each
+// retried on its own, and fills in each one's outcome; Attempts adds up
+// over the runs that tried it.
 func (n *Notifier) DeliverAll(ctx context.Context, rs *Rules, fs []*Firing) {
 	hooks := map[string]Webhook{}
 	for _, h := range rs.Webhooks {
@@ -93,9 +107,12 @@ func (n *Notifier) DeliverAll(ctx context.Context, rs *Rules, fs []*Firing) {
 	for _, f := range fs {
 		for i := range f.Deliveries {
 			d := &f.Deliveries[i]
+			if !d.outstanding() {
+				continue
+			}
 			h, ok := hooks[d.Webhook]
 			if !ok {
-				d.Status, d.Error = StatusFailed, "no such webhook"
+				d.Status, d.Error = StatusRejected, "no such webhook (the rules file no longer names it)"
 				continue
 			}
 			wg.Add(1)
@@ -117,12 +134,16 @@ func (n *Notifier) deliver(ctx context.Context, h Webhook, f Firing, d *Delivery
 		d.Status, d.Error = StatusFailed, err.Error()
 		return
 	}
-	err = n.cfg.Retry.Retry(ctx, func(attempt int) error {
-		d.Attempts = attempt
+	err = n.cfg.Retry.Retry(ctx, func(int) error {
+		d.Attempts++
 		return n.post(ctx, h.URL, body)
 	}, func(err error) bool { return !errors.Is(err, errPermanent) }, nil)
 	d.At = time.Now().UTC()
-	if err != nil {
+	switch {
+	case errors.Is(err, errPermanent):
+		d.Status, d.Error = StatusRejected, err.Error()
+		return
+	case err != nil:
 		d.Status, d.Error = StatusFailed, err.Error()
 		return
 	}
@@ -217,7 +238,7 @@ func (n *Notifier) Body(format string, f Firing) ([]byte, error) {
 			Summary string `json:"summary"`
 			URL     string `json:"url,omitempty"`
 		}
-		f.Deliveries = nil
+		f.Deliveries, f.Holder, f.LeaseUntil = nil, "", time.Time{} // the record's bookkeeping, not the alert
 		return json.Marshal(generic{Firing: f, Summary: f.Summary(), URL: link})
 	case FormatSlack:
 		text := f.Summary()

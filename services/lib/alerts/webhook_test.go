@@ -73,7 +73,7 @@ func testNotifier(t *testing.T) *Notifier {
 	return n
 }
 
-var spike = Firing{ID: "abc", Rule: "spike", Kind: SignatureSpike, Product: "Firefox", Version: "130.0", Signature: "OOM | <script>&",
+var spike = Firing{ID: "abc", Holder: "h1", LeaseUntil: time.Date(2026, 12, 5, 8, 10, 0, 0, time.UTC), Rule: "spike", Kind: SignatureSpike, Product: "Firefox", Version: "130.0", Signature: "OOM | <script>&",
 	Window: Duration(time.Hour), Current: 200, Previous: 2, Factor: 10, Min: 50, At: time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)}
 
 // TestBodies: the generic body is the firing with a summary and the
@@ -91,6 +91,8 @@ func TestBodies(t *testing.T) {
 	assert.Equal(t, "https://crash-stats.example/signature/?product=Firefox&signature=OOM+%7C+%3Cscript%3E%26&version=130.0", g["url"])
 	assert.Equal(t, "Signature spike in Firefox 130.0: OOM | <script>& (200 crashes in the last 1h0m0s, 100.0× the 2 of the 1h0m0s before)", g["summary"])
 	assert.NotContains(t, g, "deliveries")
+	assert.NotContains(t, g, "holder")
+	assert.NotContains(t, g, "lease_until")
 
 	b, err = n.Body(FormatSlack, spike)
 	require.NoError(t, err)
@@ -175,7 +177,7 @@ func TestDeliveryRetries(t *testing.T) {
 	assert.Equal(t, 2, byName["flaky"].Attempts)
 	assert.EqualValues(t, 2, flaky.calls.Load())
 	assert.Len(t, flaky.got(), 1, "delivered once")
-	assert.Equal(t, StatusFailed, byName["gone"].Status)
+	assert.Equal(t, StatusRejected, byName["gone"].Status)
 	assert.Equal(t, 1, byName["gone"].Attempts, "a 404 is not retried")
 	assert.Equal(t, StatusDelivered, byName["fine"].Status)
 	assert.Equal(t, StatusDelivered, byName["slow"].Status)
