@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,11 @@ type AdminConfig struct {
 	ShutdownTimeout time.Duration
 	// CheckTimeout bounds each dependency check of /__heartbeat__.
 	CheckTimeout time.Duration
+	// Pprof serves net/http/pprof under /debug/pprof/ on the admin port
+	// (never on a public one): CPU and allocation profiles under load, as
+	// the benchmark takes them. Off by default, since a profile costs the
+	// process CPU while it runs.
+	Pprof bool
 }
 
 // RegisterFlags adds -admin.addr with the service's default port and
@@ -32,6 +38,7 @@ func (c *AdminConfig) RegisterFlags(fs *flag.FlagSet, defaultAddr string) {
 	fs.StringVar(&c.Addr, "admin.addr", defaultAddr, "admin server address (health, version, metrics); empty disables it")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown.timeout", 30*time.Second, "bound on graceful shutdown (drain, flush, close)")
 	fs.DurationVar(&c.CheckTimeout, "admin.check-timeout", 3*time.Second, "bound on each dependency check of /__heartbeat__")
+	fs.BoolVar(&c.Pprof, "admin.pprof", false, "serve net/http/pprof under /debug/pprof/ on the admin port")
 }
 
 // Validate checks the address and timeouts.
@@ -96,6 +103,13 @@ func (a *admin) handler() http.Handler {
 	publicRoutes(mux)
 	mux.HandleFunc("/__heartbeat__", a.heartbeat)
 	mux.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
+	if a.cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

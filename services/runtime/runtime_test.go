@@ -257,3 +257,19 @@ func TestMetricsRegisterOnce(t *testing.T) {
 	assert.Panics(t, func() { m.CounterVec("t_total", "help", "l") }, "a name registered twice is a bug")
 	NewMetrics(nil).CounterVec("t_total", "help", "l").WithLabelValues("a").Inc() // unregistered: fine
 }
+
+// TestAdminPprof: the profiles are on the admin port only when asked for,
+// and never on a public port.
+func TestAdminPprof(t *testing.T) {
+	off := NewProcess(AdminConfig{ShutdownTimeout: time.Second, CheckTimeout: time.Second}, zerolog.Nop())
+	code, _ := get(t, off.AdminHandler(), "/debug/pprof/")
+	assert.Equal(t, 404, code, "pprof is off by default")
+	on := NewProcess(AdminConfig{ShutdownTimeout: time.Second, CheckTimeout: time.Second, Pprof: true}, zerolog.Nop())
+	code, body := get(t, on.AdminHandler(), "/debug/pprof/")
+	assert.Equal(t, 200, code)
+	assert.Contains(t, body, "allocs")
+	code, _ = get(t, on.AdminHandler(), "/debug/pprof/heap?debug=1")
+	assert.Equal(t, 200, code)
+	code, _ = get(t, PublicHealth(), "/debug/pprof/")
+	assert.Equal(t, 404, code, "never on a public port")
+}
