@@ -33,6 +33,7 @@ type Collector struct {
 	m         *metrics
 	log       zerolog.Logger
 	adm       *admission
+	limit     *storeLimit
 	annMem    *budget
 	annChunks *sync.Pool
 	engine    *gin.Engine
@@ -64,11 +65,12 @@ func New(cfg Config, store Store, pub Publisher, reg prometheus.Registerer, log 
 		now: time.Now, pool: newChunkPool(cfg.SpoolMemoryTotal), annMem: &budget{limit: cfg.AnnotationMemoryTotal},
 		annChunks: &sync.Pool{New: func() any { b := make([]byte, annChunkSize); return &b }}}
 	c.adm = newAdmission(cfg.MaxInFlight, cfg.EvictMinAge, float64(cfg.EvictBelow), func() time.Time { return c.now() })
+	c.limit = newStoreLimit(cfg.StoreLimitMin, cfg.MaxInFlight, cfg.StoreLatencyTarget, func() time.Time { return c.now() })
 	if cfg.SubmitterToken != "" {
 		c.token = sha256.Sum256([]byte(cfg.SubmitterToken))
 	}
 	c.mover = newCrashMover(cfg, store, pub, nil, log)
-	c.m = newMetrics(reg, func() float64 { return float64(len(c.mover.retry)) })
+	c.m = newMetrics(reg, func() float64 { return float64(len(c.mover.retry)) }, c.limit.current)
 	c.mover.m = c.m
 
 	e := gin.New()
@@ -171,6 +173,11 @@ func (c *Collector) handle(g *gin.Context) answer {
 		return discard(http.StatusServiceUnavailable, "overloaded")
 	}
 	defer c.adm.release(t)
+	if c.limit.full() {
+		// The stores are at their measured limit: refuse before the
+		// upload rather than after it.
+		return discard(http.StatusServiceUnavailable, "overloaded")
+	}
 	c.m.inFlight.Inc()
 	defer c.m.inFlight.Dec()
 
@@ -241,13 +248,18 @@ func (c *Collector) handle(g *gin.Context) answer {
 	if err != nil {
 		return discard(http.StatusBadRequest, "malformed_"+reasonInvalidUUID)
 	}
+	if !c.limit.acquire() {
+		return discard(http.StatusServiceUnavailable, "overloaded")
+	}
 	storeStart := c.now()
 	if err := c.mover.save(r.Context(), cr); err != nil {
+		c.limit.release(c.now().Sub(storeStart), rep.size)
 		c.log.Warn().Err(err).Str("crash_id", id).Msg("storing crash failed; answered 503")
 		return discard(http.StatusServiceUnavailable, "storage_unavailable")
 	}
 	publishStart := c.now()
 	c.mover.publish(r.Context(), cr.received)
+	c.limit.release(c.now().Sub(storeStart), rep.size)
 	c.m.stage.WithLabelValues("read").Observe(readDone.Sub(readStart).Seconds())
 	c.m.stage.WithLabelValues("store").Observe(publishStart.Sub(storeStart).Seconds())
 	c.m.stage.WithLabelValues("publish").Observe(c.now().Sub(publishStart).Seconds())

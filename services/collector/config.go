@@ -54,6 +54,12 @@ type Config struct {
 	EvictBelow  int64
 	EvictMinAge time.Duration
 	AdmitWait   time.Duration
+	// StoreLatencyTarget is the time storing and announcing one report
+	// should take (plus its bytes at 64 MiB/s); the number of reports stored
+	// at once adapts to it, from StoreLimitMin up to MaxInFlight, and the
+	// reports past it are shed with 503 + Retry-After (storelimit.go).
+	StoreLatencyTarget time.Duration
+	StoreLimitMin      int
 	// AnnotationMemoryTotal bounds the annotation bytes all requests hold
 	// in memory together; a request that would pass it gets 503.
 	AnnotationMemoryTotal int64
@@ -97,6 +103,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.EvictBelow, "collector.evict-below", 4<<10, "when all slots are taken, a new request evicts the slowest body reader slower than this many bytes/s")
 	fs.DurationVar(&c.EvictMinAge, "collector.evict-min-age", 500*time.Millisecond, "a body reader is measured for eviction only after this long")
 	fs.DurationVar(&c.AdmitWait, "collector.admit-wait", 2*time.Second, "max wait of a new request for the slot of an evicted one")
+	fs.DurationVar(&c.StoreLatencyTarget, "collector.store-latency-target", 150*time.Millisecond, "target time to store and announce one report (plus its bytes at 64 MiB/s); reports stored at once adapt to it, the excess gets 503 + Retry-After")
+	fs.IntVar(&c.StoreLimitMin, "collector.store-limit-min", 16, "reports stored at once never limited below this")
 	fs.Int64Var(&c.AnnotationMemoryTotal, "collector.annotation-memory-total", 64<<20, "annotation bytes all requests together may hold in memory (503 above)")
 	fs.StringVar(&c.RulesFile, "collector.throttle-rules", "", "throttle rules file, YAML or JSON (default: accept everything)")
 	fs.StringVar(&c.SubmitterToken, "collector.submitter-token", "", "bearer token allowing a client to set the crash id (uuid annotation); empty disables")
@@ -142,6 +150,8 @@ func (c Config) Validate() error {
 		{"-collector.evict-min-age", int64(c.EvictMinAge)},
 		{"-collector.admit-wait", int64(c.AdmitWait)},
 		{"-collector.annotation-memory-total", c.AnnotationMemoryTotal},
+		{"-collector.store-latency-target", int64(c.StoreLatencyTarget)},
+		{"-collector.store-limit-min", int64(c.StoreLimitMin)},
 		{"-collector.store-attempts", int64(c.StoreAttempts)},
 		{"-collector.store-timeout", int64(c.StoreTimeout)},
 		{"-collector.publish-timeout", int64(c.PublishTimeout)},

@@ -25,6 +25,16 @@
 // is the newcomer refused with 503: slow clients are shed first, and
 // requests past their bodies (storing) are never shed.
 //
+// Latency under load. Storing and announcing a report (the object store
+// writes, then the publish) is limited to a number of reports at once that
+// adapts to its measured latency (storelimit.go: AIMD towards
+// -collector.store-latency-target plus the report's bytes at 64 MiB/s,
+// between -collector.store-limit-min and -collector.max-in-flight). Past
+// the limit a report is refused with 503 overloaded + Retry-After at once —
+// before its upload when the limit is already reached as it arrives — so
+// accepted reports do not queue behind the stores for seconds when the
+// offered rate passes what the machine stores in time.
+//
 // Memory per request is allocated as data arrives and released when the
 // request ends; nothing is sized from a header's claim. Per admitted
 // request, outside the global budgets: the connection's buffers (8 KiB),

@@ -20,7 +20,7 @@ type metrics struct {
 	republishDropped prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
+func newMetrics(reg prometheus.Registerer, queueLen, storeLimit func() float64) *metrics {
 	f := promauto.With(reg)
 	m := &metrics{
 		requests: f.NewCounterVec(prometheus.CounterOpts{
@@ -70,5 +70,9 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		Name: "crashstream_collector_republish_queue",
 		Help: "crash.received publishes waiting for a background retry.",
 	}, queueLen)
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "crashstream_collector_store_limit",
+		Help: "Reports that may be stored and announced at once now (adapted to the measured store latency; 503 overloaded past it).",
+	}, storeLimit)
 	return m
 }

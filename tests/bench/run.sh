@@ -8,6 +8,15 @@
 #                              "## Machine" sections of BENCHMARKS.md
 #   tests/bench/run.sh quick   the same at small sizes (< 5 minutes);
 #                              writes .stack/bench-quick.md only
+#   tests/bench/run.sh cost [RATE [SECONDS]]
+#                              only the cost of one crash per process at
+#                              RATE reports/s (default 20) for SECONDS
+#                              (default 60), with profiles (cost.sh)
+#   tests/bench/run.sh admission [SECONDS]
+#                              only ingest at 25/50/100/150 reports/s,
+#                              the collector's adaptive store limit beside
+#                              the same binary without it, interleaved
+#                              (SECONDS per row, default 20)
 #
 # Figures: ingest (crashgen open loop, realistic size mix) at fixed rates up
 # to saturation, end-to-end throughput and visibility lag, processor
@@ -21,12 +30,22 @@ MODE=${1:-quick}
 case $MODE in
 full)
 	RATES=(10 25 50 100 150) STEP=30s PROC_ARGS=(100 3) QUERY_ROWS=(1000000 10000000) QUERY_RUNS=20
-	LAG_COUNT=60 PUT_COUNT=300 PRODUCE=15s DRAIN=900 OUT="$ROOT/BENCHMARKS.md" ;;
+	LAG_COUNT=60 PUT_COUNT=300 PRODUCE=15s DRAIN=900 COST_RATE=20 COST_SECS=60 OUT="$ROOT/BENCHMARKS.md" ;;
 quick)
 	RATES=(5 10 20) STEP=10s PROC_ARGS=(20 1) QUERY_ROWS=(100000) QUERY_RUNS=5
-	LAG_COUNT=15 PUT_COUNT=60 PRODUCE=5s DRAIN=120 OUT="$ROOT/.stack/bench-quick.md" ;;
-*) echo "usage: $0 full|quick" >&2; exit 2 ;;
+	LAG_COUNT=15 PUT_COUNT=60 PRODUCE=5s DRAIN=120 COST_RATE=5 COST_SECS=10 OUT="$ROOT/.stack/bench-quick.md" ;;
+cost)
+	COST_RATE=${2:-20} COST_SECS=${3:-60} OUT="$ROOT/.stack/bench-cost.md" ;;
+admission)
+	STEP=${2:-20}s OUT="$ROOT/.stack/bench-admission.md" ;;
+*) echo "usage: $0 full|quick|cost [rate [seconds]]|admission [seconds]" >&2; exit 2 ;;
 esac
+# cost.sh: the per-crash cost of every process (cost_measure)
+# shellcheck source=cost.sh
+source "$(dirname "$0")/cost.sh"
+# admission.sh: ingest with and without the adaptive store limit
+# shellcheck source=admission.sh
+source "$(dirname "$0")/admission.sh"
 T0=$(date +%s)
 TMP=$(mktemp -d)
 PIDS=()
@@ -63,7 +82,7 @@ export CRASHSTREAM_KAFKA_TOPIC_PREFIX="$ID." CRASHSTREAM_S3_BUCKET="$BUCKET" CRA
 	CRASHSTREAM_WEBAPP_ADDR="127.0.0.1:$(free_port)" CRASHSTREAM_LOG_LEVEL=warn CRASHSTREAM_LOG_FORMAT=json \
 	CRASHSTREAM_PROCESSOR_GROUP="$ID-processor" CRASHSTREAM_PROCESSOR_PRIORITY_GROUP="$ID-processor-priority" \
 	CRASHSTREAM_SINK_CLICKHOUSE_GROUP="$ID-sink-clickhouse" CRASHSTREAM_SINK_OBJECTSTORE_GROUP="$ID-sink-objectstore" \
-	CRASHSTREAM_SINK_TELEMETRY_GROUP="$ID-sink-telemetry"
+	CRASHSTREAM_SINK_TELEMETRY_GROUP="$ID-sink-telemetry" CRASHSTREAM_ADMIN_PPROF=true
 
 # Each service is its own process so that RSS and CPU are per service; the
 # sum is what `crashstream all` would hold at most (one process shares one
@@ -84,6 +103,19 @@ for s in "${SERVICES[@]}"; do
 done
 say "pipeline up: collector http://$COLLECTOR, database $DB, prefix $ID."
 "$CS" crashgen -collector.url "http://$COLLECTOR" -upload-symbols -count 1 -rate 0 -seed 42 -progress 0 >/dev/null 2>&1
+
+if [[ $MODE == cost ]]; then
+	say "cost of one crash: $COST_RATE reports/s for ${COST_SECS}s, then until drained"
+	cost_measure "$COST_RATE" "$COST_SECS" "$OUT"
+	cat "$OUT"
+	say "written to $OUT; profiles in .stack/bench-profiles/$ID"
+	exit 0
+fi
+if [[ $MODE == admission ]]; then
+	admission_compare "$OUT"
+	cat "$OUT"
+	exit 0
+fi
 
 declare -A T_START
 for s in "${SERVICES[@]}"; do T_START[$s]=$(ticks "${PID[$s]}"); done
@@ -161,6 +193,10 @@ done
 say "visibility lag: $LAG_COUNT reports at 2/s"
 LAG=$("$TMP/e2ebench" lag -collector "http://$COLLECTOR" -db "$DB" -rate 2 -count "$LAG_COUNT" -seed 42 2>&1 | tail -1)
 say "  $LAG"
+
+# ---------------------------------------------------------------- cost of one crash
+say "cost of one crash: $COST_RATE reports/s for ${COST_SECS}s, then until drained (cost.sh)"
+cost_measure "$COST_RATE" "$COST_SECS" "$TMP/cost.md"
 
 # Stop the pipeline before the CPU-bound parts.
 for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -245,6 +281,10 @@ REPORT="$TMP/report.md"
 	cat "$RES"
 	echo
 	echo "The stack beside it: ${STACK_RSS%, }."
+	echo
+	echo "### The cost of one crash, every process (cost.sh)"
+	echo
+	cat "$TMP/cost.md"
 	echo
 	echo "### Processor per core beside minidump-stackwalk + siggen"
 	echo

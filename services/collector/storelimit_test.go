@@ -1,0 +1,96 @@
+package collector
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// fakeClock is a settable clock for the limiter's cut interval.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func TestStoreLimitStartsAtMaxAndSheds(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	l := newStoreLimit(2, 3, 100*time.Millisecond, clk.now)
+	for i := 0; i < 3; i++ {
+		assert.False(t, l.full())
+		assert.True(t, l.acquire(), "slot %d", i)
+	}
+	assert.True(t, l.full())
+	assert.False(t, l.acquire(), "past the limit: shed")
+	l.release(time.Millisecond, 0)
+	assert.True(t, l.acquire(), "a released slot is free again")
+}
+
+func TestStoreLimitCutsOncePerInterval(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	l := newStoreLimit(4, 100, 100*time.Millisecond, clk.now)
+	for i := 0; i < 10; i++ {
+		l.acquire()
+	}
+	// ten slow reports ending together are one slow spell: one cut
+	for i := 0; i < 10; i++ {
+		l.release(time.Second, 0)
+	}
+	assert.InDelta(t, 80, l.current(), 1e-9)
+	clk.t = clk.t.Add(100 * time.Millisecond)
+	l.acquire()
+	l.release(time.Second, 0)
+	assert.InDelta(t, 64, l.current(), 1e-9, "a later slow report cuts again")
+}
+
+func TestStoreLimitFloor(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	l := newStoreLimit(4, 10, 10*time.Millisecond, clk.now)
+	for i := 0; i < 50; i++ {
+		clk.t = clk.t.Add(time.Second)
+		l.acquire()
+		l.release(time.Second, 0)
+	}
+	assert.InDelta(t, 4, l.current(), 1e-9)
+	for i := 0; i < 4; i++ {
+		assert.True(t, l.acquire(), "the floor is always served")
+	}
+	assert.False(t, l.acquire())
+}
+
+func TestStoreLimitGrowsOnlyWhenUsed(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	l := newStoreLimit(1, 100, 100*time.Millisecond, clk.now)
+	l.acquire()
+	l.release(time.Second, 0) // 100 -> 80
+	clk.t = clk.t.Add(time.Second)
+	l.acquire()
+	l.release(time.Second, 0) // -> 64
+	// one report at a time, fast: the limit is not in use, so it stays
+	for i := 0; i < 100; i++ {
+		l.acquire()
+		l.release(time.Millisecond, 0)
+	}
+	assert.InDelta(t, 64, l.current(), 1e-9)
+	// the limit in use (40 of 64 at once), fast: +1/limit per report
+	for i := 0; i < 40; i++ {
+		l.acquire()
+	}
+	for i := 0; i < 32; i++ {
+		l.release(time.Millisecond, 0)
+		l.acquire()
+	}
+	assert.Greater(t, l.current(), 64.4)
+	assert.Less(t, l.current(), 65.0)
+}
+
+func TestStoreLimitAllowsForSize(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	l := newStoreLimit(1, 10, 100*time.Millisecond, clk.now)
+	l.acquire()
+	// 64 MiB take 1 s at the healthy rate: 1.05 s is within 1.1 s
+	l.release(1050*time.Millisecond, 64<<20)
+	assert.InDelta(t, 10, l.current(), 1e-9, "a large report is not slow for its size")
+	l.acquire()
+	l.release(1200*time.Millisecond, 64<<20)
+	assert.InDelta(t, 8, l.current(), 1e-9)
+}
