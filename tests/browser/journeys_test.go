@@ -206,6 +206,10 @@ func TestRealWorldJourneys(t *testing.T) {
 			follow(`#facet-signature a.term`, "#sigtotal")
 			visit("/missingsymbols/", "main")
 			visitAndScan("08-missingsymbols")
+			// the alerts the data set raised, each linking its signature report
+			visit("/alerts/", "#alert-firings")
+			visitAndScan("08b-alerts")
+			follow(`#alert-firings a[href^="/signature/"]`, "#sigtotal")
 			visit("/report/index/"+strings.Repeat("0", 8)+"-0000-4000-8000-000000261204", "#error")
 			visitAndScan("09-notfound")
 

@@ -51,7 +51,7 @@ func TestRealWorldAnswers(t *testing.T) {
 	e := realworld.Load(t,
 		// the API calls below are one client's; the limits have their own tests
 		"CRASHSTREAM_WEBAPP_RATELIMIT_SEARCH_ANONYMOUS=100000", "CRASHSTREAM_WEBAPP_RATELIMIT_SEARCH_TOKEN=100000",
-		"CRASHSTREAM_WEBAPP_RATELIMIT_API_TOKEN=100000")
+		"CRASHSTREAM_WEBAPP_RATELIMIT_API_ANONYMOUS=100000", "CRASHSTREAM_WEBAPP_RATELIMIT_API_TOKEN=100000")
 	base, products, signatures, ids := e.Base, e.Products, e.Signatures, e.CrashIDs
 	key := e.Token(t, "realworld", auth.ViewPII)
 	t.Logf("products %q; %d signatures; %d crashes", products, len(signatures), len(ids))

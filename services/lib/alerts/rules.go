@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -101,6 +103,22 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	v, err := time.ParseDuration(string(b[1 : len(b)-1]))
 	*d = Duration(v)
 	return err
+}
+
+// String is the duration for people: "28d", "1h", "1h30m", "45m".
+func (d Duration) String() string {
+	v := time.Duration(d)
+	if v > 0 && v%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(v/(24*time.Hour)), 10) + "d"
+	}
+	s := v.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // D is the duration as a time.Duration.
@@ -279,10 +297,18 @@ func (r Rule) Threshold() string {
 	switch r.Kind {
 	case NewInTop:
 		if r.Min > 1 {
-			return fmt.Sprintf("enters the top %d (with at least %d crashes)", r.Top, r.Min)
+			return fmt.Sprintf("enters the top %d (with at least %s)", r.Top, crashes(r.Min))
 		}
 		return fmt.Sprintf("enters the top %d", r.Top)
 	default:
-		return fmt.Sprintf("at least %g× the previous window and at least %d crashes", r.Factor, r.Min)
+		return fmt.Sprintf("at least %g× the previous window and at least %s", r.Factor, crashes(r.Min))
 	}
+}
+
+// crashes is "1 crash", "2 crashes".
+func crashes(n int64) string {
+	if n == 1 {
+		return "1 crash"
+	}
+	return strconv.FormatInt(n, 10) + " crashes"
 }

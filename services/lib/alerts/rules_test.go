@@ -66,3 +66,13 @@ func TestWindows(t *testing.T) {
 	day := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
 	assert.Equal(t, []time.Time{day.AddDate(0, 0, -4), day.AddDate(0, 0, -2), day}, []time.Time{d.Start, d.Mid, d.End}, "whole days: today so far is in the current window")
 }
+
+func TestDurationString(t *testing.T) {
+	for d, want := range map[time.Duration]string{time.Hour: "1h", 90 * time.Minute: "1h30m", 45 * time.Minute: "45m",
+		24 * time.Hour: "1d", 28 * 24 * time.Hour: "28d", 36 * time.Hour: "36h"} {
+		assert.Equal(t, want, Duration(d).String())
+	}
+	b, err := Duration(time.Hour).MarshalJSON()
+	require.NoError(t, err)
+	assert.Equal(t, `"1h0m0s"`, string(b), "the API keeps Go's form, which ParseDuration reads")
+}

@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -302,5 +303,9 @@ func Recent(ctx context.Context, r Reader, now time.Time, days, limit int) ([]Fi
 			out = append(out, f)
 		}
 	}
+	// one evaluation's firings share a time: by rule, then rank or signature
+	slices.SortStableFunc(out, func(a, b Firing) int {
+		return cmp.Or(b.At.Compare(a.At), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Rank, b.Rank), cmp.Compare(a.Signature, b.Signature))
+	})
 	return out, nil
 }

@@ -201,18 +201,18 @@ func (f Firing) Summary() string {
 	if f.Version != "" {
 		scope += " " + f.Version
 	}
-	w := f.Window.D().String()
+	w := f.Window.String()
 	sig := truncate(f.Signature, 500)
 	switch f.Kind {
 	case NewInTop:
-		return fmt.Sprintf("New in the top %d of %s: %s (rank %d, %d crashes in the last %s; %d in the %s before)",
-			f.Top, scope, sig, f.Rank, f.Current, w, f.Previous, w)
+		return fmt.Sprintf("New in the top %d of %s: %s (rank %d, %s in the last %s; %d in the %s before)",
+			f.Top, scope, sig, f.Rank, crashes(f.Current), w, f.Previous, w)
 	case SignatureSpike:
-		return fmt.Sprintf("Signature spike in %s: %s (%d crashes in the last %s, %sthe %d of the %s before)",
-			scope, sig, f.Current, w, times(f.Current, f.Previous), f.Previous, w)
+		return fmt.Sprintf("Signature spike in %s: %s (%s in the last %s, %sthe %d of the %s before)",
+			scope, sig, crashes(f.Current), w, times(f.Current, f.Previous), f.Previous, w)
 	default:
-		return fmt.Sprintf("Crash volume spike in %s: %d crashes in the last %s, %sthe %d of the %s before",
-			scope, f.Current, w, times(f.Current, f.Previous), f.Previous, w)
+		return fmt.Sprintf("Crash volume spike in %s: %s in the last %s, %sthe %d of the %s before",
+			scope, crashes(f.Current), w, times(f.Current, f.Previous), f.Previous, w)
 	}
 }
 

@@ -89,7 +89,7 @@ func TestBodies(t *testing.T) {
 	assert.Equal(t, "signature_spike", g["kind"])
 	assert.Equal(t, float64(200), g["current"])
 	assert.Equal(t, "https://crash-stats.example/signature/?product=Firefox&signature=OOM+%7C+%3Cscript%3E%26&version=130.0", g["url"])
-	assert.Equal(t, "Signature spike in Firefox 130.0: OOM | <script>& (200 crashes in the last 1h0m0s, 100.0× the 2 of the 1h0m0s before)", g["summary"])
+	assert.Equal(t, "Signature spike in Firefox 130.0: OOM | <script>& (200 crashes in the last 1h, 100.0× the 2 of the 1h before)", g["summary"])
 	assert.NotContains(t, g, "deliveries")
 	assert.NotContains(t, g, "holder")
 	assert.NotContains(t, g, "lease_until")
@@ -113,7 +113,7 @@ func TestBodies(t *testing.T) {
 	assert.NotContains(t, s.Blocks[0].Text.Text, "<script>")
 
 	vol := Firing{Rule: "v", Kind: VolumeSpike, Product: "Firefox", Window: Duration(24 * time.Hour), Current: 3000, Previous: 0}
-	assert.Equal(t, "Crash volume spike in Firefox: 3000 crashes in the last 24h0m0s, the 0 of the 24h0m0s before", vol.Summary())
+	assert.Equal(t, "Crash volume spike in Firefox: 3000 crashes in the last 1d, the 0 of the 1d before", vol.Summary())
 	assert.Equal(t, "https://x/topcrashers/?product=Firefox", SignatureURL("https://x", vol))
 }
 

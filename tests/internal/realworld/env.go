@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crashstream/crashstream/services/cron"
+	"github.com/crashstream/crashstream/services/lib/alerts"
 	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/storage/clickhouse"
@@ -91,6 +93,19 @@ func Load(t *testing.T, webappEnv ...string) *Env {
 	}
 	require.Equal(t, want, int(got), "every crash of the data set reaches ClickHouse, the unprocessable ones included")
 	require.NoError(t, cron.Versions(e.Bucket, cron.ClickHouseVersions{Conn: e.Conn, Database: e.DB}).Run(ctx, time.Now().UTC()))
+	// the alerts job's rules over the data set (no webhooks): the Alerts
+	// page and API then list firings, with the data set's signatures
+	rules, err := alerts.Parse([]byte("rules:\n" +
+		"  - {name: realworld-new, kind: new_in_top, product: " + strconv.Quote(Firefox) + ", window: 672h, top: 10, cooldown: 24h}\n" +
+		"  - {name: realworld-volume, kind: volume_spike, product: " + strconv.Quote(Firefox) + ", window: 672h, factor: 1, min: 1, cooldown: 24h}\n"))
+	require.NoError(t, err)
+	reader, err := clickhouse.NewReader(e.Conn, e.DB, clickhouse.DedupArgMax)
+	require.NoError(t, err)
+	notifier, err := alerts.NewNotifier(alerts.DefaultNotifierConfig())
+	require.NoError(t, err)
+	sum, err := alerts.NewEvaluator(rules, reader, e.Bucket, notifier).Evaluate(ctx, time.Now().UTC())
+	require.NoError(t, err)
+	require.NotZero(t, sum.Fired, "the data set's signatures are new in the top 10")
 
 	rows, err := e.Conn.Query(ctx, "SELECT DISTINCT toString(product), signature FROM "+e.DB+".crashes")
 	require.NoError(t, err)
