@@ -33,7 +33,7 @@ func currentConfig(t *testing.T) Config {
 
 // migrated opens cfg, migrates a fresh database unique to the test and
 // drops it at the end.
-func migrated(t *testing.T, cfg Config) (driver.Conn, string) {
+func migrated(t testing.TB, cfg Config) (driver.Conn, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()

@@ -2,11 +2,16 @@ package clickhouse
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crashstream/crashstream/schemas/fields"
 )
 
 // TestWindows: counts per signature in two adjacent windows, from the
@@ -88,4 +93,55 @@ func TestWindows(t *testing.T) {
 	assert.Error(t, err, "windows out of order")
 	_, err = rd.WindowSignatures(ctx, p, "both", 1, 10)
 	assert.Error(t, err)
+}
+
+// BenchmarkWindows times what one alerts run asks per rule (the top 1000
+// signatures by current count, with both counts) at a product's two
+// windows holding BENCH_WINDOW_CRASHES crashes (default 200 000, 2 000
+// signatures, Zipf-like), by the crashes table (two hours) and by the
+// daily aggregates (two days). CRASHSTREAM_STACK=1.
+func BenchmarkWindows(b *testing.B) {
+	if os.Getenv("CRASHSTREAM_STACK") != "1" {
+		b.Skip("needs the real stack: make up, then CRASHSTREAM_STACK=1")
+	}
+	conn, db := migrated(b, testConfig())
+	ctx := context.Background()
+	n := 200000
+	if v := os.Getenv("BENCH_WINDOW_CRASHES"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	tab, err := NewTable(fields.New())
+	require.NoError(b, err)
+	w, err := NewWriter(conn, db, tab, WriterConfig{MaxAttempts: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	require.NoError(b, err)
+	end := time.Now().UTC().Truncate(time.Hour)
+	var rows []Row
+	for i := range n {
+		at := end.Add(-2 * time.Hour).Add(time.Duration(i) * 2 * time.Hour / time.Duration(n))
+		r, err := tab.Row(testCrash(i, at, at, "BenchApp", fmt.Sprintf("sig %d", (i*i)%2000/(1+i%7))))
+		require.NoError(b, err)
+		rows = append(rows, r)
+		if len(rows) == 5000 {
+			require.NoError(b, w.Write(ctx, rows))
+			rows = rows[:0]
+		}
+	}
+	require.NoError(b, w.Write(ctx, rows))
+	rd, err := NewReader(conn, db, DedupArgMax)
+	require.NoError(b, err)
+	day := end.Truncate(24 * time.Hour)
+	for _, c := range []struct {
+		name string
+		p    WindowParams
+	}{
+		{"crashes-1h", WindowParams{Product: "BenchApp", Start: end.Add(-2 * time.Hour), Mid: end.Add(-time.Hour), End: end}},
+		{"daily-1d", WindowParams{Product: "BenchApp", Start: day.Add(-24 * time.Hour), Mid: day, End: day.Add(24 * time.Hour)}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				_, err := rd.WindowSignatures(ctx, c.p, Current, 1, 1000)
+				require.NoError(b, err)
+			}
+		})
+	}
 }
