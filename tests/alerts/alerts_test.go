@@ -104,15 +104,6 @@ func (l lockstep) GetWithETag(ctx context.Context, key string, maxSize int64) ([
 	return b, etag, err
 }
 
-// TestAlertsOnConstructedData: a signature jumping from 2 to 200 crashes
-// between two hour windows and a signature entering the top 10 each fire
-// once: two cron replicas running the alerts job for the same period at
-// the same moment, in step (both read a subject's state before either
-// claims it), deliver each firing exactly once to each webhook (the
-// generic one answering 500 first, so retried); the next period, inside
-// the cooldown, delivers nothing; the period after the cooldown fires
-// again. The firings are listed with their deliveries and the published
-// rules carry no webhook URL.
 // pair is two alerts cron replicas over one install: its ClickHouse
 // crashes, its bucket (in step, see lockstep) and its webhooks.
 type pair struct {
@@ -213,6 +204,15 @@ func (p *pair) total(name, label, value string) float64 {
 	return sum
 }
 
+// TestAlertsOnConstructedData: a signature jumping from 2 to 200 crashes
+// between two hour windows and a signature entering the top 10 each fire
+// once: two cron replicas running the alerts job for the same period at
+// the same moment, in step (both read a subject's state before either
+// claims it), deliver each firing exactly once to each webhook (the
+// generic one answering 500 first, so retried); the next period, inside
+// the cooldown, delivers nothing; the period after the cooldown fires
+// again. The firings are listed with their deliveries and the published
+// rules carry no webhook URL.
 func TestAlertsOnConstructedData(t *testing.T) {
 	p := newPair(t, "alerts")
 	ctx := context.Background()
