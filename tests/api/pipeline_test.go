@@ -52,6 +52,9 @@ type uploadAnswer struct {
 type reprocessJob struct {
 	ID, Module, State, Source string
 	Found, Sent, Done         int
+	Truncated                 bool
+	Created                   time.Time
+	AllSent                   time.Time `json:"all_sent"`
 }
 
 func reprocessJobOf(t *testing.T, base, token, id string) reprocessJob {
@@ -89,6 +92,17 @@ func processedCrash(t *testing.T, base, token, id string) (processed, bool) {
 	var p processed
 	r.json(t, &p)
 	return p, true
+}
+
+// waitProcessed waits (bounded) for the crash's processed crash.
+func waitProcessed(t *testing.T, base, token, id string) processed {
+	var p processed
+	require.True(t, waitFor(120*time.Second, func() bool {
+		var ok bool
+		p, ok = processedCrash(t, base, token, id)
+		return ok
+	}), "crash %s not processed", id)
+	return p
 }
 
 // searchSignature is the crash's signature as ClickHouse (Super Search)
@@ -138,12 +152,7 @@ func TestLateSymbolsEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	other := stacktest.Submit(t, "http://"+collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, otherDump)
 
-	var first processed
-	require.True(t, waitFor(120*time.Second, func() bool {
-		var ok bool
-		first, ok = processedCrash(t, base, reader, id)
-		return ok
-	}), "crash %s not processed", id)
+	first := waitProcessed(t, base, reader, id)
 	const symbolicated = "(anonymous namespace)::CrashFunction"
 	require.NotEqual(t, symbolicated, first.Signature, "processed without symbols")
 	assert.Contains(t, strings.Join(first.ModulesInStack, " "), "/5A9832E5287241C1838ED98914E9B7FF1")
