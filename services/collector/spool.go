@@ -104,6 +104,54 @@ func (s *spool) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// ReadFrom reads r straight into the spool's memory chunks (io.Copy uses
+// it): without it every dump byte went through io.Copy's own 32 KiB
+// buffer, allocated per part, and was copied once more into a chunk — the
+// collector's biggest allocation under load (issue 27's profiles). Past the
+// memory budget the rest goes through Write to the spill file.
+func (s *spool) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	for s.file == nil {
+		used := int(s.mem % chunkSize)
+		var fresh *[]byte // a chunk taken for this read
+		if used == 0 {
+			if *s.budget < chunkSize {
+				break
+			}
+			if fresh = s.pool.get(); fresh == nil {
+				break
+			}
+			*s.budget -= chunkSize
+			s.chunks = append(s.chunks, fresh)
+		}
+		buf := (*s.chunks[len(s.chunks)-1])[used:]
+		n, err := r.Read(buf)
+		s.sha.Write(buf[:n])
+		s.mem += int64(n)
+		s.size += int64(n)
+		total += int64(n)
+		if fresh != nil && n == 0 {
+			// nothing landed in the new chunk: give it back, so that chunk
+			// i always holds bytes [i*chunkSize, (i+1)*chunkSize)
+			s.chunks = s.chunks[:len(s.chunks)-1]
+			s.pool.put(fresh)
+			*s.budget += chunkSize
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	n, err := io.CopyBuffer(writeOnly{s}, r, make([]byte, 32<<10))
+	return total + n, err
+}
+
+// writeOnly hides spool's ReadFrom from io.CopyBuffer (which would call it
+// again) for the spill-file part.
+type writeOnly struct{ io.Writer }
+
 // checksum is the hex SHA-256 of everything written.
 func (s *spool) checksum() string { return hex.EncodeToString(s.sha.Sum(nil)) }
 

@@ -29,10 +29,10 @@ cost_stack_pid() { cat "$ROOT/.stack/run/$1.pid" 2>/dev/null || echo 0; }
 
 # cost_proc PID: "ticks read_bytes write_bytes rchar wchar" of a process.
 cost_proc() {
-	local t
+	local t io
 	t=$(awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0)
-	awk -v t="$t" '{v[$1] = $2} END {printf "%d %d %d %d %d\n", t, v["read_bytes:"], v["write_bytes:"], v["rchar:"], v["wchar:"]}' \
-		"/proc/$1/io" 2>/dev/null || echo "$t 0 0 0 0"
+	io=$(cat "/proc/$1/io" 2>/dev/null || true) # one line out whatever happens
+	awk -v t="$t" '{v[$1] = $2} END {printf "%.0f %.0f %.0f %.0f %.0f\n", t, v["read_bytes:"], v["write_bytes:"], v["rchar:"], v["wchar:"]}' <<<"$io"
 }
 
 # cost_minio: "<series> <value>" lines of this run's buckets.
