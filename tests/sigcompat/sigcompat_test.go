@@ -151,7 +151,7 @@ func TestOracle(t *testing.T) {
 // operator's lists is compared too. Shutdown hangs may differ: siggen
 // regenerates them with its built-in lists (README, difference 2).
 func testCustomLists(t *testing.T, e env, bin string) {
-	src := filepath.Join(e.root, "services", "processor", "signature", "siglists")
+	src := filepath.Join(e.root, "services", "lib", "signature", "siglists")
 	dir := t.TempDir()
 	edit := map[string]func(i int, line string) bool{
 		"irrelevant_signature_re.txt":         func(i int, _ string) bool { return i%3 != 0 },
