@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -163,32 +162,38 @@ func (m *Manager) find(ctx context.Context, j *Job) error {
 	return nil
 }
 
-// sendSome sends one tick's worth of ids, paced at Rate, saving the
-// progress at least every second so a restart repeats little.
+// sendSome sends one tick's worth of ids at Rate, saving the progress at
+// least every second so a restart repeats little. The pace is the
+// manager's, kept across steps and jobs: the time a step spends on
+// lookups, counts and saves is caught up in the next (at most one tick's
+// worth), so the rate over a job is Rate, not Rate minus the overhead.
 func (m *Manager) sendSome(ctx context.Context, j *Job, etag string) error {
-	budget := max(1, int(math.Round(m.cfg.Rate*m.cfg.Tick.Seconds())))
 	gap := time.Duration(float64(time.Second) / m.cfg.Rate)
-	next := m.now()
-	lastSave := m.now()
+	now := time.Now()
+	if m.pace.Before(now.Add(-m.cfg.Tick)) {
+		m.pace = now.Add(-m.cfg.Tick)
+	}
+	until := now.Add(m.cfg.Tick)
+	lastSave := now
 	var err error
-	for n := 0; n < budget && j.Sent < len(j.CrashIDs); n++ {
-		if d := time.Until(next); d > 0 {
+	for j.Sent < len(j.CrashIDs) && m.pace.Before(until) {
+		if d := time.Until(m.pace); d > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
 			case <-time.After(d):
 			}
 		}
-		next = next.Add(gap)
+		m.pace = m.pace.Add(gap)
 		if err := m.send(ctx, j.CrashIDs[j.Sent], j.Detail(), j.Source); err != nil {
 			return fmt.Errorf("sending: %w", err)
 		}
 		j.Sent++
-		if m.now().Sub(lastSave) >= time.Second {
+		if time.Since(lastSave) >= time.Second {
 			if etag, err = m.save(ctx, j, etag); err != nil {
 				return err
 			}
-			lastSave = m.now()
+			lastSave = time.Now()
 		}
 	}
 	if j.Sent >= len(j.CrashIDs) {

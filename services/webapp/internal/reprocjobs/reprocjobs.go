@@ -151,6 +151,9 @@ type Manager struct {
 	holder  string
 	log     zerolog.Logger
 	now     func() time.Time
+	// pace is when the next send is due (sendSome); only Run's goroutine
+	// drives, so it needs no lock.
+	pace time.Time
 }
 
 // New returns a manager; holder names this driver in leases (unique per
