@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/url"
 	"os"
@@ -231,4 +232,39 @@ func TestLateSymbolsEndToEnd(t *testing.T) {
 	var pc map[string]json.RawMessage
 	call(t, "GET", base+"/api/ProcessedCrash/?crash_id="+id, reader, nil).json(t, &pc)
 	t.Logf("processings: %s, %s, %s; history %s", first.DateProcessed, second.DateProcessed, third.DateProcessed, pc["processor_history"])
+}
+
+// TestSymbolsBucketStartsJob: a .sym file written straight into the
+// symbols bucket (no API call) is found by the webapp's bucket listing,
+// whose reprocess job fixes the crash that missed it.
+func TestSymbolsBucketStartsJob(t *testing.T) {
+	e := newEnv(t)
+	td := sharedTestdata(t)
+	collector := freePort(t)
+	e.start([]string{"collector"}, "CRASHSTREAM_COLLECTOR_ADDR="+collector)
+	e.start([]string{"processor"})
+	e.start([]string{"sink-clickhouse"})
+	e.start([]string{"sink-objectstore"})
+	base := e.webapp("CRASHSTREAM_WEBAPP_SYMBOLS_SCAN_PERIOD=2s")
+	reader := e.token("reader", time.Hour, auth.ViewPII)
+	uploader := e.token("uploader", time.Hour, auth.UploadSymbols)
+	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
+	require.NoError(t, err)
+	id := stacktest.Submit(t, "http://"+collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
+	first := waitProcessed(t, base, reader, id)
+	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == first.Signature }))
+
+	sym, err := os.ReadFile(filepath.Join(td, "breakpad", "symbols", filepath.FromSlash(testAppKey)))
+	require.NoError(t, err)
+	require.NoError(t, e.Symbols.PutBytes(context.Background(), testAppKey, sym, "text/plain"))
+	const symbolicated = "(anonymous namespace)::CrashFunction"
+	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == symbolicated }),
+		"the bucket's new file did not fix the crash")
+	var list struct{ Hits []reprocessJob }
+	call(t, "GET", base+"/api/ReprocessJobs/", uploader, nil).json(t, &list)
+	require.Len(t, list.Hits, 1)
+	assert.Equal(t, "symbols-bucket", list.Hits[0].Source)
+	assert.Equal(t, "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1", list.Hits[0].Module)
+	p, _ := processedCrash(t, base, reader, id)
+	assert.Contains(t, p.ReprocessReason, "(requested by symbols-bucket)")
 }
