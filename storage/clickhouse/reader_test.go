@@ -245,6 +245,62 @@ func TestRetention(t *testing.T) {
 	assert.Equal(t, uint64(10), n)
 }
 
+// TestRetentionMonthlyTables: retention drops the monthly partitions of
+// attribute_daily and signature_correlations once their whole month is
+// older than the cutoff, and keeps a month the cutoff falls inside, with
+// the daily tables pruned by day as before.
+func TestRetentionMonthlyTables(t *testing.T) {
+	conn, db := stackDB(t)
+	ctx := context.Background()
+	tab, w := testWriter(t, conn, db, 1)
+	old, recent := time.Date(2026, 10, 15, 8, 0, 0, 0, time.UTC), time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	var rows []Row
+	for i, day := range []time.Time{old, recent} {
+		r, err := tab.Row(testCrash(i, day, day.Add(time.Minute), "Firefox", "sig"))
+		require.NoError(t, err)
+		rows = append(rows, r)
+	}
+	require.NoError(t, w.Write(ctx, rows))
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+db+".signature_correlations (day, product, channel, signature, attribute, value, sig_count, sig_total, all_count, all_total, computed_at)")
+	require.NoError(t, err)
+	for _, day := range []time.Time{old, recent} {
+		require.NoError(t, batch.Append(day, "Firefox", "", "sig", "addon", "a@x:1", uint64(1), uint64(1), uint64(1), uint64(1), day))
+	}
+	require.NoError(t, batch.Send())
+	days := func(table string) []string {
+		t.Helper()
+		r, err := conn.Query(ctx, "SELECT DISTINCT toString(day) AS d FROM "+db+"."+table+" ORDER BY d")
+		require.NoError(t, err)
+		defer r.Close()
+		var out []string
+		for r.Next() {
+			var d string
+			require.NoError(t, r.Scan(&d))
+			out = append(out, d)
+		}
+		require.NoError(t, r.Err())
+		return out
+	}
+	require.Equal(t, []string{"2026-10-15", "2026-11-20"}, days("attribute_daily"), "the view counted both crashes")
+	rd, err := NewReader(conn, db, DedupArgMax)
+	require.NoError(t, err)
+
+	// the cutoff inside October: October's crashes go, its aggregates stay
+	dropped, err := rd.DropPartitionsBefore(ctx, time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"crash_ids/20261015", "crashes/20261015", "signature_daily/20261015", "top_crashers_daily/20261015"}, dropped)
+	assert.Equal(t, []string{"2026-10-15", "2026-11-20"}, days("attribute_daily"), "October is partly inside the window")
+	assert.Equal(t, []string{"2026-10-15", "2026-11-20"}, days("signature_correlations"))
+
+	// the cutoff on November 1st: all of October is older
+	dropped, err = rd.DropPartitionsBefore(ctx, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"attribute_daily/202610", "signature_correlations/202610"}, dropped)
+	assert.Equal(t, []string{"2026-11-20"}, days("attribute_daily"))
+	assert.Equal(t, []string{"2026-11-20"}, days("signature_correlations"))
+	assert.Equal(t, []string{"2026-11-20"}, days("top_crashers_daily"))
+}
+
 func TestTopCrashersPreviousWindow(t *testing.T) {
 	conn, db := stackDB(t)
 	loadSearch(t, conn, db)

@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
@@ -443,51 +442,4 @@ func (r *Reader) RebuildDay(ctx context.Context, day time.Time) error {
 		}
 	}
 	return nil
-}
-
-// DropPartitionsBefore is retention: it drops every daily partition of the
-// crashes, crash_ids, missing_symbols_crashes, top_crashers_daily and
-// signature_daily tables older than cutoff's day (18.16 has
-// no TTL), and returns the partitions dropped. signature_first is kept: a
-// first-seen date stays true after its crashes expire.
-func (r *Reader) DropPartitionsBefore(ctx context.Context, cutoff time.Time) ([]string, error) {
-	c := cutoff.UTC()
-	limit := uint32(c.Year()*10000 + int(c.Month())*100 + c.Day())
-	// On a cluster the partitions are listed from one replica of every
-	// shard (a shard may hold a day the node asked does not).
-	parts, suffix := "system.parts", ""
-	if r.cluster != "" {
-		parts, suffix = "cluster('"+r.cluster+"', system, parts)", "_local"
-	}
-	rows, err := r.conn.Query(ctx, "SELECT DISTINCT replaceRegexpOne(table, '_local$', '') AS t, partition FROM "+parts+" WHERE active AND database = ? "+
-		"AND table IN ('crashes"+suffix+"', 'crash_ids"+suffix+"', 'missing_symbols_crashes"+suffix+"', 'top_crashers_daily"+suffix+"', 'signature_daily"+suffix+"') AND toUInt32OrZero(partition) < ? ORDER BY t, partition", r.db, limit)
-	if err != nil {
-		return nil, err
-	}
-	type tp struct{ table, partition string }
-	var todo []tp
-	for rows.Next() {
-		var x tp
-		if err := rows.Scan(&x.table, &x.partition); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		todo = append(todo, x)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	sort.SliceStable(todo, func(i, j int) bool { return todo[i].partition < todo[j].partition })
-	var dropped []string
-	for _, x := range todo {
-		if len(x.partition) != 8 || strings.Trim(x.partition, "0123456789") != "" {
-			continue // not one of our daily partitions
-		}
-		if err := r.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.%s%s DROP PARTITION %s", r.db, localTable(x.table, r.cluster), onCluster(r.cluster), x.partition)); err != nil {
-			return dropped, fmt.Errorf("drop %s partition %s: %w", x.table, x.partition, err)
-		}
-		dropped = append(dropped, x.table+"/"+x.partition)
-	}
-	return dropped, nil
 }

@@ -114,6 +114,7 @@ func TestRetentionDeletesExactlyTheExpired(t *testing.T) {
 	days := map[string]time.Time{
 		"expired-on-cutoff": cutoff,
 		"expired-older":     cutoff.Add(-15 * 24 * time.Hour),
+		"expired-month":     cutoff.Add(-45 * 24 * time.Hour), // a month wholly before the cutoff's
 		"kept-after-cutoff": cutoff.Add(24 * time.Hour),
 		"dump-expired":      yesterday.Add(-40 * 24 * time.Hour),
 		"fresh":             yesterday.Add(-10 * 24 * time.Hour),
@@ -147,6 +148,10 @@ func TestRetentionDeletesExactlyTheExpired(t *testing.T) {
 		var count uint64
 		require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".crashes WHERE crash_id = ?", id).Scan(&count))
 		switch name {
+		case "expired-month":
+			// older than the object sweep's lookback (30 days), which
+			// only the ClickHouse partitions are not bound to
+			assert.Zero(t, count, "%s: ClickHouse row must be gone", name)
 		case "expired-on-cutoff", "expired-older":
 			assert.False(t, e.exists(raw), "%s: raw crash must be gone", name)
 			assert.False(t, e.exists("v1/processed_crash/"+id), "%s: processed crash must be gone", name)
@@ -163,4 +168,11 @@ func TestRetentionDeletesExactlyTheExpired(t *testing.T) {
 			assert.Equal(t, uint64(1), count, "%s: row must stay", name)
 		}
 	}
+	// the monthly aggregates: every month wholly before the cutoff is gone,
+	// the cutoff's month and later stay
+	var old, kept uint64
+	require.NoError(t, conn.QueryRow(ctx, "SELECT countIf(toYYYYMM(day) < toYYYYMM(toDate(?))), countIf(day = toDate(?)) FROM "+db+".attribute_daily",
+		cutoff, days["kept-after-cutoff"]).Scan(&old, &kept))
+	assert.Zero(t, old, "attribute_daily: the months before the cutoff's are dropped")
+	assert.NotZero(t, kept, "attribute_daily: the kept crash's day stays")
 }
