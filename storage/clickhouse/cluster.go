@@ -85,14 +85,24 @@ func clusterStatements(st, cluster string) ([]string, error) {
 	}
 	if m := addColumnRE.FindStringSubmatch(st); m != nil {
 		// A column a schema field gained: the replicated local table on
-		// every node first, then the Distributed table in front of it.
+		// every node first (an ALTER of a replicated table runs once a
+		// shard and waits for the shard's replicas), then the Distributed
+		// table in front of it is made again from the local table's new
+		// structure. It cannot be altered ON CLUSTER: 18.16 refuses an
+		// ALTER of a table that is not replicated on a shard its cluster
+		// definition says is ("isn't replicated, but shard #1 is
+		// replicated"). A Distributed table holds no rows of its own here
+		// (inserts are synchronous), so dropping it loses nothing; a query
+		// in the moment between the two statements fails and is retried.
 		db, name, add := m[1], m[2], m[3]
-		if _, ok := shardingKeys[name]; !ok {
+		key, ok := shardingKeys[name]
+		if !ok {
 			return nil, fmt.Errorf("cluster mode: table %s has no cluster form", name)
 		}
 		return []string{
 			fmt.Sprintf("ALTER TABLE %s.%s_local ON CLUSTER %s %s", db, name, cluster, add),
-			fmt.Sprintf("ALTER TABLE %s.%s ON CLUSTER %s %s", db, name, cluster, add),
+			fmt.Sprintf("DROP TABLE IF EXISTS %s.%s ON CLUSTER %s", db, name, cluster),
+			fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s AS %s.%s_local ENGINE = Distributed(%s, %s, %s_local, %s)", db, name, cluster, db, name, cluster, db, name, key),
 		}, nil
 	}
 	if strings.HasPrefix(st, "INSERT INTO ") {
