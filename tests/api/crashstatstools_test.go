@@ -86,12 +86,7 @@ func TestCrashstatsTools(t *testing.T) {
 	e := newEnv(t)
 	td := sharedTestdata(t)
 	dir := t.TempDir()
-	collector := freePort(t)
-	e.start([]string{"collector"}, "CRASHSTREAM_COLLECTOR_ADDR="+collector)
-	e.start([]string{"processor"})
-	e.start([]string{"sink-clickhouse"})
-	e.start([]string{"sink-objectstore"})
-	base := e.webapp("CRASHSTREAM_WEBAPP_RATELIMIT_SEARCH_ANONYMOUS=100000", "CRASHSTREAM_WEBAPP_RATELIMIT_SEARCH_TOKEN=100000",
+	collector, base := e.pipeline("CRASHSTREAM_WEBAPP_RATELIMIT_SEARCH_ANONYMOUS=100000", "CRASHSTREAM_WEBAPP_RATELIMIT_SEARCH_TOKEN=100000",
 		"CRASHSTREAM_WEBAPP_RATELIMIT_API_ANONYMOUS=100000", "CRASHSTREAM_WEBAPP_RATELIMIT_API_TOKEN=100000")
 	full := e.token("cst-full", time.Hour, auth.ViewPII, auth.ViewRawDump, auth.ReprocessCrashes)
 	piiOnly := e.token("cst-pii", time.Hour, auth.ViewPII)
@@ -106,7 +101,7 @@ func TestCrashstatsTools(t *testing.T) {
 		require.NoError(t, err)
 		c := cstCrash{version: fmt.Sprintf("%d.0", 1+i%2), channel: map[bool]string{true: "beta", false: "release"}[i < 2],
 			build: fmt.Sprintf("2026110100000%d", i%3), dump: dump}
-		c.id = stacktest.Submit(t, "http://"+collector, map[string]string{"ProductName": "CstApp", "Version": c.version,
+		c.id = stacktest.Submit(t, collector, map[string]string{"ProductName": "CstApp", "Version": c.version,
 			"ReleaseChannel": c.channel, "BuildID": c.build, "URL": fmt.Sprintf("https://cst-secret.example/%d", i)}, dump)
 		crashes = append(crashes, c)
 		byID[c.id] = c
@@ -127,7 +122,7 @@ func TestCrashstatsTools(t *testing.T) {
 
 	// --- the shared real-world data set: its reports through the pipeline,
 	// its stored crashes as the sinks write them
-	rw, rwIDs := loadRealWorld(t, e, "http://"+collector, base)
+	rw, rwIDs := loadRealWorld(t, e, collector, base)
 
 	t.Run("supersearch columns and filters", func(t *testing.T) {
 		out, stderr, ok := cst(t, dir, "", "supersearch", "--host="+base, "--product=CstApp", "--_columns=uuid", "--_columns=version",

@@ -55,12 +55,7 @@ func TestReprocessJobLoad(t *testing.T) {
 	fresh := envInt(t, "CRASHSTREAM_REPROCESS_NEW", 20)
 	e := newEnv(t)
 	td := sharedTestdata(t)
-	collector := freePort(t)
-	e.start([]string{"collector"}, "CRASHSTREAM_COLLECTOR_ADDR="+collector)
-	e.start([]string{"processor"})
-	e.start([]string{"sink-clickhouse"})
-	e.start([]string{"sink-objectstore"})
-	base := e.webapp("CRASHSTREAM_WEBAPP_SYMBOLS_REPROCESS_RATE=" + strconv.Itoa(rate))
+	collector, base := e.pipeline("CRASHSTREAM_WEBAPP_SYMBOLS_REPROCESS_RATE=" + strconv.Itoa(rate))
 	reader := e.token("reader", time.Hour, auth.ViewPII)
 	uploader := e.token("uploader", time.Hour, auth.UploadSymbols)
 
@@ -68,7 +63,7 @@ func TestReprocessJobLoad(t *testing.T) {
 	require.NoError(t, err)
 	otherDump, err := os.ReadFile(filepath.Join(td, "breakpad", "linux_null_read_av.dmp"))
 	require.NoError(t, err)
-	seed := stacktest.Submit(t, "http://"+collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
+	seed := stacktest.Submit(t, collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
 	first := waitProcessed(t, base, reader, seed)
 	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, seed) == first.Signature }))
 
@@ -100,7 +95,7 @@ func TestReprocessJobLoad(t *testing.T) {
 		var out []string
 		for range count {
 			at := time.Now()
-			id := stacktest.Submit(t, "http://"+collector, map[string]string{"ProductName": "TestApp", "Version": "2.0"}, otherDump)
+			id := stacktest.Submit(t, collector, map[string]string{"ProductName": "TestApp", "Version": "2.0"}, otherDump)
 			mu.Lock()
 			submitted[id] = at
 			mu.Unlock()
