@@ -105,6 +105,8 @@ type values struct {
 	name  string
 	files []string // relative to the chart
 	sets  []string // --set a=b
+	// setFiles are --set-file a=path, the path relative to the repository.
+	setFiles []string
 	// external names the ConfigMaps and Secrets the install expects to
 	// exist already (the operator's), as opposed to rendered ones.
 	external []string
@@ -130,7 +132,7 @@ var installs = []values{
 		"kafka.tls.enabled=true", "kafka.tls.secretName=kafka-ca", "kafka.tls.clientAuth=true",
 		"ingress.enabled=true", "serviceMonitor.enabled=true",
 		"image.digest=sha256:" + strings.Repeat("ab", 32),
-	}, external: []string{"kafka-ca"}},
+	}, setFiles: []string{"cron.alertRules.inline=" + alertRulesFile}, external: []string{"kafka-ca"}},
 	{name: "minimal", sets: []string{
 		"collector.autoscaling.enabled=false", "processor.autoscaling.enabled=false",
 		"webapp.enabled=false", "cron.enabled=false", "migrate.enabled=false",
@@ -151,6 +153,10 @@ func (v values) args(e env, kubeVersion ...string) []string {
 	}
 	for _, s := range v.sets {
 		args = append(args, "--set", s)
+	}
+	for _, s := range v.setFiles {
+		key, path, _ := strings.Cut(s, "=")
+		args = append(args, "--set-file", key+"="+filepath.Join(e.root, path))
 	}
 	return args
 }
@@ -635,6 +641,8 @@ func TestServices(t *testing.T) {
 		assert.Equal(t, "/etc/crashstream/kafka-tls/ca.crt", str(env["CRASHSTREAM_KAFKA_TLS_CA"], "value"))
 		_, throttled := env["CRASHSTREAM_COLLECTOR_THROTTLE_RULES"]
 		assert.Equal(t, cmd == "collector", throttled, "%s: throttle rules only for the collector", cmd)
+		_, alerts := env["CRASHSTREAM_CRON_ALERTS_RULES"]
+		assert.Equal(t, cmd == "cron", alerts, "%s: alert rules only for cron", cmd)
 		_, lists := env["CRASHSTREAM_SIGNATURE_LIST_DIR"]
 		assert.Equal(t, cmd == "processor", lists, "%s: signature lists only for the processor", cmd)
 		if cmd == "processor" {
@@ -651,6 +659,69 @@ func TestServices(t *testing.T) {
 	assert.Equal(t, "^abort$", strings.TrimSpace(str(cm["crashstream-signature-lists"], "data", "irrelevant_signature_re.txt")))
 }
 
+// alertRulesFile is the rules file the everything-on install gives inline:
+// the README's example, which the alerts package loads and validates. Its
+// webhook URLs stand for credentials.
+const alertRulesFile = "services/lib/alerts/testdata/rules.yaml"
+
+// TestAlertRules: the cron pod gets the alert rules file only when rules are
+// given, inline (in a Secret the chart renders, never a ConfigMap: the
+// webhook URLs are credentials) or as an existing Secret, mounted where
+// CRASHSTREAM_CRON_ALERTS_RULES points.
+func TestAlertRules(t *testing.T) {
+	e := tools(t)
+	cronPod := func(objs []object) (env map[string]string, mounts map[string]string, secrets map[string]string) {
+		t.Helper()
+		d, ok := byKind(objs, "Deployment")["crashstream-cron"]
+		require.True(t, ok, "the cron Deployment")
+		spec := get(d, "spec", "template", "spec")
+		c := list(spec, "containers")[0]
+		env, mounts, secrets = map[string]string{}, map[string]string{}, map[string]string{}
+		for _, ev := range list(c, "env") {
+			env[str(ev, "name")] = str(ev, "value")
+		}
+		for _, m := range list(c, "volumeMounts") {
+			mounts[str(m, "name")] = str(m, "mountPath")
+		}
+		for _, vol := range list(spec, "volumes") {
+			if s := str(vol, "secret", "secretName"); s != "" {
+				secrets[str(vol, "name")] = s
+			}
+		}
+		return env, mounts, secrets
+	}
+
+	manifests, objs := render(t, e, installs[0])
+	env, mounts, _ := cronPod(objs)
+	assert.NotContains(t, env, "CRASHSTREAM_CRON_ALERTS_RULES", "no rules: the flag is not set and the job is off")
+	assert.NotContains(t, mounts, "alert-rules")
+	assert.NotContains(t, manifests, "alert-rules")
+
+	manifests, objs = render(t, e, installs[2])
+	env, mounts, secrets := cronPod(objs)
+	assert.Equal(t, "/etc/crashstream/alerts/rules.yaml", env["CRASHSTREAM_CRON_ALERTS_RULES"])
+	assert.Equal(t, "/etc/crashstream/alerts", mounts["alert-rules"])
+	assert.Equal(t, "crashstream-alert-rules", secrets["alert-rules"])
+	s, ok := byKind(objs, "Secret")["crashstream-alert-rules"]
+	require.True(t, ok, "the chart's alert-rules Secret")
+	rules, err := os.ReadFile(filepath.Join(e.root, alertRulesFile))
+	require.NoError(t, err)
+	assert.Equal(t, strings.TrimSpace(string(rules)), strings.TrimSpace(str(s, "stringData", "rules.yaml")))
+	const url = "https://hooks.slack.example/services/T000/B000/XXXX"
+	require.Contains(t, string(rules), url)
+	assert.Equal(t, 1, strings.Count(manifests, url), "the webhook URL is in the Secret only")
+
+	_, objs = render(t, e, values{sets: []string{"cron.alertRules.existingSecret=my-alert-rules"}, setFiles: []string{"cron.alertRules.inline=" + alertRulesFile}})
+	env, _, secrets = cronPod(objs)
+	assert.Equal(t, "/etc/crashstream/alerts/rules.yaml", env["CRASHSTREAM_CRON_ALERTS_RULES"])
+	assert.Equal(t, "my-alert-rules", secrets["alert-rules"], "an existing Secret wins over inline rules")
+	assert.NotContains(t, byKind(objs, "Secret"), "crashstream-alert-rules")
+
+	// cron off: no Secret for a pod that does not exist
+	_, objs = render(t, e, values{sets: []string{"cron.enabled=false"}, setFiles: []string{"cron.alertRules.inline=" + alertRulesFile}})
+	assert.NotContains(t, byKind(objs, "Secret"), "crashstream-alert-rules")
+}
+
 // flagsSet are the flags the chart sets through CRASHSTREAM_* variables:
 // the shared conventions (kafka.*, s3.*, clickhouse.*, admin/collector/
 // webapp addresses, log.*) and the flags of the packages that read the
@@ -665,7 +736,7 @@ var flagsSet = []string{
 	"clickhouse.addr", "clickhouse.database", "clickhouse.username", "clickhouse.password", "schema-registry.url",
 	"clickhouse.protocol", "clickhouse.secure", "clickhouse.cluster",
 	"admin.addr", "collector.addr", "webapp.addr", "webapp.secret-key", "log.level", "log.format",
-	"collector.throttle-rules", "collector.submitter-token", "signature.list-dir", "processor.group", "processor.priority-group",
+	"collector.throttle-rules", "cron.alerts.rules", "collector.submitter-token", "signature.list-dir", "processor.group", "processor.priority-group",
 	"symbols.cache-dir", "symbols.cache-max-bytes", "symbols.memory-max-bytes", "symbols.url",
 }
 

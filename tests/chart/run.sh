@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The chart checks from the shell: helm lint, then helm template with the
-# default values and with values-production.yaml, validated strictly by
+# default values, with values-production.yaml and with alert rules, validated strictly by
 # kubeconform against the Kubernetes schemas install-tools.sh extracted.
 # (tests/chart's Go tests run the same and more: hardening, wiring, image.)
 # Skips, saying so, when the tools are not installed.
@@ -21,11 +21,19 @@ trap 'rm -rf "$tmp"' EXIT
 HELM_CACHE_HOME=$tmp/cache HELM_CONFIG_HOME=$tmp/config HELM_DATA_HOME=$tmp/data
 
 echo "helm $("$bin/helm" version --template '{{.Version}}'), kubeconform $("$bin/kubeconform" -v), schemas: $(cat "$schemas/.source")"
-for values in "" "$chart/values-production.yaml"; do
-  name=${values:+$(basename "$values")}
-  name=${name:-default values}
-  args=(crashstream "$chart" --namespace crash ${values:+-f "$values"})
-  "$bin/helm" lint --strict "$chart" ${values:+-f "$values"} >"$tmp/lint" || { cat "$tmp/lint"; exit 1; }
+# Each install's helm value arguments: the defaults, the production file,
+# and alert rules inline (rendered into a Secret and mounted into cron).
+values_of() {
+  case $1 in
+    default) ;;
+    production) echo "-f $chart/values-production.yaml" ;;
+    alert-rules) echo "--set-file cron.alertRules.inline=$root/services/lib/alerts/testdata/rules.yaml" ;;
+  esac
+}
+for name in default production alert-rules; do
+  read -ra vals <<<"$(values_of "$name")"
+  args=(crashstream "$chart" --namespace crash "${vals[@]}")
+  "$bin/helm" lint --strict "$chart" "${vals[@]}" >"$tmp/lint" || { cat "$tmp/lint"; exit 1; }
   echo "helm lint ($name): ok"
   for k8s in $(sed 's/^[^ ]* //' "$schemas/.source"); do
     "$bin/helm" template "${args[@]}" --kube-version "$k8s" >"$tmp/manifests.yaml"
