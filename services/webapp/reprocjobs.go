@@ -34,10 +34,10 @@ func (s *Server) newJobs() *reprocjobs.Manager {
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	send := func(ctx context.Context, crashID, detail, by string) error {
+	send := func(ctx context.Context, crashID, detail, by string, at time.Time) error {
 		v, err := s.deps.Serde.Marshal(&schemas.ProcessRequest{
 			CrashID: crashID, Reason: protocol.ReasonSymbols, Ruleset: protocol.RulesetDefault,
-			RequestedAt: s.now().UTC(), RequestedBy: by, Detail: detail,
+			RequestedAt: at.UTC(), RequestedBy: by, Detail: detail,
 		})
 		if err != nil {
 			return err

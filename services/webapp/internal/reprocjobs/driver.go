@@ -185,7 +185,7 @@ func (m *Manager) sendSome(ctx context.Context, j *Job, etag string) error {
 			}
 		}
 		m.pace = m.pace.Add(gap)
-		if err := m.send(ctx, j.CrashIDs[j.Sent], j.Detail(), j.Source); err != nil {
+		if err := m.send(ctx, j.CrashIDs[j.Sent], j.Detail(), j.Source, j.Created); err != nil {
 			return fmt.Errorf("sending: %w", err)
 		}
 		j.Sent++

@@ -57,7 +57,10 @@ type Finder interface {
 }
 
 // Sender publishes one reprocess request (reason protocol.ReasonSymbols).
-type Sender func(ctx context.Context, crashID, detail, requestedBy string) error
+// requestedAt is the job's creation, the same for all its requests: the
+// processor forgets its remembered symbol misses for the first request of
+// a job only, not for every request.
+type Sender func(ctx context.Context, crashID, detail, requestedBy string, requestedAt time.Time) error
 
 // Job states.
 const (

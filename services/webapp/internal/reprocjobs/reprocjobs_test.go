@@ -150,7 +150,7 @@ func TestJobLifecycle(t *testing.T) {
 	}}
 	var mu sync.Mutex
 	var sent []string
-	send := func(_ context.Context, id, detail, by string) error {
+	send := func(_ context.Context, id, detail, by string, at time.Time) error {
 		mu.Lock()
 		defer mu.Unlock()
 		sent = append(sent, id)
@@ -159,6 +159,7 @@ func TestJobLifecycle(t *testing.T) {
 		f.mu.Unlock()
 		assert.Contains(t, detail, "symbols for xul.pdb/AB arrived (reprocess job ")
 		assert.Equal(t, "upload-symbols:alice", by)
+		assert.False(t, at.IsZero())
 		return nil
 	}
 	m := New(testConfig(), store, store, f, send, "a", zerolog.Nop(), nil)
@@ -210,7 +211,7 @@ func TestScan(t *testing.T) {
 	ctx := context.Background()
 	store, symbols := newMemStore(), newMemStore()
 	f := &finder{sent: map[string]bool{}}
-	m := New(testConfig(), store, symbols, f, func(context.Context, string, string, string) error { return nil }, "a", zerolog.Nop(), nil)
+	m := New(testConfig(), store, symbols, f, func(context.Context, string, string, string, time.Time) error { return nil }, "a", zerolog.Nop(), nil)
 	require.NoError(t, symbols.PutIfAbsent(ctx, "old.pdb/01/old.sym", []byte("MODULE")))
 	n, err := m.Scan(ctx)
 	require.NoError(t, err)
