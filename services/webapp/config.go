@@ -117,7 +117,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.UploadDir, "webapp.symbols.spool-dir", "", "directory spooling symbol uploads (empty: system temp dir)")
 	fs.IntVar(&c.RequeueDays, "webapp.symbols.requeue-days", 7, "a symbol file's reprocess job takes the crashes of the last N days that missed its module (0: no jobs)")
 	fs.IntVar(&c.RequeueMax, "webapp.symbols.requeue-max", 10000, "most crashes of one reprocess job (newest first)")
-	fs.Float64Var(&c.ReprocessRate, "webapp.symbols.reprocess-rate", 50, "crash ids per second one webapp replica sends to crash.reprocess.v1 for its reprocess jobs")
+	fs.Float64Var(&c.ReprocessRate, "webapp.symbols.reprocess-rate", 50, "crash ids per second one webapp replica sends to crash.reprocess.v1 for its reprocess jobs (a driver behind its pace catches up at most 5 s worth at once)")
 	fs.DurationVar(&c.ReprocessScan, "webapp.symbols.scan-period", time.Minute, "how often the symbols bucket is listed for files stored without the API, each starting a reprocess job (0: never)")
 	fs.DurationVar(&c.ReprocessDoneWait, "webapp.symbols.done-wait", time.Hour, "how long a reprocess job keeps counting its reprocessed crashes after its last send")
 	fs.DurationVar(&c.RequestTimeout, "webapp.request-timeout", 60*time.Second, "bound on one request's backend work")

@@ -162,16 +162,24 @@ func (m *Manager) find(ctx context.Context, j *Job) error {
 	return nil
 }
 
+// catchUpTicks bounds how far behind its pace a driver may fall and still
+// catch up: at most this many ticks' worth of ids go out at once.
+const catchUpTicks = 5
+
 // sendSome sends one tick's worth of ids at Rate, saving the progress at
 // least every second so a restart repeats little. The pace is the
 // manager's, kept across steps and jobs: the time a step spends on
-// lookups, counts and saves is caught up in the next (at most one tick's
-// worth), so the rate over a job is Rate, not Rate minus the overhead.
+// lookups, counts and saves is caught up in the next (at most
+// catchUpTicks' worth, sent at once), so the rate over a job is Rate, not
+// Rate minus the overhead, and never more.
 func (m *Manager) sendSome(ctx context.Context, j *Job, etag string) error {
 	gap := time.Duration(float64(time.Second) / m.cfg.Rate)
 	now := time.Now()
-	if m.pace.Before(now.Add(-m.cfg.Tick)) {
-		m.pace = now.Add(-m.cfg.Tick)
+	if m.pace.IsZero() {
+		m.pace = now // a new driver starts at its pace, without a burst
+	}
+	if floor := now.Add(-catchUpTicks * m.cfg.Tick); m.pace.Before(floor) {
+		m.pace = floor
 	}
 	until := now.Add(m.cfg.Tick)
 	lastSave := now
