@@ -25,7 +25,8 @@
 // is the newcomer refused with 503: slow clients are shed first, and
 // requests past their bodies (storing) are never shed.
 //
-// Latency under load. Storing and announcing a report (the object store
+// Latency under load. With -collector.store-latency-target set (it is off
+// by default), storing and announcing a report (the object store
 // writes, then the publish) is limited to a number of reports at once that
 // adapts to its measured latency (storelimit.go: AIMD towards
 // -collector.store-latency-target plus the report's bytes at 64 MiB/s,

@@ -57,6 +57,19 @@ func TestStoreLimitFloor(t *testing.T) {
 	assert.False(t, l.acquire())
 }
 
+// TestStoreLimitOffWithoutTarget: with no target (the default) a slow
+// store never cuts the limit; it stays at max.
+func TestStoreLimitOffWithoutTarget(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	l := newStoreLimit(4, 10, 0, clk.now)
+	for i := 0; i < 50; i++ {
+		clk.t = clk.t.Add(time.Second)
+		l.acquire()
+		l.release(time.Minute, 0)
+	}
+	assert.InDelta(t, 10, l.current(), 1e-9)
+}
+
 func TestStoreLimitGrowsOnlyWhenUsed(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1000, 0)}
 	l := newStoreLimit(1, 100, 100*time.Millisecond, clk.now)

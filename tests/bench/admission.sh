@@ -21,7 +21,7 @@ admission_compare() {
 	{
 		echo "\`tests/bench/run.sh admission ${STEP%s}\`: \`crashstream crashgen -rate R -duration $STEP -concurrency 128\` per cell,"
 		echo "realistic size mix, against two collectors of the same binary sharing one pipeline (processor, sinks,"
-		echo "Kafka, MinIO, ClickHouse): **adaptive** with its defaults, **fixed** with \`-collector.store-latency-target 1h\`"
+		echo "Kafka, MinIO, ClickHouse): **adaptive** with \`-collector.store-latency-target 150ms\`, **fixed** with \`-collector.store-latency-target 1h\`"
 		echo "(the limit never cut: 128 in flight, the behaviour before). Latency from each report's intended send time."
 		echo
 		echo "| offered /s | collector | acked /s | p50 ack | p90 | p99 | 503 | store limit after | load (1 min) |"

@@ -91,7 +91,11 @@ SERVICES=(sink-clickhouse sink-objectstore sink-telemetry processor collector)
 declare -A PID ADMIN
 for s in "${SERVICES[@]}"; do
 	ADMIN[$s]="127.0.0.1:$(free_port)"
-	CRASHSTREAM_ADMIN_ADDR=${ADMIN[$s]} "$CS" "$s" 2>"$TMP/$s.log" &
+	# admission mode compares the store limit (on here, with a 150 ms
+	# target) with the same collector without it (admission.sh).
+	target=0
+	[[ $MODE == admission && $s == collector ]] && target=150ms
+	CRASHSTREAM_COLLECTOR_STORE_LATENCY_TARGET=$target CRASHSTREAM_ADMIN_ADDR=${ADMIN[$s]} "$CS" "$s" 2>"$TMP/$s.log" &
 	PID[$s]=$!
 	PIDS+=($!)
 	for i in $(seq 1 300); do
