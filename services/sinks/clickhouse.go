@@ -21,6 +21,9 @@ type ClickHouseConfig struct {
 	// after this long even if smaller.
 	BatchRows int
 	Linger    time.Duration
+	// MinInterval spaces INSERTs that are not full: rows arriving within
+	// it wait for one write (see groupCommit).
+	MinInterval time.Duration
 	// Writer bounds insert retries.
 	Writer chstore.WriterConfig
 }
@@ -30,6 +33,7 @@ func (c *ClickHouseConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Group, "sink-clickhouse.group", "sink-clickhouse", "consumer group of the ClickHouse sink")
 	fs.IntVar(&c.BatchRows, "sink-clickhouse.batch-rows", 5000, "rows per ClickHouse INSERT at most")
 	fs.DurationVar(&c.Linger, "sink-clickhouse.linger", time.Second, "longest wait for a ClickHouse INSERT to fill")
+	fs.DurationVar(&c.MinInterval, "sink-clickhouse.min-interval", time.Second, "least time between two ClickHouse INSERTs that are not full (an idle sink inserts at once; 0: insert whenever the consumers are idle)")
 	c.Writer.RegisterFlagsWithPrefix("sink-clickhouse.insert-", fs)
 }
 
@@ -43,6 +47,9 @@ func (c ClickHouseConfig) Validate() error {
 	}
 	if c.Linger <= 0 || c.Linger > time.Minute {
 		return fmt.Errorf("-sink-clickhouse.linger: want (0, 1m], got %s", c.Linger)
+	}
+	if c.MinInterval < 0 || c.MinInterval > time.Minute {
+		return fmt.Errorf("-sink-clickhouse.min-interval: want [0, 1m], got %s", c.MinInterval)
 	}
 	if err := c.Writer.Validate(); err != nil {
 		return fmt.Errorf("-sink-clickhouse.insert-*: %w", err)
@@ -84,7 +91,7 @@ func NewClickHouse(cfg ClickHouseConfig, deps ClickHouseDeps) (*ClickHouse, erro
 		return nil, err
 	}
 	s := &ClickHouse{cfg: cfg, deps: deps, metrics: m}
-	s.commit = newGroupCommit(cfg.BatchRows, cfg.Linger, func(ctx context.Context, rows []chstore.Row) error {
+	s.commit = newGroupCommit(cfg.BatchRows, cfg.Linger, cfg.MinInterval, func(ctx context.Context, rows []chstore.Row) error {
 		start := time.Now()
 		err := deps.Writer.Write(ctx, rows)
 		s.metrics.flush(len(rows), time.Since(start), err)

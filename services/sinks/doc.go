@@ -6,8 +6,10 @@
 //   - ClickHouse: decodes a partition's batch, maps each processed crash to
 //     a crashes-table row through the field registry, and hands the rows to
 //     a group commit that merges the batches of concurrent partitions into
-//     one INSERT (rows or time, whichever first). HandleBatch returns only
-//     once the INSERT containing its rows succeeded.
+//     one INSERT (rows or time, whichever first), at most one INSERT that
+//     is not full per -sink-clickhouse.min-interval (an idle sink inserts
+//     at once). HandleBatch returns only once the INSERT containing its
+//     rows succeeded.
 //   - ObjectStore: writes v1/processed_crash/<id> as JSON; an overwrite
 //     with the same content is the idempotence.
 //   - Telemetry: reduces the crash to the public fields of Socorro's

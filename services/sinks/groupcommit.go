@@ -13,17 +13,25 @@ import (
 // linger has passed — rows or time, whichever first. Every member returns
 // the write's result, so a caller's rows are durable when it gets nil.
 //
+// Flushes start at least minInterval apart unless the group is full: an
+// idle sink writes a lone row at once, a busy one gathers what arrives
+// within the interval into one write. Each INSERT into ClickHouse makes a
+// part in the crashes table and in every materialized view, to be merged
+// later; one per record cost ClickHouse 56 ms of CPU a crash at 20/s.
+//
 // Callers announce themselves with enter before preparing rows, then call
 // either write or skip exactly once.
 type groupCommit[T any] struct {
-	maxRows int
-	linger  time.Duration
-	flush   func(ctx context.Context, rows []T) error
+	maxRows     int
+	linger      time.Duration
+	minInterval time.Duration
+	flush       func(ctx context.Context, rows []T) error
 
-	mu      sync.Mutex
-	pending int // entered, not yet joined or skipped
-	cur     *group[T]
-	changed chan struct{} // closed and replaced on every change
+	mu        sync.Mutex
+	pending   int // entered, not yet joined or skipped
+	cur       *group[T]
+	lastFlush time.Time     // when the previous group closed
+	changed   chan struct{} // closed and replaced on every change
 }
 
 type group[T any] struct {
@@ -32,8 +40,8 @@ type group[T any] struct {
 	err  error
 }
 
-func newGroupCommit[T any](maxRows int, linger time.Duration, flush func(context.Context, []T) error) *groupCommit[T] {
-	return &groupCommit[T]{maxRows: maxRows, linger: linger, flush: flush, changed: make(chan struct{})}
+func newGroupCommit[T any](maxRows int, linger, minInterval time.Duration, flush func(context.Context, []T) error) *groupCommit[T] {
+	return &groupCommit[T]{maxRows: maxRows, linger: linger, minInterval: minInterval, flush: flush, changed: make(chan struct{})}
 }
 
 // notify wakes a waiting leader; b.mu must be held.
@@ -78,27 +86,44 @@ func (b *groupCommit[T]) write(ctx context.Context, rows []T) error {
 			return ctx.Err()
 		}
 	}
-	timer := time.NewTimer(b.linger)
+	// The group may close once everybody joined, but not before earliest;
+	// it must close at deadline (or when full) even if somebody has not.
+	b.mu.Lock()
+	earliest := b.lastFlush.Add(b.minInterval)
+	b.mu.Unlock()
+	deadline := time.Now().Add(b.linger)
+	if earliest.After(deadline) {
+		deadline = earliest
+	}
+	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
 		b.mu.Lock()
-		ready := len(g.rows) >= b.maxRows || b.pending == 0
+		now := time.Now()
+		idle := b.pending == 0
+		ready := len(g.rows) >= b.maxRows || !now.Before(deadline) || (idle && !now.Before(earliest))
 		ch := b.changed
 		if ready {
-			b.cur = nil
+			b.cur, b.lastFlush = nil, now
 		}
 		b.mu.Unlock()
 		if ready {
 			break
 		}
+		wake := deadline
+		if idle {
+			wake = earliest
+		}
+		timer.Reset(time.Until(wake))
 		select {
 		case <-ch:
 			continue
 		case <-timer.C:
+			continue
 		case <-ctx.Done():
 		}
 		b.mu.Lock()
-		b.cur = nil
+		b.cur, b.lastFlush = nil, time.Now()
 		b.mu.Unlock()
 		break
 	}

@@ -53,7 +53,7 @@ func message(t *testing.T, s *registry.Serde, pc *schemas.ProcessedCrash) *strea
 func TestGroupCommitMergesConcurrentCallers(t *testing.T) {
 	var mu sync.Mutex
 	var flushes [][]int
-	gc := newGroupCommit(100, time.Hour, func(_ context.Context, rows []int) error {
+	gc := newGroupCommit(100, time.Hour, 0, func(_ context.Context, rows []int) error {
 		mu.Lock()
 		flushes = append(flushes, append([]int(nil), rows...))
 		mu.Unlock()
@@ -80,7 +80,7 @@ func TestGroupCommitMergesConcurrentCallers(t *testing.T) {
 func TestGroupCommitFlushesAtMaxRowsAndPropagatesErrors(t *testing.T) {
 	boom := errors.New("insert failed")
 	var sizes []int
-	gc := newGroupCommit(2, time.Hour, func(_ context.Context, rows []int) error {
+	gc := newGroupCommit(2, time.Hour, 0, func(_ context.Context, rows []int) error {
 		sizes = append(sizes, len(rows))
 		return boom
 	})
@@ -92,8 +92,33 @@ func TestGroupCommitFlushesAtMaxRowsAndPropagatesErrors(t *testing.T) {
 	gc.skip()
 }
 
+func TestGroupCommitSpacesFlushes(t *testing.T) {
+	var mu sync.Mutex
+	var flushes [][]int
+	gc := newGroupCommit(3, time.Hour, time.Hour, func(_ context.Context, rows []int) error {
+		mu.Lock()
+		flushes = append(flushes, append([]int(nil), rows...))
+		mu.Unlock()
+		return nil
+	})
+	// idle since forever: a lone row is written at once
+	gc.enter()
+	require.NoError(t, gc.write(context.Background(), []int{1}))
+	// within the interval a lone row waits, even with nobody else entered,
+	// until rows arriving later fill the group
+	gc.enter()
+	done := make(chan error, 1)
+	go func() { done <- gc.write(context.Background(), []int{2}) }()
+	gc.enter()
+	require.NoError(t, gc.write(context.Background(), []int{3, 4}))
+	require.NoError(t, <-done)
+	require.Len(t, flushes, 2)
+	assert.Equal(t, []int{1}, flushes[0])
+	assert.ElementsMatch(t, []int{2, 3, 4}, flushes[1])
+}
+
 func TestGroupCommitLeaderStopsOnContext(t *testing.T) {
-	gc := newGroupCommit(10, time.Hour, func(ctx context.Context, rows []int) error { return ctx.Err() })
+	gc := newGroupCommit(10, time.Hour, 0, func(ctx context.Context, rows []int) error { return ctx.Err() })
 	gc.enter()
 	gc.enter() // never joins
 	ctx, cancel := context.WithCancel(context.Background())

@@ -29,11 +29,11 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODE=${1:-quick}
 case $MODE in
 full)
-	RATES=(10 25 50 100 150) STEP=30s PROC_ARGS=(100 3) QUERY_ROWS=(1000000 10000000) QUERY_RUNS=20
-	LAG_COUNT=60 PUT_COUNT=300 PRODUCE=15s DRAIN=900 COST_RATE=20 COST_SECS=60 OUT="$ROOT/BENCHMARKS.md" ;;
+	RATES=(10 25 40 50 75 100 150) STEP=30s PROC_ARGS=(100 3) QUERY_ROWS=(1000000 10000000) QUERY_RUNS=20
+	LAG_COUNT=60 PUT_COUNT=300 PRODUCE=15s DRAIN=900 SUSTAIN=60 COST_RATE=20 COST_SECS=60 OUT="$ROOT/BENCHMARKS.md" ;;
 quick)
 	RATES=(5 10 20) STEP=10s PROC_ARGS=(20 1) QUERY_ROWS=(100000) QUERY_RUNS=5
-	LAG_COUNT=15 PUT_COUNT=60 PRODUCE=5s DRAIN=120 COST_RATE=5 COST_SECS=10 OUT="$ROOT/.stack/bench-quick.md" ;;
+	LAG_COUNT=15 PUT_COUNT=60 PRODUCE=5s DRAIN=120 SUSTAIN=10 COST_RATE=5 COST_SECS=10 OUT="$ROOT/.stack/bench-quick.md" ;;
 cost)
 	COST_RATE=${2:-20} COST_SECS=${3:-60} OUT="$ROOT/.stack/bench-cost.md" ;;
 admission)
@@ -58,6 +58,8 @@ cleanup() {
 trap cleanup EXIT
 say() { printf '\033[1mbench:\033[0m %s\n' "$*" >&2; }
 ch() { curl -sf "http://127.0.0.1:18123/" --data-binary "$1"; }
+# to_ms turns crashgen's durations (255ms, 1.62s) into milliseconds.
+to_ms() { awk -v d="$1" 'BEGIN { if (d ~ /ms$/) { sub(/ms$/, "", d); print d + 0 } else if (d ~ /µs$/) { print 0 } else if (d ~ /s$/) { sub(/s$/, "", d); print d * 1000 } else { print 1e9 } }'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -131,7 +133,7 @@ echo "| offered /s | sent | acked | acked /s | MB/s | p50 ack | p90 | p99 | max 
 echo "|---|---|---|---|---|---|---|---|---|---|" >>"$ING"
 ACKED=0
 ING_START=$(date +%s.%N)
-BEST=0 BEST_P99=""
+BEST=0 BEST_P99="" BEST_OK=0 BEST_OK_P99=""
 for r in "${RATES[@]}"; do
 	"$CS" crashgen -collector.url "http://$COLLECTOR" -rate "$r" -duration "$STEP" -concurrency 128 -seed "$r" \
 		-progress 0 >"$TMP/cg.$r" 2>&1 || true
@@ -141,6 +143,8 @@ for r in "${RATES[@]}"; do
 	echo "| $r | $sent | $acked | $rate | $mbs | $p50 | $p90 | $p99 | $pmax | $st |" >>"$ING"
 	say "  $r/s: acked $acked ($rate/s), p50 $p50 p99 $p99"
 	ACKED=$((ACKED + ${acked:-0}))
+	# issue 27's test: >= 95 % acknowledged with p99 <= 250 ms
+	if awk -v a="$rate" -v r="$r" -v p="$(to_ms "$p99")" 'BEGIN {exit !(a >= 0.95 * r && p <= 250)}'; then BEST_OK=$r BEST_OK_P99=$p99; fi
 	if awk -v a="$rate" -v r="$r" 'BEGIN {exit !(a >= 0.9 * r)}'; then BEST=$r BEST_P99=$p99; else break; fi
 done
 ING_END=$(date +%s.%N)
@@ -161,6 +165,35 @@ else
 	E2E_LINE="not drained within ${DRAIN}s: $ROWS of $((ACKED + 1)) rows in ClickHouse, $(awk -v n="$ROWS" -v a="$ING_START" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", n / (b - a)}') reports/s end to end so far"
 fi
 say "  $E2E_LINE"
+
+# ---------------------------------------------------------------- drain at the best rate
+# The end-to-end rate at the highest rate that met the test above: send at
+# it for SUSTAIN seconds, then time the first send to the last row.
+SUSTAIN_LINE="no rate met >= 95 % acknowledged with p99 <= 250 ms"
+if [[ $BEST_OK -gt 0 ]]; then
+	say "sustained: ${BEST_OK}/s for ${SUSTAIN}s, then until every report is a row"
+	base=$(ch "SELECT count(DISTINCT crash_id) FROM $DB.crashes" 2>/dev/null || echo 0)
+	s0=$(date +%s.%N)
+	"$CS" crashgen -collector.url "http://$COLLECTOR" -rate "$BEST_OK" -duration "${SUSTAIN}s" -concurrency 128 -seed 7 \
+		-progress 0 >"$TMP/cg.sustain" 2>&1 || true
+	s1=$(date +%s.%N)
+	read -r sacked srate < <(awk '/^sent/ {gsub(/[(,]/, ""); print $4, $11}' "$TMP/cg.sustain")
+	read -r sp50 sp90 sp99 spmax < <(awk '/^ack latency/ {print $4, $6, $8, $10}' "$TMP/cg.sustain")
+	s2=""
+	for i in $(seq 1 "$DRAIN"); do
+		n=$(ch "SELECT count(DISTINCT crash_id) FROM $DB.crashes" 2>/dev/null || echo 0)
+		if [[ ${n:-0} -ge $((base + ${sacked:-0})) ]]; then s2=$(date +%s.%N); break; fi
+		sleep 0.5
+	done
+	if [[ -n $s2 ]]; then
+		SUSTAIN_LINE=$(awk -v r="$BEST_OK" -v n="$sacked" -v a="$s0" -v b="$s1" -v c="$s2" -v ar="$srate" -v p="$sp99" -v m="$sp50" 'BEGIN {
+			printf "%d/s offered for %.0f s: %d acknowledged (%.1f/s, p50 %s, p99 %s), the last of them a row in ClickHouse %.1f s after the last send: **%.1f reports/s end to end**", r, b - a, n, ar, m, p, c - b, n / (c - a) }')
+	else
+		SUSTAIN_LINE="${BEST_OK}/s offered: $sacked acknowledged, not all rows within ${DRAIN}s"
+	fi
+	ACKED=$((ACKED + ${sacked:-0}))
+	say "  $SUSTAIN_LINE"
+fi
 
 # ---------------------------------------------------------------- CPU and RSS
 declare -A T_END RSS HWM
@@ -236,13 +269,11 @@ done
 # goals prints one line per goal of issue 13 with its verdict.
 goals() {
 	local e2e_rate ratio tc95 verdict
-	e2e_rate=$(grep -oE '[0-9.]+ reports/s end to end' <<<"$E2E_LINE" | awk '{print $1}')
-	verdict=$(awk -v b="$BEST" -v e="${e2e_rate:-0}" -v p="$BEST_P99" 'BEGIN {
-		ms = p; if (p ~ /ms$/) { sub(/ms$/, "", ms) } else { sub(/s$/, "", ms); ms *= 1000 }
-		print ((b >= 100 && e >= 100 && ms <= 250) ? "**met**" : "**not met**") }')
-	echo "- ≥ 100 reports/s ingested end to end with p99 ack ≤ 250 ms: $verdict — the collector acknowledged up to ${BEST}/s" \
-		"(p99 ${BEST_P99:-n/a}), the whole pipeline drained ${e2e_rate:-?} reports/s end to end; the same run's MinIO ceiling" \
-		"for this size mix is in the ceilings below."
+	e2e_rate=$(grep -oE '[0-9.]+ reports/s end to end' <<<"$SUSTAIN_LINE" | awk '{print $1}')
+	verdict=$(awk -v b="$BEST_OK" -v e="${e2e_rate:-0}" 'BEGIN { print ((b >= 100 && e >= 100) ? "**met**" : "**not met**") }')
+	echo "- ≥ 100 reports/s acknowledged (≥ 95 %) with p99 ack ≤ 250 ms and drained end to end at that rate: $verdict —" \
+		"the highest rate that met the latency test was ${BEST_OK}/s (p99 ${BEST_OK_P99:-n/a}), drained at ${e2e_rate:-?} reports/s" \
+		"end to end; the same run's ceilings are below and the per-crash cost table above says where the CPU goes."
 	ratio=$(grep -oE 'ratio crashstream / reference: [0-9.]+x' <<<"$PROC" | awk '{print $NF}')
 	echo "- processor ≥ 2× minidump-stackwalk (+ siggen), per core: $(awk -v r="${ratio%x}" 'BEGIN {print (r >= 2 ? "**met**" : "**not met**")}') — ${ratio:-?}."
 	tc95=$(awk -F'|' '$2 ~ /10000000/ && $3 ~ /top crashers/ {gsub(/ /, "", $5); if ($5 + 0 > m) m = $5 + 0} END {print m + 0}' "$QRY")
@@ -262,8 +293,8 @@ REPORT="$TMP/report.md"
 	echo "## End to end"
 	echo
 	echo "\`make bench\` (\`tests/bench/run.sh $MODE\`) at commit $COMMIT, $(date -u +%FT%TZ), ${ELAPSED} s; machine below."
-	echo "Load average $LOAD0 at the start and $LOAD1 at the end: the 2 cores are shared with other engineers' builds,"
-	echo "tests and fuzzers, so every figure here is what crashstream got of a contended machine, not of an idle one."
+	echo "Load average $LOAD0 at the start and $LOAD1 at the end (the run's own load generator, services and servers"
+	echo "count in it: each row's load is the machine under that row's traffic)."
 	echo "The pipeline ran as separate processes (collector, processor, sink-clickhouse, sink-objectstore,"
 	echo "sink-telemetry) with topic prefix \`$ID.\`, buckets \`$BUCKET*\` and database \`$DB\`."
 	echo
@@ -273,11 +304,13 @@ REPORT="$TMP/report.md"
 	echo
 	cat "$ING"
 	echo
-	echo "Highest rate acknowledged at ≥ 90% of the offered rate: **${BEST} reports/s** (p99 ack ${BEST_P99:-n/a})."
+	echo "Highest rate acknowledged at ≥ 95% with p99 ack ≤ 250 ms: **${BEST_OK} reports/s** (p99 ${BEST_OK_P99:-n/a});"
+	echo "highest acknowledged at ≥ 90% regardless of latency: ${BEST} reports/s (p99 ${BEST_P99:-n/a})."
 	echo
 	echo "### End to end"
 	echo
-	echo "- Throughput: $E2E_LINE."
+	echo "- At the highest rate that met the latency test (\`crashgen -rate $BEST_OK -duration ${SUSTAIN}s\`, after the drain): $SUSTAIN_LINE."
+	echo "- Everything above, back to back: $E2E_LINE."
 	echo "- Visibility lag ack → row via the query library: \`e2ebench lag -rate 2 -count $LAG_COUNT\`: $LAG."
 	echo
 	echo "### RSS and CPU per crash per service (/proc/<pid>/stat and status, over the ingest and drain)"
