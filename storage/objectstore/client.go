@@ -111,6 +111,17 @@ func (b *Bucket) Remove(ctx context.Context) error {
 	return nil
 }
 
+// RemoveWithContents deletes the bucket and every object in it in one
+// request (MinIO's force delete; other S3 servers refuse it). Benchmarks
+// use it: a bucket left behind keeps MinIO's scanner busy, 10-16 % of a
+// core with the 500 buckets earlier runs had left on the test stack.
+func (b *Bucket) RemoveWithContents(ctx context.Context) error {
+	if err := b.mc.RemoveBucketWithOptions(ctx, b.name, minio.RemoveBucketOptions{ForceDelete: true}); err != nil {
+		return b.wrap("remove bucket with contents", "", err)
+	}
+	return nil
+}
+
 // Check reports whether the bucket is reachable and exists; it is the
 // dependency check for /__heartbeat__.
 func (b *Bucket) Check(ctx context.Context) error {

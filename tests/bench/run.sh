@@ -53,6 +53,8 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 	curl -sf "http://127.0.0.1:18123/" --data-binary "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
+	# buckets left behind keep MinIO's scanner busy in later runs
+	[[ -x $TMP/e2ebench && -n ${BUCKET:-} ]] && "$TMP/e2ebench" rmbuckets "$BUCKET" "$SYMBOLS" "$TELE" || true
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -31,7 +31,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: e2ebench lag|minio|kafka [flags]")
+		fmt.Fprintln(os.Stderr, "usage: e2ebench lag|minio|kafka [flags] | buckets|rmbuckets NAME...")
 		os.Exit(2)
 	}
 	var err error
@@ -44,6 +44,8 @@ func main() {
 		err = kafkaProduce(os.Args[2:])
 	case "buckets":
 		err = buckets(os.Args[2:])
+	case "rmbuckets":
+		err = removeBuckets(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -272,6 +274,22 @@ func buckets(names []string) error {
 	defer c.Close()
 	for _, n := range names {
 		if err := c.Bucket(n).Ensure(context.Background()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeBuckets deletes the named buckets with everything in them (a
+// missing one is fine).
+func removeBuckets(names []string) error {
+	c, err := objectstore.New(s3Config())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, n := range names {
+		if err := c.Bucket(n).RemoveWithContents(context.Background()); err != nil && !errors.Is(err, objectstore.ErrNotFound) {
 			return err
 		}
 	}
