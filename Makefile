@@ -96,4 +96,5 @@ chaos: up ## the fault matrix: kill -9 / SIGSTOP each stack server and service d
 
 compat: ## compare with minidump-stackwalk and siggen over the corpus (installs them once)
 	@tests/corpus/install-oracles.sh
+	@tests/sigcompat/install-siggen.sh
 	@cd tests && CRASHSTREAM_COMPAT=1 go test -count=1 ./minidumpcompat/... ./stackwalkcompat/... ./sigcompat/...

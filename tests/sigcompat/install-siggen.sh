@@ -6,7 +6,14 @@ VERSION=2.2.20241029
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VENV="$ROOT/.stack/venv-siggen"
 if [ -x "$VENV/bin/signify" ] && ls -d "$VENV"/lib/python3*/site-packages/siggen-"$VERSION".dist-info >/dev/null 2>&1; then
-	exit 0
+	# A venv's scripts name their interpreter by absolute path: one made in
+	# another checkout (copied or moved here) has the version and fails to
+	# start ("required file not found"). Keep it only if it runs.
+	if echo '{}' | "$VENV/bin/signify" >/dev/null 2>&1; then
+		exit 0
+	fi
+	echo "siggen venv at $VENV does not run here (made in another directory?): making it again"
+	rm -rf "$VENV"
 fi
 mkdir -p "$ROOT/.stack"
 python3 -m venv "$VENV"
