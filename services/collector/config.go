@@ -103,7 +103,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.EvictBelow, "collector.evict-below", 4<<10, "when all slots are taken, a new request evicts the slowest body reader slower than this many bytes/s")
 	fs.DurationVar(&c.EvictMinAge, "collector.evict-min-age", 500*time.Millisecond, "a body reader is measured for eviction only after this long")
 	fs.DurationVar(&c.AdmitWait, "collector.admit-wait", 2*time.Second, "max wait of a new request for the slot of an evicted one")
-	fs.DurationVar(&c.StoreLatencyTarget, "collector.store-latency-target", 0, "target time to store and announce one report (plus its bytes at 64 MiB/s); reports stored at once adapt to it, the excess gets 503 + Retry-After; 0 (the default) keeps the limit at collector.max-in-flight")
+	fs.DurationVar(&c.StoreLatencyTarget, "collector.store-latency-target", 0, "target time to store and announce one report (plus its bytes at 64 MiB/s), held at the p90: reports stored at once adapt to it, the excess gets 503 + Retry-After; 0 (the default) keeps the limit at collector.max-in-flight")
 	fs.IntVar(&c.StoreLimitMin, "collector.store-limit-min", 16, "reports stored at once never limited below this")
 	fs.Int64Var(&c.AnnotationMemoryTotal, "collector.annotation-memory-total", 64<<20, "annotation bytes all requests together may hold in memory (503 above)")
 	fs.StringVar(&c.RulesFile, "collector.throttle-rules", "", "throttle rules file, YAML or JSON (default: accept everything)")

@@ -8,12 +8,15 @@ import (
 // storeLimit is an adaptive bound on the reports being stored and
 // announced at once (object store writes, then the crash.received
 // publish): the collector's own work after a body is in. Its limit follows
-// the measured latency of that work, AIMD: a report that took longer than
-// the target (plus its bytes at healthyStoreRate, so a large dump is not
-// counted slow for its size) shrinks it by a factor (at most once per target interval, so
-// one slow spell is one cut, not one per report in flight), and a report
-// done within the target while the limit was at least half used grows it
-// by 1/limit (one slot per limit's worth of fast reports). When the stores
+// the measured latency of that work, AIMD: a second in which more than a
+// tenth of at least ten reports took longer than the target (plus their
+// bytes at healthyStoreRate, so a large dump is not counted slow for its
+// size) shrinks it by a factor, and a report done within the target while
+// the limit was at least half used grows it by 1/limit (one slot per
+// limit's worth of fast reports). The limit thus follows the stores' p90,
+// not their slowest report: when every slow report cut it (the first
+// version), one late store per interval was always there on a busy
+// machine and the limit sat at its floor. When the stores
 // are slower than the target the limit falls to what they serve in time,
 // and the reports past it are shed with 503 + Retry-After at once, rather
 // than queueing behind the stores for seconds (issue 27): accepted reports
@@ -33,6 +36,14 @@ import (
 // its bytes at this rate.
 const healthyStoreRate = 64 << 20
 
+// The limit is judged once per limitWindow, on at least limitMinSamples
+// reports, and cut when more than limitSlowShare of them were slow.
+const (
+	limitWindow     = time.Second
+	limitMinSamples = 10
+	limitSlowShare  = 0.1
+)
+
 type storeLimit struct {
 	mu       sync.Mutex
 	limit    float64
@@ -40,8 +51,10 @@ type storeLimit struct {
 	target   time.Duration
 	backoff  float64
 	inFlight int
-	lastCut  time.Time
-	now      func() time.Time
+	// the current window: when it began, reports done, slow among them
+	windowStart time.Time
+	done, slow  int
+	now         func() time.Time
 }
 
 // newStoreLimit starts at max: a collector at rest takes a burst whole, and
@@ -84,13 +97,17 @@ func (l *storeLimit) release(took time.Duration, size int64) {
 	if l.target <= 0 {
 		return // no target: the limit stays at max
 	}
+	if now := l.now(); now.Sub(l.windowStart) >= limitWindow {
+		if l.done >= limitMinSamples && float64(l.slow) > limitSlowShare*float64(l.done) {
+			l.limit = max(l.min, l.limit*l.backoff)
+		}
+		l.windowStart, l.done, l.slow = now, 0, 0
+	}
+	l.done++
 	allowed := l.target + time.Duration(float64(size)/healthyStoreRate*float64(time.Second))
 	switch {
 	case took > allowed:
-		if now := l.now(); now.Sub(l.lastCut) >= l.target {
-			l.limit = max(l.min, l.limit*l.backoff)
-			l.lastCut = now
-		}
+		l.slow++
 	case float64(used) >= l.limit/2:
 		l.limit = min(l.max, l.limit+1/l.limit)
 	}

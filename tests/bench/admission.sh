@@ -21,14 +21,14 @@ admission_compare() {
 	{
 		echo "\`tests/bench/run.sh admission ${STEP%s}\`: \`crashstream crashgen -rate R -duration $STEP -concurrency 128\` per cell,"
 		echo "realistic size mix, against two collectors of the same binary sharing one pipeline (processor, sinks,"
-		echo "Kafka, MinIO, ClickHouse): **adaptive** with \`-collector.store-latency-target 150ms\`, **fixed** with \`-collector.store-latency-target 1h\`"
+		echo "Kafka, MinIO, ClickHouse): **adaptive** with \`-collector.store-latency-target ${ADMISSION_TARGET:-150ms}\`, **fixed** with \`-collector.store-latency-target 1h\`"
 		echo "(the limit never cut: 128 in flight, the behaviour before). Latency from each report's intended send time."
 		echo
 		echo "| offered /s | collector | acked /s | p50 ack | p90 | p99 | 503 | store limit after | load (1 min) |"
 		echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 	} >"$out"
 	local i=0
-	for r in 25 50 100 150; do
+	for r in ${ADMISSION_RATES:-25 50 100 150}; do
 		if ((i++ % 2)); then order="adaptive fixed"; else order="fixed adaptive"; fi
 		for which in $order; do
 			url=$COLLECTOR admin=${ADMIN[collector]}

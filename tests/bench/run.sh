@@ -13,7 +13,8 @@
 #                              RATE reports/s (default 20) for SECONDS
 #                              (default 60), with profiles (cost.sh)
 #   tests/bench/run.sh admission [SECONDS]
-#                              only ingest at 25/50/100/150 reports/s,
+#                              only ingest at 25/50/100/150 reports/s
+#                              (ADMISSION_RATES; ADMISSION_TARGET, 150ms),
 #                              the collector's adaptive store limit beside
 #                              the same binary without it, interleaved
 #                              (SECONDS per row, default 20)
@@ -95,10 +96,11 @@ SERVICES=(sink-clickhouse sink-objectstore sink-telemetry processor collector)
 declare -A PID ADMIN
 for s in "${SERVICES[@]}"; do
 	ADMIN[$s]="127.0.0.1:$(free_port)"
-	# admission mode compares the store limit (on here, with a 150 ms
-	# target) with the same collector without it (admission.sh).
+	# admission mode compares the store limit (on here, with a target of
+	# ADMISSION_TARGET, 150ms unless set) with the same collector without
+	# it (admission.sh; ADMISSION_RATES picks the offered rates).
 	target=0
-	[[ $MODE == admission && $s == collector ]] && target=150ms
+	[[ $MODE == admission && $s == collector ]] && target=${ADMISSION_TARGET:-150ms}
 	CRASHSTREAM_COLLECTOR_STORE_LATENCY_TARGET=$target CRASHSTREAM_ADMIN_ADDR=${ADMIN[$s]} "$CS" "$s" 2>"$TMP/$s.log" &
 	PID[$s]=$!
 	PIDS+=($!)
