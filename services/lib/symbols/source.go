@@ -227,13 +227,30 @@ func (h HTTPSource) Open(ctx context.Context, k Key) (io.ReadCloser, string, err
 	return nil, "", ErrNotFound
 }
 
-func (h HTTPSource) get(ctx context.Context, rel string) (io.ReadCloser, string, error) {
-	base := strings.TrimSuffix(h.BaseURL, "/")
+// FileURL is the URL of a module's symbol file on the server (the
+// debug-id path, the one Open tries first); ok is false when the key
+// cannot form a safe path. The webapp's symbol-server probe asks the same
+// URL the processor fetches.
+func (h HTTPSource) FileURL(k Key) (string, bool) {
+	rel, ok := k.RelPath()
+	if !ok {
+		return "", false
+	}
+	return h.urlOf(rel), true
+}
+
+// urlOf joins the base URL and a Breakpad-layout path, escaping each
+// element.
+func (h HTTPSource) urlOf(rel string) string {
 	parts := strings.Split(rel, "/")
 	for i, p := range parts {
 		parts[i] = url.PathEscape(p)
 	}
-	u := base + "/" + strings.Join(parts, "/")
+	return strings.TrimSuffix(h.BaseURL, "/") + "/" + strings.Join(parts, "/")
+}
+
+func (h HTTPSource) get(ctx context.Context, rel string) (io.ReadCloser, string, error) {
+	u := h.urlOf(rel)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, "", err

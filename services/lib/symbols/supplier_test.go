@@ -172,6 +172,48 @@ func TestHTTPSourceCacheAndNegatives(t *testing.T) {
 	assert.Equal(t, "CD0", r3.File.Module.DebugID)
 }
 
+// TestForgetMissingHTTP: a miss on a symbol server is remembered until
+// ForgetMissing, after which the file the server now has is fetched (what
+// a reprocess job of the webapp's symbol-server probe relies on).
+func TestForgetMissingHTTP(t *testing.T) {
+	var serving atomic.Bool
+	var hits atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if !serving.Load() || r.URL.Path != "/app/AB0/app.sym" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, tinySym)
+	}))
+	defer ts.Close()
+	s, err := NewSupplier(Config{URLs: []string{ts.URL}, NegativeTTL: time.Hour}, ts.Client())
+	require.NoError(t, err)
+	ctx := context.Background()
+	k := Key{DebugFile: "app", DebugID: "AB0"}
+	require.ErrorIs(t, s.Load(ctx, k).Err, ErrNotFound)
+	serving.Store(true)
+	n := hits.Load()
+	require.ErrorIs(t, s.Load(ctx, k).Err, ErrNotFound, "the miss is remembered")
+	assert.Equal(t, n, hits.Load())
+	s.ForgetMissing()
+	r := s.Load(ctx, k)
+	require.NoError(t, r.Err)
+	assert.Equal(t, ts.URL+"/app/AB0/app.sym", r.URL)
+}
+
+// TestFileURL: the probe's URL is the one Open fetches first, each path
+// element escaped, with or without a trailing slash on the base.
+func TestFileURL(t *testing.T) {
+	for _, base := range []string{"https://sym.example/breakpad", "https://sym.example/breakpad/"} {
+		u, ok := HTTPSource{BaseURL: base}.FileURL(Key{DebugFile: "my app.pdb", DebugID: "AB1"})
+		require.True(t, ok)
+		assert.Equal(t, "https://sym.example/breakpad/my%20app.pdb/AB1/my%20app.sym", u)
+	}
+	_, ok := HTTPSource{BaseURL: "https://sym.example"}.FileURL(Key{DebugFile: "a.pdb", DebugID: ".."})
+	assert.False(t, ok)
+}
+
 func TestHTTPServerErrorNotCached(t *testing.T) {
 	srv := &symServer{status: http.StatusInternalServerError}
 	ts := httptest.NewServer(srv)
