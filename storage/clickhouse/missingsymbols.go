@@ -73,6 +73,41 @@ func (r *Reader) CrashesMissingSymbols(ctx context.Context, module string, since
 	return out, false, nil
 }
 
+// MissingModule is a module that crashes of a window missed symbols for,
+// with how many such crashes there were.
+type MissingModule struct {
+	Module  string // protocol.ModuleKey: debug_file/DEBUG_ID
+	Crashes uint64
+}
+
+// ModulesMissingSymbols lists the modules that crashes submitted since
+// since missed symbols for, most affected crashes first (ties by name), at
+// most limit: what the webapp's symbol-server probe asks about, the
+// modules whose symbols would fix the most crashes first. The counts are
+// of processings that missed the module: a crash reprocessed since with
+// the symbols still counts (its old row stays), which only costs the probe
+// a question whose answer makes no new job.
+func (r *Reader) ModulesMissingSymbols(ctx context.Context, since time.Time, limit int) ([]MissingModule, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := r.conn.Query(ctx, fmt.Sprintf("SELECT module, uniqExact(crash_id) AS n FROM %s.missing_symbols_crashes "+
+		"WHERE submitted_timestamp >= ? GROUP BY module ORDER BY n DESC, module LIMIT %d", r.db, limit), since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("modules missing symbols: %w", err)
+	}
+	defer rows.Close()
+	var out []MissingModule
+	for rows.Next() {
+		var m MissingModule
+		if err := rows.Scan(&m.Module, &m.Crashes); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
 // stillMissing reports which of ids have module in the
 // missing_symbols_modules of their latest crashes row.
 func (r *Reader) stillMissing(ctx context.Context, module string, ids []string, since time.Time) (map[string]bool, error) {

@@ -62,4 +62,12 @@ func TestCrashesMissingSymbols(t *testing.T) {
 	n, err := rd.CountReprocessed(ctx, []string{crashID(6, sub), crashID(4, base.Add(24*time.Hour))}, base, sub.Add(30*time.Minute))
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "crash 6 was processed again after the job started; 4 was not")
+
+	mods, err := rd.ModulesMissingSymbols(ctx, base.Add(6*time.Hour), 10)
+	require.NoError(t, err)
+	assert.Equal(t, []MissingModule{{Module: other, Crashes: 7}, {Module: mod, Crashes: 6}}, mods,
+		"crashes 1-7 missed ntdll; 1-4, 6 (before its reprocessing) and 7 missed xul; 0 is before the window")
+	mods, err = rd.ModulesMissingSymbols(ctx, base, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []MissingModule{{Module: other, Crashes: 8}}, mods, "bounded by the limit, most affected first")
 }
