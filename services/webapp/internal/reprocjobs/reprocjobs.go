@@ -50,10 +50,12 @@ type Lister interface {
 	List(ctx context.Context, prefix string) iter.Seq2[objectstore.ObjectInfo, error]
 }
 
-// Finder is ClickHouse (*clickhouse.Reader).
+// Finder is ClickHouse (*clickhouse.Reader): the crashes a job reprocesses
+// and counts, and the modules the Prober asks the symbol servers about.
 type Finder interface {
 	CrashesMissingSymbols(ctx context.Context, module string, since time.Time, limit int) ([]clickhouse.MissingSymbolsCrash, bool, error)
 	CountReprocessed(ctx context.Context, ids []string, since, after time.Time) (int, error)
+	ModulesMissingSymbols(ctx context.Context, since time.Time, limit int) ([]clickhouse.MissingModule, error)
 }
 
 // Sender publishes one reprocess request (reason protocol.ReasonSymbols).
@@ -75,11 +77,14 @@ const (
 type Job struct {
 	ID     string `json:"id"`
 	Module string `json:"module"` // debug_file/DEBUG_ID (protocol.ModuleKey)
-	// SymbolsKey and ETag are the symbol file that started the job.
+	// SymbolsKey and ETag are the symbol file that started the job: its
+	// key in the symbols bucket, or its URL on a symbol server (without
+	// credentials or query); its ETag (a server without one: its
+	// Last-Modified and length).
 	SymbolsKey string `json:"symbols_key"`
 	ETag       string `json:"etag"`
-	// Source is who or what started it: "upload-symbols:<token name>" or
-	// "symbols-bucket".
+	// Source is who or what started it: "upload-symbols:<token name>",
+	// "symbols-bucket" or "symbol-server".
 	Source  string    `json:"source"`
 	State   string    `json:"state"`
 	Created time.Time `json:"created"`

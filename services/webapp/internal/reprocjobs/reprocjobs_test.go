@@ -106,6 +106,9 @@ type finder struct {
 	crashes map[string][]clickhouse.MissingSymbolsCrash
 	sent    map[string]bool
 	lookups int
+	// modules are the modules missing symbols, most affected first.
+	modules    []string
+	modulesErr error
 }
 
 func (f *finder) CrashesMissingSymbols(_ context.Context, module string, _ time.Time, limit int) ([]clickhouse.MissingSymbolsCrash, bool, error) {
@@ -117,6 +120,19 @@ func (f *finder) CrashesMissingSymbols(_ context.Context, module string, _ time.
 		return cs[:limit], true, nil
 	}
 	return cs, false, nil
+}
+
+func (f *finder) ModulesMissingSymbols(_ context.Context, _ time.Time, limit int) ([]clickhouse.MissingModule, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []clickhouse.MissingModule
+	for _, m := range f.modules {
+		if len(out) == limit {
+			break
+		}
+		out = append(out, clickhouse.MissingModule{Module: m, Crashes: 1})
+	}
+	return out, f.modulesErr
 }
 
 func (f *finder) CountReprocessed(_ context.Context, ids []string, _, _ time.Time) (int, error) {
