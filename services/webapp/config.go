@@ -64,6 +64,16 @@ type Config struct {
 	ReprocessRate     float64
 	ReprocessScan     time.Duration
 	ReprocessDoneWait time.Duration
+	// SymbolURLs are the HTTP symbol servers the processor reads
+	// (its -symbols.url); every ProbePeriod (0: never) the webapp asks
+	// them whether they now have the symbols crashes missed, and starts
+	// a reprocess job for each file one has (reprocjobs.Prober). A
+	// server lacking a module is asked again after ProbeRecheck; a round
+	// makes at most ProbeMax requests.
+	SymbolURLs   runtime.StringList
+	ProbePeriod  time.Duration
+	ProbeRecheck time.Duration
+	ProbeMax     int
 	// RequestTimeout bounds each API request's backend work.
 	RequestTimeout time.Duration
 	// AuthFailuresPerMin is how many failed sign-ins and invalid Auth-Token
@@ -119,6 +129,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RequeueMax, "webapp.symbols.requeue-max", 10000, "most crashes of one reprocess job (newest first)")
 	fs.Float64Var(&c.ReprocessRate, "webapp.symbols.reprocess-rate", 50, "crash ids per second one webapp replica sends to crash.reprocess.v1 for its reprocess jobs (a driver behind its pace catches up at most 5 s worth at once)")
 	fs.DurationVar(&c.ReprocessScan, "webapp.symbols.scan-period", time.Minute, "how often the symbols bucket is listed for files stored without the API, each starting a reprocess job (0: never)")
+	fs.Var(&c.SymbolURLs, "webapp.symbols.url", "HTTP symbol servers (Breakpad layout) the probe asks for the symbols crashes missed: the processor's -symbols.url list, comma-separated (crashstream all: -symbols.url when empty; none: no probe)")
+	fs.DurationVar(&c.ProbePeriod, "webapp.symbols.probe-period", 5*time.Minute, "how often the symbol servers of -webapp.symbols.url are asked whether they now have the symbols of the modules crashes missed (the 200 most affected of the requeue window), each file found starting a reprocess job (0: never)")
+	fs.DurationVar(&c.ProbeRecheck, "webapp.symbols.probe-recheck", 30*time.Minute, "how long a symbol server that lacked a module is not asked for it again")
+	fs.IntVar(&c.ProbeMax, "webapp.symbols.probe-max", 100, "most symbol-server requests of one probe round (the modules left over wait for the next)")
 	fs.DurationVar(&c.ReprocessDoneWait, "webapp.symbols.done-wait", time.Hour, "how long a reprocess job keeps counting its reprocessed crashes after its last send")
 	fs.DurationVar(&c.RequestTimeout, "webapp.request-timeout", 60*time.Second, "bound on one request's backend work")
 	fs.IntVar(&c.AuthFailuresPerMin, "webapp.ratelimit.auth-failures", 10, "failed sign-ins and invalid Auth-Tokens per minute per client address (429 after)")
@@ -190,6 +204,14 @@ func (c Config) Validate() error {
 	}
 	if c.ReprocessScan < 0 || c.ReprocessDoneWait < time.Second {
 		errs = append(errs, errors.New("-webapp.symbols.scan-period / done-wait: want scan >= 0 and done-wait >= 1s"))
+	}
+	for _, u := range c.SymbolURLs {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			errs = append(errs, fmt.Errorf("-webapp.symbols.url: %q is not an http(s) URL", u))
+		}
+	}
+	if c.ProbePeriod < 0 || c.ProbeRecheck < time.Second || c.ProbeMax < 1 || c.ProbeMax > 10000 {
+		errs = append(errs, errors.New("-webapp.symbols.probe-period / probe-recheck / probe-max: want period >= 0, recheck >= 1s, max 1..10000"))
 	}
 	if c.RequestTimeout <= 0 {
 		errs = append(errs, errors.New("-webapp.request-timeout: must be positive"))

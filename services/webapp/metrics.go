@@ -16,6 +16,7 @@ type metrics struct {
 	priority    *prometheus.CounterVec
 	reprocess   prometheus.Counter
 	symbols     *prometheus.CounterVec
+	probes      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -34,8 +35,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Crashes sent to crash.reprocess (API and symbol uploads)."}),
 		symbols: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crashstream_webapp_symbol_files_total",
 			Help: "Uploaded symbol files: stored, skipped, refused."}, []string{"result"}),
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crashstream_webapp_symbol_probes_total",
+			Help: "Symbol-server probe requests by outcome: new-job, known, missing, server-error, timeout, unreachable."}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.panics, m.ratelimited, m.priority, m.reprocess, m.symbols} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.panics, m.ratelimited, m.priority, m.reprocess, m.symbols, m.probes} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

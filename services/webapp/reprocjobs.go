@@ -52,6 +52,28 @@ func (s *Server) newJobs() *reprocjobs.Manager {
 		s.deps.Logger, s.now)
 }
 
+// probeFound is how long a module a symbol server had is not asked of
+// any server again (a debug id's symbol file rarely changes).
+const probeFound = 24 * time.Hour
+
+// newProber builds the symbol-server probe of the jobs; nil, with the
+// reason, when it is off (Run says which in one log line).
+func (s *Server) newProber() (*reprocjobs.Prober, string) {
+	cfg := reprocjobs.ProbeConfig{
+		URLs: s.cfg.SymbolURLs, Every: s.cfg.ProbePeriod, Modules: 200, MaxProbes: s.cfg.ProbeMax,
+		Recheck: s.cfg.ProbeRecheck, Found: max(probeFound, s.cfg.ProbeRecheck), Timeout: 10 * time.Second, MaxFailures: 3,
+	}
+	switch {
+	case len(cfg.URLs) == 0:
+		return nil, "no -webapp.symbols.url"
+	case cfg.Every == 0:
+		return nil, "-webapp.symbols.probe-period is 0"
+	case s.jobs == nil:
+		return nil, "reprocess jobs are off"
+	}
+	return reprocjobs.NewProber(cfg, s.jobs, &http.Client{}, func(outcome string) { s.m.probes.WithLabelValues(outcome).Inc() }), ""
+}
+
 // startJobs starts (or finds) the reprocess job of every stored file. A
 // failure does not undo the upload: it is reported, and the bucket scan
 // starts the missing jobs later when it is on.

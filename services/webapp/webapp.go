@@ -138,8 +138,12 @@ type Server struct {
 	bugInfo *bugzilla.InfoCache
 	// signinPage renders signinHTML.
 	signinPage *template.Template
-	// jobs runs the reprocess jobs (nil: off, see Deps.JobStore).
-	jobs *reprocjobs.Manager
+	// jobs runs the reprocess jobs (nil: off, see Deps.JobStore); probe
+	// starts jobs for the files symbol servers start to answer for (nil:
+	// off, see Config.SymbolURLs).
+	jobs     *reprocjobs.Manager
+	probe    *reprocjobs.Prober
+	probeOff string // why probe is nil
 }
 
 // New builds the webapp from a validated Config. pages builds the HTML
@@ -182,6 +186,7 @@ func New(cfg Config, deps Deps, pages NewPages) (*Server, error) {
 	s.authFailures = newLimiter(cfg.AuthFailuresPerMin, cfg.AuthFailuresPerMin, s.now)
 	s.priority = newDedup(time.Minute, s.now)
 	s.jobs = s.newJobs()
+	s.probe, s.probeOff = s.newProber()
 	s.bugs = bugzilla.NewCache(deps.Crashes, cfg.BugsRefresh)
 	if cfg.BugzillaURL != "" {
 		bz, err := bugzilla.NewClient(bugzilla.Config{URL: cfg.BugzillaURL, Timeout: 5 * time.Second, Attempts: 2})
@@ -220,16 +225,21 @@ func (s *Server) Handler() http.Handler { return s.engine }
 // the day it is added.
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
 
-// Run sweeps the rate limiters and the priority dedup, and drives the
-// reprocess jobs, until ctx is done.
+// Run sweeps the rate limiters and the priority dedup, drives the
+// reprocess jobs and probes the symbol servers, until ctx is done.
 func (s *Server) Run(ctx context.Context) error {
+	// The probe has its own goroutine: a round waits on symbol servers,
+	// which must not hold up the jobs' sends.
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	if s.jobs != nil {
-		done := make(chan struct{})
-		defer func() { <-done }()
-		go func() {
-			defer close(done)
-			_ = s.jobs.Run(ctx)
-		}()
+		wg.Go(func() { _ = s.jobs.Run(ctx) })
+	}
+	if s.probe != nil {
+		s.deps.Logger.Info().Int("servers", len(s.cfg.SymbolURLs)).Dur("period", s.cfg.ProbePeriod).Msg("symbol-server probe on")
+		wg.Go(func() { _ = s.probe.Run(ctx) })
+	} else {
+		s.deps.Logger.Info().Msg("symbol-server probe off: " + s.probeOff)
 	}
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()

@@ -647,6 +647,15 @@ func TestConfigValidate(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "-webapp.secret-key")
 	assert.Contains(t, err.Error(), "-webapp.ratelimit.search-anonymous")
+
+	c = DefaultConfig()
+	c.SymbolURLs = []string{"https://symbols.example/", "ftp://symbols.example/"}
+	c.ProbeMax = 0
+	err = c.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `-webapp.symbols.url: "ftp://symbols.example/"`)
+	assert.NotContains(t, err.Error(), `"https://symbols.example/"`)
+	assert.Contains(t, err.Error(), "-webapp.symbols.probe-period / probe-recheck / probe-max")
 }
 
 // FuzzSuperSearchParams: whatever the query string, an anonymous Super

@@ -5,14 +5,15 @@ import "context"
 // allServices lists every long-running service, in start order: consumers
 // before the HTTP front ends, so that readiness is on when traffic arrives.
 func allServices() []service {
+	proc := &processorService{}
 	return []service{
-		&processorService{},
+		proc,
 		&sinkClickHouseService{},
 		&sinkObjectStoreService{},
 		&sinkTelemetryService{},
 		&cronService{},
 		&collectorService{},
-		&webappService{},
+		&webappService{processorSymbolURLs: &proc.cfg.Symbols.URLs},
 	}
 }
 

@@ -19,11 +19,27 @@ import (
 
 // webappService serves Crash Stats: the HTML pages, the API and the
 // read-only schema registry.
-type webappService struct{ cfg webapp.Config }
+type webappService struct {
+	cfg webapp.Config
+	// processorSymbolURLs is the processor's -symbols.url when both run in
+	// one process (crashstream all): the symbol servers the webapp probes
+	// when -webapp.symbols.url is empty, so one setting does for both.
+	processorSymbolURLs *[]string
+}
 
 func (s *webappService) about() about {
 	return about{name: "webapp", adminAddr: "127.0.0.1:9105", cfg: &s.cfg,
 		summary: "serve Crash Stats: top crashers, reports, search, API"}
+}
+
+// config is the webapp's configuration, with the processor's symbol
+// servers when -webapp.symbols.url is empty in crashstream all.
+func (s *webappService) config() webapp.Config {
+	cfg := s.cfg
+	if len(cfg.SymbolURLs) == 0 && s.processorSymbolURLs != nil {
+		cfg.SymbolURLs = *s.processorSymbolURLs
+	}
+	return cfg
 }
 
 func (s *webappService) build(ctx context.Context, sh *shared) (runtime.Service, error) {
@@ -60,7 +76,7 @@ func (s *webappService) build(ctx context.Context, sh *shared) (runtime.Service,
 	if err != nil {
 		return nil, err
 	}
-	srv, err := webapp.New(s.cfg, webapp.Deps{
+	srv, err := webapp.New(s.config(), webapp.Deps{
 		Reader: reader, Crashes: crashes, Symbols: symbols,
 		Tokens:    auth.NewStore(auth.BucketBlobs(crashes)),
 		Publisher: producer, Serde: serde, Topics: sh.kafka.Topics(),
