@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,9 +104,15 @@ func processedCrash(t *testing.T, base, token, id string) (processed, bool) {
 // (webappEnv added to its environment); it returns the collector's and the
 // webapp's base URLs.
 func (e *env) pipeline(webappEnv ...string) (collector, base string) {
+	return e.pipelineEnv(nil, webappEnv...)
+}
+
+// pipelineEnv is pipeline with processorEnv added to the processor's
+// environment.
+func (e *env) pipelineEnv(processorEnv []string, webappEnv ...string) (collector, base string) {
 	addr := freePort(e.t)
 	e.start([]string{"collector"}, "CRASHSTREAM_COLLECTOR_ADDR="+addr)
-	e.start([]string{"processor"})
+	e.start([]string{"processor"}, processorEnv...)
 	e.start([]string{"sink-clickhouse"})
 	e.start([]string{"sink-objectstore"})
 	return "http://" + addr, e.webapp(webappEnv...)
@@ -274,4 +284,87 @@ func TestSymbolsBucketStartsJob(t *testing.T) {
 	assert.Equal(t, "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1", list.Hits[0].Module)
 	p, _ := processedCrash(t, base, reader, id)
 	assert.Contains(t, p.ReprocessReason, "(requested by symbols-bucket)")
+}
+
+// TestSymbolServerStartsJob: symbols that appear on an HTTP symbol server
+// (one the processor reads, -symbols.url) fix the crashes that missed
+// them by themselves: the webapp's probe asks the server (404 at first),
+// and once the server has the file it starts a reprocess job (source
+// symbol-server) that makes the processor fetch it; another webapp
+// replica asking again starts no second job.
+func TestSymbolServerStartsJob(t *testing.T) {
+	e := newEnv(t)
+	td := sharedTestdata(t)
+	sym, err := os.ReadFile(filepath.Join(td, "breakpad", "symbols", filepath.FromSlash(testAppKey)))
+	require.NoError(t, err)
+	var serving atomic.Bool
+	var heads, gets atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			heads.Add(1)
+		} else {
+			gets.Add(1)
+		}
+		if r.URL.Path != "/"+testAppKey || !serving.Load() {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("ETag", `"test-app-v1"`)
+		w.Header().Set("Content-Length", strconv.Itoa(len(sym)))
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(sym)
+		}
+	}))
+	defer srv.Close()
+	probe := []string{"CRASHSTREAM_WEBAPP_SYMBOLS_URL=" + srv.URL, "CRASHSTREAM_WEBAPP_SYMBOLS_PROBE_PERIOD=1s",
+		"CRASHSTREAM_WEBAPP_SYMBOLS_PROBE_RECHECK=1s", "CRASHSTREAM_WEBAPP_SYMBOLS_SCAN_PERIOD=0"}
+	collector, base := e.pipelineEnv([]string{"CRASHSTREAM_SYMBOLS_URL=" + srv.URL}, probe...)
+	reader := e.token("reader", time.Hour, auth.ViewPII)
+	uploader := e.token("uploader", time.Hour, auth.UploadSymbols)
+	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
+	require.NoError(t, err)
+	id := stacktest.Submit(t, collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
+	first := waitProcessed(t, base, reader, id)
+	const symbolicated = "(anonymous namespace)::CrashFunction"
+	require.NotEqual(t, symbolicated, first.Signature, "processed without symbols")
+	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == first.Signature }),
+		"crash %s not in ClickHouse", id)
+	assert.Positive(t, gets.Load(), "the processor asked the symbol server")
+
+	// the probe asks about the module and is told 404: no job
+	asked := heads.Load()
+	require.True(t, waitFor(30*time.Second, func() bool { return heads.Load() > asked }), "the probe did not ask the server")
+	type job struct {
+		reprocessJob
+		SymbolsKey string `json:"symbols_key"`
+		ETag       string `json:"etag"`
+	}
+	jobs := func() []job {
+		var list struct{ Hits []job }
+		call(t, "GET", base+"/api/ReprocessJobs/", uploader, nil).json(t, &list)
+		return list.Hits
+	}
+	assert.Empty(t, jobs(), "a 404 starts no job")
+
+	serving.Store(true)
+	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == symbolicated }),
+		"the symbol server's new file did not fix the crash")
+	list := jobs()
+	require.Len(t, list, 1)
+	assert.Equal(t, "symbol-server", list[0].Source)
+	assert.Equal(t, "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1", list[0].Module)
+	assert.Equal(t, srv.URL+"/"+testAppKey, list[0].SymbolsKey)
+	assert.Equal(t, "test-app-v1", list[0].ETag)
+	p, _ := processedCrash(t, base, reader, id)
+	assert.Contains(t, p.ReprocessReason, "(requested by symbol-server)")
+
+	// another replica (a fresh probe, nothing remembered) asks again and
+	// finds the same file: no second job
+	asked = heads.Load()
+	e.webapp(probe...)
+	require.True(t, waitFor(30*time.Second, func() bool { return heads.Load() > asked }), "the second replica did not probe")
+	time.Sleep(2 * time.Second) // a further round of both replicas
+	list = jobs()
+	require.Len(t, list, 1, "the same file starts no second job")
+	assert.Equal(t, "symbol-server", list[0].Source)
 }
