@@ -650,6 +650,12 @@ func TestServices(t *testing.T) {
 			assert.Equal(t, "3221225472", str(env["CRASHSTREAM_SYMBOLS_CACHE_MAX_BYTES"], "value"), "an integer, not 3.221225472e+09")
 			assert.Equal(t, "https://symbols.example.com/", str(env["CRASHSTREAM_SYMBOLS_URL"], "value"))
 		}
+		_, probeURL := env["CRASHSTREAM_WEBAPP_SYMBOLS_URL"]
+		assert.Equal(t, cmd == "webapp", probeURL, "%s: the probe's symbol servers only for the webapp", cmd)
+		if cmd == "webapp" {
+			assert.Equal(t, "https://symbols.example.com/", str(env["CRASHSTREAM_WEBAPP_SYMBOLS_URL"], "value"), "the processor's servers")
+			assert.Equal(t, "5m", str(env["CRASHSTREAM_WEBAPP_SYMBOLS_PROBE_PERIOD"], "value"))
+		}
 	}
 
 	cm := byKind(objs, "ConfigMap")
@@ -657,6 +663,36 @@ func TestServices(t *testing.T) {
 	assert.Equal(t, "true", str(cm["crashstream"], "data", "CRASHSTREAM_KAFKA_TLS"))
 	assert.Equal(t, "rules: []", strings.TrimSpace(str(cm["crashstream-throttle-rules"], "data", "rules.yaml")))
 	assert.Equal(t, "^abort$", strings.TrimSpace(str(cm["crashstream-signature-lists"], "data", "irrelevant_signature_re.txt")))
+}
+
+// TestWebappSymbolServers: the webapp probes the processor's symbol
+// servers unless it names its own; without any the variable is not set
+// (the probe is off); the period is passed as given.
+func TestWebappSymbolServers(t *testing.T) {
+	e := tools(t)
+	webappEnv := func(v values) map[string]string {
+		t.Helper()
+		_, objs := render(t, e, v)
+		d, ok := byKind(objs, "Deployment")["crashstream-webapp"]
+		require.True(t, ok, "the webapp Deployment")
+		env := map[string]string{}
+		for _, ev := range list(list(d, "spec", "template", "spec", "containers")[0], "env") {
+			env[str(ev, "name")] = str(ev, "value")
+		}
+		return env
+	}
+	env := webappEnv(installs[0])
+	assert.NotContains(t, env, "CRASHSTREAM_WEBAPP_SYMBOLS_URL", "no symbol server: no probe")
+	assert.Equal(t, "5m", env["CRASHSTREAM_WEBAPP_SYMBOLS_PROBE_PERIOD"])
+	env = webappEnv(values{sets: []string{"processor.symbols.urls={https://a.example/,https://b.example/}"}})
+	assert.Equal(t, "https://a.example/,https://b.example/", env["CRASHSTREAM_WEBAPP_SYMBOLS_URL"])
+	env = webappEnv(values{sets: []string{"processor.symbols.urls={https://a.example/}", "webapp.symbols.urls={https://c.example/}",
+		"webapp.symbols.probePeriod=0"}})
+	assert.Equal(t, "https://c.example/", env["CRASHSTREAM_WEBAPP_SYMBOLS_URL"])
+	assert.Equal(t, "0", env["CRASHSTREAM_WEBAPP_SYMBOLS_PROBE_PERIOD"])
+	_, err := e.helmRun(t, values{sets: []string{"webapp.symbols.probePeriod=5 minutes"}}.args(e)...)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "probePeriod")
 }
 
 // alertRulesFile is the rules file the everything-on install gives inline:
@@ -738,6 +774,7 @@ var flagsSet = []string{
 	"admin.addr", "collector.addr", "webapp.addr", "webapp.secret-key", "log.level", "log.format",
 	"collector.throttle-rules", "cron.alerts.rules", "collector.submitter-token", "signature.list-dir", "processor.group", "processor.priority-group",
 	"symbols.cache-dir", "symbols.cache-max-bytes", "symbols.memory-max-bytes", "symbols.url",
+	"webapp.symbols.url", "webapp.symbols.probe-period",
 }
 
 // TestEnvNamesFollowFlags ties the chart's variables to the binary's rule
