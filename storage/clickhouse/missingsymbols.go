@@ -84,14 +84,16 @@ type MissingModule struct {
 // since missed symbols for, most affected crashes first (ties by name), at
 // most limit: what the webapp's symbol-server probe asks about, the
 // modules whose symbols would fix the most crashes first. The counts are
-// of processings that missed the module: a crash reprocessed since with
-// the symbols still counts (its old row stays), which only costs the probe
-// a question whose answer makes no new job.
+// uniq's (exact up to 65536, then estimated in bounded memory: the query
+// runs every probe period over the whole window, and the order only has
+// to be about right). A crash reprocessed since with the symbols still
+// counts (its old row stays), which only costs the probe a question whose
+// answer makes no new job.
 func (r *Reader) ModulesMissingSymbols(ctx context.Context, since time.Time, limit int) ([]MissingModule, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := r.conn.Query(ctx, fmt.Sprintf("SELECT module, uniqExact(crash_id) AS n FROM %s.missing_symbols_crashes "+
+	rows, err := r.conn.Query(ctx, fmt.Sprintf("SELECT module, uniq(crash_id) AS n FROM %s.missing_symbols_crashes "+
 		"WHERE submitted_timestamp >= ? GROUP BY module ORDER BY n DESC, module LIMIT %d", r.db, limit), since.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("modules missing symbols: %w", err)
