@@ -97,8 +97,9 @@ type Prober struct {
 	count   func(outcome string)
 	log     zerolog.Logger
 	// missing is when a (server, module) a server lacked may be asked
-	// again; found when a module a server had may be; both are pruned
-	// every round, so they hold at most the modules of a few rounds.
+	// again; found when a module a server had may be. Both are pruned
+	// every round, so they hold at most the requests of Recheck or Found
+	// (MaxProbes per round).
 	missing map[probeKey]time.Time
 	found   map[string]time.Time
 }
@@ -137,7 +138,7 @@ func (p *Prober) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			p.log.Warn().Err(err).Msg("symbol-server probe: listing the modules that missed symbols")
+			p.log.Warn().Err(err).Msg("symbol-server probe (ClickHouse or the job store)")
 		case r.failures() > 0:
 			p.log.Warn().Int("modules", r.Modules).Int("probes", r.Probes).Interface("outcomes", r.Outcomes).
 				Int("skipped", r.Skipped).Str("first_error", r.FirstError).Msg("symbol-server probe: symbol servers failed")
