@@ -52,3 +52,14 @@ const (
 func ModuleKey(debugFile, debugID string) string {
 	return debugFile + "/" + strings.ToUpper(debugID)
 }
+
+// SplitModuleKey is ModuleKey's inverse: the debug file (itself possibly
+// a path) and the debug id, split at the last slash; false when either
+// part is empty.
+func SplitModuleKey(key string) (debugFile, debugID string, ok bool) {
+	i := strings.LastIndexByte(key, '/')
+	if i <= 0 || i == len(key)-1 {
+		return "", "", false
+	}
+	return key[:i], key[i+1:], true
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/crashstream/crashstream/schemas/protocol"
 	"github.com/crashstream/crashstream/services/lib/symbols"
 )
 
@@ -328,12 +329,8 @@ func redactURL(raw string) string {
 	return u.String()
 }
 
-// moduleKey turns a protocol.ModuleKey (debug_file/DEBUG_ID, the file
-// itself possibly a path) into a symbols.Key.
+// moduleKey turns a protocol.ModuleKey into a symbols.Key.
 func moduleKey(module string) (symbols.Key, bool) {
-	i := strings.LastIndexByte(module, '/')
-	if i <= 0 || i == len(module)-1 {
-		return symbols.Key{}, false
-	}
-	return symbols.Key{DebugFile: module[:i], DebugID: module[i+1:]}, true
+	file, id, ok := protocol.SplitModuleKey(module)
+	return symbols.Key{DebugFile: file, DebugID: id}, ok
 }
