@@ -418,6 +418,12 @@ func (r *Reader) installs(ctx context.Context, p TopCrashersParams, start, end t
 // cases Writer.Write cannot keep exact. Run it for days the sinks no longer
 // write to (the partitions are dropped and refilled, so rows inserted
 // meanwhile for that day would be counted twice or not at all).
+//
+// It also puts back the day's crash_ids and missing_symbols_crashes rows
+// that are missing: a node killed after a crashes part is committed and
+// before its materialized views ran leaves the crash stored but not found
+// by id. Those two tables are only added to, never dropped, so a crash
+// stays findable while the repair runs.
 func (r *Reader) RebuildDay(ctx context.Context, day time.Time) error {
 	id := day.UTC().Year()*10000 + int(day.UTC().Month())*100 + day.UTC().Day()
 	dedup := "SELECT crash_id, any(product) AS p, toDate(any(submitted_timestamp)) AS d, argMax(process_type, row_version) AS pt, argMax(version, row_version) AS v, " +
@@ -432,10 +438,22 @@ func (r *Reader) RebuildDay(ctx context.Context, day time.Time) error {
 		fmt.Sprintf("ALTER TABLE %s.%s%s DROP PARTITION %d", r.db, localTable("signature_daily", r.cluster), onCluster(r.cluster), id),
 		"INSERT INTO " + r.db + ".signature_daily (product, day, signature, crashes, startup_crashes, short_uptime, gc_crashes) " +
 			"SELECT p, d, sig, " + sums + " FROM (" + dedup + ") GROUP BY p, d, sig",
+		// One crash_ids row per crash (a reprocessing cannot change its
+		// product or submission time). On a cluster the subqueries name
+		// the local tables, so each shard compares its own crashes with its
+		// own index rows: both are sharded by crash id, as is the
+		// Distributed insert.
+		"INSERT INTO " + r.db + ".crash_ids (crash_id, product, submitted_timestamp) " +
+			"SELECT DISTINCT crash_id, product, submitted_timestamp FROM " + r.db + ".crashes WHERE toYYYYMMDD(submitted_timestamp) = ? " +
+			"AND crash_id NOT IN (SELECT crash_id FROM " + r.db + "." + localTable("crash_ids", r.cluster) + " WHERE toYYYYMMDD(submitted_timestamp) = ?)",
+		"INSERT INTO " + r.db + ".missing_symbols_crashes (module, submitted_timestamp, crash_id, row_version) " +
+			"SELECT arrayJoin(missing_symbols_modules), submitted_timestamp, crash_id, row_version FROM " + r.db + ".crashes " +
+			"WHERE toYYYYMMDD(submitted_timestamp) = ? AND notEmpty(missing_symbols_modules) AND (crash_id, row_version) NOT IN " +
+			"(SELECT crash_id, row_version FROM " + r.db + "." + localTable("missing_symbols_crashes", r.cluster) + " WHERE toYYYYMMDD(submitted_timestamp) = ?)",
 	} {
 		var args []any
-		if strings.Contains(st, "?") {
-			args = []any{uint32(id)}
+		for range strings.Count(st, "?") {
+			args = append(args, uint32(id))
 		}
 		if err := r.conn.Exec(ctx, st, args...); err != nil {
 			return fmt.Errorf("rebuild day %d: %w", id, err)

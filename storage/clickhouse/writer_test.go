@@ -113,4 +113,19 @@ func TestWriteDedupAndCorrections(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, tc.Total, tc2.Total)
 	assert.Equal(t, tc.Crashers[0].Count, tc2.Crashers[0].Count)
+
+	// A node killed between the crashes insert and its materialized views
+	// leaves crashes that CrashByID cannot find; RebuildDay puts their
+	// crash_ids rows back, once.
+	require.NoError(t, conn.Exec(ctx, "ALTER TABLE "+db+".crash_ids DROP PARTITION 20261120"))
+	_, err = rd.CrashByID(ctx, rows[5].CrashID)
+	require.ErrorIs(t, err, ErrNotFound)
+	for range 2 {
+		require.NoError(t, rd.RebuildDay(ctx, day))
+		require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".crash_ids").Scan(&n))
+		assert.Equal(t, uint64(10), n, "one index row per crash, however often the day is rebuilt")
+	}
+	got, err = rd.CrashByID(ctx, rows[5].CrashID)
+	require.NoError(t, err)
+	assert.Equal(t, "sig_a", got["signature"])
 }
