@@ -230,15 +230,17 @@ func deleteDumps(ctx context.Context, b Bucket, id string) error {
 	return nil
 }
 
-// Compactor merges a closed day of the crashes table;
-// *clickhouse.Reader implements it.
+// Compactor merges a closed day of the crashes table and of the daily
+// aggregates; *clickhouse.Reader implements it.
 type Compactor interface {
 	CompactDay(ctx context.Context, day time.Time) error
 }
 
-// Compact merges each closed day's ClickHouse partition into one part, which
-// collapses reprocessing duplicates, so the webapp's clean-partition read
-// path serves it without per-query deduplication. Daily, backfilled.
+// Compact merges each closed day's ClickHouse partitions into one part each:
+// in crashes that collapses reprocessing duplicates, so the webapp's
+// clean-partition read path serves the day without per-query
+// deduplication; in the aggregates it keeps a report's lookup of its
+// signatures to few granules. Daily, backfilled.
 func Compact(c Compactor) Job {
 	return NewJob("compact", 24*time.Hour, true, func(ctx context.Context, day time.Time) error {
 		return c.CompactDay(ctx, day)

@@ -40,14 +40,15 @@ import (
 
 // shardingKeys is how each Distributed table spreads the rows it is given.
 var shardingKeys = map[string]string{
-	"crashes":                 "cityHash64(crash_id)",
-	"crash_ids":               "cityHash64(crash_id)",
-	"missing_symbols_crashes": "cityHash64(crash_id)",
-	"top_crashers_daily":      "cityHash64(signature)",
-	"signature_daily":         "cityHash64(signature)",
-	"signature_first":         "cityHash64(signature)",
-	"signature_correlations":  "cityHash64(signature)",
-	"attribute_daily":         "cityHash64(kv)",
+	"crashes":                  "cityHash64(crash_id)",
+	"crash_ids":                "cityHash64(crash_id)",
+	"missing_symbols_crashes":  "cityHash64(crash_id)",
+	"top_crashers_daily":       "cityHash64(signature)",
+	"signature_daily":          "cityHash64(signature)",
+	"signature_first":          "cityHash64(signature)",
+	"signature_installs_daily": "cityHash64(signature)",
+	"signature_correlations":   "cityHash64(signature)",
+	"attribute_daily":          "cityHash64(kv)",
 }
 
 var (

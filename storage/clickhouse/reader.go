@@ -51,12 +51,22 @@ func (d Dedup) String() string {
 	return "unknown"
 }
 
-// CompactDay merges one day's crashes partition into a single part with
-// OPTIMIZE ... FINAL, collapsing duplicates, so that DedupClean reads it
-// without deduplication. Cron runs it for closed days.
+// CompactDay merges one day's partition of every daily table into a single
+// part with OPTIMIZE ... FINAL. In crashes this collapses duplicates, so
+// that DedupClean reads the day without deduplication; in the aggregates it
+// sums each key's rows into one, which is what makes a report's lookup of
+// its signatures read few granules (top crashers at 100M crashes: the
+// 28-day and filtered reports went from 308-328 to 285-294 ms p95). Cron
+// runs it for closed days.
 func (r *Reader) CompactDay(ctx context.Context, day time.Time) error {
 	d := day.UTC()
-	return r.conn.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE %s.%s%s PARTITION %d FINAL", r.db, localTable("crashes", r.cluster), onCluster(r.cluster), d.Year()*10000+int(d.Month())*100+d.Day()))
+	id := d.Year()*10000 + int(d.Month())*100 + d.Day()
+	for _, t := range dailyTables() {
+		if err := r.conn.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE %s.%s%s PARTITION %d FINAL", r.db, localTable(t, r.cluster), onCluster(r.cluster), id)); err != nil {
+			return fmt.Errorf("compact %s %d: %w", t, id, err)
+		}
+	}
+	return nil
 }
 
 // cleanPartitions returns the crashes partitions made of a single part.

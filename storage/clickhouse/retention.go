@@ -16,13 +16,27 @@ import (
 // signature_first is left out on purpose: a first-seen date stays true
 // after its crashes expire.
 var retainedTables = map[string]int{
-	"crashes":                 8,
-	"crash_ids":               8,
-	"missing_symbols_crashes": 8,
-	"top_crashers_daily":      8,
-	"signature_daily":         8,
-	"attribute_daily":         6,
-	"signature_correlations":  6,
+	"crashes":                  8,
+	"crash_ids":                8,
+	"missing_symbols_crashes":  8,
+	"top_crashers_daily":       8,
+	"signature_daily":          8,
+	"signature_installs_daily": 8,
+	"attribute_daily":          6,
+	"signature_correlations":   6,
+}
+
+// dailyTables are the retained tables partitioned by day, crashes first
+// (the one a clean-partition read depends on), the rest in name order.
+func dailyTables() []string {
+	var out []string
+	for t, w := range retainedTables {
+		if w == 8 && t != "crashes" {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return append([]string{"crashes"}, out...)
 }
 
 // DropPartitionsBefore is retention: it drops every partition of the

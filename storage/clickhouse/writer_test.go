@@ -107,12 +107,32 @@ func TestWriteDedupAndCorrections(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, later.Crashers)
 
+	// installs: the aggregate states answer what the window's crashes do
+	// (crashes 0-9 have install times n%7: 7 distinct, 6 of them in sig_a
+	// once crash 3 has moved, but its first processing still counts there
+	// until the day is rebuilt; builds end in n%3)
+	ti, err := rd.TopCrashers(ctx, TopCrashersParams{Product: "Firefox", Days: 7, End: day.AddDate(0, 0, 1), Installs: true})
+	require.NoError(t, err)
+	tf, err = rd.TopCrashers(ctx, TopCrashersParams{Product: "Firefox", Days: 7, End: day.AddDate(0, 0, 1), Installs: true, ProcessType: "parent"})
+	require.NoError(t, err)
+	for i := range ti.Crashers {
+		assert.Equal(t, tf.Crashers[i].Installs, ti.Crashers[i].Installs, "states and crashes agree on %s", ti.Crashers[i].Signature)
+		assert.Equal(t, tf.Crashers[i].LatestBuild, ti.Crashers[i].LatestBuild)
+	}
+	assert.Equal(t, uint64(7), ti.Crashers[0].Installs)
+	assert.Equal(t, int64(20260101000002), ti.Crashers[0].LatestBuild)
+	assert.Equal(t, uint64(1), ti.Crashers[1].Installs)
+
 	// RebuildDay gives the same numbers from the deduplicated rows.
 	require.NoError(t, rd.RebuildDay(ctx, day))
 	tc2, err := rd.TopCrashers(ctx, TopCrashersParams{Product: "Firefox", Days: 7, End: day.AddDate(0, 0, 1)})
 	require.NoError(t, err)
 	assert.Equal(t, tc.Total, tc2.Total)
 	assert.Equal(t, tc.Crashers[0].Count, tc2.Crashers[0].Count)
+	ti, err = rd.TopCrashers(ctx, TopCrashersParams{Product: "Firefox", Days: 7, End: day.AddDate(0, 0, 1), Installs: true})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(6), ti.Crashers[0].Installs, "rebuilt from the newest processings: crash 3's install time left sig_a")
+	assert.Equal(t, uint64(1), ti.Crashers[1].Installs)
 
 	// A node killed between the crashes insert and its materialized views
 	// leaves crashes that CrashByID cannot find; RebuildDay puts their
