@@ -99,7 +99,12 @@ var errMissingRawCrash = errors.New("raw crash not found in the object store")
 // Process runs ruleset over one crash and returns the processed crash. A
 // missing raw crash or an invalid id is permanent (streams.Permanent); a
 // store failure is transient.
-func (p *Processor) Process(ctx context.Context, crashID, ruleset string) (*schemas.ProcessedCrash, error) {
+//
+// dumps, when not empty, names the crash's stored dumps as its
+// crash.received event lists them, which spares one object store read per
+// crash (a seventh of its requests); empty reads the crash's dump_names
+// object, as a reprocessing must.
+func (p *Processor) Process(ctx context.Context, crashID, ruleset string, dumps []string) (*schemas.ProcessedCrash, error) {
 	if ruleset == "" {
 		ruleset = protocol.RulesetDefault
 	}
@@ -123,7 +128,7 @@ func (p *Processor) Process(ctx context.Context, crashID, ruleset string) (*sche
 		}
 	}
 	if rs.Name == protocol.RulesetDefault {
-		if err := p.loadRaw(ctx, c); err != nil {
+		if err := p.loadRaw(ctx, c, dumps); err != nil {
 			return nil, err
 		}
 	}
@@ -135,7 +140,7 @@ func (p *Processor) Process(ctx context.Context, crashID, ruleset string) (*sche
 	return c.Processed, nil
 }
 
-func (p *Processor) loadRaw(ctx context.Context, c *rules.Crash) error {
+func (p *Processor) loadRaw(ctx context.Context, c *rules.Crash, names []string) error {
 	key, err := objectstore.RawCrashKey(c.ID)
 	if err != nil {
 		return streams.Permanent(err)
@@ -152,17 +157,9 @@ func (p *Processor) loadRaw(ctx context.Context, c *rules.Crash) error {
 	if err := json.Unmarshal(b, &c.Raw); err != nil {
 		return streams.Permanent(fmt.Errorf("raw crash %s is not a JSON object: %w", key, err))
 	}
-	namesKey, _ := objectstore.DumpNamesKey(c.ID)
-	var names []string
-	nb, err := p.deps.Store.GetBytes(ctx, namesKey, 1<<20)
-	switch {
-	case errors.Is(err, objectstore.ErrNotFound):
-		c.Note("dump_names missing: no dumps read")
-	case err != nil:
-		return err
-	default:
-		if err := json.Unmarshal(nb, &names); err != nil {
-			c.Note("dump_names is not a JSON list: no dumps read")
+	if len(names) == 0 {
+		if names, err = p.dumpNames(ctx, c); err != nil {
+			return err
 		}
 	}
 	c.Dumps = make(map[string][]byte, len(names))
@@ -189,6 +186,26 @@ func (p *Processor) loadRaw(ctx context.Context, c *rules.Crash) error {
 		c.Dumps[name] = d
 	}
 	return nil
+}
+
+// dumpNames reads the names of a crash's dumps from its dump_names object;
+// a missing or malformed one is a note and no dumps.
+func (p *Processor) dumpNames(ctx context.Context, c *rules.Crash) ([]string, error) {
+	namesKey, _ := objectstore.DumpNamesKey(c.ID)
+	var names []string
+	nb, err := p.deps.Store.GetBytes(ctx, namesKey, 1<<20)
+	switch {
+	case errors.Is(err, objectstore.ErrNotFound):
+		c.Note("dump_names missing: no dumps read")
+	case err != nil:
+		return nil, err
+	default:
+		if err := json.Unmarshal(nb, &names); err != nil {
+			c.Note("dump_names is not a JSON list: no dumps read")
+			names = nil
+		}
+	}
+	return names, nil
 }
 
 // loadProcessed reads the stored processed crash for a signature-only
@@ -222,7 +239,7 @@ func (p *Processor) loadProcessed(ctx context.Context, c *rules.Crash) (bool, er
 // idempotent: processing a crash twice publishes two equivalent events
 // keyed by the same crash id.
 func (p *Processor) Handle(ctx context.Context, m *streams.Message) error {
-	crashID, ruleset, req, err := p.decode(ctx, m)
+	crashID, ruleset, dumps, req, err := p.decode(ctx, m)
 	if err != nil {
 		p.metrics.failures.WithLabelValues("decode").Inc()
 		return streams.Permanent(err)
@@ -231,7 +248,7 @@ func (p *Processor) Handle(ctx context.Context, m *streams.Message) error {
 	if reprocessing && req.Reason == protocol.ReasonSymbols {
 		p.forgetMissingSince(req.RequestedAt)
 	}
-	pc, err := p.Process(ctx, crashID, ruleset)
+	pc, err := p.Process(ctx, crashID, ruleset, dumps)
 	if err != nil {
 		if streams.IsPermanent(err) {
 			p.metrics.failures.WithLabelValues("permanent").Inc()
@@ -288,24 +305,28 @@ func (p *Processor) forgetMissingSince(uploadedAt time.Time) {
 	p.symbols.ForgetMissing()
 }
 
-// decode reads a record of any consumed topic; req is the request for the
-// priority and reprocess topics, nil for crash.received.
-func (p *Processor) decode(ctx context.Context, m *streams.Message) (crashID, ruleset string, req *schemas.ProcessRequest, err error) {
+// decode reads a record of any consumed topic; dumps are the stored dumps
+// a crash.received event lists, req is the request for the priority and
+// reprocess topics (nil for crash.received).
+func (p *Processor) decode(ctx context.Context, m *streams.Message) (crashID, ruleset string, dumps []string, req *schemas.ProcessRequest, err error) {
 	switch m.Topic {
 	case p.deps.Topics.Received:
 		var ev schemas.CrashReceived
 		if err := p.deps.Serde.Unmarshal(ctx, m.Value, &ev); err != nil {
-			return "", "", nil, fmt.Errorf("decoding CrashReceived: %w", err)
+			return "", "", nil, nil, fmt.Errorf("decoding CrashReceived: %w", err)
 		}
-		return ev.CrashID, protocol.RulesetDefault, nil, nil
+		for _, d := range ev.Dumps {
+			dumps = append(dumps, d.Name)
+		}
+		return ev.CrashID, protocol.RulesetDefault, dumps, nil, nil
 	case p.deps.Topics.Priority, p.deps.Topics.Reprocess:
 		var r schemas.ProcessRequest
 		if err := p.deps.Serde.Unmarshal(ctx, m.Value, &r); err != nil {
-			return "", "", nil, fmt.Errorf("decoding ProcessRequest: %w", err)
+			return "", "", nil, nil, fmt.Errorf("decoding ProcessRequest: %w", err)
 		}
-		return r.CrashID, r.Ruleset, &r, nil
+		return r.CrashID, r.Ruleset, nil, &r, nil
 	}
-	return "", "", nil, fmt.Errorf("unexpected topic %q", m.Topic)
+	return "", "", nil, nil, fmt.Errorf("unexpected topic %q", m.Topic)
 }
 
 // Stages declares what the processor consumes: the standard and

@@ -109,6 +109,31 @@ func TestHandleReceivedPublishesProcessedCrash(t *testing.T) {
 	assert.NotEmpty(t, pc.JSONDump)
 }
 
+// The crash.received event lists the stored dumps, so the processor does
+// not read dump_names for a new crash: here there is none to read.
+func TestHandleReceivedReadsTheEventsDumps(t *testing.T) {
+	objs := storedCrash(t)
+	delete(objs, "v1/dump_names/"+crashID)
+	p, pub, serde := setup(t, objs)
+	v, err := serde.Marshal(&schemas.CrashReceived{CrashID: crashID, SubmittedTimestamp: time.Now().UTC(),
+		Dumps: []schemas.Dump{{Name: "dump", Size: int64(len(objs["v1/dump/"+crashID]))}}})
+	require.NoError(t, err)
+	require.NoError(t, p.Handle(context.Background(), &streams.Message{Topic: "crash.received.v1", Key: []byte(crashID), Value: v}))
+	require.Len(t, pub.sent, 1)
+	var pc schemas.ProcessedCrash
+	require.NoError(t, serde.Unmarshal(context.Background(), pub.sent[0].value, &pc))
+	assert.Equal(t, "(anonymous namespace)::CrashFunction", pc.Signature)
+	assert.NotContains(t, pc.ProcessorNotes, "dump_names")
+
+	// without the list (an event of a crash without dumps, or a
+	// reprocessing) dump_names is what says there are none
+	pub.sent = nil
+	require.NoError(t, p.Handle(context.Background(), received(t, serde, crashID)))
+	require.Len(t, pub.sent, 1)
+	require.NoError(t, serde.Unmarshal(context.Background(), pub.sent[0].value, &pc))
+	assert.Contains(t, pc.ProcessorNotes, "dump_names missing")
+}
+
 func TestHandlePermanentFailures(t *testing.T) {
 	p, pub, serde := setup(t, storedCrash(t))
 	ctx := context.Background()

@@ -145,7 +145,7 @@ func run(dir string, repeat int) error {
 		return err
 	}
 	one := func(id string) error {
-		pc, err := p.Process(ctx, id, "default")
+		pc, err := p.Process(ctx, id, "default", nil)
 		if err != nil {
 			return err
 		}
