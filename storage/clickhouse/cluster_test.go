@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,6 +77,9 @@ func TestClusterCrashByIDOneShard(t *testing.T) {
 	const cluster = "crashstream_cluster"
 	cfg := testConfig()
 	cfg.Addr, cfg.Cluster = "127.0.0.1:21901", cluster
+	// ON CLUSTER DDL answers once every node ran it: up to 18.16's
+	// distributed_ddl_task_timeout (180 s) when one is behind
+	cfg.QueryTimeout = 3 * time.Minute
 	ctx := context.Background()
 	conn, err := Open(ctx, cfg)
 	require.NoError(t, err)
