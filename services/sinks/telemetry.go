@@ -6,6 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -139,29 +142,85 @@ func (s *Telemetry) Stage(topics streams.Topics) streams.Stage {
 // the registry's one redaction (schemas/redact), so nested protected keys
 // are dropped and java_stack_trace is in its sanitised form, exactly as the
 // webapp shows it to anonymous callers.
+//
+// Only the fields whose redaction can change a value go through it; the
+// redactor says which (Redactor.Unchanged). Redacting the whole record
+// through its JSON form was the sink's largest cost: 1.9 ms of CPU a crash,
+// the third of the five services (BENCHMARKS.md).
 type TelemetryMapper struct {
 	redactor *redact.Redactor
+	redacted []mappedField
+}
+
+// mappedField is a telemetry field's place in both Go types.
+type mappedField struct {
+	processed, telemetry int // field indexes in ProcessedCrash, TelemetryCrash
 }
 
 // NewTelemetryMapper builds the mapper on the field registry's redaction.
+// It fails when the telemetry record and the registry disagree about which
+// fields it carries, since a field the registry does not list would skip
+// the redaction.
 func NewTelemetryMapper(reg *fields.Registry) (*TelemetryMapper, error) {
+	mp := &TelemetryMapper{redactor: redact.New(reg)}
+	pcType := reflect.TypeFor[schemas.ProcessedCrash]()
+	pcIndex := avroIndex(pcType)
+	tcType := reflect.TypeFor[schemas.TelemetryCrash]()
+	tcIndex := avroIndex(tcType)
 	for _, f := range reg.Telemetry() {
 		if !f.IsPublic() {
 			return nil, fmt.Errorf("telemetry field %s is protected", f.Name)
 		}
+		p, okP := pcIndex[f.Name]
+		t, okT := tcIndex[f.TelemetryFieldName()]
+		if !okP || !okT || pcType.Field(p).Type != tcType.Field(t).Type {
+			return nil, fmt.Errorf("telemetry field %s (%s) is not one field of one type in the processed crash and the telemetry record",
+				f.Name, f.TelemetryFieldName())
+		}
+		delete(tcIndex, f.TelemetryFieldName())
+		if !mp.redactor.Unchanged(f.Name, tcType.Field(t).Type) {
+			mp.redacted = append(mp.redacted, mappedField{processed: p, telemetry: t})
+		}
 	}
-	return &TelemetryMapper{redactor: redact.New(reg)}, nil
+	if len(tcIndex) > 0 {
+		return nil, fmt.Errorf("telemetry record fields %v are not telemetry fields of the registry", slices.Sorted(maps.Keys(tcIndex)))
+	}
+	return mp, nil
+}
+
+// avroIndex maps a generated record's avro field names to field indexes.
+func avroIndex(t reflect.Type) map[string]int {
+	idx := map[string]int{}
+	for i := range t.NumField() {
+		if name, ok := t.Field(i).Tag.Lookup("avro"); ok && name != "-" {
+			idx[name] = i
+		}
+	}
+	return idx
 }
 
 // Map returns the telemetry record of pc, redacted.
 func (mp *TelemetryMapper) Map(pc *schemas.ProcessedCrash) (*schemas.TelemetryCrash, error) {
-	slim := *pc
-	slim.JSONDump = "" // not exported; spares redacting the whole stackwalk
-	red, err := mp.redactor.Processed(&slim)
+	tc := pc.Telemetry()
+	if len(mp.redacted) == 0 {
+		return tc, nil
+	}
+	// a processed crash holding only the fields to redact, through the
+	// redactor's whole-document path (the API's)
+	var part schemas.ProcessedCrash
+	src, dst := reflect.ValueOf(pc).Elem(), reflect.ValueOf(&part).Elem()
+	for _, f := range mp.redacted {
+		dst.Field(f.processed).Set(src.Field(f.processed))
+	}
+	red, err := mp.redactor.Processed(&part)
 	if err != nil {
 		return nil, err
 	}
-	return red.Telemetry(), nil
+	out, from := reflect.ValueOf(tc).Elem(), reflect.ValueOf(red).Elem()
+	for _, f := range mp.redacted {
+		out.Field(f.telemetry).Set(from.Field(f.processed))
+	}
+	return tc, nil
 }
 
 // TelemetryJSON encodes tc under its Avro field names (nested records too),
