@@ -14,7 +14,7 @@ REPEAT=${2:-3}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 command -v minidump-stackwalk >/dev/null || [ -x "$HOME/.cargo/bin/minidump-stackwalk" ] || "$ROOT/tests/corpus/install-oracles.sh"
-"$ROOT/tests/sigcompat/install-siggen.sh" >/dev/null
+"$ROOT/tests/sigcompat/install-siggen.sh" >&2 # says so when it installs (first time only)
 MDSW=$(command -v minidump-stackwalk || echo "$HOME/.cargo/bin/minidump-stackwalk")
 (cd "$ROOT/services" && go build -o "$TMP/crashstream" ./cmd/crashstream)
 (cd "$ROOT/tests" && go build -o "$TMP/processorbench" ./bench/processorbench)

@@ -16,6 +16,7 @@ if [ -x "$VENV/bin/signify" ] && ls -d "$VENV"/lib/python3*/site-packages/siggen
 	rm -rf "$VENV"
 fi
 mkdir -p "$ROOT/.stack"
+echo "installing siggen $VERSION into $VENV (first time only)"
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check "siggen==$VERSION"
 echo "siggen $VERSION installed in $VENV"
