@@ -160,23 +160,24 @@ func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, 
 		}
 		return sql + " GROUP BY crash_id", args
 	}
-	deduped, dedupedArgs := deduplicate(rangeCond, rangeArgs)
-	switch r.dedup {
-	case DedupArgMax:
-		s.source = "(" + deduped + ")"
-		s.args = dedupedArgs
-		s.where = "1"
-	case DedupClean:
-		clean, err := r.cleanPartitions(ctx)
-		if err != nil {
+	var clean []uint32
+	if r.dedup == DedupClean {
+		var err error
+		if clean, err = r.cleanPartitions(ctx); err != nil {
 			return nil, err
 		}
+	}
+	switch {
+	case r.dedup == DedupFinal:
+		s.source = r.db + ".crashes FINAL"
+		s.where = rangeCond
+		s.args = rangeArgs
+	case len(clean) == 0: // argMax, or DedupClean with no clean day yet
+		deduped, args := deduplicate(rangeCond, rangeArgs)
+		s.source = "(" + deduped + ")"
+		s.args = args
 		s.where = "1"
-		if len(clean) == 0 {
-			s.source = "(" + deduped + ")"
-			s.args = dedupedArgs
-			break
-		}
+	default:
 		// A clean partition holds one row per crash, so the filters apply
 		// to its columns as stored, before the casts: ClickHouse moves them
 		// to PREWHERE and reads the other columns only for matching rows
@@ -198,10 +199,7 @@ func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, 
 			append(append([]any{}, rangeArgs...), set(clean)))
 		s.source = "(" + plain + " UNION ALL " + rest + ")"
 		s.args = append(plainArgs, restArgs...)
-	default:
-		s.source = r.db + ".crashes FINAL"
-		s.where = rangeCond
-		s.args = rangeArgs
+		s.where = "1"
 	}
 	for _, f := range q.Filters {
 		cond, args := s.filter(f)
