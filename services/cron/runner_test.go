@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/services/lib/objectstoretest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -58,7 +60,7 @@ func day(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) 
 
 func TestBackfillAfterFailure(t *testing.T) {
 	ctx := context.Background()
-	store := newMemStore()
+	store := objectstoretest.NewBucket()
 	broken := true
 	job := &recordingJob{name: "verify-processed", period: 24 * time.Hour, backfill: true,
 		fail: func(p time.Time) error {
@@ -108,7 +110,7 @@ func TestBackfillAfterFailure(t *testing.T) {
 }
 
 func TestNoBackfillRunsLatestOnly(t *testing.T) {
-	store := newMemStore()
+	store := objectstoretest.NewBucket()
 	job := &recordingJob{name: "versions", period: time.Hour}
 	r := NewRunner(testConfig(), store, []Job{job}, zerolog.Nop(), nil)
 	now := day(10)
@@ -120,7 +122,7 @@ func TestNoBackfillRunsLatestOnly(t *testing.T) {
 }
 
 func TestTwoRunnersNeverOverlap(t *testing.T) {
-	store := newMemStore()
+	store := objectstoretest.NewBucket()
 	job := &recordingJob{name: "retention", period: time.Hour, hold: 20 * time.Millisecond}
 	var wg sync.WaitGroup
 	var locked atomic.Int32
@@ -143,7 +145,7 @@ func TestTwoRunnersNeverOverlap(t *testing.T) {
 
 func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	ctx := context.Background()
-	store := newMemStore()
+	store := objectstoretest.NewBucket()
 	job := &recordingJob{name: "tokens", period: time.Hour}
 	dead := NewRunner(testConfig(), store, []Job{job}, zerolog.Nop(), nil)
 	now := day(10)
@@ -162,7 +164,7 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 func TestResetAndMarkSuccess(t *testing.T) {
 	ctx := context.Background()
 	job := &recordingJob{name: "signatures", period: 24 * time.Hour, backfill: true}
-	r := NewRunner(testConfig(), newMemStore(), []Job{job}, zerolog.Nop(), nil)
+	r := NewRunner(testConfig(), objectstoretest.NewBucket(), []Job{job}, zerolog.Nop(), nil)
 	now := day(10).Add(time.Hour)
 	r.now = func() time.Time { return now }
 	require.NoError(t, r.MarkSuccess(ctx, "signatures"))

@@ -25,6 +25,9 @@
 //     deliveries (the alerts cron job runs it, the webapp lists it)
 //   - repotest: the repository root and the shared test data beside it, for
 //     the tests of every module
+//   - objectstoretest: an in-memory object bucket with the store's
+//     conditional writes, for the unit tests of code that keeps records and
+//     leases in the object store
 //
 // The crash-analysis libraries are used by the processor, the webapp
 // (signature), the crashstream and crashstream-tools binaries, the load

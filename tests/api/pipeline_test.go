@@ -129,6 +129,25 @@ func waitProcessed(t *testing.T, base, token, id string) processed {
 	return p
 }
 
+// testAppSignature is the signature of minidump2.dmp, a crash in test_app,
+// once test_app's symbols (testAppKey) are found.
+const testAppSignature = "(anonymous namespace)::CrashFunction"
+
+// submitTestAppCrash submits minidump2.dmp (from the shared test data td)
+// as TestApp 1.0 and waits until it is processed and ClickHouse has it; it
+// returns the crash id and that first processing. The reprocessing tests
+// start from it: test_app's symbols are not in the stack yet.
+func submitTestAppCrash(t *testing.T, td, collector, base, reader string) (string, processed) {
+	t.Helper()
+	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
+	require.NoError(t, err)
+	id := stacktest.Submit(t, collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
+	first := waitProcessed(t, base, reader, id)
+	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == first.Signature }),
+		"crash %s not in ClickHouse", id)
+	return id, first
+}
+
 // searchSignature is the crash's signature as ClickHouse (Super Search)
 // has it, "" until the sink wrote it.
 func searchSignature(t *testing.T, base, token, id string) string {
@@ -163,20 +182,14 @@ func TestLateSymbolsEndToEnd(t *testing.T) {
 	uploader := e.token("uploader", time.Hour, auth.UploadSymbols)
 	reproc := e.token("reprocessor", time.Hour, auth.ReprocessCrashes)
 
-	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
-	require.NoError(t, err)
-	id := stacktest.Submit(t, collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
 	// a crash without test_app in its stack must not be re-queued
 	otherDump, err := os.ReadFile(filepath.Join(td, "breakpad", "linux_null_read_av.dmp"))
 	require.NoError(t, err)
 	other := stacktest.Submit(t, collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, otherDump)
 
-	first := waitProcessed(t, base, reader, id)
-	const symbolicated = "(anonymous namespace)::CrashFunction"
-	require.NotEqual(t, symbolicated, first.Signature, "processed without symbols")
+	id, first := submitTestAppCrash(t, td, collector, base, reader)
+	require.NotEqual(t, testAppSignature, first.Signature, "processed without symbols")
 	assert.Contains(t, strings.Join(first.ModulesInStack, " "), "/5A9832E5287241C1838ED98914E9B7FF1")
-	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == first.Signature }),
-		"crash %s not in ClickHouse", id)
 	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, other) != "" }),
 		"crash %s not in ClickHouse", other)
 	t.Logf("without symbols: %q", first.Signature)
@@ -204,16 +217,16 @@ func TestLateSymbolsEndToEnd(t *testing.T) {
 	var second processed
 	require.True(t, waitFor(120*time.Second, func() bool {
 		second, _ = processedCrash(t, base, reader, id)
-		return second.Signature == symbolicated
+		return second.Signature == testAppSignature
 	}), "signature still %q after the symbol upload", second.Signature)
 	assert.Contains(t, second.ReprocessReason, "symbols for test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1 arrived (reprocess job "+job.ID+")")
 	assert.Contains(t, second.ReprocessReason, "upload-symbols:uploader")
 	assert.True(t, strings.HasPrefix(second.ProcessorNotes, "reprocessed: symbols: "), second.ProcessorNotes)
-	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == symbolicated }),
+	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == testAppSignature }),
 		"ClickHouse still has the old signature")
 	// the crashes row is written before the aggregates' -1 for the old
 	// signature: wait (bounded) for both, then check nothing more comes
-	moved := map[string]int64{symbolicated: 1, otherSig: 1}
+	moved := map[string]int64{testAppSignature: 1, otherSig: 1}
 	assert.True(t, waitFor(60*time.Second, func() bool { return maps.Equal(moved, topCrashers(t, base, reader)) }),
 		"the reprocessed crash moved to the new signature, counted once: %v", topCrashers(t, base, reader))
 
@@ -250,7 +263,7 @@ func TestLateSymbolsEndToEnd(t *testing.T) {
 		third, _ = processedCrash(t, base, reader, id)
 		return third.DateProcessed != second.DateProcessed
 	}), "no new processing after the Reprocessing call")
-	assert.Equal(t, symbolicated, third.Signature, "regenerate_signature keeps the symbolicated stack")
+	assert.Equal(t, testAppSignature, third.Signature, "regenerate_signature keeps the symbolicated stack")
 	var pc map[string]json.RawMessage
 	call(t, "GET", base+"/api/ProcessedCrash/?crash_id="+id, reader, nil).json(t, &pc)
 	t.Logf("processings: %s, %s, %s; history %s", first.DateProcessed, second.DateProcessed, third.DateProcessed, pc["processor_history"])
@@ -265,17 +278,12 @@ func TestSymbolsBucketStartsJob(t *testing.T) {
 	collector, base := e.pipeline("CRASHSTREAM_WEBAPP_SYMBOLS_SCAN_PERIOD=2s")
 	reader := e.token("reader", time.Hour, auth.ViewPII)
 	uploader := e.token("uploader", time.Hour, auth.UploadSymbols)
-	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
-	require.NoError(t, err)
-	id := stacktest.Submit(t, collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
-	first := waitProcessed(t, base, reader, id)
-	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == first.Signature }))
+	id, _ := submitTestAppCrash(t, td, collector, base, reader)
 
 	sym, err := os.ReadFile(filepath.Join(td, "breakpad", "symbols", filepath.FromSlash(testAppKey)))
 	require.NoError(t, err)
 	require.NoError(t, e.Symbols.PutBytes(context.Background(), testAppKey, sym, "text/plain"))
-	const symbolicated = "(anonymous namespace)::CrashFunction"
-	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == symbolicated }),
+	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == testAppSignature }),
 		"the bucket's new file did not fix the crash")
 	var list struct{ Hits []reprocessJob }
 	call(t, "GET", base+"/api/ReprocessJobs/", uploader, nil).json(t, &list)
@@ -321,14 +329,8 @@ func TestSymbolServerStartsJob(t *testing.T) {
 	collector, base := e.pipelineEnv([]string{"CRASHSTREAM_SYMBOLS_URL=" + srv.URL}, probe...)
 	reader := e.token("reader", time.Hour, auth.ViewPII)
 	uploader := e.token("uploader", time.Hour, auth.UploadSymbols)
-	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
-	require.NoError(t, err)
-	id := stacktest.Submit(t, collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
-	first := waitProcessed(t, base, reader, id)
-	const symbolicated = "(anonymous namespace)::CrashFunction"
-	require.NotEqual(t, symbolicated, first.Signature, "processed without symbols")
-	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == first.Signature }),
-		"crash %s not in ClickHouse", id)
+	id, first := submitTestAppCrash(t, td, collector, base, reader)
+	require.NotEqual(t, testAppSignature, first.Signature, "processed without symbols")
 	assert.Positive(t, gets.Load(), "the processor asked the symbol server")
 
 	// the probe asks about the module and is told 404: no job
@@ -347,7 +349,7 @@ func TestSymbolServerStartsJob(t *testing.T) {
 	assert.Empty(t, jobs(), "a 404 starts no job")
 
 	serving.Store(true)
-	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == symbolicated }),
+	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, id) == testAppSignature }),
 		"the symbol server's new file did not fix the crash")
 	list := jobs()
 	require.Len(t, list, 1)

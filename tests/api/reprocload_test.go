@@ -59,13 +59,9 @@ func TestReprocessJobLoad(t *testing.T) {
 	reader := e.token("reader", time.Hour, auth.ViewPII)
 	uploader := e.token("uploader", time.Hour, auth.UploadSymbols)
 
-	dump, err := os.ReadFile(filepath.Join(td, "breakpad", "minidump2.dmp"))
-	require.NoError(t, err)
 	otherDump, err := os.ReadFile(filepath.Join(td, "breakpad", "linux_null_read_av.dmp"))
 	require.NoError(t, err)
-	seed := stacktest.Submit(t, collector, map[string]string{"ProductName": "TestApp", "Version": "1.0"}, dump)
-	first := waitProcessed(t, base, reader, seed)
-	require.True(t, waitFor(120*time.Second, func() bool { return searchSignature(t, base, reader, seed) == first.Signature }))
+	seed, _ := submitTestAppCrash(t, td, collector, base, reader)
 
 	// N copies of the seed: raw crash, dump names, dump, ClickHouse row
 	start := time.Now()
@@ -162,7 +158,7 @@ func TestReprocessJobLoad(t *testing.T) {
 	t.Logf("new crashes before the job: p50 %s p95 %s max %s", pct(lb, 50), pct(lb, 95), lb[len(lb)-1])
 	t.Logf("new crashes during the job: p50 %s p95 %s max %s", pct(ld, 50), pct(ld, 95), ld[len(ld)-1])
 	// a copy sent (the cap leaves out the largest ids of equal submission time): its row is symbolicated
-	assert.Equal(t, "(anonymous namespace)::CrashFunction", searchSignature(t, base, reader, slices.Min(ids)))
+	assert.Equal(t, testAppSignature, searchSignature(t, base, reader, slices.Min(ids)))
 }
 
 func pct(d []time.Duration, p int) time.Duration {

@@ -16,10 +16,6 @@ import (
 	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
-func buildBinary(tb testing.TB) string { return stacktest.Binary(tb) }
-
-func freeAddr(tb testing.TB) string { return stacktest.FreePort(tb) }
-
 // stackFlags are the flags that point the binary at this stack's
 // database, buckets and topics.
 func (s *stack) stackFlags() []string {
@@ -31,8 +27,8 @@ func (s *stack) stackFlags() []string {
 // (extra flags appended) and waits until it answers; it is stopped with SIGTERM at cleanup.
 func (s *stack) serveBinary(tb testing.TB, bin string, extra ...string) {
 	tb.Helper()
-	addr := freeAddr(tb)
-	args := append([]string{"webapp", "-webapp.addr=" + addr, "-admin.addr=" + freeAddr(tb), "-log.format=json", "-log.level=warn",
+	addr := stacktest.FreePort(tb)
+	args := append([]string{"webapp", "-webapp.addr=" + addr, "-admin.addr=" + stacktest.FreePort(tb), "-log.format=json", "-log.level=warn",
 		"-webapp.secret-key=browser-test-secret-key-0123456789abcdef", "-webapp.source-url-template=https://source.example/{file}#L{line}"},
 		append(s.stackFlags(), extra...)...)
 	cmd := exec.Command(bin, args...)

@@ -24,6 +24,7 @@ import (
 	"github.com/crashstream/crashstream/services/lib/auth"
 	"github.com/crashstream/crashstream/services/lib/bugzilla"
 	"github.com/crashstream/crashstream/services/lib/bugzilla/bugzillatest"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 func TestMain(m *testing.M) {
@@ -139,7 +140,7 @@ func (p *page) public() {
 func TestCrashStats(t *testing.T) {
 	requireStack(t)
 	chromium(t)
-	bin := buildBinary(t)
+	bin := stacktest.Binary(t)
 	s := newResources(t)
 	// a local Bugzilla whose bugs name sigA::crash; the cron job reads it
 	// into the association set the webapp shows

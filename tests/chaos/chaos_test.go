@@ -30,6 +30,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/crashstream/crashstream/services/crashgen"
+	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
@@ -149,7 +150,7 @@ func TestOverload(t *testing.T) {
 		collectorEnv: collectorEnv,
 	})
 	for part := range stackParts { // no server of the stack died (an OOM kill would show here)
-		b, err := os.ReadFile(filepath.Join(repoRoot(t), ".stack", "run", part+".pid"))
+		b, err := os.ReadFile(filepath.Join(repotest.Root(t), ".stack", "run", part+".pid"))
 		require.NoError(t, err)
 		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 		require.NoError(t, err)
@@ -209,8 +210,8 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func run(t *testing.T, sc scenario) outcome {
 	count, rate, faults := sc.count, sc.rate, sc.faults
 	pause, down, gap, settle := sc.pause, sc.down, sc.gap, sc.settle
-	root := repoRoot(t)
-	bin := buildBinary(t)
+	root := repotest.Root(t)
+	bin := stacktest.Binary(t)
 	ctx := context.Background()
 
 	// One isolated pipeline: topic prefix, buckets, database, groups.
@@ -253,7 +254,7 @@ func run(t *testing.T, sc scenario) outcome {
 		"CRASHSTREAM_SINK_CLICKHOUSE_GROUP="+id+"-sink-clickhouse", "CRASHSTREAM_SINK_OBJECTSTORE_GROUP="+id+"-sink-objectstore",
 		"CRASHSTREAM_SINK_TELEMETRY_GROUP="+id+"-sink-telemetry",
 		"CRASHSTREAM_LOG_FORMAT=json", "CRASHSTREAM_LOG_LEVEL=warn", "CRASHSTREAM_SHUTDOWN_TIMEOUT=30s")
-	collectorAddr := freeAddr(t)
+	collectorAddr := stacktest.FreePort(t)
 	services := map[string]*service{}
 	order := []string{"sink-clickhouse", "sink-objectstore", "sink-telemetry", "processor-a", "processor-b", "collector"}
 	for _, name := range order {
@@ -262,7 +263,7 @@ func run(t *testing.T, sc scenario) outcome {
 		if name == "collector" {
 			env = append(append(append([]string(nil), base...), "CRASHSTREAM_COLLECTOR_ADDR="+collectorAddr), sc.collectorEnv...)
 		}
-		s := &service{name: name, args: args, env: env, admin: freeAddr(t), log: &stacktest.SyncBuffer{Keep: 1 << 20}}
+		s := &service{name: name, args: args, env: env, admin: stacktest.FreePort(t), log: &stacktest.SyncBuffer{Keep: 1 << 20}}
 		require.NoError(t, s.start(ctx, bin), name)
 		services[name] = s
 	}

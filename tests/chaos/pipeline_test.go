@@ -11,18 +11,10 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
-	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
-
-func repoRoot(t testing.TB) string { return repotest.Root(t) }
-
-func buildBinary(t testing.TB) string { return stacktest.Binary(t) }
-
-func freeAddr(t testing.TB) string { return stacktest.FreePort(t) }
 
 // service is one crashstream subprocess that a fault may kill, pause and
 // restart with the same arguments and environment.

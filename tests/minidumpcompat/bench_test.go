@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
+	"github.com/crashstream/crashstream/tests/internal/oracle"
 )
 
 // BenchmarkReaders times, on every corpus dump in one run:
@@ -29,7 +30,7 @@ func BenchmarkReaders(b *testing.B) {
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
-	tool, toolErr := Oracle()
+	tool, toolErr := oracle.Find()
 	for _, dump := range dumps {
 		data, err := os.ReadFile(dump)
 		if err != nil {
@@ -57,7 +58,7 @@ func BenchmarkReaders(b *testing.B) {
 				b.Skip(toolErr)
 			}
 			for b.Loop() {
-				if _, err := RunOracle(context.Background(), tool, dump); err != nil {
+				if _, err := oracle.Run(context.Background(), tool, dump); err != nil {
 					b.Fatal(err)
 				}
 			}

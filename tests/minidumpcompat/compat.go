@@ -1,17 +1,13 @@
 package minidumpcompat
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
 )
@@ -59,34 +55,6 @@ type View struct {
 		Codename    string `json:"codename"`
 		Description string `json:"description"`
 	} `json:"lsb_release"`
-}
-
-// Oracle finds minidump-stackwalk on PATH or in ~/.cargo/bin.
-func Oracle() (string, error) {
-	if p, err := exec.LookPath("minidump-stackwalk"); err == nil {
-		return p, nil
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		p := filepath.Join(home, ".cargo", "bin", "minidump-stackwalk")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("minidump-stackwalk not installed (tests/corpus/install-oracles.sh installs the pinned version)")
-}
-
-// RunOracle runs minidump-stackwalk --json on a dump, without symbols.
-func RunOracle(ctx context.Context, tool, dump string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, tool, "--json", dump)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s --json %s: %w: %s", tool, dump, err, stderr.String())
-	}
-	return out, nil
 }
 
 // Ours renders crashstream's view of a dump through the same JSON shape.

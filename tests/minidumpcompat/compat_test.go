@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/crashstream/crashstream/services/lib/repotest"
+	"github.com/crashstream/crashstream/tests/internal/oracle"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -48,7 +49,7 @@ func golden(dump string) ([]byte, bool) {
 }
 
 func TestAgreesWithMinidumpStackwalk(t *testing.T) {
-	tool, toolErr := Oracle()
+	tool, toolErr := oracle.Find()
 	dumps := corpus(t)
 	if len(dumps) == 0 {
 		t.Skip("no dumps found in ../shared/testdata or tests/corpus/dumps")
@@ -61,7 +62,7 @@ func TestAgreesWithMinidumpStackwalk(t *testing.T) {
 			switch {
 			case toolErr == nil:
 				var err error
-				out, err = RunOracle(context.Background(), tool, dump)
+				out, err = oracle.Run(context.Background(), tool, dump)
 				require.NoError(t, err)
 			default:
 				g, ok := golden(dump)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
 	"github.com/crashstream/crashstream/services/lib/minidump/synth"
+	"github.com/crashstream/crashstream/tests/internal/oracle"
 )
 
 // synthCase is a synthetic dump for a corner the real corpus lacks (other
@@ -118,7 +119,7 @@ func synthCases() []synthCase {
 // OS and every crash-reason family with the synth writer, and compares the
 // two readers on them.
 func TestSyntheticAgreesWithMinidumpStackwalk(t *testing.T) {
-	tool, err := Oracle()
+	tool, err := oracle.Find()
 	if err != nil {
 		t.Skip(err)
 	}
@@ -140,7 +141,7 @@ func TestSyntheticAgreesWithMinidumpStackwalk(t *testing.T) {
 			}
 			path := filepath.Join(dir, c.name+".dmp")
 			require.NoError(t, os.WriteFile(path, b.Bytes(), 0o600))
-			out, err := RunOracle(context.Background(), tool, path)
+			out, err := oracle.Run(context.Background(), tool, path)
 			require.NoError(t, err)
 			var theirs View
 			require.NoError(t, json.Unmarshal(out, &theirs))

@@ -7,16 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/crashstream/crashstream/services/lib/minidump"
 	"github.com/crashstream/crashstream/services/lib/stackwalk"
 	"github.com/crashstream/crashstream/services/lib/symbols"
+	"github.com/crashstream/crashstream/tests/internal/oracle"
 )
 
 // Case is one dump with the symbol directories to walk it with.
@@ -57,40 +56,11 @@ func existing(p string) string {
 	return ""
 }
 
-// Oracle finds minidump-stackwalk on PATH or in ~/.cargo/bin.
-func Oracle() (string, error) {
-	if p, err := exec.LookPath("minidump-stackwalk"); err == nil {
-		return p, nil
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		p := filepath.Join(home, ".cargo", "bin", "minidump-stackwalk")
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p, nil
-		}
-	}
-	return "", errors.New("minidump-stackwalk is not installed (tests/corpus/install-oracles.sh installs it)")
-}
-
-// RunOracle runs `minidump-stackwalk --json <dump> <symbols>...`.
-func RunOracle(ctx context.Context, tool string, c Case) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	args := append([]string{"--json", c.Dump}, c.Symbols...)
-	cmd := exec.CommandContext(ctx, tool, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w: %s", tool, strings.Join(args, " "), err, stderr.String())
-	}
-	return out, nil
-}
-
 // TheirJSON is the oracle output for a case: the live tool when given, else
 // the stored golden.
 func TheirJSON(ctx context.Context, tool string, c Case) ([]byte, error) {
 	if tool != "" {
-		return RunOracle(ctx, tool, c)
+		return oracle.Run(ctx, tool, c.Dump, c.Symbols...)
 	}
 	if c.Golden == "" {
 		return nil, errors.New("no minidump-stackwalk and no golden output")

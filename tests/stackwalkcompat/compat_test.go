@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/crashstream/crashstream/services/lib/repotest"
+	"github.com/crashstream/crashstream/tests/internal/oracle"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -37,7 +38,7 @@ func allCases(t testing.TB) []Case {
 // offsets, function, file, line, trust, missing_symbols and inlines.
 func TestCrashingThreadFramesAgree(t *testing.T) {
 	cases := allCases(t)
-	tool, toolErr := Oracle()
+	tool, toolErr := oracle.Find()
 	if toolErr != nil {
 		tool = ""
 	}

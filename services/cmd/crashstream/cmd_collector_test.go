@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"flag"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,10 +10,8 @@ import (
 )
 
 func runCollectorCmd(env map[string]string, args ...string) (string, error) {
-	var stdout, stderr bytes.Buffer
-	e := cmdEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }}
-	err := serviceCommand(&collectorService{}).run(context.Background(), args, e)
-	return stderr.String(), err
+	_, stderr, err := runCommand(serviceCommand(&collectorService{}), "", env, args...)
+	return stderr, err
 }
 
 // The collector fails fast, naming the flag, before touching any

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,10 +18,7 @@ import (
 
 func runMigrateCmd(t *testing.T, vars map[string]string, args ...string) (string, string, error) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	env := cmdEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
-	err := migrateCommand().run(context.Background(), args, env)
-	return stdout.String(), stderr.String(), err
+	return runCommand(migrateCommand(), "", vars, args...)
 }
 
 func TestMigrateCommandUsage(t *testing.T) {

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,10 +15,7 @@ import (
 )
 
 func runMinidumpCmd(args ...string) (string, string, error) {
-	var stdout, stderr bytes.Buffer
-	env := cmdEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	err := minidumpCommand().run(context.Background(), args, env)
-	return stdout.String(), stderr.String(), err
+	return runCommand(minidumpCommand(), "", nil, args...)
 }
 
 func TestMinidumpCommand(t *testing.T) {

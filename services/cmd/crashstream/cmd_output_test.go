@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -43,8 +42,8 @@ func TestStackwalkUnusableDump(t *testing.T) {
 			require.Error(t, err)
 			assert.Empty(t, out)
 			assert.Contains(t, stderr, tc.want)
-			var o, e strings.Builder
-			code := run([]string{"stackwalk", path}, cmdEnv{stdin: strings.NewReader(""), stdout: &o, stderr: &e, getenv: func(string) string { return "" }})
+			env, o, _ := testEnv("")
+			code := run([]string{"stackwalk", path}, env)
 			assert.Equal(t, 1, code)
 			assert.Empty(t, o.String())
 		})

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -18,11 +16,7 @@ import (
 
 func runSignatureCmd(t *testing.T, stdin string, vars map[string]string, args ...string) (string, string, error) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	env := cmdEnv{stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr,
-		getenv: func(k string) string { return vars[k] }}
-	err := runSignature(context.Background(), args, env)
-	return stdout.String(), stderr.String(), err
+	return runCommand(signatureCommand(), stdin, vars, args...)
 }
 
 func TestSignatureCommandSingle(t *testing.T) {

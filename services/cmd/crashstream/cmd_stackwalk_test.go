@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"net/http"
@@ -20,10 +18,7 @@ import (
 )
 
 func runStackwalkCmd(args ...string) (string, string, error) {
-	var stdout, stderr bytes.Buffer
-	env := cmdEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	err := stackwalkCommand().run(context.Background(), args, env)
-	return stdout.String(), stderr.String(), err
+	return runCommand(stackwalkCommand(), "", nil, args...)
 }
 
 // stackwalkFixture writes a one-thread Linux dump crashing in app at

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"testing"
 	"time"
 
@@ -38,9 +36,8 @@ func TestParseLifetime(t *testing.T) {
 
 func TestTokenUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{}, {"-help"}, {"create", "-bogus"}} {
-		var stderr bytes.Buffer
-		err := runToken(context.Background(), args, cmdEnv{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(string) string { return "" }})
+		_, stderr, err := runCommand(tokenCommand(), "", nil, args...)
 		require.Error(t, err, "%v", args)
-		assert.Contains(t, stderr.String(), "crashstream token", "%v", args)
+		assert.Contains(t, stderr, "crashstream token", "%v", args)
 	}
 }

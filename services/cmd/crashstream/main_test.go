@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,6 +14,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func testEnv(stdin string) (cmdEnv, *bytes.Buffer, *bytes.Buffer) {
 	var out, errb bytes.Buffer
 	return cmdEnv{stdin: bytes.NewBufferString(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}, &out, &errb
+}
+
+// runCommand runs one subcommand the way main would, with stdin and the
+// environment vars (nil: none set), and returns what it wrote to stdout
+// and stderr, so each command's tests need only say which command.
+func runCommand(c command, stdin string, vars map[string]string, args ...string) (string, string, error) {
+	env, out, errb := testEnv(stdin)
+	env.getenv = func(k string) string { return vars[k] }
+	err := c.run(context.Background(), args, env)
+	return out.String(), errb.String(), err
 }
 
 func TestUsageAndUnknownCommand(t *testing.T) {

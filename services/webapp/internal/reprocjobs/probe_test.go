@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/crashstream/crashstream/services/lib/objectstoretest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -102,7 +104,7 @@ func testProbeConfig(urls ...string) ProbeConfig {
 
 func newProbeEnv(t *testing.T, cfg ProbeConfig, modules ...string) *probeEnv {
 	e := &probeEnv{f: &finder{sent: map[string]bool{}, modules: modules}, clock: time.Now(), counts: map[string]int{}}
-	e.m = New(testConfig(), newMemStore(), nil, e.f, func(context.Context, string, string, string, time.Time) error { return nil },
+	e.m = New(testConfig(), objectstoretest.NewBucket(), nil, e.f, func(context.Context, string, string, string, time.Time) error { return nil },
 		"a", zerolog.Nop(), func() time.Time { return e.clock })
 	client := &http.Client{}
 	t.Cleanup(client.CloseIdleConnections)

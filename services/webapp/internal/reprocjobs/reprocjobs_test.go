@@ -2,12 +2,7 @@ package reprocjobs
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
-	"fmt"
-	"iter"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,88 +11,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/crashstream/crashstream/services/lib/objectstoretest"
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
 )
-
-// memStore is a bucket with conditional writes (ETag = MD5 + version).
-type memStore struct {
-	mu  sync.Mutex
-	m   map[string][]byte
-	mod map[string]time.Time
-	ver map[string]int
-}
-
-func newMemStore() *memStore {
-	return &memStore{m: map[string][]byte{}, mod: map[string]time.Time{}, ver: map[string]int{}}
-}
-
-func (s *memStore) etag(key string) string {
-	sum := md5.Sum(s.m[key])
-	return fmt.Sprintf("%s-%d", hex.EncodeToString(sum[:]), s.ver[key])
-}
-
-func (s *memStore) put(key string, b []byte) {
-	s.m[key], s.mod[key] = append([]byte(nil), b...), time.Now()
-	s.ver[key]++
-}
-
-func (s *memStore) GetWithETag(_ context.Context, key string, _ int64) ([]byte, string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.m[key]
-	if !ok {
-		return nil, "", fmt.Errorf("%s: %w", key, objectstore.ErrNotFound)
-	}
-	return append([]byte(nil), b...), s.etag(key), nil
-}
-
-func (s *memStore) PutIfAbsent(_ context.Context, key string, b []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[key]; ok {
-		return objectstore.ErrPrecondition
-	}
-	s.put(key, b)
-	return nil
-}
-
-func (s *memStore) PutIfMatch(_ context.Context, key string, b []byte, etag string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[key]; !ok || s.etag(key) != etag {
-		return objectstore.ErrPrecondition
-	}
-	s.put(key, b)
-	return nil
-}
-
-func (s *memStore) Delete(_ context.Context, key string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, key)
-	return nil
-}
-
-func (s *memStore) List(_ context.Context, prefix string) iter.Seq2[objectstore.ObjectInfo, error] {
-	s.mu.Lock()
-	var out []objectstore.ObjectInfo
-	for k, v := range s.m {
-		if strings.HasPrefix(k, prefix) {
-			sum := md5.Sum(v)
-			out = append(out, objectstore.ObjectInfo{Key: k, Size: int64(len(v)), LastModified: s.mod[k], ETag: hex.EncodeToString(sum[:])})
-		}
-	}
-	s.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return func(yield func(objectstore.ObjectInfo, error) bool) {
-		for _, o := range out {
-			if !yield(o, nil) {
-				return
-			}
-		}
-	}
-}
 
 // finder knows which crashes miss which module; every sent crash counts
 // as reprocessed.
@@ -158,7 +75,7 @@ func testConfig() Config {
 // does not drive a job another holds.
 func TestJobLifecycle(t *testing.T) {
 	ctx := context.Background()
-	store := newMemStore()
+	store := objectstoretest.NewBucket()
 	now := time.Now()
 	f := &finder{sent: map[string]bool{}, crashes: map[string][]clickhouse.MissingSymbolsCrash{
 		"xul.pdb/AB": {{CrashID: "c4", Submitted: now}, {CrashID: "c3", Submitted: now.Add(-time.Hour)},
@@ -225,7 +142,7 @@ func TestJobLifecycle(t *testing.T) {
 // later starts one job, and scanning again starts none.
 func TestScan(t *testing.T) {
 	ctx := context.Background()
-	store, symbols := newMemStore(), newMemStore()
+	store, symbols := objectstoretest.NewBucket(), objectstoretest.NewBucket()
 	f := &finder{sent: map[string]bool{}}
 	m := New(testConfig(), store, symbols, f, func(context.Context, string, string, string, time.Time) error { return nil }, "a", zerolog.Nop(), nil)
 	require.NoError(t, symbols.PutIfAbsent(ctx, "old.pdb/01/old.sym", []byte("MODULE")))
