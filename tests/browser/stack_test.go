@@ -30,6 +30,7 @@ import (
 	"github.com/crashstream/crashstream/storage/clickhouse"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 // requireStack skips unless the real stack is up (make up; CRASHSTREAM_STACK=1).
@@ -118,8 +119,7 @@ func newResources(tb testing.TB) *stack {
 	tb.Cleanup(oc.Close)
 	s.Bucket = oc.Bucket(s3.Bucket)
 	symbols := oc.Bucket(s3.SymbolsBucket)
-	require.NoError(tb, s.Bucket.Ensure(ctx))
-	require.NoError(tb, symbols.Ensure(ctx))
+	stacktest.TempBuckets(tb, s.Bucket, symbols)
 	s.Tokens = auth.NewStore(auth.BucketBlobs(s.Bucket))
 
 	parse(tb, s.Kafka.RegisterFlags, "-kafka.topic-prefix=pages"+s.suffix+".")

@@ -222,9 +222,7 @@ func run(t *testing.T, sc scenario) outcome {
 	store, err := objectstore.New(s3cfg)
 	require.NoError(t, err)
 	defer store.Close()
-	for _, b := range []string{bucket, symbols, tele} {
-		require.NoError(t, store.Bucket(b).Ensure(ctx))
-	}
+	stacktest.TempBuckets(t, store.Bucket(bucket), store.Bucket(symbols), store.Bucket(tele))
 	chcfg := clickhouse.Config{Addr: "127.0.0.1:19000", Database: db, Username: "default", DialTimeout: 5 * time.Second,
 		QueryTimeout: time.Minute, MaxOpenConns: 2}
 	conn, err := clickhouse.Open(ctx, chcfg)

@@ -60,6 +60,13 @@ func newEnv(t *testing.T) *env {
 	for _, b := range []string{e.bucket, e.symbols} {
 		require.NoError(t, mc.MakeBucket(ctx, b, minio.MakeBucketOptions{}))
 	}
+	t.Cleanup(func() { // a failed test keeps its buckets to look at
+		if !t.Failed() {
+			for _, b := range []string{e.bucket, e.symbols} {
+				_ = mc.RemoveBucketWithOptions(context.Background(), b, minio.RemoveBucketOptions{ForceDelete: true})
+			}
+		}
+	})
 	return e
 }
 

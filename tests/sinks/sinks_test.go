@@ -25,6 +25,7 @@ import (
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 func s3Bucket(t *testing.T) (*objectstore.Bucket, *objectstore.Bucket) {
@@ -36,8 +37,7 @@ func s3Bucket(t *testing.T) (*objectstore.Bucket, *objectstore.Bucket) {
 	t.Cleanup(c.Close)
 	name := unique("cs-sinks-")
 	b, tb := c.Bucket(name), c.Bucket(name+"-telemetry")
-	require.NoError(t, b.Ensure(context.Background()))
-	require.NoError(t, tb.Ensure(context.Background()))
+	stacktest.TempBuckets(t, b, tb)
 	return b, tb
 }
 

@@ -65,9 +65,7 @@ func NewInstall(t testing.TB, prefix string) *Install {
 		Symbols: store.Bucket(id + "-symbols"), Telemetry: store.Bucket(id + "-telemetry"), Serde: serde, Database: "cs_" + id}
 	in.Kafka.TopicPrefix = id + "."
 	ctx := context.Background()
-	for _, b := range []*objectstore.Bucket{in.Crashes, in.Symbols, in.Telemetry} {
-		require.NoError(t, b.Ensure(ctx))
-	}
+	TempBuckets(t, in.Crashes, in.Symbols, in.Telemetry)
 	require.NoError(t, streams.EnsureTopics(ctx, in.Kafka, in.Kafka.Topics().All()...))
 	t.Cleanup(func() {
 		if conn, err := clickhouse.Open(context.Background(), in.ClickHouse()); err == nil {
@@ -76,6 +74,26 @@ func NewInstall(t testing.TB, prefix string) *Install {
 		}
 	})
 	return in
+}
+
+// TempBuckets makes buckets for one test and removes them, contents and
+// all, when it ends. Buckets left behind keep MinIO's scanner busy on a
+// developer's stack (a tenth of a core with a few hundred of them). A
+// failed test keeps its buckets to look at, and says so.
+func TempBuckets(t testing.TB, buckets ...*objectstore.Bucket) {
+	t.Helper()
+	for _, b := range buckets {
+		require.NoError(t, b.Ensure(context.Background()))
+	}
+	t.Cleanup(func() {
+		for _, b := range buckets {
+			if t.Failed() {
+				t.Logf("stacktest: kept bucket %s for inspection", b.Name())
+				continue
+			}
+			_ = b.RemoveWithContents(context.Background())
+		}
+	})
 }
 
 // ClickHouse is the client configuration of the install's database.
