@@ -48,6 +48,11 @@ PY
 )
 	curl -sf -H "Authorization: Bearer $tok" http://127.0.0.1:9000/minio/v2/metrics/bucket |
 		awk -v b="bucket=\"$BUCKET" '!/^#/ && index($0, b) && /^minio_bucket_(requests_total|traffic_(received|sent)_bytes)/ {print $1, $2}'
+	# MinIO lists a bucket's series only once its scanner has seen the
+	# bucket, which can be after the run; the server-wide S3 counters are
+	# always there (everything the server served in the window)
+	curl -sf -H "Authorization: Bearer $tok" http://127.0.0.1:9000/minio/v2/metrics/cluster |
+		awk '/^minio_s3_requests_total\{api="(get|put)object"/ || /^minio_s3_traffic_(received|sent)_bytes/ {print $1, $2}'
 }
 
 # cost_ch_events: "name value" of ClickHouse's server-wide counters we use.
@@ -85,6 +90,8 @@ cost_measure() {
 		curl -sf "http://${ADMIN[$s]}/debug/pprof/profile?seconds=$secs" -o "$dir/$s.cpu" &
 		profs+=($!)
 	done
+	"$TMP/e2ebench" minioprofile -duration "${secs}s" -o "$dir/minio.cpu" 2>"$dir/minio.cpu.err" &
+	profs+=($!)
 	"$CS" crashgen -collector.url "http://$COLLECTOR" -rate "$rate" -duration "${secs}s" -concurrency 64 -seed 27 \
 		-progress 0 >"$dir/cg" 2>&1 || true
 	wait "${profs[@]}" # the profiles only: the services are children too
@@ -122,7 +129,7 @@ cost_measure() {
 					($7 - $2) / 1024 / n, ($8 - $3) / 1024 / n, ($9 - $4) / 1024 / n, ($10 - $5) / 1024 / n, note }'
 		done
 		echo
-		echo "MinIO, this run's buckets (its own metrics), per crash:"
+		echo "MinIO's own metrics, per crash: this run's buckets (once its scanner has listed them) and the whole server (minio_s3_*):"
 		echo
 		echo "| series | per crash |"
 		echo "|---|---:|"
@@ -151,6 +158,8 @@ cost_measure() {
 			echo "  - flat: $(cost_top "$dir/$s.cpu" "" flat)"
 			echo "  - allocated bytes in the window: $(cost_top "$dir/$s.allocs.1" "-sample_index=alloc_space -base $dir/$s.allocs.0" flat)"
 		done
+		echo "- **minio** (the shared server; its admin API's profile) CPU: $(cost_top "$dir/minio.cpu" "" cum)"
+		echo "  - flat: $(cost_top "$dir/minio.cpu" "" flat)"
 	} >"$out"
 	mkdir -p "$ROOT/.stack/bench-profiles/$ID"
 	cp "$dir"/*.cpu "$dir"/*.allocs.* "$ROOT/.stack/bench-profiles/$ID/" 2>/dev/null || true
@@ -176,6 +185,8 @@ cost_top() {
 			# skip the frames every stack shares (scheduler, server loop, the
 			# decorators of the streams runner): they say nothing about the cost
 			if (name ~ /^(runtime\.(main|goexit|mcall|park_m|schedule|findRunnable|systemstack|gcBgMarkWorker)|main\.|net\/http\.|golang.org\/x\/sync|github.com\/gin-gonic|github.com\/crashstream\/crashstream\/(services\/runtime|streams)\.)/) next
+			# and the HTTP plumbing of MinIO (router, middlewares, compression)
+			if (name ~ /^github.com\/(minio\/mux|minio\/minio\/internal\/(http|ioutil)|klauspost\/compress\/gzhttp)|Middleware|corsHandler|setCriticalErrorHandler|DiskIDCheck/) next
 			share = (col == "cum") ? $5 : $2
 			sub(/^.*\//, "", name)
 			out = out (n ? ", " : "") name " " share; if (++n == 8) exit

@@ -19,6 +19,9 @@
 #                              the same binary without it, interleaved
 #                              (SECONDS per row, default 20)
 #
+# BENCH_CONSUMER_NICE=N starts the processor and sinks at nice N (the
+# collector at 0) in every mode.
+#
 # Figures: ingest (crashgen open loop, realistic size mix) at fixed rates up
 # to saturation, end-to-end throughput and visibility lag, processor
 # crashes/s per core beside minidump-stackwalk + siggen (processor.sh), top
@@ -101,7 +104,12 @@ for s in "${SERVICES[@]}"; do
 	# it (admission.sh; ADMISSION_RATES picks the offered rates).
 	target=0
 	[[ $MODE == admission && $s == collector ]] && target=${ADMISSION_TARGET:-150ms}
-	CRASHSTREAM_COLLECTOR_STORE_LATENCY_TARGET=$target CRASHSTREAM_ADMIN_ADDR=${ADMIN[$s]} "$CS" "$s" 2>"$TMP/$s.log" &
+	# BENCH_CONSUMER_NICE runs the processor and sinks at that nice level, so
+	# that the collector's acknowledgements come first and the consumers
+	# catch up from Kafka with the CPU left over.
+	prio=0
+	[[ $s != collector ]] && prio=${BENCH_CONSUMER_NICE:-0}
+	CRASHSTREAM_COLLECTOR_STORE_LATENCY_TARGET=$target CRASHSTREAM_ADMIN_ADDR=${ADMIN[$s]} nice -n "$prio" "$CS" "$s" 2>"$TMP/$s.log" &
 	PID[$s]=$!
 	PIDS+=($!)
 	for i in $(seq 1 300); do

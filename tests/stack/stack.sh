@@ -135,8 +135,11 @@ start_minio() {
 	port_open $MINIO_PORT && die "minio: port $MINIO_PORT is taken by another process"
 	mkdir -p "$STACK/data/minio"
 	say "minio: starting on 127.0.0.1:$MINIO_PORT (console 127.0.0.1:9001)"
+	# --no-compat: ETags are random instead of the body's MD5, which was a
+	# tenth of MinIO's CPU per crash (BENCHMARKS.md, "Where MinIO's CPU
+	# goes"); crashstream uses ETags only for conditional writes.
 	MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASS MINIO_BROWSER_REDIRECT=off \
-		nohup "$STACK/bin/minio" server "$STACK/data/minio" --quiet --address "127.0.0.1:$MINIO_PORT" \
+		nohup "$STACK/bin/minio" server "$STACK/data/minio" --quiet --no-compat --address "127.0.0.1:$MINIO_PORT" \
 		--console-address 127.0.0.1:9001 >"$STACK/logs/minio/server.log" 2>&1 &
 	echo $! >"$STACK/run/minio.pid"
 }

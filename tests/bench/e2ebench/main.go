@@ -31,7 +31,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: e2ebench lag|minio|kafka [flags] | buckets|rmbuckets NAME...")
+		fmt.Fprintln(os.Stderr, "usage: e2ebench lag|minio|kafka|minioprofile [flags] | buckets|rmbuckets NAME...")
 		os.Exit(2)
 	}
 	var err error
@@ -42,6 +42,8 @@ func main() {
 		err = minioPut(os.Args[2:])
 	case "kafka":
 		err = kafkaProduce(os.Args[2:])
+	case "minioprofile":
+		err = minioProfile(os.Args[2:])
 	case "buckets":
 		err = buckets(os.Args[2:])
 	case "rmbuckets":
