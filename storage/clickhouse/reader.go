@@ -69,22 +69,46 @@ func (r *Reader) CompactDay(ctx context.Context, day time.Time) error {
 	return nil
 }
 
-// cleanPartitions returns the crashes partitions made of a single part.
-func (r *Reader) cleanPartitions(ctx context.Context) ([]uint32, error) {
-	rows, err := r.conn.Query(ctx, "SELECT toUInt32OrZero(partition) AS p FROM system.parts WHERE database = ? AND table = 'crashes' AND active GROUP BY p HAVING count() = 1", r.db)
+// cleanDays is the set of days (toYYYYMMDD) whose crashes partition is a
+// single part, as SQL for "day IN <sql>" with its bound arguments.
+type cleanDays struct {
+	sql  string
+	args []any
+}
+
+// none reports whether no day is clean for sure, so that DedupClean reads
+// as argMax without a clean branch.
+func (c cleanDays) none() bool { return c.sql == "" }
+
+// cleanDays finds the clean days. On one node it reads them once and binds
+// them as a set (none when no day is clean yet). On a cluster the parts
+// differ by shard and replica, so the set is a subquery of system.parts for
+// crashes_local: a query on the Distributed table sends it to each shard,
+// which runs it on the replica that reads its rows. SuperSearch pins the
+// replica choice (load_balancing in_order) so that the clean and the
+// deduplicated branch of one query see the same replica's parts.
+func (r *Reader) cleanDays(ctx context.Context) (cleanDays, error) {
+	const parts = "SELECT toUInt32OrZero(partition) AS p FROM system.parts WHERE database = ? AND table = ? AND active GROUP BY p HAVING count() = 1"
+	if r.cluster != "" {
+		return cleanDays{sql: "(" + parts + ")", args: []any{r.db, localTable("crashes", r.cluster)}}, nil
+	}
+	rows, err := r.conn.Query(ctx, parts, r.db, "crashes")
 	if err != nil {
-		return nil, fmt.Errorf("clean partitions: %w", err)
+		return cleanDays{}, fmt.Errorf("clean partitions: %w", err)
 	}
 	defer rows.Close()
-	var out []uint32
+	var days []uint32
 	for rows.Next() {
 		var p uint32
 		if err := rows.Scan(&p); err != nil {
-			return nil, err
+			return cleanDays{}, err
 		}
-		out = append(out, p)
+		days = append(days, p)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil || len(days) == 0 {
+		return cleanDays{}, err
+	}
+	return cleanDays{sql: "?", args: []any{set(days)}}, nil
 }
 
 // Reader is the query library the webapp uses. Every value is a bound
@@ -110,9 +134,9 @@ func NewReader(conn driver.Conn, database string, dedup Dedup) (*Reader, error) 
 // NewClusterReader returns a reader of database on cluster (cluster mode,
 // see cluster.go; "" is NewReader). The reads go through the Distributed
 // tables; maintenance (CompactDay, RebuildDay, DropPartitionsBefore) runs ON
-// CLUSTER on the local tables. DedupClean reads as DedupFinal there: which
-// partitions are single parts differs by shard, and FINAL is exact per shard
-// because all processings of a crash are on one shard.
+// CLUSTER on the local tables. DedupClean asks each shard which of its
+// partitions are single parts (cleanDays); FINAL and argMax are exact per
+// shard because all processings of a crash are on one shard.
 func NewClusterReader(conn driver.Conn, database, cluster string, dedup Dedup) (*Reader, error) {
 	r, err := NewReader(conn, database, dedup)
 	if err != nil {
@@ -123,9 +147,6 @@ func NewClusterReader(conn driver.Conn, database, cluster string, dedup Dedup) (
 			return nil, fmt.Errorf("cluster %q is not a plain identifier", cluster)
 		}
 		r.cluster = cluster
-		if dedup == DedupClean {
-			r.dedup = DedupFinal
-		}
 	}
 	return r, nil
 }

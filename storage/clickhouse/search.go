@@ -9,6 +9,7 @@ import (
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/crashstream/crashstream/storage/clickhouse/supersearch"
 )
@@ -50,13 +51,16 @@ type Bucket struct {
 
 // search is one Super Search request turned into SQL pieces: the source of
 // deduplicated rows (a subquery, or the table with FINAL), the filter and
-// its bound arguments, and how to refer to a field's column in it.
+// its bound arguments, the settings of its queries, and how to refer to a
+// field's column in it.
 type search struct {
 	r      *Reader
 	q      *supersearch.Query
 	source string
 	args   []any // the source's arguments, then the filter's
 	where  string
+	// settings end every pass's SQL ("" or " SETTINGS ...").
+	settings string
 }
 
 // SuperSearch runs a parsed Super Search query: the page of hits, the total
@@ -160,10 +164,10 @@ func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, 
 		}
 		return sql + " GROUP BY crash_id", args
 	}
-	var clean []uint32
+	var clean cleanDays
 	if r.dedup == DedupClean {
 		var err error
-		if clean, err = r.cleanPartitions(ctx); err != nil {
+		if clean, err = r.cleanDays(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -172,7 +176,7 @@ func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, 
 		s.source = r.db + ".crashes FINAL"
 		s.where = rangeCond
 		s.args = rangeArgs
-	case len(clean) == 0: // argMax, or DedupClean with no clean day yet
+	case clean.none(): // argMax, or DedupClean with no clean day yet
 		deduped, args := deduplicate(rangeCond, rangeArgs)
 		s.source = "(" + deduped + ")"
 		s.args = args
@@ -184,9 +188,10 @@ func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, 
 		// (10M crashes, 7 days, product and signature filters: each pass
 		// read 2.4M rows and 155 MB). The outer WHERE applies them again,
 		// which the deduplicated branch needs.
+		day := "toYYYYMMDD(" + supersearch.DateField + ")"
 		plain := "SELECT " + strings.Join(plainCols, ", ") + " FROM " + r.db + ".crashes WHERE " + rangeCond +
-			" AND toYYYYMMDD(" + supersearch.DateField + ") IN ?"
-		plainArgs := []any{rangeArgs[0], rangeArgs[1], set(clean)}
+			" AND " + day + " IN " + clean.sql
+		plainArgs := append([]any{rangeArgs[0], rangeArgs[1]}, clean.args...)
 		for _, f := range q.Filters {
 			cond, args := renderFilter(f.Field.Column, f)
 			plain += " AND " + cond
@@ -195,9 +200,15 @@ func (r *Reader) newSearch(ctx context.Context, q *supersearch.Query) (*search, 
 		// the other days, prefilter included, only: at 10M crashes the
 		// prefilter over the whole window read 1.2M rows for the one day
 		// it served
-		rest, restArgs := deduplicate(rangeCond+" AND toYYYYMMDD("+supersearch.DateField+") NOT IN ?",
-			append(append([]any{}, rangeArgs...), set(clean)))
+		rest, restArgs := deduplicate(rangeCond+" AND "+day+" NOT IN "+clean.sql,
+			append(append([]any{}, rangeArgs...), clean.args...))
 		s.source = "(" + plain + " UNION ALL " + rest + ")"
+		if r.cluster != "" {
+			// Each branch picks a replica of every shard; both must read
+			// the replica whose parts the clean condition describes.
+			// (A string setting: 18.16's protocol sends only numbers.)
+			s.settings = " SETTINGS load_balancing = 'in_order'"
+		}
 		s.args = append(plainArgs, restArgs...)
 		s.where = "1"
 	}
@@ -349,6 +360,16 @@ func (s *search) text(f supersearch.Field) string {
 
 func (s *search) from() string { return " FROM " + s.source + " WHERE " + s.where }
 
+// query runs one pass of the search, with its settings.
+func (s *search) query(ctx context.Context, sql string, args ...any) (driver.Rows, error) {
+	return s.r.conn.Query(ctx, sql+s.settings, args...)
+}
+
+// queryRow runs a one-row pass of the search, with its settings.
+func (s *search) queryRow(ctx context.Context, sql string, args ...any) driver.Row {
+	return s.r.conn.QueryRow(ctx, sql+s.settings, args...)
+}
+
 // inner selects just the needed columns of the filtered, deduplicated rows.
 func (s *search) inner() string {
 	var cols []string
@@ -372,7 +393,7 @@ func (s *search) stats(ctx context.Context, res *SearchResult) error {
 	for i := range cards {
 		dst[i+1] = &cards[i]
 	}
-	if err := s.r.conn.QueryRow(ctx, "SELECT "+strings.Join(exprs, ", ")+s.from(), s.args...).Scan(dst...); err != nil {
+	if err := s.queryRow(ctx, "SELECT "+strings.Join(exprs, ", ")+s.from(), s.args...).Scan(dst...); err != nil {
 		return fmt.Errorf("super search total: %w", err)
 	}
 	for i, f := range s.q.Cardinality {
@@ -406,7 +427,7 @@ func (s *search) hits(ctx context.Context, res *SearchResult) error {
 	}
 	order = append(order, idCol) // a stable order pages consistently
 	q := "SELECT " + strings.Join(cols, ", ") + s.from() + " ORDER BY " + strings.Join(order, ", ") + " LIMIT ?, ?"
-	rows, err := s.r.conn.Query(ctx, q, append(append([]any{}, s.args...), s.q.Offset, s.q.Number)...)
+	rows, err := s.query(ctx, q, append(append([]any{}, s.args...), s.q.Offset, s.q.Number)...)
 	if err != nil {
 		return fmt.Errorf("super search hits: %w", err)
 	}
@@ -461,7 +482,7 @@ func (s *search) facets(ctx context.Context, res *SearchResult, total bool) erro
 		strings.Join(parts, ", ") + ") AS kv GROUP BY k, g, v ORDER BY k, g, c DESC, v LIMIT ? BY k, g"
 	// positional binding: the source's arguments come first in the text
 	all := append(append(append([]any{}, s.args...), args...), s.q.FacetsSize)
-	rows, err := s.r.conn.Query(ctx, q, all...)
+	rows, err := s.query(ctx, q, all...)
 	if err != nil {
 		return fmt.Errorf("super search facets: %w", err)
 	}
@@ -553,7 +574,7 @@ func (s *search) aggCardinality(ctx context.Context, res *SearchResult) error {
 		}
 		q := "SELECT " + s.group(a.By) + " AS g, toInt64(" + uniqOrZero(s.col(a.Target)) + ") FROM (" + s.inner() +
 			") GROUP BY g ORDER BY count() DESC, g LIMIT " + strconv.Itoa(aggGroups)
-		rows, err := s.r.conn.Query(ctx, q, s.args...)
+		rows, err := s.query(ctx, q, s.args...)
 		if err != nil {
 			return fmt.Errorf("super search cardinality %s: %w", key, err)
 		}
@@ -588,7 +609,7 @@ func (s *search) aggHistograms(ctx context.Context, res *SearchResult) error {
 		}
 		q := "SELECT " + s.group(a.By) + " AS g, " + s.bucketExpr(*a.Histogram) + " AS b, toInt64(count()) FROM (" + s.inner() +
 			") GROUP BY g, b ORDER BY g, b LIMIT " + strconv.Itoa(histogramRows)
-		rows, err := s.r.conn.Query(ctx, q, s.args...)
+		rows, err := s.query(ctx, q, s.args...)
 		if err != nil {
 			return fmt.Errorf("super search histogram %s: %w", key, err)
 		}
@@ -671,7 +692,7 @@ func (s *search) histogramCardinality(ctx context.Context, h supersearch.Histogr
 	key := h.Field.Name + "." + c.Name
 	q := "SELECT " + s.bucketExpr(h) + " AS b, toInt64(" + uniqOrZero(s.col(c)) + ") FROM (" + s.inner() +
 		") GROUP BY b ORDER BY b LIMIT " + strconv.Itoa(histogramRows)
-	rows, err := s.r.conn.Query(ctx, q, s.args...)
+	rows, err := s.query(ctx, q, s.args...)
 	if err != nil {
 		return fmt.Errorf("super search histogram cardinality %s: %w", key, err)
 	}
@@ -699,7 +720,7 @@ func (s *search) histogram(ctx context.Context, h supersearch.Histogram, t *supe
 	}
 	q := "SELECT " + s.bucketExpr(h) + " AS b, " + term + " AS t, toInt64(count()) FROM (" + s.inner() +
 		") GROUP BY b, t ORDER BY b, t LIMIT " + strconv.Itoa(histogramRows)
-	rows, err := s.r.conn.Query(ctx, q, s.args...)
+	rows, err := s.query(ctx, q, s.args...)
 	if err != nil {
 		return fmt.Errorf("super search histogram %s: %w", key, err)
 	}
