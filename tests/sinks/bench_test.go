@@ -172,9 +172,9 @@ FROM (
 // benchCompact is what cron does for closed days: one part per daily
 // partition (CompactDay), so that DedupClean reads them without argMax.
 // Today's partition is left as the sink leaves it.
-func benchCompact(t *testing.T, conn driver.Conn, db string) {
+func benchCompact(t *testing.T, conn driver.Conn, cfg clickhouse.Config) {
 	t.Helper()
-	rd, err := clickhouse.NewReader(conn, db, clickhouse.DedupClean)
+	rd, err := clickhouse.NewClusterReader(conn, cfg.Database, cfg.Cluster, clickhouse.DedupClean)
 	require.NoError(t, err)
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	start := time.Now()
@@ -204,7 +204,7 @@ func measure(t *testing.T, runs int, fn func() error) (time.Duration, time.Durat
 func TestBenchQueries(t *testing.T) {
 	conn, cfg, rows, runs := benchDB(t, 20)
 	if os.Getenv("CRASHSTREAM_BENCH_ONLY") != "top" {
-		benchCompact(t, conn, cfg.Database)
+		benchCompact(t, conn, cfg)
 	}
 	ctx := context.Background()
 	end := time.Now().UTC().AddDate(0, 0, 1)
@@ -241,7 +241,7 @@ func TestBenchQueries(t *testing.T) {
 		modes = nil // top crashers only
 	}
 	for _, mode := range modes {
-		rd, err := clickhouse.NewReader(conn, cfg.Database, mode.d)
+		rd, err := clickhouse.NewClusterReader(conn, cfg.Database, cfg.Cluster, mode.d)
 		require.NoError(t, err)
 		for _, sq := range []struct{ name, raw string }{
 			{"super search 7d, facets signature+product+os_name", "_facets=signature&_facets=product&_facets=os_name"},
