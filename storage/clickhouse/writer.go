@@ -87,6 +87,10 @@ var ErrInvalidCrash = errors.New("invalid crash row")
 // the lookup runs again, so an insert that succeeded but whose
 // acknowledgement was lost is not counted twice either.
 //
+// The two inserts are not one transaction: a report read between them
+// still counts the replaced processing's signature once, until the
+// correction lands a moment later (Write returns after both).
+//
 // What is not covered: a process killed between the crashes insert and its
 // corrections (the old signature keeps one count), and two sink instances
 // writing the same crash at once during a rebalance. RebuildDay repairs both.
