@@ -260,13 +260,15 @@ func TestClusterSinkKillReplica(t *testing.T) {
 			return c == 1, fmt.Sprint(c)
 		})
 	}
-	partsPerNode := map[int]uint64{}
-	for k, conn := range nodes {
-		partsPerNode[k] = count(conn, "SELECT count() FROM system.parts WHERE database = '"+ccfg.Database+
-			"' AND table = 'crashes_local' AND active AND partition = '"+day.Format("20060102")+"'")
-	}
-	t.Logf("parts of the day per node: %v", partsPerNode)
-	assert.True(t, (partsPerNode[1] == 1) != (partsPerNode[3] == 1), "one shard clean, the other not: %v", partsPerNode)
+	// both replicas of the late crash's shard have fetched its part
+	eventually(t, 2*time.Minute, "one shard's day two parts on both replicas, the other's one", func() (bool, string) {
+		parts := map[int]uint64{}
+		for k, conn := range nodes {
+			parts[k] = count(conn, "SELECT count() FROM system.parts WHERE database = '"+ccfg.Database+
+				"' AND table = 'crashes_local' AND active AND partition = '"+day.Format("20060102")+"'")
+		}
+		return parts[1] == parts[2] && parts[3] == parts[4] && (parts[1] == 1) != (parts[3] == 1), fmt.Sprintf("parts per node %v", parts)
+	})
 	crd, err = clickhouse.NewClusterReader(cconn, ccfg.Database, ccfg.Cluster, clickhouse.DedupClean)
 	require.NoError(t, err)
 	srd, err := clickhouse.NewReader(sconn, scfg.Database, clickhouse.DedupClean)
