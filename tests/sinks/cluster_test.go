@@ -138,10 +138,12 @@ func TestClusterSinkKillReplica(t *testing.T) {
 	clusterScript(t, "start", "3")
 	t.Log("node 3 started again")
 
-	for name, x := range map[string]struct {
+	// the two databases the sinks write, by name
+	stores := map[string]struct {
 		conn driver.Conn
 		db   string
-	}{"cluster": {cconn, ccfg.Database}, "one node": {sconn, scfg.Database}} {
+	}{"cluster": {cconn, ccfg.Database}, "one node": {sconn, scfg.Database}}
+	for name, x := range stores {
 		eventually(t, 5*time.Minute, name+": every crash stored", func() (bool, string) {
 			c := count(x.conn, "SELECT uniqExact(crash_id) FROM "+x.db+".crashes")
 			re := count(x.conn, "SELECT count() FROM "+x.db+".crashes FINAL WHERE signature LIKE 'sig_re_%'")
@@ -251,10 +253,7 @@ func TestClusterSinkKillReplica(t *testing.T) {
 	late := *crashes[1]
 	late.DateProcessed, late.Signature = day.Add(4*time.Hour), "sig_late"
 	produce(t, kcfg, s, []*schemas.ProcessedCrash{&late})
-	for name, x := range map[string]struct {
-		conn driver.Conn
-		db   string
-	}{"cluster": {cconn, ccfg.Database}, "one node": {sconn, scfg.Database}} {
+	for name, x := range stores {
 		eventually(t, 2*time.Minute, name+": the late processing stored", func() (bool, string) {
 			c := count(x.conn, "SELECT count() FROM "+x.db+".crashes WHERE signature = 'sig_late'")
 			return c == 1, fmt.Sprint(c)
