@@ -62,9 +62,10 @@ cost_ch_events() {
 		 'ReadCompressedBytes', 'CompressedReadBufferBytes', 'WriteBufferFromFileDescriptorWriteBytes') FORMAT TSV" || true
 }
 
-# cost_kafka_bytes: bytes of this run's topic directories.
+# cost_kafka_bytes: bytes of this run's topic directories (0 when the
+# stack's Kafka keeps them elsewhere: a stack not started from this checkout).
 cost_kafka_bytes() {
-	du -sbc "$ROOT"/.stack/data/kafka/"$ID".* 2>/dev/null | awk '/total$/ {print $1} END {if (!NR) print 0}'
+	{ du -sbc "$ROOT"/.stack/data/kafka/"$ID".* 2>/dev/null || true; } | awk '/total$/ {print $1} END {if (!NR) print 0}'
 }
 
 cost_measure() {
