@@ -42,6 +42,7 @@ import (
 	"github.com/crashstream/crashstream/services/lib/repotest"
 	"github.com/crashstream/crashstream/storage/objectstore"
 	"github.com/crashstream/crashstream/streams"
+	"github.com/crashstream/crashstream/tests/internal/stacktest"
 )
 
 func TestMain(m *testing.M) {
@@ -76,28 +77,18 @@ func s3Config(endpoint string) objectstore.Config {
 	return cfg
 }
 
-// freshBucket creates a bucket for one test and empties it afterwards.
+// freshBucket creates a bucket for one test, removed when it passes
+// (stacktest.TempBuckets).
 func freshBucket(t testing.TB, cfg objectstore.Config) *objectstore.Bucket {
 	t.Helper()
 	c, err := objectstore.New(cfg)
 	require.NoError(t, err)
+	t.Cleanup(c.Close)
 	b := c.Bucket(unique("test-collector-"))
+	stacktest.TempBuckets(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	require.NoError(t, b.Ensure(ctx))
 	require.NoError(t, b.CheckWritable(ctx))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		for o, err := range b.List(ctx, "") {
-			if err != nil {
-				break
-			}
-			_ = b.Delete(ctx, o.Key)
-		}
-		_ = b.Remove(ctx)
-		c.Close()
-	})
 	return b
 }
 
