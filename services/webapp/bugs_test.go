@@ -17,13 +17,6 @@ import (
 	"github.com/crashstream/crashstream/services/lib/bugzilla/bugzillatest"
 )
 
-func (b *memBucket) PutBytes(_ context.Context, key string, data []byte, _ string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.m[key] = append([]byte(nil), data...)
-	return nil
-}
-
 type pairsAnswer struct {
 	Hits  []bugzilla.Pair `json:"hits"`
 	Total int             `json:"total"`

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/crashstream/crashstream/services/webapp/internal/symupload"
+	"github.com/crashstream/crashstream/storage/objectstore"
 )
 
 // UploadResult is the answer to a symbol upload.
@@ -33,6 +34,10 @@ type UploadResult struct {
 type StoredSymbol struct {
 	Key  string `json:"key"`
 	Size int64  `json:"size"`
+	// Unchanged is true when the bucket already held these very bytes
+	// under the key: nothing was written, and the file's reprocess job is
+	// the one it started before.
+	Unchanged bool `json:"unchanged"`
 }
 
 // JobRef names a symbol file's reprocess job.
@@ -102,11 +107,12 @@ func (s *Server) uploadSymbols(c *gin.Context) {
 		res.Skipped = []symupload.Skipped{}
 	}
 	for _, f := range files {
-		if err := s.storeSymbol(ctx, f); err != nil {
+		unchanged, err := s.storeSymbol(ctx, f)
+		if err != nil {
 			s.backendError(c, "storing "+f.Key, err)
 			return
 		}
-		res.Stored = append(res.Stored, StoredSymbol{Key: f.Key, Size: f.Size})
+		res.Stored = append(res.Stored, StoredSymbol{Key: f.Key, Size: f.Size, Unchanged: unchanged})
 	}
 	s.m.symbols.WithLabelValues("stored").Add(float64(len(files)))
 	s.m.symbols.WithLabelValues("skipped").Add(float64(len(skipped)))
@@ -114,13 +120,25 @@ func (s *Server) uploadSymbols(c *gin.Context) {
 	c.JSON(http.StatusCreated, res)
 }
 
-func (s *Server) storeSymbol(ctx context.Context, f symupload.File) error {
+// storeSymbol writes f with its SHA-256, unless the bucket already holds
+// the same bytes under its key (unchanged). Not rewriting them keeps the
+// object's ETag, which is part of the reprocess job's identity: a store
+// whose ETags are not content hashes would otherwise give the same file
+// uploaded again a new job.
+func (s *Server) storeSymbol(ctx context.Context, f symupload.File) (unchanged bool, err error) {
+	info, err := s.deps.Symbols.Stat(ctx, f.Key)
+	switch {
+	case err == nil && info.SHA256 == f.SHA256 && info.Size == f.Size:
+		return true, nil
+	case err != nil && !errors.Is(err, objectstore.ErrNotFound):
+		return false, err
+	}
 	rc, err := f.Open()
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer rc.Close()
-	return s.deps.Symbols.Put(ctx, f.Key, io.LimitReader(rc, f.Size), f.Size, "text/plain")
+	return false, s.deps.Symbols.PutWithSHA256(ctx, f.Key, io.LimitReader(rc, f.Size), f.Size, "text/plain", f.SHA256)
 }
 
 // spoolUpload writes the upload to a temporary file (the zip reader needs

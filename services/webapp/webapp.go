@@ -64,6 +64,7 @@ type Bucket interface {
 	GetBytes(ctx context.Context, key string, maxSize int64) ([]byte, error)
 	Get(ctx context.Context, key string) (io.ReadCloser, objectstore.ObjectInfo, error)
 	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
+	PutWithSHA256(ctx context.Context, key string, r io.Reader, size int64, contentType, sum string) error
 	Exists(ctx context.Context, key string) (bool, error)
 	Stat(ctx context.Context, key string) (objectstore.ObjectInfo, error)
 	List(ctx context.Context, prefix string) iter.Seq2[objectstore.ObjectInfo, error]

@@ -159,11 +159,29 @@ func (b *Bucket) CheckWritable(ctx context.Context) error {
 // here. Pass an io.ReadSeeker (bytes.Reader, io.SectionReader) to let the
 // client retry a failed request from the start.
 func (b *Bucket) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
+	return b.put(ctx, key, r, size, contentType, nil)
+}
+
+// PutWithSHA256 is Put that also records sum, the hex SHA-256 of the
+// bytes, in the object's metadata (ObjectInfo.SHA256). Writers that must
+// tell "the same content again" from a change use it: an ETag is not a
+// content hash on every store (MinIO without compat mode, S3 with SSE-KMS,
+// multipart uploads), so the same bytes stored twice may get two tags.
+func (b *Bucket) PutWithSHA256(ctx context.Context, key string, r io.Reader, size int64, contentType, sum string) error {
+	return b.put(ctx, key, r, size, contentType, map[string]string{sha256MetaKey: sum})
+}
+
+// sha256MetaKey is the user-metadata name of PutWithSHA256's hash (sent as
+// X-Amz-Meta-Content-Sha256).
+const sha256MetaKey = "Content-Sha256"
+
+func (b *Bucket) put(ctx context.Context, key string, r io.Reader, size int64, contentType string, meta map[string]string) error {
 	if size < 0 {
 		return fmt.Errorf("objectstore: put %s: size must be known", key)
 	}
 	_, err := b.mc.PutObject(ctx, b.name, key, r, size, minio.PutObjectOptions{
-		ContentType: contentType,
+		ContentType:  contentType,
+		UserMetadata: meta,
 		// Small objects in one request; large ones in 16 MiB parts, which
 		// bounds the client's buffer for a non-seekable reader.
 		PartSize: 16 << 20,
@@ -284,11 +302,17 @@ type ObjectInfo struct {
 	Size         int64
 	LastModified time.Time
 	ContentType  string
-	// ETag is the store's content tag: the MD5 of the bytes for a
-	// single-part upload, so the same content stored again has the same tag.
+	// ETag is the store's tag of this version of the object: it changes
+	// whenever the object is written. It is not always a hash of the
+	// content (MinIO without compat mode and S3 with SSE-KMS give other
+	// tags), so the same bytes written again may get a new one.
 	ETag string
+	// SHA256 is the hex SHA-256 of the content when it was written with
+	// PutWithSHA256 ("" otherwise, and in listings).
+	SHA256 string
 }
 
 func toInfo(o minio.ObjectInfo) ObjectInfo {
-	return ObjectInfo{Key: o.Key, Size: o.Size, LastModified: o.LastModified, ContentType: o.ContentType, ETag: o.ETag}
+	return ObjectInfo{Key: o.Key, Size: o.Size, LastModified: o.LastModified, ContentType: o.ContentType, ETag: o.ETag,
+		SHA256: o.UserMetadata[sha256MetaKey]}
 }

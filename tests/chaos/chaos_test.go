@@ -404,7 +404,11 @@ func run(t *testing.T, sc scenario) outcome {
 			if rows > 0 {
 				ty.inCH++
 			}
-			if rows > 1 {
+			// A crash processed twice (its received event delivered
+			// again after a processor was killed) may have a row per
+			// processing until a merge; more rows than processings is
+			// a sink storing one processing twice.
+			if rows > max(n, 1) {
 				ty.dupRows++
 			}
 			if counts.raw[id] {
@@ -453,7 +457,7 @@ func run(t *testing.T, sc scenario) outcome {
 	}
 	require.Equal(t, acked, r.res.Accepted, "OnAccepted saw every acknowledged crash")
 	require.Zero(t, total.missing, "acknowledged crashes missing")
-	require.Zero(t, total.dupRows, "crash ids with more than one row in ClickHouse")
+	require.Zero(t, total.dupRows, "crash ids with more rows in ClickHouse than processings")
 	require.Equal(t, int64(len(counts.ch)), counts.aggSum, "top_crashers_daily counts each crash once")
 	for _, name := range order {
 		s := services[name]

@@ -1,9 +1,11 @@
 // Package reprocjobs reprocesses the crashes that missed symbols once the
 // symbols arrive. A job is created per module and symbol file (Create: the
 // API upload, or Scan: a file found in the symbols bucket); its identity is
-// a hash of the module, the file's key and its content tag (the object
-// store's ETag), so the same file uploaded again, or seen by both paths,
-// never starts a second job.
+// a hash of the module, the file's key and the object's ETag, so a file
+// seen by both paths starts one job, and a changed file (a new ETag) a new
+// one. The ETag changes on every write on some stores, so the upload does
+// not rewrite a file whose bytes the bucket already holds (it compares
+// SHA-256s): the same file uploaded again finds its old job.
 //
 // A job's record is an object in the crash bucket (objectstore.ReprocessJobKey)
 // and survives restarts: the module, the crashes found (newest submission

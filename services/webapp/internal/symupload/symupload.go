@@ -16,6 +16,8 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -162,6 +164,9 @@ type File struct {
 	Path, Key string
 	Module    Module
 	Size      int64
+	// SHA256 is the hex SHA-256 of its bytes: the store keeps it, so the
+	// same file uploaded again is recognised and not rewritten.
+	SHA256 string
 	// Open reads its bytes (again) for storing.
 	Open func() (io.ReadCloser, error)
 }
@@ -262,7 +267,7 @@ func Zip(r io.ReaderAt, size int64, lim Limits) ([]File, []Skipped, error) {
 		if zf.Mode()&(1<<31|1<<27) != 0 { // directory or symlink bits
 			return nil, nil, invalid("%s: not a regular file", zf.Name)
 		}
-		n, head, err := inflate(zf, lim.MaxFileBytes)
+		n, head, sum, err := inflate(zf, lim.MaxFileBytes)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -274,7 +279,7 @@ func Zip(r io.ReaderAt, size int64, lim Limits) ([]File, []Skipped, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		files = append(files, File{Path: zf.Name, Key: m.Key(), Module: m, Size: n, Open: zf.Open})
+		files = append(files, File{Path: zf.Name, Key: m.Key(), Module: m, Size: n, SHA256: sum, Open: zf.Open})
 	}
 	if len(files) == 0 {
 		return nil, skipped, invalid("the archive holds no .sym file")
@@ -284,32 +289,34 @@ func Zip(r io.ReaderAt, size int64, lim Limits) ([]File, []Skipped, error) {
 
 // inflate reads a whole entry, counting its actual bytes against max (a
 // header may understate them) and letting the zip reader check its CRC; it
-// returns the count and the first line's bytes.
-func inflate(zf *zip.File, max int64) (int64, []byte, error) {
+// returns the count, the first line's bytes and the SHA-256 of the whole.
+func inflate(zf *zip.File, max int64) (int64, []byte, string, error) {
 	rc, err := zf.Open()
 	if err != nil {
-		return 0, nil, invalid("%s: %v", zf.Name, err)
+		return 0, nil, "", invalid("%s: %v", zf.Name, err)
 	}
 	defer rc.Close()
 	head := make([]byte, maxLineLen+2)
 	hn, err := io.ReadFull(rc, head)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return 0, nil, invalid("%s: entry is corrupt or larger than its header says (%v)", zf.Name, err)
+		return 0, nil, "", invalid("%s: entry is corrupt or larger than its header says (%v)", zf.Name, err)
 	}
-	n, err := io.Copy(io.Discard, io.LimitReader(rc, max-int64(hn)+1))
+	h := sha256.New()
+	h.Write(head[:hn])
+	n, err := io.Copy(h, io.LimitReader(rc, max-int64(hn)+1))
 	if errors.Is(err, zip.ErrFormat) || errors.Is(err, zip.ErrChecksum) {
 		// archive/zip stops at the declared size: a bomb that understates
 		// itself ends here, having inflated no more than it declared.
-		return 0, nil, invalid("%s: entry is corrupt or larger than its header says (%v)", zf.Name, err)
+		return 0, nil, "", invalid("%s: entry is corrupt or larger than its header says (%v)", zf.Name, err)
 	}
 	if err != nil {
-		return 0, nil, invalid("%s: %v", zf.Name, err)
+		return 0, nil, "", invalid("%s: %v", zf.Name, err)
 	}
 	n += int64(hn)
 	if n > max {
-		return 0, nil, tooLarge("%s: more than %d bytes uncompressed (at most %d per file)", zf.Name, max, max)
+		return 0, nil, "", tooLarge("%s: more than %d bytes uncompressed (at most %d per file)", zf.Name, max, max)
 	}
-	return n, head[:hn], nil
+	return n, head[:hn], hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Sym validates a single uploaded .sym file of size bytes; name is the
@@ -330,6 +337,10 @@ func Sym(r io.ReaderAt, size int64, name string, lim Limits) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(r, 0, size)); err != nil {
+		return File{}, err
+	}
 	open := func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(r, 0, size)), nil }
-	return File{Path: label, Key: m.Key(), Module: m, Size: size, Open: open}, nil
+	return File{Path: label, Key: m.Key(), Module: m, Size: size, SHA256: hex.EncodeToString(h.Sum(nil)), Open: open}, nil
 }
