@@ -111,6 +111,8 @@ func newConsumer(cfg Config, o ConsumerOptions, h BatchHandler, single bool) (*C
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), // a new group misses no crash
 		kgo.BlockRebalanceOnPoll(),
 		kgo.AutoCommitMarks(),
+		kgo.FetchMinBytes(int32(cfg.FetchMinBytes)),
+		kgo.FetchMaxWait(cfg.FetchMaxWait),
 		kgo.OnPartitionsRevoked(c.revoked),
 		kgo.OnPartitionsLost(c.lost),
 	}, opts...)
