@@ -108,7 +108,7 @@ func (s *Server) OpenAPI() obj {
 		"/api/upload-symbols": obj{"post": obj{"summary": "Upload Breakpad symbols (needs " + auth.UploadSymbols + "): a zip of debug_file/debug_id/file.sym or one .sym; each stored file starts a reprocess job (not again for the same file) for the recent crashes that missed its module",
 			"security":    []obj{{"AuthToken": []string{}}},
 			"requestBody": obj{"content": obj{"application/zip": obj{}, "text/plain": obj{}, "multipart/form-data": obj{}}},
-			"responses":   std(obj{"description": "stored, skipped, reprocess_jobs", "content": obj{"application/json": obj{}}}, obj{"201": jsonResp("stored, skipped, reprocess_jobs (id, module, new, state, url)"), "413": errResp("over a size cap; nothing stored")})}},
+			"responses":   std(obj{"description": "stored, skipped, reprocess_jobs", "content": obj{"application/json": obj{}}}, obj{"201": jsonResp("stored (key, size, unchanged: the bucket already held these bytes, nothing written), skipped, reprocess_jobs (id, module, new, state, url)"), "413": errResp("over a size cap; nothing stored")})}},
 		"/api/ReprocessJobs/": obj{"get": obj{"summary": "Reprocess jobs of symbol arrivals, newest first (200), or one with id= (needs " + auth.UploadSymbols + ")",
 			"security":   []obj{{"AuthToken": []string{}}},
 			"parameters": []obj{qp("id", "one job", false, str())},
