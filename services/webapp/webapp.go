@@ -60,10 +60,10 @@ type CrashReader interface {
 
 // Bucket is the object storage the webapp reads crashes from and writes
 // symbols to (*objectstore.Bucket). Missing keys wrap objectstore.ErrNotFound.
+// Symbol files are its only writes, always with their hash (storeSymbol).
 type Bucket interface {
 	GetBytes(ctx context.Context, key string, maxSize int64) ([]byte, error)
 	Get(ctx context.Context, key string) (io.ReadCloser, objectstore.ObjectInfo, error)
-	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
 	PutWithSHA256(ctx context.Context, key string, r io.Reader, size int64, contentType, sum string) error
 	Exists(ctx context.Context, key string) (bool, error)
 	Stat(ctx context.Context, key string) (objectstore.ObjectInfo, error)
